@@ -1,0 +1,166 @@
+"""The AI/ML API dialect: the seed's `/v2/generate/video/minimax/generation` create + poll routes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from starlette.concurrency import run_in_threadpool
+
+from stillmotion.api.auth import CurrentTenant
+from stillmotion.api.errors import ApiError
+from stillmotion.api.services import Services, parse_body, read_json_object, services
+from stillmotion.domain import InvalidInput, Job, JobStatus
+
+PREFIX = "/v2"
+GENERATION_PATH = "/v2/generate/video/minimax/generation"
+
+AimlStatus = Literal["queued", "generating", "completed", "error"]
+
+_STATUS_WORDS: dict[JobStatus, AimlStatus] = {
+    JobStatus.QUEUED: "queued",
+    JobStatus.RUNNING: "generating",
+    JobStatus.SUCCEEDED: "completed",
+    JobStatus.FAILED: "error",
+    JobStatus.CANCELLED: "error",
+    JobStatus.EXPIRED: "error",
+}
+
+
+class CreateGeneration(BaseModel):
+    """The seed's request body. Unknown fields are ignored, as the hosted API does."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": "video-01-live2d",
+                    "prompt": "Mona Lisa puts on glasses with her hands.",
+                    "prompt_optimizer": True,
+                    "first_frame_image": "https://example.com/first-frame.jpg",
+                }
+            ]
+        },
+    )
+
+    model: StrictStr = Field(description="`video-01-live2d` (or its alias `I2V-01-live`).")
+    prompt: StrictStr = Field(min_length=1, max_length=2000, description="What should happen in the video.")
+    prompt_optimizer: StrictBool = Field(True, description="Enrich the prompt with natural secondary motion.")
+    first_frame_image: StrictStr = Field(
+        description="http(s) URL, `data:` URI or raw base64 of a JPG/PNG; aspect ratio strictly between 2:5 "
+        "and 5:2, shorter side over 300 px, at most 20 MB."
+    )
+
+
+class GenerationCreated(BaseModel):
+    generation_id: str
+    status: AimlStatus
+
+
+class VideoRef(BaseModel):
+    url: str
+
+
+class GenerationError(BaseModel):
+    name: str
+    message: str
+
+
+class Generation(BaseModel):
+    id: str
+    status: AimlStatus
+    video: VideoRef | None
+    error: GenerationError | None
+
+
+class AimlError(BaseModel):
+    message: str
+    path: str
+    requestId: str
+    statusCode: int
+    timestamp: str
+
+
+def render_error(request: Request, error: ApiError) -> JSONResponse:
+    body = AimlError(
+        message=error.message,
+        path=request.url.path,
+        requestId=str(uuid.uuid4()),
+        statusCode=error.status_code,
+        timestamp=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    )
+    return JSONResponse(body.model_dump(), status_code=error.status_code, headers=error.headers)
+
+
+def to_wire(job: Job, svc: Services) -> Generation:
+    status = _STATUS_WORDS[job.status]
+    video = None
+    error = None
+    if job.status is JobStatus.SUCCEEDED:
+        url = svc.video_url(job)
+        video = VideoRef(url=url) if url else None
+    elif job.status is JobStatus.FAILED:
+        error = GenerationError(name=job.error_code or "generation_failed", message=job.error_message or "")
+    elif job.status is JobStatus.CANCELLED:
+        error = GenerationError(name="cancelled", message="the generation was cancelled")
+    elif job.status is JobStatus.EXPIRED:
+        error = GenerationError(name="expired", message="the video was removed after its retention period")
+    return Generation(id=job.id, status=status, video=video, error=error)
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": AimlError, "description": "A field breaks a rule; `message` names the field and the rule."},
+    401: {"model": AimlError, "description": "Missing or unknown API key."},
+    404: {"model": AimlError, "description": "No such generation for this API key."},
+}
+
+SERVICES = Annotated[Services, Depends(services)]
+
+router = APIRouter(tags=["AI/ML API (video-01-live2d)"])
+
+
+@router.post(
+    GENERATION_PATH,
+    response_model=GenerationCreated,
+    responses={**_ERRORS, 413: {"model": AimlError, "description": "Body too large."}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": CreateGeneration.model_json_schema()}},
+        }
+    },
+    summary="Create a video generation task",
+)
+async def create_generation(request: Request, tenant: CurrentTenant, svc: SERVICES) -> GenerationCreated:
+    body = await read_json_object(request, max_bytes=svc.settings.max_request_bytes)
+    fields = parse_body(CreateGeneration, body)
+    if not fields.prompt.strip():
+        raise InvalidInput("prompt", "must not be blank")
+    job = await svc.create_job(
+        tenant=tenant,
+        model=fields.model,
+        prompt=fields.prompt,
+        prompt_optimizer=fields.prompt_optimizer,
+        first_frame_image=fields.first_frame_image,
+    )
+    return GenerationCreated(generation_id=job.id, status=_STATUS_WORDS[job.status])
+
+
+@router.get(
+    GENERATION_PATH,
+    response_model=Generation,
+    responses=_ERRORS,
+    summary="Poll a video generation task",
+)
+async def get_generation(
+    tenant: CurrentTenant,
+    svc: SERVICES,
+    generation_id: Annotated[str, Query(description="The id returned on create.", examples=["222226666699999"])],
+) -> Generation:
+    job = await run_in_threadpool(svc.store.get, generation_id, tenant=tenant)
+    return to_wire(job, svc)

@@ -1,0 +1,51 @@
+"""`create_app(settings)`: builds everything the HTTP side needs; no module-level app or settings."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from stillmotion import __version__
+from stillmotion.api import aimlapi, health, media
+from stillmotion.api.auth import Authenticator
+from stillmotion.api.errors import ErrorShapes, install_error_handlers
+from stillmotion.api.services import Services
+from stillmotion.config import Settings
+from stillmotion.jobs import JobStore
+from stillmotion.media.fetch import UrlFetcher
+from stillmotion.storage import LinkSigner, LocalStorage, load_or_create_secret
+
+
+def build_services(settings: Settings, *, store: JobStore | None = None) -> Services:
+    if store is None:
+        store = JobStore(settings.resolved_database_url, max_attempts=settings.max_attempts)
+        store.create_schema()
+    secret = (
+        settings.signing_secret.encode()
+        if settings.signing_secret
+        else load_or_create_secret(settings.data_dir / "signing.key")
+    )
+    return Services(
+        settings=settings,
+        store=store,
+        storage=LocalStorage(settings.media_dir),
+        signer=LinkSigner(secret, base_url=settings.resolved_public_url),
+        fetcher=UrlFetcher(allow_private=settings.allow_private_urls, timeout_s=settings.fetch_timeout_s),
+    )
+
+
+def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
+    svc = services or build_services(settings)
+    app = FastAPI(
+        title="stillmotion",
+        version=__version__,
+        description="Turns one still image and a prompt into a short video, behind the hosted APIs' wire formats.",
+    )
+    app.state.services = svc
+    app.state.authenticator = Authenticator(svc.store, env_keys=settings.env_api_keys())
+    shapes = ErrorShapes(default=aimlapi.render_error)
+    shapes.register(aimlapi.PREFIX, aimlapi.render_error)
+    install_error_handlers(app, shapes)
+    app.include_router(aimlapi.router)
+    app.include_router(media.router)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,31 @@
+"""Serves finished videos behind signed, expiring links (`/media/<key>?Expires=...&Signature=...`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse
+
+from stillmotion.api.services import Services
+from stillmotion.domain import Forbidden, JobNotFound
+
+router = APIRouter(tags=["media"])
+
+
+@router.get("/media/{key:path}", summary="Download a video through a signed link", response_class=FileResponse)
+def get_media(
+    request: Request,
+    key: str,
+    expires: Annotated[str | None, Query(alias="Expires")] = None,
+    signature: Annotated[str | None, Query(alias="Signature")] = None,
+) -> FileResponse:
+    svc: Services = request.app.state.services
+    svc.signer.verify(key, expires=expires, signature=signature)
+    try:
+        path = svc.storage.path_for(key)
+    except ValueError:
+        raise Forbidden("the link does not name a valid file") from None
+    if not path.is_file():
+        raise JobNotFound(key)
+    return FileResponse(path, media_type="video/mp4", filename=path.name.replace("/", "_"))

@@ -1,0 +1,219 @@
+"""The `stillmotion` command: serve, worker, generate, keys."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from stillmotion import __version__
+from stillmotion.config import Settings
+from stillmotion.domain import InvalidInput
+from stillmotion.jobs import JobStore
+
+console = Console(stderr=True)
+
+
+def _settings(**overrides: Any) -> Settings:
+    """Environment first, then the options actually given on the command line."""
+    return Settings(**{name: value for name, value in overrides.items() if value is not None})
+
+
+def _data_dir_option(func: Any) -> Any:
+    return click.option(
+        "--data-dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        help="Database, media and secrets (default: $STILLMOTION_DATA_DIR or ./data).",
+    )(func)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="stillmotion")
+def main() -> None:
+    """stillmotion: one still image and a prompt in, a short video out, behind hosted-API wire formats."""
+
+
+def _start_workers(
+    settings: Settings, store: Any, storage: Any, count: int
+) -> tuple[threading.Event, list[threading.Thread]]:
+    from stillmotion.worker import Worker
+
+    stop = threading.Event()
+    threads = []
+    for index in range(count):
+        worker = Worker(
+            store,
+            storage,
+            work_dir=settings.work_dir,
+            lease_s=settings.lease_s,
+            poll_interval_s=settings.poll_interval_s,
+        )
+        thread = threading.Thread(target=worker.run, args=(stop,), name=f"worker-{index}", daemon=True)
+        thread.start()
+        threads.append(thread)
+    return stop, threads
+
+
+def _dev_key(settings: Settings, store: Any) -> str | None:
+    """A key for trying the service locally: the one kept in `<data-dir>/dev-key`, made on first use."""
+    path = settings.data_dir / "dev-key"
+    if path.is_file():
+        key: str = path.read_text().strip()
+        if store.tenant_for_stored_key(key) is not None:
+            return key
+    key, _record = store.create_key("dev (made by serve --print-dev-key)")
+    assert isinstance(key, str)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+@main.command()
+@click.option("--host", default=None, help="Bind address (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8000).")
+@_data_dir_option
+@click.option("--workers", type=int, default=None, help="In-process workers (default 1; 0 for API only).")
+@click.option("--print-dev-key", is_flag=True, help="Create (once) and print a key for local use.")
+def serve(
+    host: str | None, port: int | None, data_dir: Path | None, workers: int | None, print_dev_key: bool
+) -> None:
+    """Run the API and N workers: SQLite and videos under --data-dir, nothing else to start."""
+    import uvicorn
+
+    from stillmotion.api.app import build_services, create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _settings(host=host, port=port, data_dir=data_dir, workers=workers)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    services = build_services(settings)
+    app = create_app(settings, services=services)
+    stop, threads = _start_workers(settings, services.store, services.storage, settings.workers)
+    base = settings.resolved_public_url
+    console.print(f"[bold]stillmotion {__version__}[/] on {base}  (data: {settings.data_dir.resolve()})")
+    console.print(f"  seed API: {base}/v2/generate/video/minimax/generation   docs: {base}/docs")
+    if print_dev_key:
+        key = _dev_key(settings, services.store)
+        console.print(f"  dev key:  [bold green]{key}[/]   (kept in {settings.data_dir / 'dev-key'})")
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info", access_log=False)
+    )
+    try:
+        server.run()
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        services.store.close()
+
+
+@main.command()
+@_data_dir_option
+@click.option("--concurrency", type=int, default=1, show_default=True, help="Jobs run at once.")
+@click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
+def worker(data_dir: Path | None, concurrency: int, burst: bool) -> None:
+    """Run workers only (no HTTP) against $STILLMOTION_DATABASE_URL. SIGTERM finishes cleanly."""
+    from stillmotion.api.app import build_services
+    from stillmotion.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _settings(data_dir=data_dir)
+    services = build_services(settings)
+    if burst:
+        burst_worker = Worker(services.store, services.storage, work_dir=settings.work_dir, lease_s=settings.lease_s)
+        taken = burst_worker.run_burst()
+        console.print(f"ran {taken} job(s)")
+        return
+    stop, threads = _start_workers(settings, services.store, services.storage, concurrency)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    while any(thread.is_alive() for thread in threads):
+        for thread in threads:
+            thread.join(timeout=0.5)
+    services.store.close()
+
+
+@main.command()
+@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--prompt", "-p", required=True, help="What should happen in the video.")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The mp4 to write."
+)
+@click.option("--model", default="video-01-live2d", show_default=True, help="Model id.")
+@click.option("--seed", type=int, default=None, help="Same seed and image give the same video.")
+@click.option("--no-prompt-optimizer", is_flag=True, help="Take the prompt literally.")
+def generate(image: Path, prompt: str, output: Path, model: str, seed: int | None, no_prompt_optimizer: bool) -> None:
+    """Render IMAGE into a video locally, with the same engine as the server (no server needed)."""
+    from stillmotion.domain import engine_for_model
+    from stillmotion.engines import RenderRequest, load_engine
+    from stillmotion.media.intake import check_image
+
+    try:
+        engine_name = engine_for_model(model, field="--model")
+        frame = check_image(image.read_bytes())
+        if not prompt.strip():
+            raise InvalidInput("--prompt", "must not be blank")
+    except InvalidInput as exc:
+        raise click.BadParameter(exc.rule, param_hint=exc.field if exc.field.startswith("--") else "IMAGE") from None
+    engine = load_engine(engine_name)
+    request = RenderRequest(image=frame.data, prompt=prompt, prompt_optimizer=not no_prompt_optimizer, seed=seed)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with Progress(
+        TextColumn("[bold]rendering"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(), console=console
+    ) as bar:
+        task = bar.add_task("render", total=1.0)
+        result = engine.render(request, output, on_progress=lambda f: bar.update(task, completed=f))
+    console.print(
+        f"wrote {output} ({result.width}x{result.height}, {result.frame_count} frames at {result.fps} fps)"
+    )
+
+
+@main.group()
+def keys() -> None:
+    """Create, list and revoke API keys (stored hashed in the database)."""
+
+
+def _store(data_dir: Path | None) -> JobStore:
+    settings = _settings(data_dir=data_dir)
+    store = JobStore(settings.resolved_database_url, max_attempts=settings.max_attempts)
+    store.create_schema()
+    return store
+
+
+@keys.command("create")
+@click.option("--name", default="default", show_default=True, help="A label to recognise the key by.")
+@_data_dir_option
+def keys_create(name: str, data_dir: Path | None) -> None:
+    """Create a key and print it (it is shown only this once)."""
+    key, record = _store(data_dir).create_key(name)
+    console.print(f"created {record.id} ({record.name}); the key, shown only now:")
+    click.echo(key)
+
+
+@keys.command("list")
+@_data_dir_option
+def keys_list(data_dir: Path | None) -> None:
+    """List keys (their ids, names and first characters; never the keys)."""
+    table = Table("id", "name", "starts with", "status")
+    for record in _store(data_dir).list_keys():
+        table.add_row(record.id, record.name, record.prefix + "...", "active" if record.active else "revoked")
+    Console().print(table)
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@_data_dir_option
+def keys_revoke(key_id: str, data_dir: Path | None) -> None:
+    """Revoke the key with id KEY_ID; requests with it get 401 from now on."""
+    if not _store(data_dir).revoke_key(key_id):
+        console.print(f"[red]no active key with id {key_id!r}[/]")
+        sys.exit(1)
+    console.print(f"revoked {key_id}")

@@ -1,0 +1,65 @@
+"""One `Settings` object, read from `STILLMOTION_*` environment variables by the entry points and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STILLMOTION_", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Database, media and secrets live here.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default: SQLite (WAL) at `<data-dir>/stillmotion.db`."
+    )
+    public_url: str | None = Field(
+        None, description="Base URL put in video links, e.g. `https://video.example.com`; default: the bind address."
+    )
+    api_keys: str = Field("", description="Comma-separated API keys accepted besides those made with `keys create`.")
+    signing_secret: str | None = Field(
+        None, description="HMAC secret for media links; default: generated once into `<data-dir>/signing.key`."
+    )
+    link_ttl_s: int = Field(6 * 3600, ge=60, description="How long a video link stays valid, in seconds.")
+    allow_private_urls: bool = Field(
+        False, description="Let `first_frame_image` URLs reach private, loopback and link-local addresses."
+    )
+    fetch_timeout_s: float = Field(15.0, gt=0, description="Deadline for fetching a `first_frame_image` URL.")
+    max_request_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, description="Largest request body accepted (a 20 MB image in base64 fits)."
+    )
+    workers: int = Field(1, ge=0, description="In-process workers started by `stillmotion serve`.")
+    lease_s: float = Field(
+        30.0, gt=0, description="A claimed job returns to the queue if its worker is silent this long."
+    )
+    max_attempts: int = Field(3, ge=1, description="Runs of one job before it fails for good after lost workers.")
+    poll_interval_s: float = Field(0.5, gt=0, description="How often an idle worker looks for work.")
+    host: str = Field("127.0.0.1", description="Bind address of `stillmotion serve`.")
+    port: int = Field(8000, ge=0, le=65535, description="Port of `stillmotion serve`.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'stillmotion.db').resolve()}"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space for renders in progress; on the media filesystem so finished files move atomically."""
+        return self.data_dir / "work"
+
+    @property
+    def resolved_public_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        if host in ("0.0.0.0", "[::]"):
+            host = "127.0.0.1"
+        return f"http://{host}:{self.port}"
+
+    def env_api_keys(self) -> list[str]:
+        return [key.strip() for key in self.api_keys.split(",") if key.strip()]

@@ -1,0 +1,37 @@
+"""Domain errors. They are raised anywhere and become HTTP answers in exactly one place: `api.errors`."""
+
+from __future__ import annotations
+
+
+class StillmotionError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class InvalidInput(StillmotionError):
+    """A request field breaks a rule. `field` is the wire name, `rule` a short sentence saying what is allowed."""
+
+    def __init__(self, field: str, rule: str, *, status_code: int = 400) -> None:
+        self.field = field
+        self.rule = rule
+        self.status_code = status_code
+        super().__init__(f"`{field}` {rule}")
+
+
+class Unauthorized(StillmotionError):
+    """No API key, or one that is unknown or revoked."""
+
+
+class Forbidden(StillmotionError):
+    """A signed media link that was tampered with or has expired."""
+
+
+class JobNotFound(StillmotionError):
+    """No job with that id is visible to the caller (unknown, or owned by another tenant)."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(f"generation {job_id!r} not found")
+
+
+class QueueFull(StillmotionError):
+    """The service cannot take more work right now."""

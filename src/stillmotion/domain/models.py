@@ -1,0 +1,20 @@
+"""Built-in model ids and the engine each one runs."""
+
+from __future__ import annotations
+
+from stillmotion.domain.errors import InvalidInput
+
+# `video-01-live2d` is the seed API's name; `I2V-01-live` is MiniMax's name for the same model.
+MODEL_ENGINES: dict[str, str] = {
+    "video-01-live2d": "live2d",
+    "I2V-01-live": "live2d",
+}
+
+
+def engine_for_model(model_id: str, *, field: str = "model") -> str:
+    """The engine name for `model_id`, or `InvalidInput` naming the allowed ids."""
+    try:
+        return MODEL_ENGINES[model_id]
+    except KeyError:
+        allowed = ", ".join(sorted(MODEL_ENGINES))
+        raise InvalidInput(field, f"must be one of: {allowed} (got {model_id!r})") from None

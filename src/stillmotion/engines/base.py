@@ -1,0 +1,49 @@
+"""The engine interface: one still image and a prompt in, one H.264 mp4 file out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+# Called with the fraction done, 0.0 .. 1.0. It may raise `Cancelled` to stop the render between frames.
+ProgressCallback = Callable[[float], None]
+
+
+class Cancelled(Exception):
+    """Raised from a progress callback to stop a render."""
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    image: bytes  # the first frame, JPEG or PNG bytes, already validated
+    prompt: str
+    prompt_optimizer: bool = True
+    duration_s: float = 6.0
+    fps: int = 25
+    seed: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    width: int
+    height: int
+    fps: int
+    frame_count: int
+    extra: dict[str, Any] = field(default_factory=dict)  # engine-specific facts worth reporting
+
+    @property
+    def duration_s(self) -> float:
+        return self.frame_count / self.fps
+
+
+class Engine(Protocol):
+    name: str
+
+    def render(
+        self, request: RenderRequest, output_path: Path, *, on_progress: ProgressCallback
+    ) -> RenderResult:
+        """Write an mp4 to `output_path` (which does not exist yet) and describe it."""
+        ...

@@ -1,0 +1,71 @@
+"""Tables, written in portable SQLAlchemy Core so the same schema serves SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# Times are UTC epoch seconds (float): comparable in SQL on both back ends without time-zone surprises.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("model", String(64), nullable=False),
+    Column("engine", String(32), nullable=False),
+    Column("prompt", Text, nullable=False),
+    Column("prompt_optimizer", Boolean, nullable=False),
+    Column("options", JSON, nullable=False),
+    Column("image_format", String(8), nullable=False),
+    Column("image_width", Integer, nullable=False),
+    Column("image_height", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("progress", Float, nullable=False, default=0.0),
+    # Incremented by every claim; every write by a worker names the attempt it holds (fencing).
+    Column("attempt", Integer, nullable=False, default=0),
+    Column("worker_id", String(64)),
+    Column("lease_expires_at", Float),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("started_at", Float),
+    Column("finished_at", Float),
+    Column("media_key", String(255)),
+    Column("error_code", String(64)),
+    Column("error_message", Text),
+    Column("result", JSON, nullable=False),
+)
+Index("ix_jobs_status_created", jobs.c.status, jobs.c.created_at)
+Index("ix_jobs_tenant_created", jobs.c.tenant, jobs.c.created_at)
+
+# The first frame lives apart so that status polls never read megabytes of image.
+job_inputs = Table(
+    "job_inputs",
+    metadata,
+    Column("job_id", String(32), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float),
+)

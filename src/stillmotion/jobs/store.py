@@ -1,0 +1,358 @@
+"""`JobStore`: jobs, their inputs and API keys on SQLAlchemy (SQLite in WAL mode, or PostgreSQL).
+
+Every status change is checked by `domain.check_transition` and made by one guarded UPDATE whose WHERE clause
+names the state it comes from and, for worker writes, the attempt the worker holds. A write that matches no
+row lost a race or was fenced off, and says so by returning False.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, or_, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from stillmotion.domain import Job, JobNotFound, JobSpec, JobStatus, check_transition
+from stillmotion.jobs.keys import ApiKey, hash_key, new_key, tenant_for_key
+from stillmotion.jobs.schema import api_keys, job_inputs, jobs, metadata
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A job a worker holds. Every later write by that worker names `attempt`."""
+
+    job: Job
+    attempt: int
+
+
+def _new_job_id() -> str:
+    # Numeric like the hosted API's ids ("288439434137694"), 18 digits so collisions stay negligible.
+    return str(10**17 + secrets.randbelow(9 * 10**17))
+
+
+def _dt(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, tz=UTC)
+
+
+def _job_from_row(row: Row[Any]) -> Job:
+    m = row._mapping
+    created = _dt(m["created_at"])
+    updated = _dt(m["updated_at"])
+    assert created is not None and updated is not None
+    return Job(
+        id=m["id"],
+        tenant=m["tenant"],
+        model=m["model"],
+        engine=m["engine"],
+        prompt=m["prompt"],
+        prompt_optimizer=bool(m["prompt_optimizer"]),
+        status=JobStatus(m["status"]),
+        progress=float(m["progress"]),
+        attempt=int(m["attempt"]),
+        created_at=created,
+        updated_at=updated,
+        options=dict(m["options"] or {}),
+        started_at=_dt(m["started_at"]),
+        finished_at=_dt(m["finished_at"]),
+        media_key=m["media_key"],
+        error_code=m["error_code"],
+        error_message=m["error_message"],
+        result=dict(m["result"] or {}),
+    )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
+        # Take transaction control away from the sqlite3 module: reads run in autocommit (they never block
+        # writers in WAL mode) and writes open `BEGIN IMMEDIATE` themselves, in `JobStore._write`.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit survives power loss, not only a process crash; 2xx means the job is on disk.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+class JobStore:
+    def __init__(self, url: str, *, max_attempts: int = 3) -> None:
+        self.url = url
+        self.max_attempts = max_attempts
+        self._sqlite = url.startswith("sqlite")
+        if self._sqlite:
+            db_path = url.split("///", 1)[-1]
+            if db_path and db_path != ":memory:":
+                Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+            self._engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+            _configure_sqlite(self._engine)
+        else:
+            self._engine = create_engine(url, pool_pre_ping=True)
+
+    def create_schema(self) -> None:
+        with self._write() as conn:
+            metadata.create_all(conn)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn:
+            if self._sqlite:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn:
+            yield conn
+
+    # ---- jobs: the API side ----
+
+    def create(self, spec: JobSpec) -> Job:
+        """Insert the job and its first frame in one transaction; when this returns, both are committed."""
+        now = time.time()
+        for _ in range(5):
+            job_id = _new_job_id()
+            values = {
+                "id": job_id,
+                "tenant": spec.tenant,
+                "model": spec.model,
+                "engine": spec.engine,
+                "prompt": spec.prompt,
+                "prompt_optimizer": spec.prompt_optimizer,
+                "options": dict(spec.options),
+                "image_format": spec.image_format,
+                "image_width": spec.image_width,
+                "image_height": spec.image_height,
+                "status": JobStatus.QUEUED.value,
+                "progress": 0.0,
+                "attempt": 0,
+                "created_at": now,
+                "updated_at": now,
+                "result": {},
+            }
+            try:
+                with self._write() as conn:
+                    conn.execute(insert(jobs).values(**values))
+                    conn.execute(insert(job_inputs).values(job_id=job_id, data=spec.image))
+            except IntegrityError:
+                continue  # an id collision: draw again
+            return self.get(job_id)
+        raise RuntimeError("could not allocate a job id")
+
+    def get(self, job_id: str, *, tenant: str | None = None) -> Job:
+        """The job, or `JobNotFound`; with `tenant`, another tenant's job is not found either."""
+        query = select(jobs).where(jobs.c.id == job_id)
+        if tenant is not None:
+            query = query.where(jobs.c.tenant == tenant)
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            raise JobNotFound(job_id)
+        return _job_from_row(row)
+
+    def load_input(self, job_id: str) -> bytes:
+        with self._read() as conn:
+            data = conn.execute(select(job_inputs.c.data).where(job_inputs.c.job_id == job_id)).scalar()
+        if data is None:
+            raise JobNotFound(job_id)
+        return bytes(data)
+
+    def counts_by_status(self) -> dict[JobStatus, int]:
+        with self._read() as conn:
+            rows = conn.execute(select(jobs.c.status, func.count()).group_by(jobs.c.status)).all()
+        counts = dict.fromkeys(JobStatus, 0)
+        for status, count in rows:
+            counts[JobStatus(status)] = int(count)
+        return counts
+
+    def ping(self) -> None:
+        """Raise if the database cannot be reached."""
+        with self._read() as conn:
+            conn.execute(select(1)).scalar()
+
+    # ---- jobs: the worker side ----
+
+    def claim(self, *, worker_id: str, lease_s: float) -> Claim | None:
+        """Take the oldest runnable job: queued, or running under a lease that ran out (its worker vanished).
+
+        Atomic on both back ends: PostgreSQL skips rows another claimer has locked, and the UPDATE only
+        matches if status and attempt are still what was read, so two claimers can never both win.
+        """
+        while True:
+            now = time.time()
+            runnable = or_(
+                jobs.c.status == JobStatus.QUEUED.value,
+                (jobs.c.status == JobStatus.RUNNING.value) & (jobs.c.lease_expires_at < now),
+            )
+            with self._write() as conn:
+                candidate = conn.execute(
+                    select(jobs.c.id, jobs.c.status, jobs.c.attempt)
+                    .where(runnable)
+                    .order_by(jobs.c.created_at, jobs.c.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                ).first()
+                if candidate is None:
+                    return None
+                job_id, status, attempt = candidate
+                guard = (jobs.c.id == job_id) & (jobs.c.status == status) & (jobs.c.attempt == attempt)
+                if attempt >= self.max_attempts:
+                    # Its workers were lost `max_attempts` times: stop retrying and say why.
+                    conn.execute(
+                        update(jobs)
+                        .where(guard)
+                        .values(
+                            status=JobStatus.FAILED.value,
+                            error_code="worker_lost",
+                            error_message=f"the worker running this job was lost {attempt} times",
+                            finished_at=now,
+                            updated_at=now,
+                            lease_expires_at=None,
+                        )
+                    )
+                    continue
+                won = conn.execute(
+                    update(jobs)
+                    .where(guard)
+                    .values(
+                        status=JobStatus.RUNNING.value,
+                        attempt=attempt + 1,
+                        worker_id=worker_id,
+                        lease_expires_at=now + lease_s,
+                        started_at=now,
+                        progress=0.0,
+                        updated_at=now,
+                    )
+                ).rowcount
+            if won == 1:
+                return Claim(self.get(job_id), attempt + 1)
+
+    def _worker_write(self, job_id: str, attempt: int, new: JobStatus, values: dict[str, Any]) -> bool:
+        """One guarded UPDATE by the worker holding `attempt`; False if the job moved on without it."""
+        check_transition(JobStatus.RUNNING, new)  # a worker only ever moves the job it is running
+        with self._write() as conn:
+            changed = conn.execute(
+                update(jobs)
+                .where(
+                    (jobs.c.id == job_id)
+                    & (jobs.c.attempt == attempt)
+                    & (jobs.c.status == JobStatus.RUNNING.value)
+                )
+                .values(status=new.value, updated_at=time.time(), **values)
+            ).rowcount
+        return changed == 1
+
+    def heartbeat(self, job_id: str, *, attempt: int, lease_s: float, progress: float | None = None) -> bool:
+        """Extend the lease (and record progress). False means: stop, this job is no longer yours."""
+        values: dict[str, Any] = {"lease_expires_at": time.time() + lease_s}
+        if progress is not None:
+            values["progress"] = min(max(progress, 0.0), 1.0)
+        return self._worker_write(job_id, attempt, JobStatus.RUNNING, values)
+
+    def succeed(self, job_id: str, *, attempt: int, media_key: str, result: dict[str, Any]) -> bool:
+        now = time.time()
+        return self._worker_write(
+            job_id,
+            attempt,
+            JobStatus.SUCCEEDED,
+            {
+                "media_key": media_key,
+                "result": result,
+                "progress": 1.0,
+                "finished_at": now,
+                "lease_expires_at": None,
+            },
+        )
+
+    def fail(self, job_id: str, *, attempt: int, code: str, message: str) -> bool:
+        return self._worker_write(
+            job_id,
+            attempt,
+            JobStatus.FAILED,
+            {
+                "error_code": code,
+                "error_message": message,
+                "finished_at": time.time(),
+                "lease_expires_at": None,
+            },
+        )
+
+    def release(self, job_id: str, *, attempt: int) -> bool:
+        """Give a job back to the queue untouched (a worker shutting down before it finished)."""
+        return self._worker_write(
+            job_id,
+            attempt,
+            JobStatus.QUEUED,
+            {"worker_id": None, "lease_expires_at": None, "progress": 0.0},
+        )
+
+    # ---- API keys ----
+
+    def create_key(self, name: str) -> tuple[str, ApiKey]:
+        """A new key; the plain key is returned once and only its hash is kept."""
+        key = new_key()
+        record = ApiKey(
+            id="key_" + secrets.token_hex(8),
+            name=name,
+            prefix=key[:10],
+            created_at=time.time(),
+            revoked_at=None,
+        )
+        with self._write() as conn:
+            conn.execute(
+                insert(api_keys).values(
+                    id=record.id,
+                    name=record.name,
+                    key_hash=hash_key(key),
+                    prefix=record.prefix,
+                    created_at=record.created_at,
+                )
+            )
+        return key, record
+
+    def list_keys(self) -> list[ApiKey]:
+        with self._read() as conn:
+            rows = conn.execute(select(api_keys).order_by(api_keys.c.created_at)).all()
+        return [
+            ApiKey(
+                id=r.id, name=r.name, prefix=r.prefix, created_at=r.created_at, revoked_at=r.revoked_at
+            )
+            for r in rows
+        ]
+
+    def revoke_key(self, key_id: str) -> bool:
+        with self._write() as conn:
+            changed = conn.execute(
+                update(api_keys)
+                .where((api_keys.c.id == key_id) & api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=time.time())
+            ).rowcount
+        return changed == 1
+
+    def tenant_for_stored_key(self, key: str) -> str | None:
+        """The tenant of an active stored key, or None."""
+        with self._read() as conn:
+            found = conn.execute(
+                select(api_keys.c.id).where(
+                    (api_keys.c.key_hash == hash_key(key)) & api_keys.c.revoked_at.is_(None)
+                )
+            ).first()
+        return tenant_for_key(key) if found else None

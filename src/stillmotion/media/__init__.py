@@ -1,0 +1,1 @@
+"""Image intake (decode, sniff, validate, fetch safely) and video encode/decode."""

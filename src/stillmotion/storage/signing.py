@@ -1,0 +1,68 @@
+"""HMAC-signed, expiring media links shaped like the hosted CDN's: `...?Expires=<epoch>&Signature=<mac>`."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import math
+import os
+import secrets
+import time
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+from stillmotion.domain import Forbidden
+
+# Expiry times are rounded up to this step so that repeated polls hand out the same URL for a while.
+_EXPIRY_STEP_S = 60
+
+
+def load_or_create_secret(path: Path) -> bytes:
+    """The signing secret kept at `path`, created (mode 0600) on first use."""
+    if path.is_file():
+        return path.read_bytes().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(32).encode()
+    # O_EXCL: if two processes start at once, one creates the file and the other reads the winner's secret.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(secret)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return secret
+
+
+class LinkSigner:
+    def __init__(self, secret: bytes, *, base_url: str, route: str = "/media") -> None:
+        if len(secret) < 16:
+            raise ValueError("the signing secret must be at least 16 bytes")
+        self._secret = secret
+        self._base = base_url.rstrip("/") + route
+
+    def _signature(self, key: str, expires: int) -> str:
+        mac = hmac.new(self._secret, f"{key}\n{expires}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+    def url(self, key: str, *, ttl_s: int, now: float | None = None) -> str:
+        current = time.time() if now is None else now
+        expires = math.ceil((current + ttl_s) / _EXPIRY_STEP_S) * _EXPIRY_STEP_S
+        query = urlencode({"Expires": expires, "Signature": self._signature(key, expires)})
+        return f"{self._base}/{quote(key)}?{query}"
+
+    def verify(self, key: str, *, expires: str | None, signature: str | None, now: float | None = None) -> None:
+        """Raise `Forbidden` unless the link for `key` is authentic and not yet expired."""
+        if not expires or not signature:
+            raise Forbidden("the link is missing its Expires or Signature parameter")
+        try:
+            expires_at = int(expires)
+        except ValueError:
+            raise Forbidden("the link's Expires parameter is not an integer") from None
+        if not hmac.compare_digest(self._signature(key, expires_at), signature):
+            raise Forbidden("the link's signature does not match")
+        current = time.time() if now is None else now
+        if current > expires_at:
+            raise Forbidden("the link has expired")

@@ -1,0 +1,146 @@
+"""The worker loop: claim -> render in the engine host -> store the video -> record the outcome."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+
+from stillmotion.engines.base import RenderRequest
+from stillmotion.jobs import Claim, JobStore
+from stillmotion.storage import LocalStorage
+from stillmotion.worker.host import EngineCrashed, EngineHost, RenderFailed
+
+log = logging.getLogger("stillmotion.worker")
+
+# Progress is written at most this often: polls see smooth progress without a commit per frame.
+_PROGRESS_EVERY_S = 0.5
+
+
+class Worker:
+    def __init__(
+        self,
+        store: JobStore,
+        storage: LocalStorage,
+        *,
+        work_dir: Path,
+        lease_s: float = 30.0,
+        poll_interval_s: float = 0.5,
+        worker_id: str | None = None,
+    ) -> None:
+        self.store = store
+        self.storage = storage
+        self.work_dir = work_dir
+        self.lease_s = lease_s
+        self.poll_interval_s = poll_interval_s
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.host = EngineHost()
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+
+    def run(self, stop: threading.Event) -> None:
+        """Work until `stop` is set; a job in hand when it is set goes back to the queue."""
+        try:
+            while not stop.is_set():
+                try:
+                    worked = self.run_once(stop=stop)
+                except Exception:
+                    log.exception("worker %s: unexpected error; continuing", self.worker_id)
+                    worked = False
+                if not worked:
+                    stop.wait(self.poll_interval_s)
+        finally:
+            self.host.close()
+
+    def run_burst(self) -> int:
+        """Run jobs until the queue is empty; return how many were taken. Exact for tests: no sleeps."""
+        taken = 0
+        try:
+            while self.run_once():
+                taken += 1
+        finally:
+            self.host.close()
+        return taken
+
+    def run_once(self, *, stop: threading.Event | None = None) -> bool:
+        """Claim and run one job; False if there was none."""
+        claim = self.store.claim(worker_id=self.worker_id, lease_s=self.lease_s)
+        if claim is None:
+            return False
+        self._run(claim, stop)
+        return True
+
+    def _run(self, claim: Claim, stop: threading.Event | None) -> None:
+        job, attempt = claim.job, claim.attempt
+        log.info("job %s attempt %d: started on %s", job.id, attempt, self.worker_id)
+        output = self.work_dir / f"{job.id}-{attempt}.mp4"
+        output.unlink(missing_ok=True)
+        request = RenderRequest(
+            image=self.store.load_input(job.id),
+            prompt=job.prompt,
+            prompt_optimizer=job.prompt_optimizer,
+            duration_s=float(job.options.get("duration", 6.0)),
+            fps=int(job.options.get("fps", 25)),
+            seed=job.options.get("seed"),
+            options=job.options,
+        )
+        state = {"progress": 0.0, "written_at": 0.0, "still_ours": True, "stopping": False}
+
+        def on_progress(fraction: float) -> None:
+            state["progress"] = fraction
+
+        def tick() -> bool:
+            # Heartbeat with the latest progress; stop if the job was taken from us or we are shutting down.
+            if stop is not None and stop.is_set():
+                state["stopping"] = True
+                return False
+            now = time.monotonic()
+            if now - state["written_at"] >= _PROGRESS_EVERY_S:
+                state["written_at"] = now
+                state["still_ours"] = self.store.heartbeat(
+                    job.id, attempt=attempt, lease_s=self.lease_s, progress=state["progress"]
+                )
+            return bool(state["still_ours"])
+
+        try:
+            result = self.host.render(
+                job.engine, request, output, on_progress=on_progress, tick=tick, tick_s=_PROGRESS_EVERY_S / 2
+            )
+        except RenderFailed as exc:
+            output.unlink(missing_ok=True)
+            if state["stopping"]:
+                self.store.release(job.id, attempt=attempt)
+                log.info("job %s attempt %d: released (worker stopping)", job.id, attempt)
+            elif exc.code == "cancelled":
+                log.info("job %s attempt %d: no longer ours, abandoned", job.id, attempt)
+            else:
+                self.store.fail(job.id, attempt=attempt, code=exc.code, message=str(exc))
+                log.warning("job %s attempt %d: failed: %s", job.id, attempt, exc)
+            return
+        except EngineCrashed as exc:
+            output.unlink(missing_ok=True)
+            # Leave it running: its lease runs out and the next claim retries it, up to max_attempts.
+            self.store.heartbeat(job.id, attempt=attempt, lease_s=0.0)
+            log.warning("job %s attempt %d: %s; will be retried", job.id, attempt, exc)
+            return
+
+        media_key = f"videos/{job.id}/{attempt}.mp4"
+        self.storage.put_file(media_key, output)
+        summary = {
+            "width": result.width,
+            "height": result.height,
+            "fps": result.fps,
+            "frame_count": result.frame_count,
+            "duration_s": result.duration_s,
+            **({"extra": asdict(result)["extra"]} if result.extra else {}),
+        }
+        if self.store.succeed(job.id, attempt=attempt, media_key=media_key, result=summary):
+            log.info("job %s attempt %d: succeeded", job.id, attempt)
+        else:
+            # A newer attempt owns the job now; this video is nobody's.
+            self.storage.delete(media_key)
+            log.info("job %s attempt %d: finished late, result discarded", job.id, attempt)

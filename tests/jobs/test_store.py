@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from stillmotion.domain import JobNotFound, JobSpec, JobStatus
+from stillmotion.jobs import JobStore, tenant_for_key
+
+
+def _spec(tenant: str = "t_a", prompt: str = "she smiles") -> JobSpec:
+    return JobSpec(
+        tenant=tenant,
+        model="video-01-live2d",
+        engine="live2d",
+        prompt=prompt,
+        image=b"\x89PNG fake bytes",
+        image_format="png",
+        image_width=400,
+        image_height=600,
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> JobStore:
+    job_store = JobStore(f"sqlite:///{tmp_path / 'jobs.db'}", max_attempts=2)
+    job_store.create_schema()
+    return job_store
+
+
+def test_create_then_get_round_trips_and_keeps_the_input(store: JobStore) -> None:
+    job = store.create(_spec())
+    assert job.status is JobStatus.QUEUED
+    assert job.id.isdigit()
+    assert store.get(job.id).prompt == "she smiles"
+    assert store.load_input(job.id) == b"\x89PNG fake bytes"
+
+
+def test_another_tenant_cannot_see_a_job(store: JobStore) -> None:
+    job = store.create(_spec(tenant="t_a"))
+    assert store.get(job.id, tenant="t_a").id == job.id
+    with pytest.raises(JobNotFound):
+        store.get(job.id, tenant="t_b")
+    with pytest.raises(JobNotFound):
+        store.get("123", tenant="t_a")
+
+
+def test_claims_take_the_oldest_job_first(store: JobStore) -> None:
+    first = store.create(_spec(prompt="first"))
+    store.create(_spec(prompt="second"))
+    claim = store.claim(worker_id="w1", lease_s=30)
+    assert claim is not None
+    assert claim.job.id == first.id
+    assert claim.attempt == 1
+    assert claim.job.status is JobStatus.RUNNING
+
+
+def test_concurrent_claimers_never_share_a_job(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    setup = JobStore(url)
+    setup.create_schema()
+    job_ids = {setup.create(_spec(prompt=str(i))).id for i in range(40)}
+    claimed: list[str] = []
+    lock = threading.Lock()
+
+    def claimer(name: str) -> None:
+        store = JobStore(url)  # its own engine and connections, as another process would have
+        while (claim := store.claim(worker_id=name, lease_s=60)) is not None:
+            with lock:
+                claimed.append(claim.job.id)
+        store.close()
+
+    threads = [threading.Thread(target=claimer, args=(f"w{i}",)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claimed) == sorted(job_ids)  # every job once, none twice
+
+
+def test_an_expired_lease_is_claimed_again_and_the_old_attempt_is_fenced_off(store: JobStore) -> None:
+    job = store.create(_spec())
+    old = store.claim(worker_id="w-old", lease_s=0.05)
+    assert old is not None
+    assert store.claim(worker_id="w-new", lease_s=30) is None  # lease still valid
+    time.sleep(0.1)
+    new = store.claim(worker_id="w-new", lease_s=30)
+    assert new is not None
+    assert new.job.id == job.id
+    assert new.attempt == 2
+    # The worker that lost its lease comes back: none of its writes land.
+    assert not store.heartbeat(job.id, attempt=old.attempt, lease_s=30, progress=0.9)
+    assert not store.succeed(job.id, attempt=old.attempt, media_key="videos/x/1.mp4", result={})
+    assert not store.fail(job.id, attempt=old.attempt, code="boom", message="late")
+    assert store.succeed(job.id, attempt=new.attempt, media_key="videos/x/2.mp4", result={"frame_count": 150})
+    done = store.get(job.id)
+    assert done.status is JobStatus.SUCCEEDED
+    assert done.media_key == "videos/x/2.mp4"
+    assert done.progress == 1.0
+
+
+def test_a_job_whose_workers_keep_vanishing_fails_with_the_reason(store: JobStore) -> None:
+    job = store.create(_spec())
+    for _ in range(2):  # max_attempts=2
+        assert store.claim(worker_id="w", lease_s=0.01) is not None
+        time.sleep(0.03)
+    assert store.claim(worker_id="w", lease_s=30) is None
+    failed = store.get(job.id)
+    assert failed.status is JobStatus.FAILED
+    assert failed.error_code == "worker_lost"
+    assert "2 times" in (failed.error_message or "")
+
+
+def test_progress_heartbeat_and_release(store: JobStore) -> None:
+    job = store.create(_spec())
+    claim = store.claim(worker_id="w", lease_s=30)
+    assert claim is not None
+    assert store.heartbeat(job.id, attempt=claim.attempt, lease_s=30, progress=0.4)
+    assert store.get(job.id).progress == pytest.approx(0.4)
+    assert store.release(job.id, attempt=claim.attempt)
+    released = store.get(job.id)
+    assert released.status is JobStatus.QUEUED
+    assert released.progress == 0.0
+    assert store.claim(worker_id="w2", lease_s=30) is not None
+
+
+def test_finished_jobs_cannot_be_overwritten(store: JobStore) -> None:
+    job = store.create(_spec())
+    claim = store.claim(worker_id="w", lease_s=30)
+    assert claim is not None
+    assert store.fail(job.id, attempt=claim.attempt, code="invalid_input", message="cannot decode")
+    assert not store.succeed(job.id, attempt=claim.attempt, media_key="videos/a/1.mp4", result={})
+    assert store.get(job.id).status is JobStatus.FAILED
+    assert store.counts_by_status()[JobStatus.FAILED] == 1
+
+
+def test_keys_are_stored_hashed_and_revocable(store: JobStore, tmp_path: Path) -> None:
+    key, record = store.create_key("ci")
+    assert store.tenant_for_stored_key(key) == tenant_for_key(key)
+    assert store.tenant_for_stored_key(key + "x") is None
+    raw = (tmp_path / "jobs.db").read_bytes()
+    assert key.encode() not in raw  # only the hash is on disk
+    assert [k.id for k in store.list_keys()] == [record.id]
+    assert store.revoke_key(record.id)
+    assert not store.revoke_key(record.id)
+    assert store.tenant_for_stored_key(key) is None
+    assert not store.list_keys()[0].active
