@@ -1,0 +1,73 @@
+"""The `stillmotion` command line: help everywhere, keys, and a local render with no server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from stillmotion.media.video import probe_video
+
+from stillmotion.cli import main
+from stillmotion.config import Settings
+from stillmotion.jobs import JobStore
+from support import make_image
+
+
+@pytest.mark.parametrize(
+    "args", [[], ["serve"], ["worker"], ["generate"], ["keys"], ["keys", "create"], ["keys", "list"],
+             ["keys", "revoke"]]
+)
+def test_help_everywhere(args: list[str]) -> None:
+    result = CliRunner().invoke(main, [*args, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+
+
+def test_keys_create_list_revoke(tmp_path: Path) -> None:
+    runner = CliRunner()
+    data_dir = str(tmp_path / "data")
+    created = runner.invoke(main, ["keys", "create", "--name", "laptop", "--data-dir", data_dir])
+    assert created.exit_code == 0, created.output
+    key = created.stdout.strip().splitlines()[-1]
+    assert key.startswith("sm-")
+    store = JobStore(Settings(data_dir=tmp_path / "data").resolved_database_url)
+    assert store.tenant_for_stored_key(key) is not None
+
+    listed = runner.invoke(main, ["keys", "list", "--data-dir", data_dir])
+    assert "laptop" in listed.output
+    assert key not in listed.output  # only a prefix is ever shown
+    key_id = store.list_keys()[0].id
+
+    revoked = runner.invoke(main, ["keys", "revoke", key_id, "--data-dir", data_dir])
+    assert revoked.exit_code == 0, revoked.output
+    assert store.tenant_for_stored_key(key) is None
+    again = runner.invoke(main, ["keys", "revoke", key_id, "--data-dir", data_dir])
+    assert again.exit_code == 1
+
+
+def test_generate_renders_locally(tmp_path: Path) -> None:
+    image = tmp_path / "portrait.png"
+    image.write_bytes(make_image(512, 600))
+    output = tmp_path / "out" / "clip.mp4"
+    result = subprocess.run(
+        [sys.executable, "-m", "stillmotion", "generate", str(image), "--prompt", "she breathes", "-o", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "wrote" in result.stderr
+    info = probe_video(output)
+    assert (info.width, info.height, info.frame_count, info.fps) == (720, 844, 150, 25)
+
+
+def test_generate_refuses_a_bad_image_clearly(tmp_path: Path) -> None:
+    image = tmp_path / "tiny.png"
+    image.write_bytes(make_image(200, 200))
+    result = CliRunner().invoke(main, ["generate", str(image), "--prompt", "x", "-o", str(tmp_path / "o.mp4")])
+    assert result.exit_code == 2
+    assert "300" in result.output
+    assert not (tmp_path / "o.mp4").exists()
