@@ -106,6 +106,10 @@ def serve(
     server = uvicorn.Server(
         uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info", access_log=False)
     )
+    # uvicorn handles SIGINT/SIGTERM itself, then re-raises the signal once it has stopped; these no-op handlers
+    # catch that re-raise so that the workers below release their jobs and the process exits 0.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
     try:
         server.run()
     finally:

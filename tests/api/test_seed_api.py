@@ -164,7 +164,17 @@ def test_a_body_over_the_cap_is_413(settings: Settings, auth: dict[str, str]) ->
     small = settings.model_copy(update={"max_request_bytes": 4096})
     services = build_services(small)
     with TestClient(create_app(small, services=services)) as client:
-        response = client.post(PATH, json=_body(), headers=auth)
+        response = client.post(PATH, json=_body(note="x" * 5000), headers=auth)
+    assert_aiml_error(response, 413, mentions=("`body`", "4096"))
+    assert _no_jobs(services)
+
+
+def test_a_streamed_body_over_the_cap_is_cut_off(settings: Settings, auth: dict[str, str]) -> None:
+    small = settings.model_copy(update={"max_request_bytes": 4096})
+    services = build_services(small)
+    chunks = iter([b'{"model": "video-01-live2d", "prompt": "', b"x" * 3000, b"y" * 3000, b'"}'])
+    with TestClient(create_app(small, services=services)) as client:  # no Content-Length: chunked
+        response = client.post(PATH, content=chunks, headers={**auth, "Content-Type": "application/json"})
     assert_aiml_error(response, 413, mentions=("`body`", "4096"))
     assert _no_jobs(services)
 

@@ -209,8 +209,8 @@ class UrlFetcher:
                 if declared is not None and declared > self._max_bytes:
                     raise InvalidInput(
                         FIELD,
-                        f"is {describe_size(declared)} (Content-Length from {shown}); at most "
-                        f"{describe_size(self._max_bytes)} is allowed",
+                        f"is {describe_size(declared)} according to the Content-Length from {shown}; "
+                        f"at most {describe_size(self._max_bytes)} is allowed",
                     )
                 return self._read_body(response, shown=shown)
         except httpcore.TimeoutException:
@@ -231,7 +231,7 @@ class UrlFetcher:
             if received > self._max_bytes:
                 raise InvalidInput(
                     FIELD,
-                    f"download from {shown} passed {describe_size(self._max_bytes)} and was stopped; at most "
+                    f"download from {shown} passed the size limit and was stopped; at most "
                     f"{describe_size(self._max_bytes)} is allowed",
                 )
             chunks.append(chunk)
@@ -350,8 +350,11 @@ def _refusal(address: IPAddress, *, allow_private: bool) -> str | None:
 
 
 def _show(address: IPAddress) -> str:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return f"{address} (IPv4 {address.ipv4_mapped})"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return f"{address} (IPv4 {address.ipv4_mapped})"
+        if address in _NAT64:
+            return f"{address} (NAT64 for IPv4 {ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)})"
     return str(address)
 
 

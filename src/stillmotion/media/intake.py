@@ -46,14 +46,14 @@ _PILLOW_FORMAT: Final[dict[ImageFormat, str]] = {"jpeg": "JPEG", "png": "PNG"}
 
 # Other formats people send by mistake, named in the refusal so that the fix is obvious.
 _KNOWN_OTHER_MAGIC: Final = (
-    (b"GIF87a", "a GIF"),
-    (b"GIF89a", "a GIF"),
-    (b"BM", "a BMP"),
-    (b"II*\x00", "a TIFF"),
-    (b"MM\x00*", "a TIFF"),
-    (b"\x00\x00\x00\x0cjP  ", "a JPEG 2000"),
-    (b"\xff\x0a", "a JPEG XL"),
-    (b"%PDF", "a PDF"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"BM", "a BMP image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"\x00\x00\x00\x0cjP  ", "a JPEG 2000 image"),
+    (b"\xff\x0a", "a JPEG XL image"),
+    (b"%PDF", "a PDF document"),
 )
 
 _SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
@@ -74,6 +74,8 @@ class FirstFrame:
 
 def describe_size(num_bytes: int) -> str:
     """`21.3 MB (22,334,668 bytes)`: MB is 1024 * 1024 bytes; the exact count settles borderline cases."""
+    if num_bytes < _MB:
+        return f"{num_bytes:,} bytes"
     megabytes = f"{num_bytes / _MB:.1f}".removesuffix(".0")
     return f"{megabytes} MB ({num_bytes:,} bytes)"
 
@@ -92,12 +94,12 @@ def _describe_other_format(data: bytes) -> str | None:
         if data.startswith(magic):
             return name
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "a WebP"
+        return "a WebP image"
     if data[4:8] == b"ftyp":
-        return "an HEIC/AVIF"
+        return "an HEIC/AVIF image or a video"
     head = data[:256].lstrip().lower()
     if head.startswith((b"<svg", b"<?xml")):
-        return "an SVG/XML"
+        return "an SVG/XML document"
     if head.startswith((b"<!doctype html", b"<html")):
         return "an HTML page"
     return None
@@ -125,7 +127,7 @@ def check_image(
     image_format = sniff_format(data)
     if image_format is None:
         found = _describe_other_format(data)
-        what = f"is {found} file, not" if found else "is not"
+        what = f"is {found}, not" if found else "is not"
         raise InvalidInput(FIELD, f"{what} a JPG/JPEG or PNG image (format judged by its bytes)")
 
     width, height, frame_count = _read_header(data, image_format, max_pixels=max_pixels)

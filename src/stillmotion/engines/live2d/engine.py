@@ -1,0 +1,155 @@
+"""The live2d engine: bring a still image to gentle life by warping it frame by frame.
+
+Pipeline: check the request -> decode and resize the image -> build a motion plan -> warp each frame
+and encode it (the encoder overlaps with the next warp on a background thread) -> report.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+from typing import Final
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from stillmotion.engines.base import ProgressCallback, RenderRequest, RenderResult
+from stillmotion.engines.live2d.motion import MotionPlan, idle_plan, seed_from_image
+from stillmotion.engines.live2d.warp import FrameWarper
+from stillmotion.media.video import VideoWriter
+
+RGBFrame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
+
+SHORT_SIDE_PX: Final = 720
+MAX_DURATION_S: Final = 20.0
+MAX_FPS: Final = 60
+# The API admits 2:5 .. 5:2; the engine refuses only what would make an absurdly long frame.
+MAX_ASPECT: Final = 4.0
+# Progress is reported every this many frames (and at the end): often enough for a responsive
+# cancel (5 frames is ~50 ms of work), rarely enough not to flood the parent process's pipe.
+PROGRESS_EVERY_FRAMES: Final = 5
+# Share of the progress bar given to the frame loop; the rest covers flushing the encoder.
+_LOOP_SHARE: Final = 0.98
+
+
+def output_size(width: int, height: int, *, short_side_px: int = SHORT_SIDE_PX) -> tuple[int, int]:
+    """Output (width, height): the shorter side becomes `short_side_px`, the longer one keeps the
+    aspect ratio, rounded to the nearest even number (yuv420p needs even sizes)."""
+    if width <= 0 or height <= 0:
+        raise ValueError(f"image size must be positive, got {width}x{height}")
+    aspect = width / height
+    if not 1.0 / MAX_ASPECT <= aspect <= MAX_ASPECT:
+        raise ValueError(
+            f"image aspect ratio {aspect:.2f} ({width}x{height}) is outside 1:{MAX_ASPECT:g} .. {MAX_ASPECT:g}:1"
+        )
+    scale = short_side_px / min(width, height)
+
+    def even(side: int) -> int:
+        return max(2, 2 * round(side * scale / 2))
+
+    if width <= height:
+        return short_side_px, even(height)
+    return even(width), short_side_px
+
+
+def decode_image(data: bytes) -> RGBFrame:
+    """JPEG/PNG bytes -> `(H, W, 3)` uint8 RGB, upright (EXIF orientation applied), alpha over white."""
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            image = ImageOps.exif_transpose(opened)
+            image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        # Pillow raises SyntaxError for some malformed PNG chunks.
+        raise ValueError(f"`image` could not be decoded as JPEG or PNG: {error}") from error
+
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        # High-bit-depth greyscale: Pillow's convert("RGB") would clip it instead of scaling it.
+        grey = np.asarray(image, dtype=np.float32)
+        peak = 255.0 if image.mode == "F" or grey.max() <= 255.0 else 65535.0
+        grey8 = np.clip(np.rint(grey * (255.0 / peak)), 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(grey8[:, :, None], 3, axis=2))
+
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        image.mode in ("P", "L", "RGB") and "transparency" in image.info
+    )
+    if has_alpha:
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, rgba)
+    # Covers L, LA, P, CMYK (Pillow undoes Adobe's inverted CMYK JPEGs), YCbCr and RGBA.
+    return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+
+
+def fit_image(image: RGBFrame, *, width: int, height: int) -> RGBFrame:
+    """Resize `(h, w, 3)` to `(height, width, 3)`: area averaging to shrink, Lanczos to enlarge."""
+    if image.shape[:2] == (height, width):
+        return image
+    shrinking = width * height < image.shape[0] * image.shape[1]
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LANCZOS4
+    return np.asarray(cv2.resize(image, (width, height), interpolation=interpolation), dtype=np.uint8)
+
+
+def frame_count(*, duration_s: float, fps: int) -> int:
+    return round(duration_s * fps)
+
+
+def check_request(request: RenderRequest) -> None:
+    """Refuse what the engine cannot render, saying exactly what is allowed."""
+    if not (math.isfinite(request.duration_s) and 0.0 < request.duration_s <= MAX_DURATION_S):
+        raise ValueError(f"`duration_s` must be in (0, {MAX_DURATION_S:g}] seconds, got {request.duration_s}")
+    if not 1 <= request.fps <= MAX_FPS:
+        raise ValueError(f"`fps` must be in 1..{MAX_FPS}, got {request.fps}")
+    if frame_count(duration_s=request.duration_s, fps=request.fps) < 1:
+        raise ValueError(f"`duration_s` {request.duration_s} at {request.fps} fps rounds to no frames; need >= 1 frame")
+
+
+class Live2DEngine:
+    """Idle life for a still image: breathing, a slight sway and a slow push-in (prompt not yet used)."""
+
+    name = "live2d"
+
+    def __init__(self, *, encode_in_background: bool = True) -> None:
+        # Overlaps encoding with warping the next frame; off only to measure what that buys.
+        self.encode_in_background = encode_in_background
+
+    def render(self, request: RenderRequest, output_path: Path, *, on_progress: ProgressCallback) -> RenderResult:
+        check_request(request)
+        source = decode_image(request.image)
+        width, height = output_size(source.shape[1], source.shape[0])
+        first_frame = fit_image(source, width=width, height=height)  # (H, W, 3) uint8
+        del source
+
+        seed = request.seed if request.seed is not None else seed_from_image(request.image)
+        total_frames = frame_count(duration_s=request.duration_s, fps=request.fps)
+        plan = self.plan(request, seed=seed)
+        warper = FrameWarper(plan, width=width, height=height)
+
+        on_progress(0.0)
+        with VideoWriter(
+            output_path,
+            width=width,
+            height=height,
+            fps=request.fps,
+            encode_in_background=self.encode_in_background,
+        ) as writer:
+            for index in range(total_frames):
+                writer.write(warper.warp(first_frame, index / request.fps))
+                done = index + 1
+                if done % PROGRESS_EVERY_FRAMES == 0 and done < total_frames:
+                    # A Cancelled raised here unwinds through the writer, which deletes its temp file.
+                    on_progress(_LOOP_SHARE * done / total_frames)
+        try:
+            on_progress(1.0)
+        except BaseException:
+            # Cancelled (or the caller went away) after the file was finished: leave nothing behind.
+            output_path.unlink(missing_ok=True)
+            raise
+
+        return RenderResult(width=width, height=height, fps=request.fps, frame_count=total_frames, extra={})
+
+    def plan(self, request: RenderRequest, *, seed: int) -> MotionPlan:
+        """The motion for `request`. The prompt is not read yet: every image gets idle life."""
+        return idle_plan(duration_s=request.duration_s, seed=seed)
