@@ -14,12 +14,12 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from stillmotion.media.video import probe_video
 
 from stillmotion.api.app import build_services, create_app
 from stillmotion.api.services import Services
 from stillmotion.config import Settings
 from stillmotion.domain import JobStatus
+from stillmotion.media.video import probe_video
 from stillmotion.worker import Worker
 from support import OTHER_KEY, TEST_KEY, b64, make_image
 

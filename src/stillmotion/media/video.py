@@ -69,10 +69,13 @@ def rgb_to_i420(frame: RGBFrame) -> I420Buffer:
     buf = np.asarray(cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)  # (H*3/2, W)
     half = cv2.resize(frame, (width // 2, height // 2), interpolation=cv2.INTER_AREA)  # (H/2, W/2, 3)
     cbcr = np.asarray(cv2.transform(half, _RGB_TO_CBCR), dtype=np.uint8)  # (H/2, W/2, 2)
-    quarter = height // 4
-    # The U and V planes are (H/2, W/2) each, stored row-packed in the buffer's width-W rows.
-    buf[height : height + quarter] = cbcr[..., 0].reshape(quarter, width)
-    buf[height + quarter :] = cbcr[..., 1].reshape(quarter, width)
+    # The U and V planes are (H/2, W/2) each, packed back to back after the Y plane; when H/2 is odd
+    # a plane ends mid-row of the (H * 3 / 2, W) buffer, so address the bytes flat.
+    flat = buf.reshape(-1)
+    luma_size = height * width
+    chroma_size = luma_size // 4
+    flat[luma_size : luma_size + chroma_size] = cbcr[..., 0].reshape(-1)
+    flat[luma_size + chroma_size :] = cbcr[..., 1].reshape(-1)
     return buf
 
 
