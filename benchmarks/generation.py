@@ -151,7 +151,7 @@ def render_section(rows: list[Row], *, frame_count: int, repeats: int) -> str:
         "## Generation vs encode-only",
         "",
         f"`python benchmarks/generation.py`: the live2d engine renders {frame_count} frames of "
-        f"{WIDTH}x{HEIGHT} (6 s at 25 fps) from a {WIDTH}x{HEIGHT} PNG; \"encode only\" writes the same "
+        f'{WIDTH}x{HEIGHT} (6 s at 25 fps) from a {WIDTH}x{HEIGHT} PNG; "encode only" writes the same '
         "frames, already decoded into memory, with `VideoWriter` alone (libx264 `veryfast`, crf 18, "
         f"yuv420p). Best of {repeats}, runs interleaved. Target: generation / encode-only <= {TARGET_RATIO:g}.",
         "",

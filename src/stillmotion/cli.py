@@ -19,7 +19,7 @@ from stillmotion.config import Settings
 from stillmotion.domain import InvalidInput
 from stillmotion.jobs import JobStore
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _settings(**overrides: Any) -> Settings:

@@ -44,10 +44,11 @@ def psnr(actual: Frame, expected: Frame) -> float:
 def shifted_frames(image: Frame, count: int) -> list[Frame]:
     """`count` frames drifting slowly across `image`, as a camera move would."""
     height, width = image.shape[:2]
-    frames = []
+    frames: list[Frame] = []
     for index in range(count):
-        matrix = np.float32([[1.0, 0.0, -0.5 * index], [0.0, 1.0, -0.3 * index]])
-        frames.append(cv2.warpAffine(image, matrix, (width, height), borderMode=cv2.BORDER_REFLECT_101))
+        matrix = np.array([[1.0, 0.0, -0.5 * index], [0.0, 1.0, -0.3 * index]], dtype=np.float32)
+        shifted = cv2.warpAffine(image, matrix, (width, height), borderMode=cv2.BORDER_REFLECT_101)
+        frames.append(np.asarray(shifted, dtype=np.uint8))
     return frames
 
 
@@ -95,9 +96,7 @@ def test_round_trip_keeps_colours_on_the_sample_photos(tmp_path: Path, name: str
     np.testing.assert_allclose(decoded[0].mean(axis=(0, 1)), image.mean(axis=(0, 1)), atol=2.0)
 
 
-@pytest.mark.parametrize(
-    "rgb", [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0), (200, 120, 40)]
-)
+@pytest.mark.parametrize("rgb", [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0), (200, 120, 40)])
 def test_flat_colours_survive_the_round_trip(tmp_path: Path, rgb: tuple[int, int, int]) -> None:
     frame = np.empty((66, 96, 3), dtype=np.uint8)
     frame[:] = rgb
