@@ -36,10 +36,12 @@ from rich.table import Table
 import stillmotion
 from stillmotion.engines.base import RenderRequest
 from stillmotion.engines.live2d import Live2DEngine
-from stillmotion.media.video import VideoWriter, read_frames
+from stillmotion.media.video import VideoWriter, i420_to_rgb, read_frames, rgb_to_i420
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
-SAMPLE: Final = REPO_ROOT / "tests" / "fixtures" / "grace_hopper.jpg"
+FIXTURES: Final = REPO_ROOT / "tests" / "fixtures"
+SAMPLE: Final = FIXTURES / "grace_hopper.jpg"
+PHOTOS: Final = ("astronaut.png", "grace_hopper.jpg", "coffee.png")
 WIDTH: Final = 720
 HEIGHT: Final = 1072
 SECTION_START: Final = "<!-- benchmark:generation-vs-encode:start -->"
@@ -75,7 +77,7 @@ def time_once(action: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def run(repeats: int) -> tuple[list[Row], int]:
+def run(repeats: int) -> tuple[list[Row], int, dict[str, float]]:
     request = RenderRequest(image=make_input(), prompt="benchmark")
     engine = Live2DEngine()
     inline_engine = Live2DEngine(encode_in_background=False)
@@ -114,9 +116,79 @@ def run(repeats: int) -> tuple[list[Row], int]:
         for _ in range(repeats):
             for name, action in cases:
                 timings[name].append(time_once(action))
+        encoded_psnr = first_frame_psnr(work)
 
     rows = [Row(name=name, best_s=min(times), all_s=times) for name, times in timings.items()]
-    return rows, frame_count
+    return rows, frame_count, encoded_psnr
+
+
+@dataclass(frozen=True)
+class Conversion:
+    name: str
+    ms_per_frame: float  # best of a few hundred, 720x1072
+    psnr_db: dict[str, float]  # photo -> RGB -> yuv420p -> RGB, no encoder
+
+
+def psnr(actual: npt.NDArray[np.uint8], expected: npt.NDArray[np.uint8]) -> float:
+    mse = float(np.mean((actual.astype(np.float64) - expected.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10.0 * float(np.log10(255.0**2 / mse))
+
+
+def load_photo(name: str) -> npt.NDArray[np.uint8]:
+    """A sample photo resized to a 720 short side (even sizes), as the engine would show it."""
+    with Image.open(FIXTURES / name) as opened:
+        image = opened.convert("RGB")
+    scale = 720 / min(image.size)
+    size = (2 * round(image.width * scale / 2), 2 * round(image.height * scale / 2))
+    return np.asarray(image.resize(size, Image.Resampling.LANCZOS), dtype=np.uint8)
+
+
+def compare_conversions(*, repeats: int = 200) -> list[Conversion]:
+    """RGB -> yuv420p with swscale (PyAV's reformat), with cv2 alone, and with `rgb_to_i420`.
+
+    Each is decoded back with the same converter (cv2 I420 -> RGB, BT.601 limited range) so that the
+    PSNR measures the forward conversion only.
+    """
+
+    def swscale(frame: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+        video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
+        converted = video_frame.reformat(format="yuv420p", dst_colorspace="ITU601", dst_color_range="MPEG")
+        return np.asarray(converted.to_ndarray(), dtype=np.uint8)
+
+    def cv2_only(frame: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+        return np.asarray(cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)
+
+    methods: list[tuple[str, Callable[[npt.NDArray[np.uint8]], npt.NDArray[np.uint8]]]] = [
+        ("swscale (PyAV reformat)", swscale),
+        ("cv2 COLOR_RGB2YUV_I420 (point-sampled chroma)", cv2_only),
+        ("rgb_to_i420: cv2 luma + 2x2-averaged chroma (used)", rgb_to_i420),
+    ]
+    timing_frame = load_photo("grace_hopper.jpg")
+    timing_frame = np.asarray(cv2.resize(timing_frame, (WIDTH, HEIGHT)), dtype=np.uint8)
+    photos = {name: load_photo(name) for name in PHOTOS}
+    results = []
+    for name, convert in methods:
+        convert(timing_frame)
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            convert(timing_frame)
+            best = min(best, time.perf_counter() - start)
+        quality = {photo: psnr(i420_to_rgb(convert(pixels)), pixels) for photo, pixels in photos.items()}
+        results.append(Conversion(name=name, ms_per_frame=1000 * best, psnr_db=quality))
+    return results
+
+
+def first_frame_psnr(work: Path) -> dict[str, float]:
+    """Each sample photo through the engine (default 6 s clip): frame 0 decoded vs the resized input."""
+    engine = Live2DEngine()
+    results = {}
+    for name in PHOTOS:
+        clip = work / f"psnr-{name}.mp4"
+        request = RenderRequest(image=(FIXTURES / name).read_bytes(), prompt="benchmark")
+        engine.render(request, clip, on_progress=lambda _fraction: None)
+        results[name] = psnr(next(read_frames(clip)), load_photo(name))
+    return results
 
 
 def cpu_model() -> str:
@@ -141,7 +213,14 @@ def machine_lines() -> list[str]:
     ]
 
 
-def render_section(rows: list[Row], *, frame_count: int, repeats: int) -> str:
+def render_section(
+    rows: list[Row],
+    conversions: list[Conversion],
+    encoded_psnr: dict[str, float],
+    *,
+    frame_count: int,
+    repeats: int,
+) -> str:
     by_name = {row.name: row for row in rows}
     generation = by_name["generation (live2d engine)"].best_s
     encode = by_name["encode only (VideoWriter)"].best_s
@@ -167,8 +246,26 @@ def render_section(rows: list[Row], *, frame_count: int, repeats: int) -> str:
         "",
         f"**Ratio generation / encode-only: {generation / encode:.2f}** "
         f"({'meets' if generation / encode <= TARGET_RATIO else 'misses'} the <= {TARGET_RATIO:g} target).",
-        f"Encoding on a background thread vs on the calling thread: {inline:.2f} s -> {generation:.2f} s "
-        f"({100 * (inline - generation) / inline:+.0f}% time saved).",
+        f"Encoding on a background thread instead of the calling thread: {inline:.2f} s -> {generation:.2f} s "
+        f"({100 * (inline - generation) / inline:.0f}% less time).",
+        "",
+        "### RGB -> yuv420p conversion",
+        "",
+        f"Time for one {WIDTH}x{HEIGHT} frame (best of 200) and PSNR of RGB -> yuv420p -> RGB without the "
+        "encoder (decoded with cv2's BT.601 limited-range I420 conversion) on the sample photos at a 720 short "
+        "side.",
+        "",
+        "| conversion | ms / frame | " + " | ".join(f"{name} (dB)" for name in PHOTOS) + " |",
+        "|---|---:|" + "---:|" * len(PHOTOS),
+    ]
+    for conversion in conversions:
+        quality = " | ".join(f"{conversion.psnr_db[name]:.1f}" for name in PHOTOS)
+        lines.append(f"| {conversion.name} | {conversion.ms_per_frame:.2f} | {quality} |")
+    lines += [
+        "",
+        "Frame 0 of the engine's default clip, decoded, vs the input resized with Pillow's Lanczos: "
+        + ", ".join(f"{name} {encoded_psnr[name]:.1f} dB" for name in PHOTOS)
+        + " (the engine's tests require >= 35 dB).",
         SECTION_END,
     ]
     return "\n".join(lines) + "\n"
@@ -185,7 +282,14 @@ def write_section(path: Path, section: str) -> None:
     path.write_text(text)
 
 
-def print_table(console: Console, rows: list[Row], *, frame_count: int) -> None:
+def print_table(
+    console: Console,
+    rows: list[Row],
+    conversions: list[Conversion],
+    encoded_psnr: dict[str, float],
+    *,
+    frame_count: int,
+) -> None:
     table = Table(title=f"Generation vs encode-only ({frame_count} frames, {WIDTH}x{HEIGHT})")
     table.add_column("case")
     table.add_column("best (s)", justify="right")
@@ -202,6 +306,22 @@ def print_table(console: Console, rows: list[Row], *, frame_count: int) -> None:
     ratio = rows[0].best_s / rows[1].best_s
     console.print(f"ratio generation / encode-only: [bold]{ratio:.2f}[/bold] (target <= {TARGET_RATIO:g})")
 
+    conversion_table = Table(title=f"RGB -> yuv420p ({WIDTH}x{HEIGHT}; PSNR without the encoder)")
+    conversion_table.add_column("conversion")
+    conversion_table.add_column("ms / frame", justify="right")
+    for name in PHOTOS:
+        conversion_table.add_column(f"{name} (dB)", justify="right")
+    for conversion in conversions:
+        conversion_table.add_row(
+            conversion.name,
+            f"{conversion.ms_per_frame:.2f}",
+            *(f"{conversion.psnr_db[name]:.1f}" for name in PHOTOS),
+        )
+    console.print(conversion_table)
+    console.print(
+        "engine frame 0 vs resized input, PSNR: " + ", ".join(f"{n} {db:.1f} dB" for n, db in encoded_psnr.items())
+    )
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -211,10 +331,13 @@ def main() -> None:
     args = parser.parse_args()
 
     console = Console()
-    rows, frame_count = run(max(1, args.repeats))
-    print_table(console, rows, frame_count=frame_count)
+    repeats = max(1, args.repeats)
+    rows, frame_count, encoded_psnr = run(repeats)
+    conversions = compare_conversions()
+    print_table(console, rows, conversions, encoded_psnr, frame_count=frame_count)
     if not args.no_write:
-        write_section(args.output, render_section(rows, frame_count=frame_count, repeats=max(1, args.repeats)))
+        section = render_section(rows, conversions, encoded_psnr, frame_count=frame_count, repeats=repeats)
+        write_section(args.output, section)
         console.print(f"wrote {args.output}")
 
 

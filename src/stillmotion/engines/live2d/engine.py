@@ -29,7 +29,7 @@ MAX_FPS: Final = 60
 # The API admits 2:5 .. 5:2; the engine refuses only what would make an absurdly long frame.
 MAX_ASPECT: Final = 4.0
 # Progress is reported every this many frames (and at the end): often enough for a responsive
-# cancel (5 frames is ~50 ms of work), rarely enough not to flood the parent process's pipe.
+# cancel (5 frames is ~70 ms of work here), rarely enough not to flood the parent process's pipe.
 PROGRESS_EVERY_FRAMES: Final = 5
 # Share of the progress bar given to the frame loop; the rest covers flushing the encoder.
 _LOOP_SHARE: Final = 0.98
@@ -61,14 +61,15 @@ def decode_image(data: bytes) -> RGBFrame:
         with Image.open(io.BytesIO(data)) as opened:
             image = ImageOps.exif_transpose(opened)
             image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as error:
         # Pillow raises SyntaxError for some malformed PNG chunks.
         raise ValueError(f"`image` could not be decoded as JPEG or PNG: {error}") from error
 
-    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-        # High-bit-depth greyscale: Pillow's convert("RGB") would clip it instead of scaling it.
+    if image.mode in ("I", "I;16", "I;16B", "I;16L"):
+        # 16-bit greyscale PNG: Pillow's convert("RGB") would clip it instead of scaling it.
         grey = np.asarray(image, dtype=np.float32)
-        peak = 255.0 if image.mode == "F" or grey.max() <= 255.0 else 65535.0
+        # "I" (32-bit) carries no range of its own: values above 255 can only be 16-bit samples.
+        peak = 65535.0 if image.mode.startswith("I;16") or grey.max() > 255.0 else 255.0
         grey8 = np.clip(np.rint(grey * (255.0 / peak)), 0, 255).astype(np.uint8)
         return np.ascontiguousarray(np.repeat(grey8[:, :, None], 3, axis=2))
 
@@ -120,7 +121,7 @@ class Live2DEngine:
         source = decode_image(request.image)
         width, height = output_size(source.shape[1], source.shape[0])
         first_frame = fit_image(source, width=width, height=height)  # (H, W, 3) uint8
-        del source
+        del source  # a large photo's full-size pixels are not needed during the frame loop
 
         seed = request.seed if request.seed is not None else seed_from_image(request.image)
         total_frames = frame_count(duration_s=request.duration_s, fps=request.fps)
