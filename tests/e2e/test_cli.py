@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from stillmotion.media.video import probe_video
 
 from stillmotion.cli import main
 from stillmotion.config import Settings
 from stillmotion.jobs import JobStore
+from stillmotion.media.video import probe_video
 from support import make_image
 
 

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from stillmotion.media.video import probe_video
 
+from stillmotion.media.video import probe_video
 from support import TEST_KEY, Server, make_image
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "seed_client.py"

@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
-from stillmotion.media.video import probe_video
 
+from stillmotion.media.video import probe_video
 from support import TEST_KEY, Server, b64, make_image
 
 PATH = "/v2/generate/video/minimax/generation"
