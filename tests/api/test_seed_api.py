@@ -79,6 +79,7 @@ def test_create_poll_complete_and_download(
     video = client.get(url)  # no Authorization: the signature is the credential, as with the hosted CDN
     assert video.status_code == 200
     assert video.headers["content-type"] == "video/mp4"
+    assert video.headers["content-disposition"].startswith("inline")  # plays in a browser tab
     local = settings.data_dir / "downloaded.mp4"
     local.write_bytes(video.content)
     info = probe_video(local)

@@ -111,6 +111,21 @@ def test_a_job_whose_workers_keep_vanishing_fails_with_the_reason(store: JobStor
     assert failed.status is JobStatus.FAILED
     assert failed.error_code == "worker_lost"
     assert "2 times" in (failed.error_message or "")
+    assert "vanished" in (failed.error_message or "")
+
+
+def test_a_job_that_keeps_crashing_its_engine_fails_with_the_last_error(store: JobStore) -> None:
+    job = store.create(_spec())
+    for _ in range(2):  # max_attempts=2
+        claim = store.claim(worker_id="w", lease_s=30)
+        assert claim is not None
+        assert store.give_up_attempt(job.id, attempt=claim.attempt, reason="the engine process died (exit code -9)")
+    assert store.claim(worker_id="w", lease_s=30) is None
+    failed = store.get(job.id)
+    assert failed.status is JobStatus.FAILED
+    assert failed.error_message == (
+        "the job was started 2 times and never finished; last error: the engine process died (exit code -9)"
+    )
 
 
 def test_progress_heartbeat_and_release(store: JobStore) -> None:

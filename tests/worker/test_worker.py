@@ -89,6 +89,7 @@ def test_a_killed_engine_process_is_retried(store: JobStore, worker: Worker) -> 
     job = store.get(job_id)
     assert job.status is JobStatus.SUCCEEDED
     assert job.attempt == 2
+    assert job.error_message is None
 
 
 def test_a_worker_that_lost_its_job_abandons_it(store: JobStore, worker: Worker, tmp_path: Path) -> None:

@@ -28,4 +28,5 @@ def get_media(
         raise Forbidden("the link does not name a valid file") from None
     if not path.is_file():
         raise JobNotFound(key)
-    return FileResponse(path, media_type="video/mp4", filename=path.name.replace("/", "_"))
+    # inline: a browser plays the link, as it does the hosted CDN's.
+    return FileResponse(path, media_type="video/mp4", filename=path.name, content_disposition_type="inline")

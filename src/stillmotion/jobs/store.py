@@ -215,14 +215,16 @@ class JobStore:
                 job_id, status, attempt = candidate
                 guard = (jobs.c.id == job_id) & (jobs.c.status == status) & (jobs.c.attempt == attempt)
                 if attempt >= self.max_attempts:
-                    # Its workers were lost `max_attempts` times: stop retrying and say why.
+                    # Its runs were lost `max_attempts` times: stop retrying and say why.
+                    last = conn.execute(select(jobs.c.error_message).where(jobs.c.id == job_id)).scalar()
                     conn.execute(
                         update(jobs)
                         .where(guard)
                         .values(
                             status=JobStatus.FAILED.value,
                             error_code="worker_lost",
-                            error_message=f"the worker running this job was lost {attempt} times",
+                            error_message=f"the job was started {attempt} times and never finished"
+                            + (f"; last error: {last}" if last else " (its worker vanished each time)"),
                             finished_at=now,
                             updated_at=now,
                             lease_expires_at=None,
@@ -267,6 +269,13 @@ class JobStore:
             values["progress"] = min(max(progress, 0.0), 1.0)
         return self._worker_write(job_id, attempt, JobStatus.RUNNING, values)
 
+    def give_up_attempt(self, job_id: str, *, attempt: int, reason: str) -> bool:
+        """End this attempt now without failing the job: the next claim retries it (up to `max_attempts`),
+        and `reason` is kept so that a job that runs out of attempts can say what went wrong."""
+        return self._worker_write(
+            job_id, attempt, JobStatus.RUNNING, {"lease_expires_at": time.time(), "error_message": reason}
+        )
+
     def succeed(self, job_id: str, *, attempt: int, media_key: str, result: dict[str, Any]) -> bool:
         now = time.time()
         return self._worker_write(
@@ -276,6 +285,7 @@ class JobStore:
             {
                 "media_key": media_key,
                 "result": result,
+                "error_message": None,
                 "progress": 1.0,
                 "finished_at": now,
                 "lease_expires_at": None,

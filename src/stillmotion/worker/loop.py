@@ -123,8 +123,7 @@ class Worker:
             return
         except EngineCrashed as exc:
             output.unlink(missing_ok=True)
-            # Leave it running: its lease runs out and the next claim retries it, up to max_attempts.
-            self.store.heartbeat(job.id, attempt=attempt, lease_s=0.0)
+            self.store.give_up_attempt(job.id, attempt=attempt, reason=str(exc))
             log.warning("job %s attempt %d: %s; will be retried", job.id, attempt, exc)
             return
 
