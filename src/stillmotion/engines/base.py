@@ -23,6 +23,7 @@ class RenderRequest:
     duration_s: float = 6.0
     fps: int = 25
     seed: int | None = None
+    loop: bool = False  # the last frame returns to the first, for seamless repetition
     options: dict[str, Any] = field(default_factory=dict)
 
 
