@@ -312,3 +312,46 @@ def test_png_with_alpha_is_accepted(client: TestClient, auth: dict[str, str], tm
     Image.new("RGBA", (500, 400), (10, 200, 30, 128)).save(buffer, format="PNG")
     response = client.post(PATH, json=_body(first_frame_image=b64(buffer.getvalue())), headers=auth)
     assert response.status_code == 200, response.text
+
+
+# ---- options beyond the seed API ----
+
+
+@pytest.mark.parametrize(
+    ("overrides", "mentions"),
+    [
+        ({"duration": 0.5}, ("`duration`", "at least 1", "0.5")),
+        ({"duration": 10.5}, ("`duration`", "at most 10", "10.5")),
+        ({"duration": "6"}, ("`duration`", "number")),
+        ({"fps": 11}, ("`fps`", "at least 12")),
+        ({"fps": 31}, ("`fps`", "at most 30")),
+        ({"fps": 24.5}, ("`fps`", "integer")),
+        ({"seed": -1}, ("`seed`", "at least 0")),
+        ({"seed": 2**40}, ("`seed`", "at most")),
+        ({"seed": "abc"}, ("`seed`", "integer")),
+        ({"loop": "yes"}, ("`loop`", "true or false")),
+    ],
+    ids=lambda value: str(value)[:30],
+)
+def test_option_rules_are_400s_naming_the_field(
+    client: TestClient, services: Services, auth: dict[str, str], overrides: dict[str, Any],
+    mentions: tuple[str, ...],
+) -> None:
+    assert_aiml_error(client.post(PATH, json=_body(**overrides), headers=auth), 400, mentions=mentions)
+    assert _no_jobs(services)
+
+
+def test_options_reach_the_job_and_shape_the_video(
+    client: TestClient, services: Services, settings: Settings, auth: dict[str, str]
+) -> None:
+    body = _body(duration=2, fps=12, seed=7, loop=True)
+    generation_id = client.post(PATH, json=body, headers=auth).json()["generation_id"]
+    assert services.store.get(generation_id).options == {"duration": 2.0, "fps": 12, "seed": 7, "loop": True}
+    worker = Worker(services.store, services.storage, work_dir=settings.work_dir, lease_s=settings.lease_s)
+    assert worker.run_burst() == 1
+    done = client.get(PATH, params={"generation_id": generation_id}, headers=auth).json()
+    assert done["status"] == "completed", done
+    local = settings.data_dir / "options.mp4"
+    local.write_bytes(client.get(done["video"]["url"]).content)
+    info = probe_video(local)
+    assert (info.frame_count, round(info.fps)) == (24, 12)

@@ -8,13 +8,22 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from starlette.concurrency import run_in_threadpool
 
 from stillmotion.api.auth import CurrentTenant
 from stillmotion.api.errors import ApiError
 from stillmotion.api.services import Services, parse_body, read_json_object, services
 from stillmotion.domain import InvalidInput, Job, JobStatus
+from stillmotion.domain.options import (
+    DEFAULT_DURATION_S,
+    DEFAULT_FPS,
+    MAX_DURATION_S,
+    MAX_FPS,
+    MAX_SEED,
+    MIN_DURATION_S,
+    MIN_FPS,
+)
 
 PREFIX = "/v2"
 GENERATION_PATH = "/v2/generate/video/minimax/generation"
@@ -55,6 +64,23 @@ class CreateGeneration(BaseModel):
         description="http(s) URL, `data:` URI or raw base64 of a JPG/PNG; aspect ratio strictly between 2:5 "
         "and 5:2, shorter side over 300 px, at most 20 MB."
     )
+    # Extensions beyond the hosted API; clients that do not know them simply leave them out.
+    duration: Annotated[float, Field(strict=True, ge=MIN_DURATION_S, le=MAX_DURATION_S)] = Field(
+        DEFAULT_DURATION_S, description=f"Seconds of video, {MIN_DURATION_S:g} to {MAX_DURATION_S:g}."
+    )
+    fps: Annotated[StrictInt, Field(ge=MIN_FPS, le=MAX_FPS)] = Field(
+        DEFAULT_FPS, description=f"Frames per second, {MIN_FPS} to {MAX_FPS}."
+    )
+    seed: Annotated[StrictInt, Field(ge=0, le=MAX_SEED)] | None = Field(
+        None, description="The same seed and input give the same video; default: derived from the image."
+    )
+    loop: StrictBool = Field(False, description="End on the first frame, for seamless looping.")
+
+    def render_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {"duration": self.duration, "fps": self.fps, "loop": self.loop}
+        if self.seed is not None:
+            options["seed"] = self.seed
+        return options
 
 
 class GenerationCreated(BaseModel):
@@ -76,6 +102,9 @@ class Generation(BaseModel):
     status: AimlStatus
     video: VideoRef | None
     error: GenerationError | None
+    # Extensions beyond the hosted API (clients ignore fields they do not know): what the engine drew.
+    motion_plan: dict[str, Any] | None = Field(None, description="The motion plan the engine followed.")
+    optimized_prompt: str | None = Field(None, description="The full plan, described in words.")
 
 
 class AimlError(BaseModel):
@@ -110,7 +139,15 @@ def to_wire(job: Job, svc: Services) -> Generation:
         error = GenerationError(name="cancelled", message="the generation was cancelled")
     elif job.status is JobStatus.EXPIRED:
         error = GenerationError(name="expired", message="the video was removed after its retention period")
-    return Generation(id=job.id, status=status, video=video, error=error)
+    extra = job.result.get("extra") or {}
+    return Generation(
+        id=job.id,
+        status=status,
+        video=video,
+        error=error,
+        motion_plan=extra.get("motion_plan"),
+        optimized_prompt=extra.get("optimized_prompt"),
+    )
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -147,6 +184,7 @@ async def create_generation(request: Request, tenant: CurrentTenant, svc: SERVIC
         prompt=fields.prompt,
         prompt_optimizer=fields.prompt_optimizer,
         first_frame_image=fields.first_frame_image,
+        options=fields.render_options(),
     )
     return GenerationCreated(generation_id=job.id, status=_STATUS_WORDS[job.status])
 

@@ -123,7 +123,10 @@ def parse_body(model: type[M], body: dict[str, Any]) -> M:
         value = error.get("input")
         got = f" (got {len(value)})" if isinstance(value, str) else ""
         kind = error["type"]
-        if kind == "string_too_short":
+        if kind in ("greater_than_equal", "less_than_equal"):
+            shown = f" (got {value})" if isinstance(value, int | float) else ""
+            rule = f"must be at least {ctx['ge']}{shown}" if "ge" in ctx else f"must be at most {ctx['le']}{shown}"
+        elif kind == "string_too_short":
             rule = f"must be at least {ctx['min_length']} character(s) long{got}"
         elif kind == "string_too_long":
             rule = f"must be at most {ctx['max_length']} characters long{got}"

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import asdict
 from pathlib import Path
 
+from stillmotion.domain.options import DEFAULT_DURATION_S, DEFAULT_FPS
 from stillmotion.engines.base import RenderRequest
 from stillmotion.jobs import Claim, JobStore
 from stillmotion.storage import LocalStorage
@@ -83,9 +84,10 @@ class Worker:
             image=self.store.load_input(job.id),
             prompt=job.prompt,
             prompt_optimizer=job.prompt_optimizer,
-            duration_s=float(job.options.get("duration", 6.0)),
-            fps=int(job.options.get("fps", 25)),
+            duration_s=float(job.options.get("duration", DEFAULT_DURATION_S)),
+            fps=int(job.options.get("fps", DEFAULT_FPS)),
             seed=job.options.get("seed"),
+            loop=bool(job.options.get("loop", False)),
             options=job.options,
         )
         state = {"progress": 0.0, "written_at": 0.0, "still_ours": True, "stopping": False}
