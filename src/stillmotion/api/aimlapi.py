@@ -140,14 +140,10 @@ def to_wire(job: Job, svc: Services) -> Generation:
     elif job.status is JobStatus.EXPIRED:
         error = GenerationError(name="expired", message="the video was removed after its retention period")
     extra = job.result.get("extra") or {}
-    return Generation(
-        id=job.id,
-        status=status,
-        video=video,
-        error=error,
-        motion_plan=extra.get("motion_plan"),
-        optimized_prompt=extra.get("optimized_prompt"),
-    )
+    # The extension fields are set only when known; the route leaves unset fields out of the body so that
+    # the hosted API's four fields are all a queued or failed job shows.
+    extensions = {key: extra[key] for key in ("motion_plan", "optimized_prompt") if extra.get(key) is not None}
+    return Generation(id=job.id, status=status, video=video, error=error, **extensions)
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -192,6 +188,7 @@ async def create_generation(request: Request, tenant: CurrentTenant, svc: SERVIC
 @router.get(
     GENERATION_PATH,
     response_model=Generation,
+    response_model_exclude_unset=True,
     responses=_ERRORS,
     summary="Poll a video generation task",
 )
