@@ -1191,6 +1191,9 @@ def _span(start: float, end: float, duration_s: float) -> tuple[float, float]:
     return max(0.0, min(start, duration_s - 1e-3)), duration_s
 
 
+_LEAD_IN_S: Final = 0.5
+
+
 def _schedule(reading: _Reading, duration_s: float) -> tuple[list[Track], list[str]]:
     """The prompt's own tracks (source "prompt") and any notes about fitting them into the clip."""
     notes: list[str] = []
@@ -1216,7 +1219,10 @@ def _schedule(reading: _Reading, duration_s: float) -> tuple[list[Track], list[s
         for motion in together:
             stretch = min(scale, _TIMINGS[(motion.part, motion.action)].max_stretch)
             length = min(end - start, _natural_s(motion) * stretch) if _is_fixed(motion) else end - start
-            first, last = _span(start, start + length, duration_s)
+            # A short motion sharing a longer step gets a lead-in (up to half a second) so that it does not
+            # happen in the clip's first instant, where a viewer barely sees it.
+            lead_in = min((end - start - length) / 2, _LEAD_IN_S)
+            first, last = _span(start + lead_in, start + lead_in + length, duration_s)
             tracks.append(_track(motion, first, last, _repeats(motion, last - first, notes)))
     for motion in pooled.values():
         first, last = _span(0.0, duration_s, duration_s)
