@@ -1,4 +1,8 @@
-"""The live2d engine: output format, first frame, smooth bounded motion, determinism, progress, cancel."""
+"""The live2d engine: output format, first frame, smooth bounded motion, determinism, progress, cancel,
+and what it reports (plan, seed, parts), with detection or the prompt parser missing or failing.
+
+Most renders here use the idle plan (`IDLE`), so that they test the engine, not what the prompt parser
+makes of a prompt; the renderer's actions are tested one by one in `test_motion_fields.py`."""
 
 from __future__ import annotations
 
@@ -14,9 +18,13 @@ from PIL import Image
 
 from stillmotion.engines import Cancelled, RenderRequest, RenderResult, load_engine
 from stillmotion.engines.live2d import Live2DEngine
+from stillmotion.engines.live2d import engine as engine_module
+from stillmotion.engines.live2d.camera import CameraPath
 from stillmotion.engines.live2d.engine import decode_image, output_size
-from stillmotion.engines.live2d.motion import FloatField, MotionPlan, PushIn, idle_plan, smoothstep
-from stillmotion.engines.live2d.warp import FrameWarper
+from stillmotion.engines.live2d.motion import Clock, idle_plan
+from stillmotion.engines.live2d.plan import MotionPlan, Track
+from stillmotion.engines.live2d.regions import fallback_parts
+from stillmotion.engines.live2d.warp import ClipRenderer, RenderSettings
 from stillmotion.media.video import probe_video, read_frames
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -51,6 +59,13 @@ def bright_texture(width: int, height: int) -> bytes:
     return png_bytes(Image.fromarray(pixels))
 
 
+def idle_parser(prompt: str, *, duration_s: float, optimize: bool, seed: int = 0) -> MotionPlan:
+    return idle_plan(duration_s=duration_s, prompt=prompt)
+
+
+IDLE = Live2DEngine(parser=idle_parser)
+
+
 @dataclass
 class Rendered:
     result: RenderResult
@@ -60,11 +75,21 @@ class Rendered:
     image: bytes
 
 
-def render(tmp_path: Path, image: bytes, *, duration_s: float = 0.4, fps: int = 25, seed: int | None = 1) -> Rendered:
+def render(
+    tmp_path: Path,
+    image: bytes,
+    *,
+    duration_s: float = 0.4,
+    fps: int = 25,
+    seed: int | None = 1,
+    loop: bool = False,
+    engine: Live2DEngine = IDLE,
+    prompt: str = "a person breathing",
+) -> Rendered:
     progress: list[float] = []
     path = tmp_path / f"out-{len(list(tmp_path.iterdir()))}.mp4"
-    request = RenderRequest(image=image, prompt="a person breathing", duration_s=duration_s, fps=fps, seed=seed)
-    result = Live2DEngine().render(request, path, on_progress=progress.append)
+    request = RenderRequest(image=image, prompt=prompt, duration_s=duration_s, fps=fps, seed=seed, loop=loop)
+    result = engine.render(request, path, on_progress=progress.append)
     return Rendered(result=result, path=path, frames=list(read_frames(path)), progress=progress, image=image)
 
 
@@ -87,7 +112,8 @@ def test_registry_loads_the_engine() -> None:
 def test_default_clip_is_150_frames_of_h264_at_25_fps(default_clip: Rendered) -> None:
     info = probe_video(default_clip.path)
 
-    assert default_clip.result == RenderResult(width=720, height=844, fps=25, frame_count=150, extra={})
+    result = default_clip.result
+    assert (result.width, result.height, result.fps, result.frame_count) == (720, 844, 25, 150)
     assert (info.width, info.height, info.frame_count, info.fps) == (720, 844, 150, 25.0)
     assert (info.codec, info.pix_fmt, info.faststart) == ("h264", "yuv420p", True)
     assert info.duration_s == pytest.approx(6.0)
@@ -241,7 +267,7 @@ def test_exif_orientation_is_applied() -> None:
 def test_undecodable_bytes_are_a_value_error(tmp_path: Path) -> None:
     request = RenderRequest(image=b"\x89PNG\r\n\x1a\n not really", prompt="x")
     with pytest.raises(ValueError, match="could not be decoded"):
-        Live2DEngine().render(request, tmp_path / "out.mp4", on_progress=lambda _f: None)
+        IDLE.render(request, tmp_path / "out.mp4", on_progress=lambda _f: None)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -249,7 +275,7 @@ def test_undecodable_bytes_are_a_value_error(tmp_path: Path) -> None:
 def test_impossible_timing_is_refused(tmp_path: Path, duration_s: float, fps: int) -> None:
     request = RenderRequest(image=bright_texture(320, 320), prompt="x", duration_s=duration_s, fps=fps)
     with pytest.raises(ValueError, match=r"duration_s|fps"):
-        Live2DEngine().render(request, tmp_path / "out.mp4", on_progress=lambda _f: None)
+        IDLE.render(request, tmp_path / "out.mp4", on_progress=lambda _f: None)
 
 
 # -- determinism ------------------------------------------------------------------------------------
@@ -288,7 +314,7 @@ def test_cancel_stops_and_leaves_no_file(tmp_path: Path, cancel_at: float) -> No
 
     request = RenderRequest(image=bright_texture(400, 400), prompt="x", duration_s=2.0, fps=25)
     with pytest.raises(Cancelled):
-        Live2DEngine().render(request, tmp_path / "out.mp4", on_progress=on_progress)
+        IDLE.render(request, tmp_path / "out.mp4", on_progress=on_progress)
 
     assert list(tmp_path.iterdir()) == []  # neither the output nor a temporary file
     assert seen[-1] >= cancel_at
@@ -299,14 +325,21 @@ def test_cancel_stops_and_leaves_no_file(tmp_path: Path, cancel_at: float) -> No
 # -- the motion itself, checked on the sampling maps ------------------------------------------------
 
 
+def idle_renderer(width: int, height: int, *, seed: int, duration_s: float = 6.0, fps: int = 25) -> ClipRenderer:
+    image = np.full((height, width, 3), 200, dtype=np.uint8)
+    settings = RenderSettings(fps=fps, frame_count=round(duration_s * fps), seed=seed)
+    return ClipRenderer(image, fallback_parts(width, height), idle_plan(duration_s=duration_s), settings)
+
+
 @pytest.mark.parametrize(("width", "height"), [(720, 1072), (1080, 720)])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_samples_stay_inside_the_image_and_stretch_stays_mild(width: int, height: int, seed: int) -> None:
-    warper = FrameWarper(idle_plan(duration_s=6.0, seed=seed), width=width, height=height)
-    for t_s in np.linspace(0.0, 6.0, 31):
-        sample = warper.sample_map(float(t_s)).astype(np.float64)  # (H, W, 2)
-        assert sample[..., 0].min() >= -1e-3 and sample[..., 0].max() <= width - 1 + 1e-3
-        assert sample[..., 1].min() >= -1e-3 and sample[..., 1].max() <= height - 1 + 1e-3
+def test_samples_stay_inside_the_canvas_and_stretch_stays_mild(width: int, height: int, seed: int) -> None:
+    clip = idle_renderer(width, height, seed=seed, fps=5)
+    canvas_h, canvas_w = clip.canvas.shape[:2]
+    for index in range(clip.frame_count):
+        sample = clip.sample_map(index).astype(np.float64)  # (H, W, 2)
+        assert sample[..., 0].min() >= -1e-3 and sample[..., 0].max() <= canvas_w - 1 + 1e-3
+        assert sample[..., 1].min() >= -1e-3 and sample[..., 1].max() <= canvas_h - 1 + 1e-3
         # Sampling step per output pixel; the content is stretched by its inverse.
         step_x = np.diff(sample[..., 0], axis=1)
         step_y = np.diff(sample[..., 1], axis=0)
@@ -315,58 +348,101 @@ def test_samples_stay_inside_the_image_and_stretch_stays_mild(width: int, height
 
 
 def test_motion_starts_at_rest_and_changes_smoothly() -> None:
-    warper = FrameWarper(idle_plan(duration_s=6.0, seed=3), width=720, height=1072)
-    identity = warper.sample_map(0.0)
+    clip = idle_renderer(720, 1072, seed=3)
+    identity = clip.sample_map(0) - np.float32([clip.margins.left, clip.margins.top])
     assert np.array_equal(identity[..., 0], np.broadcast_to(np.arange(720, dtype=np.float32), (1072, 720)))
     assert np.array_equal(identity[..., 1], np.broadcast_to(np.arange(1072, dtype=np.float32)[:, None], (1072, 720)))
 
-    times = np.arange(151) / 25.0
-    maps = [warper.sample_map(float(t)) for t in times[::5]]  # every 0.2 s
+    maps = [clip.sample_map(index) for index in range(0, 150, 5)]  # every 0.2 s
     moves = [float(np.abs(after - before).max()) for before, after in itertools.pairwise(maps)]
     # Eased in: hardly any movement in the first 0.2 s, then never more than a few px per 0.2 s.
     assert moves[0] < 0.2
     assert max(moves) < 6.0
-    assert float(np.abs(maps[-1] - identity).max()) > 15.0  # and it does move
+    assert float(np.abs(maps[-1] - maps[0]).max()) > 15.0  # and it does move
 
 
-def test_push_in_ends_between_5_and_8_percent_and_never_zooms_out() -> None:
-    for seed in range(5):
-        plan = idle_plan(duration_s=6.0, seed=seed)
-        zooms = [plan.zoom(float(t), width=720, height=1072) for t in np.linspace(0.0, 6.0, 151)]
-        assert zooms[0] == 1.0
-        assert 1.05 <= zooms[-1] <= 1.08
+def test_idle_push_in_ends_between_4_and_8_percent_and_never_zooms_out() -> None:
+    for seed in range(3):
+        plan = idle_plan(duration_s=6.0)
+        clock = Clock.for_frames(150, fps=25, loop=False)
+        cameras = tuple(track for track in plan.tracks if track.part == "camera")
+        zooms = CameraPath.from_tracks(cameras, clock, width=720, height=1072).zoom
+        assert zooms[0] == 1.0, seed
+        assert 1.04 <= zooms[-1] <= 1.08
         assert all(later >= earlier for earlier, later in itertools.pairwise(zooms))
 
 
-@dataclass(frozen=True)
-class Drift:
-    """A track of the kind a prompt-driven planner might add: the whole scene drifts right and down."""
-
-    fraction: float
-
-    def offset_px(
-        self, t_s: float, x_n: FloatField, y_n: FloatField, *, width: int, height: int
-    ) -> tuple[FloatField, FloatField]:
-        amount = self.fraction * smoothstep(t_s / 2.0)
-        return np.full_like(x_n, -amount * width), np.full_like(y_n, -amount * height)
-
-    def bound_px(self, t_s: float, *, width: int, height: int) -> tuple[float, float]:
-        amount = self.fraction * smoothstep(t_s / 2.0)
-        return amount * width, amount * height
+# -- what the engine reports, and what it does without detection or a parser --------------------------
 
 
-def test_any_track_is_hidden_by_the_zoom_it_declares() -> None:
-    plan = MotionPlan(push_in=PushIn(scale_end=1.0, duration_s=2.0), tracks=(Drift(0.05),))
-    warper = FrameWarper(plan, width=400, height=300)
+def test_the_result_carries_the_plan_the_seed_and_the_parts(tmp_path: Path) -> None:
+    rendered = render(tmp_path, (FIXTURES / "astronaut.png").read_bytes(), duration_s=0.2, seed=42)
+    extra = rendered.result.extra
+    plan = idle_plan(duration_s=0.2, prompt="a person breathing")
+    assert extra["motion_plan"] == plan.to_dict()
+    assert extra["optimized_prompt"] == "a person breathing"
+    assert extra["seed"] == 42
+    assert set(extra["parts"]) == {"method", "face"}
+    face = extra["parts"]["face"]
+    assert face is None or (len(face) == 4 and all(isinstance(v, float) for v in face))
+    assert extra["plan_source"] == "prompt" and isinstance(extra["render_notes"], list)
 
-    end = warper.sample_map(2.0)
-    # Pushed close to the top-left edge (the drift is 20 px x 15 px), never past it.
-    assert end[..., 0].min() >= -1e-3 and end[..., 1].min() >= -1e-3
-    assert end[..., 0].min() < 6.0 and end[..., 1].min() < 6.0
-    assert plan.zoom(2.0, width=400, height=300) > 1.1
+
+def test_the_derived_seed_is_reported_and_fits_the_api(tmp_path: Path) -> None:
+    rendered = render(tmp_path, bright_texture(200, 200), duration_s=0.12, seed=None)
+    assert 0 <= rendered.result.extra["seed"] <= 2**32 - 1
 
 
-def test_offsets_too_large_to_hide_are_refused() -> None:
-    plan = MotionPlan(push_in=PushIn(), tracks=(Drift(0.3),))
-    with pytest.raises(ValueError, match="half-frame"):
-        plan.zoom(2.0, width=400, height=300)
+def test_failed_detection_falls_back_and_still_renders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(image: npt.NDArray[np.uint8]) -> object:
+        raise RuntimeError("detector crashed")
+
+    monkeypatch.setattr(engine_module, "find_parts", broken)
+    data = (FIXTURES / "grace_hopper.jpg").read_bytes()
+    prompt = "she blinks and nods"
+    blinking = Live2DEngine(parser=lambda text, **_: MotionPlan(2.0, (Track("eyes", "blink"), Track("head", "nod"))))
+    rendered = render(tmp_path, data, duration_s=1.0, engine=blinking, prompt=prompt)
+    assert rendered.result.extra["parts"] == {"method": "fallback (RuntimeError)", "face": None}
+    notes = rendered.result.extra["render_notes"]
+    assert "eyes.blink: no face found; skipped" in notes
+    assert "head.nod: no face found; drawn as a gentle bob of the subject" in notes
+    assert psnr(rendered.frames[0], resized_input(data, (720, 844))) >= 35.0
+
+
+def test_a_missing_or_unfinished_parser_gives_idle_life(tmp_path: Path) -> None:
+    def unfinished(prompt: str, *, duration_s: float, optimize: bool, seed: int = 0) -> MotionPlan:
+        raise NotImplementedError
+
+    data = bright_texture(240, 240)
+    for engine in (Live2DEngine(parser=unfinished), Live2DEngine(parser=None)):
+        rendered = render(tmp_path, data, duration_s=0.2, engine=engine, prompt="waves hello")
+        assert rendered.result.extra["plan_source"] == "idle"
+        assert rendered.result.extra["motion_plan"] == idle_plan(duration_s=0.2, prompt="waves hello").to_dict()
+
+
+def test_the_parser_gets_the_request(tmp_path: Path) -> None:
+    seen: list[tuple[str, float, bool, int]] = []
+
+    def recording(prompt: str, *, duration_s: float, optimize: bool, seed: int = 0) -> MotionPlan:
+        seen.append((prompt, duration_s, optimize, seed))
+        return MotionPlan(duration_s, (Track("camera", "pan", "right", end_s=duration_s),), optimized_prompt="pans")
+
+    request = RenderRequest(
+        image=bright_texture(240, 240), prompt="pan", prompt_optimizer=False, duration_s=0.4, seed=9
+    )
+    result = Live2DEngine(parser=recording).render(request, tmp_path / "out.mp4", on_progress=lambda _f: None)
+    assert seen == [("pan", 0.4, False, 9)]
+    assert result.extra["optimized_prompt"] == "pans" and result.extra["motion_plan"]["tracks"][0]["action"] == "pan"
+
+
+def test_a_looping_clip_ends_on_its_first_frame(tmp_path: Path) -> None:
+    data = (FIXTURES / "astronaut.png").read_bytes()
+    rendered = render(tmp_path, data, duration_s=2.0, fps=10, loop=True)
+    assert psnr(rendered.frames[-1], rendered.frames[0]) >= 35.0
+    assert psnr(rendered.frames[10], rendered.frames[0]) < 35.0  # but it moved in between
+
+
+def test_the_prompt_parser_is_used_by_default(tmp_path: Path) -> None:
+    rendered = render(tmp_path, bright_texture(240, 240), duration_s=0.4, engine=Live2DEngine(), prompt="pan right")
+    assert rendered.result.extra["plan_source"] == "prompt"
+    assert any(track["action"] == "pan" for track in rendered.result.extra["motion_plan"]["tracks"])

@@ -1,15 +1,20 @@
-"""The live2d engine: bring a still image to gentle life by warping it frame by frame.
+"""The live2d engine: bring a still image to life by warping it frame by frame, as the prompt asks.
 
-Pipeline: check the request -> decode and resize the image -> build a motion plan -> warp each frame
-and encode it (the encoder overlaps with the next warp on a background thread) -> report.
+Pipeline: check the request -> decode and resize the image -> find its parts (face, eyes, mouth, hair,
+body) -> read the prompt into a motion plan -> draw each frame and encode it (the encoder overlaps with
+the next frame on a background thread) -> report the plan, the seed and what was found.
+
+Detection and the prompt parser never fail a job: without parts the renderer falls back to whole-subject
+and camera motion, without a parser it draws idle life.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import math
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, Protocol
 
 import cv2
 import numpy as np
@@ -17,11 +22,17 @@ import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from stillmotion.engines.base import ProgressCallback, RenderRequest, RenderResult
-from stillmotion.engines.live2d.motion import MotionPlan, idle_plan, seed_from_image
-from stillmotion.engines.live2d.warp import FrameWarper
+from stillmotion.engines.live2d.motion import idle_plan, seed_from_image
+from stillmotion.engines.live2d.parts import Parts, find_parts
+from stillmotion.engines.live2d.plan import MotionPlan
+from stillmotion.engines.live2d.prompt import parse_prompt
+from stillmotion.engines.live2d.regions import fallback_parts
+from stillmotion.engines.live2d.warp import ClipRenderer, RenderSettings
 from stillmotion.media.video import VideoWriter
 
 RGBFrame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
+
+logger = logging.getLogger(__name__)
 
 SHORT_SIDE_PX: Final = 720
 MAX_DURATION_S: Final = 20.0
@@ -29,7 +40,7 @@ MAX_FPS: Final = 60
 # The API admits 2:5 .. 5:2; the engine refuses only what would make an absurdly long frame.
 MAX_ASPECT: Final = 4.0
 # Progress is reported every this many frames (and at the end): often enough for a responsive
-# cancel (5 frames is ~70 ms of work here), rarely enough not to flood the parent process's pipe.
+# cancel (5 frames is ~75 ms of work here), rarely enough not to flood the parent process's pipe.
 PROGRESS_EVERY_FRAMES: Final = 5
 # Share of the progress bar given to the frame loop; the rest covers flushing the encoder.
 _LOOP_SHARE: Final = 0.98
@@ -107,14 +118,57 @@ def check_request(request: RenderRequest) -> None:
         raise ValueError(f"`duration_s` {request.duration_s} at {request.fps} fps rounds to no frames; need >= 1 frame")
 
 
+class PromptParser(Protocol):
+    def __call__(self, prompt: str, *, duration_s: float, optimize: bool, seed: int = 0) -> MotionPlan: ...
+
+
+def detect_parts(image: RGBFrame) -> Parts:
+    """`find_parts(image)`, or fallback parts (no face, a centred subject) if it fails in any way."""
+    height, width = image.shape[:2]
+    try:
+        parts = find_parts(image)
+    except Exception as error:  # detection is best effort: a job never fails because of it
+        logger.warning("parts detection failed (%s: %s); rendering without parts", type(error).__name__, error)
+        return fallback_parts(width, height, method=f"fallback ({type(error).__name__})")
+    if (parts.width, parts.height) != (width, height):
+        logger.warning("parts detection returned %dx%d for a %dx%d image", parts.width, parts.height, width, height)
+        return fallback_parts(width, height, method="fallback (size mismatch)")
+    return parts
+
+
+def make_plan(request: RenderRequest, *, seed: int, parser: PromptParser | None) -> tuple[MotionPlan, str]:
+    """The motion plan for `request` and where it came from: "prompt", or "idle" without a parser (or
+    with one that is not implemented yet)."""
+    if parser is not None:
+        try:
+            plan = parser(request.prompt, duration_s=request.duration_s, optimize=request.prompt_optimizer, seed=seed)
+        except NotImplementedError:
+            logger.info("the prompt parser is not implemented; drawing idle life")
+        else:
+            return plan, "prompt"
+    return idle_plan(duration_s=request.duration_s, prompt=request.prompt), "idle"
+
+
+def describe_parts(parts: Parts) -> dict[str, Any]:
+    face = parts.face
+    box = (
+        None
+        if face is None
+        else [round(face.box.x, 1), round(face.box.y, 1), round(face.box.w, 1), round(face.box.h, 1)]
+    )
+    return {"method": parts.method, "face": box}
+
+
 class Live2DEngine:
-    """Idle life for a still image: breathing, a slight sway and a slow push-in (prompt not yet used)."""
+    """A still image brought to life as the prompt asks: head, eyes, mouth, body, hair, camera, ambience."""
 
     name = "live2d"
 
-    def __init__(self, *, encode_in_background: bool = True) -> None:
-        # Overlaps encoding with warping the next frame; off only to measure what that buys.
+    def __init__(self, *, encode_in_background: bool = True, parser: PromptParser | None = parse_prompt) -> None:
+        # Overlaps encoding with drawing the next frame; off only to measure what that buys.
         self.encode_in_background = encode_in_background
+        # Reads prompts into plans; None draws idle life whatever the prompt (tests, benchmarks).
+        self.parser = parser
 
     def render(self, request: RenderRequest, output_path: Path, *, on_progress: ProgressCallback) -> RenderResult:
         check_request(request)
@@ -122,13 +176,19 @@ class Live2DEngine:
         width, height = output_size(source.shape[1], source.shape[0])
         first_frame = fit_image(source, width=width, height=height)  # (H, W, 3) uint8
         del source  # a large photo's full-size pixels are not needed during the frame loop
+        on_progress(0.0)  # before detection and planning, so that a cancel is honoured early
 
         seed = request.seed if request.seed is not None else seed_from_image(request.image)
         total_frames = frame_count(duration_s=request.duration_s, fps=request.fps)
-        plan = self.plan(request, seed=seed)
-        warper = FrameWarper(plan, width=width, height=height)
+        parts = detect_parts(first_frame)
+        plan, plan_source = make_plan(request, seed=seed, parser=self.parser)
+        renderer = ClipRenderer(
+            first_frame,
+            parts,
+            plan,
+            RenderSettings(fps=request.fps, frame_count=total_frames, seed=seed, loop=request.loop),
+        )
 
-        on_progress(0.0)
         with VideoWriter(
             output_path,
             width=width,
@@ -137,7 +197,7 @@ class Live2DEngine:
             encode_in_background=self.encode_in_background,
         ) as writer:
             for index in range(total_frames):
-                writer.write(warper.warp(first_frame, index / request.fps))
+                writer.write(renderer.frame(index))
                 done = index + 1
                 if done % PROGRESS_EVERY_FRAMES == 0 and done < total_frames:
                     # A Cancelled raised here unwinds through the writer, which deletes its temp file.
@@ -149,8 +209,12 @@ class Live2DEngine:
             output_path.unlink(missing_ok=True)
             raise
 
-        return RenderResult(width=width, height=height, fps=request.fps, frame_count=total_frames, extra={})
-
-    def plan(self, request: RenderRequest, *, seed: int) -> MotionPlan:
-        """The motion for `request`. The prompt is not read yet: every image gets idle life."""
-        return idle_plan(duration_s=request.duration_s, seed=seed)
+        extra: dict[str, Any] = {
+            "motion_plan": plan.to_dict(),
+            "optimized_prompt": plan.optimized_prompt,
+            "seed": seed,
+            "parts": describe_parts(parts),
+            "plan_source": plan_source,
+            "render_notes": renderer.notes,
+        }
+        return RenderResult(width=width, height=height, fps=request.fps, frame_count=total_frames, extra=extra)

@@ -1,29 +1,42 @@
-"""Motion for the live2d engine: tracks that each give a smooth displacement field at time t.
+"""Time for the live2d renderer: how strongly each track acts at each frame, as one curve per frame.
 
-A `MotionPlan` is a camera push-in plus a list of `MotionTrack`s. Every track answers two questions:
-"where should each point of the scene sample from at time t" (a sampling offset in pixels, evaluated on
-a coarse grid) and "how far can that offset reach at time t" (a bound, used to zoom in just enough
-that no sample ever falls outside the image). A later motion planner that reads the prompt only has to
-build a different list of tracks.
+A track of a `MotionPlan` says what moves and when (`start_s`/`end_s`, `repeats`, `easing`); the fields
+(`fields.py`) say where and in which direction. This module turns the "when" into curves of shape
+`(T,)`, one value per frame, computed once per clip. Every curve is 0 at t = 0, so that frame 0 is the
+input; with `loop` every curve is back at 0 on the last frame, so that the clip ends where it began.
 
-Coordinates: `x_n`, `y_n` are normalised scene coordinates, 0 at the left/top pixel centre and 1 at the
-right/bottom one. Offsets are backward: an offset of +3 px in y at a point means that point shows the
-pixel 3 px below it, so the content there appears to move up.
+Action shapes:
+* pose (smile, tilt, turn, look, lean): ease into the pose, hold it, ease out; `repeats` poses in a row.
+  The last pose is held to the end of the clip when its track runs to the end (and the clip does not loop).
+* ramp (camera moves): 0 -> 1 along the easing over the span, then held; up and back when looping.
+* cycles (nod, shake, bounce, breathe, sway, wind): whole cycles over the span, so they end at rest.
+  `repeats` counts them; an action with a natural rhythm (breathing) and `repeats == 1` gets as many
+  whole cycles as fit its natural period.
+* events (blink, wink): short one-shot shapes spread over the span, seeded jitter in their timing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, field
-from typing import Final, Protocol
+from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-FloatField = npt.NDArray[np.float32]  # (h, w) float32 on the coarse grid
+from stillmotion.engines.live2d.plan import Easing, MotionPlan, Track
+
+Curve = npt.NDArray[np.float64]  # (T,) float64: one value per frame
 
 TWO_PI: Final = 2.0 * math.pi
+# A pose takes this long to reach (and to leave) its peak, unless the span is too short for it.
+POSE_RISE_S: Final = 0.6
+# A blink: lid down, a moment closed, lid up (the opening is slower, as in a real blink).
+BLINK_CLOSE_S: Final = 0.09
+BLINK_HOLD_S: Final = 0.05
+BLINK_OPEN_S: Final = 0.16
+WINK_HOLD_S: Final = 0.25
 
 
 def smoothstep(u: float) -> float:
@@ -32,166 +45,210 @@ def smoothstep(u: float) -> float:
     return u * u * (3.0 - 2.0 * u)
 
 
-def ease_in_out_sine(u: float) -> float:
-    """0 -> 1 over u in [0, 1] along half a cosine: zero velocity at both ends, gentlest peak speed."""
-    u = min(max(u, 0.0), 1.0)
-    return 0.5 - 0.5 * math.cos(math.pi * u)
-
-
-def smoothstep_field(u: FloatField) -> FloatField:
-    """Element-wise `smoothstep` for coarse-grid arrays."""
+def smoothstep_array(u: Curve) -> Curve:
     u = np.clip(u, 0.0, 1.0)
-    return u * u * (np.float32(3.0) - np.float32(2.0) * u)
+    return u * u * (3.0 - 2.0 * u)
 
 
-class MotionTrack(Protocol):
-    """One motion of the scene. Both methods must be smooth functions of time, zero at t = 0."""
-
-    def offset_px(
-        self, t_s: float, x_n: FloatField, y_n: FloatField, *, width: int, height: int
-    ) -> tuple[FloatField, FloatField]:
-        """Sampling offsets `(dx, dy)` in output pixels at scene points `(x_n, y_n)`, each `(h, w)`."""
-        ...
-
-    def bound_px(self, t_s: float, *, width: int, height: int) -> tuple[float, float]:
-        """Upper bounds of `|dx|` and `|dy|` over the whole frame at time `t_s`."""
-        ...
-
-
-@dataclass(frozen=True)
-class Sway:
-    """A slow side-to-side sway, anchored at the bottom edge and growing towards the top."""
-
-    amplitude: float = 0.007  # peak offset at the top edge, as a fraction of the frame width
-    period_s: float = 6.5
-    phase: float = 0.0  # radians
-    ramp_s: float = 3.0  # the sway fades in over this long, so that it starts at rest
-    height_exponent: float = 1.5  # >1: the lower part of the frame stays steadier than the top
-
-    def _envelope(self, t_s: float) -> float:
-        return smoothstep(t_s / self.ramp_s)
-
-    def offset_px(
-        self, t_s: float, x_n: FloatField, y_n: FloatField, *, width: int, height: int
-    ) -> tuple[FloatField, FloatField]:
-        swing = self.amplitude * width * self._envelope(t_s) * math.sin(TWO_PI * t_s / self.period_s + self.phase)
-        weight = np.power(np.clip(1.0 - y_n, 0.0, 1.0), self.height_exponent, dtype=np.float32)
-        return (np.float32(swing) * weight, np.zeros_like(y_n))
-
-    def bound_px(self, t_s: float, *, width: int, height: int) -> tuple[float, float]:
-        return (self.amplitude * width * self._envelope(t_s), 0.0)
-
-
-@dataclass(frozen=True)
-class Breathing:
-    """A slow vertical stretch of a band in the lower middle of the frame (a chest rising).
-
-    Everything above the band is lifted by up to `amplitude`; below it nothing moves; inside it the
-    lift ramps smoothly, so the stretch is confined to the band and the bottom edge stays put.
-    """
-
-    amplitude: float = 0.006  # peak lift above the band, as a fraction of the frame height
-    period_s: float = 4.2  # one breath
-    phase: float = 0.0  # radians
-    ramp_s: float = 3.0
-    band_top: float = 0.35  # normalised y where the stretch band starts (0 = top edge)
-    band_bottom: float = 0.9  # and where it ends
-
-    def _envelope(self, t_s: float) -> float:
-        return smoothstep(t_s / self.ramp_s)
-
-    def offset_px(
-        self, t_s: float, x_n: FloatField, y_n: FloatField, *, width: int, height: int
-    ) -> tuple[FloatField, FloatField]:
-        # 0 (exhaled) .. 1 (inhaled), a raised cosine so that the breath has no corners.
-        breath = 0.5 - 0.5 * math.cos(TWO_PI * t_s / self.period_s + self.phase)
-        lift = self.amplitude * height * self._envelope(t_s) * breath
-        below_band = smoothstep_field((y_n - np.float32(self.band_top)) / np.float32(self.band_bottom - self.band_top))
-        return (np.zeros_like(x_n), np.float32(lift) * (np.float32(1.0) - below_band))
-
-    def bound_px(self, t_s: float, *, width: int, height: int) -> tuple[float, float]:
-        # Not scaled by the breath itself: the camera must not pump in and out with every breath.
-        return (0.0, self.amplitude * height * self._envelope(t_s))
-
-
-@dataclass(frozen=True)
-class PushIn:
-    """A slow camera push-in about the frame centre, eased in and out over `duration_s`."""
-
-    scale_end: float = 1.05
-    duration_s: float = 6.0
-
-    def scale(self, t_s: float) -> float:
-        return 1.0 + (self.scale_end - 1.0) * ease_in_out_sine(t_s / self.duration_s)
-
-
-@dataclass(frozen=True)
-class MotionPlan:
-    push_in: PushIn
-    tracks: tuple[MotionTrack, ...] = field(default_factory=tuple)
-
-    def zoom(self, t_s: float, *, width: int, height: int) -> float:
-        """Total camera scale at `t_s`: the push-in times just enough extra zoom to hide every offset.
-
-        Zooming by s about the centre leaves a margin of `half * (1 - 1/s)` pixels on each side, so
-        `s >= 1 / (1 - r)` keeps every sample inside when `r` is the largest offset over half the frame.
-        `r` is a 4-norm of the x and y ratios rather than a max so that the zoom stays smooth in time.
-        """
-        bound_x = bound_y = 0.0
-        for track in self.tracks:
-            track_x, track_y = track.bound_px(t_s, width=width, height=height)
-            bound_x += track_x
-            bound_y += track_y
-        ratio_x = bound_x / ((width - 1) / 2.0)
-        ratio_y = bound_y / ((height - 1) / 2.0)
-        ratio = math.pow(ratio_x**4 + ratio_y**4, 0.25)
-        if ratio >= 0.5:
-            raise ValueError(f"motion offsets reach {ratio:.0%} of the half-frame; at most 50% can be hidden")
-        return self.push_in.scale(t_s) / (1.0 - ratio)
-
-    def offset_px(
-        self, t_s: float, x_n: FloatField, y_n: FloatField, *, width: int, height: int
-    ) -> tuple[FloatField, FloatField]:
-        """Sum of the tracks' sampling offsets, each `(h, w)` float32 pixels."""
-        total_x = np.zeros_like(x_n)
-        total_y = np.zeros_like(y_n)
-        for track in self.tracks:
-            dx, dy = track.offset_px(t_s, x_n, y_n, width=width, height=height)
-            total_x += dx
-            total_y += dy
-        return total_x, total_y
+def ease(u: Curve, easing: Easing) -> Curve:
+    """0 -> 1 over u in [0, 1] (clipped) along `easing`."""
+    u = np.clip(u, 0.0, 1.0)
+    if easing == "linear":
+        return u
+    if easing == "ease_in":
+        return u * u
+    if easing == "ease_out":
+        return 1.0 - (1.0 - u) ** 2
+    return smoothstep_array(u)
 
 
 def seed_from_image(image: bytes) -> int:
-    """A stable seed for requests without one: the same image always moves the same way."""
-    return int.from_bytes(hashlib.sha256(image).digest()[:8], "big")
+    """A stable seed for requests without one: the same image always moves the same way.
+
+    32 bits, the range the API accepts, so that the seed it reports can be sent back to reproduce a clip.
+    """
+    return int.from_bytes(hashlib.sha256(image).digest()[:4], "big")
 
 
-def idle_plan(*, duration_s: float, seed: int) -> MotionPlan:
-    """Gentle idle life: breathing, a slight sway and a slow push-in. `seed` varies phases and periods
-    a little (within +-10%), so that two images do not breathe in lockstep."""
-    rng = np.random.default_rng(seed % (1 << 64))  # SeedSequence refuses negative seeds
-    # Life fades in over half the clip (at most 3 s). The zoom that hides the offsets grows with it,
-    # and a ramp this slow keeps the total zoom speed single-peaked instead of surging early.
-    ramp_s = min(3.0, duration_s / 2.0)
+def track_rng(seed: int, index: int) -> np.random.Generator:
+    """An independent stream per track, so that adding a track does not change how the others move."""
+    return np.random.default_rng([seed % (1 << 64), index])  # SeedSequence refuses negative entries
 
-    def jitter() -> float:
-        return float(rng.uniform(0.9, 1.1))
 
+@dataclass(frozen=True)
+class Clock:
+    """The frame times of a clip and the rules every curve follows."""
+
+    times: Curve  # (T,) seconds
+    duration_s: float
+    loop: bool
+
+    @classmethod
+    def for_frames(cls, frame_count: int, *, fps: int, loop: bool) -> Clock:
+        if frame_count < 1 or fps < 1:
+            raise ValueError(f"need frame_count >= 1 and fps >= 1, got {frame_count} and {fps}")
+        return cls(times=np.arange(frame_count, dtype=np.float64) / fps, duration_s=frame_count / fps, loop=loop)
+
+    @property
+    def end_s(self) -> float:
+        """When every motion must be over: the last frame when looping (it must equal the first)."""
+        return float(self.times[-1]) if self.loop else self.duration_s
+
+    def frequency(self, hz: float) -> float:
+        """`hz`, or when looping the nearest frequency with a whole number of cycles before `end_s`."""
+        if not self.loop or self.end_s <= 0.0:
+            return hz
+        return max(1, round(hz * self.end_s)) / self.end_s
+
+
+def span(track: Track, clock: Clock) -> tuple[float, float] | None:
+    """The track's (start_s, end_s) inside the clip, or None when none of it falls inside."""
+    start = track.start_s
+    end = min(track.end_s, clock.end_s)
+    if end - start < 1e-6:
+        return None
+    return start, end
+
+
+def _progress(track: Track, clock: Clock) -> tuple[Curve, float, float] | None:
+    """(u, start, end): u goes 0 -> 1 over the span (clipped outside it)."""
+    bounds = span(track, clock)
+    if bounds is None:
+        return None
+    start, end = bounds
+    return np.clip((clock.times - start) / (end - start), 0.0, 1.0), start, end
+
+
+def _runs_to_the_end(end: float, clock: Clock) -> bool:
+    return not clock.loop and end >= clock.duration_s - 1e-6
+
+
+def pose_curve(track: Track, clock: Clock, *, rise_s: float = POSE_RISE_S) -> Curve:
+    """`repeats` times: ease 0 -> 1, hold, ease back to 0; the last hold lasts to the clip's end when the
+    track does."""
+    progress = _progress(track, clock)
+    if progress is None:
+        return np.zeros_like(clock.times)
+    _, start, end = progress
+    segment = (end - start) / track.repeats
+    rise = min(rise_s, 0.4 * segment)
+    out = np.zeros_like(clock.times)
+    for index in range(track.repeats):
+        seg_start = start + index * segment
+        seg_end = seg_start + segment
+        up = ease((clock.times - seg_start) / rise, track.easing)
+        last = index == track.repeats - 1
+        if last and _runs_to_the_end(end, clock):
+            down = np.ones_like(up)
+        else:
+            down = ease((seg_end - clock.times) / rise, track.easing)
+        inside = (clock.times >= seg_start) & (clock.times <= seg_end)
+        out = np.where(inside, np.minimum(up, down), out)
+    return out
+
+
+def ramp_curve(track: Track, clock: Clock) -> Curve:
+    """0 -> 1 along the easing over the span, then held; when looping, up over the first half and back."""
+    progress = _progress(track, clock)
+    if progress is None:
+        return np.zeros_like(clock.times)
+    u, _, _ = progress
+    if clock.loop:
+        return ease(1.0 - np.abs(2.0 * u - 1.0), track.easing)
+    return ease(u, track.easing)
+
+
+def cycle_count(track: Track, clock: Clock, *, natural_period_s: float | None) -> int:
+    """How many whole cycles an oscillating track draws: `repeats`, or for an action with a natural rhythm
+    left at `repeats == 1`, as many as fit."""
+    bounds = span(track, clock)
+    if bounds is None:
+        return 0
+    if natural_period_s is None or track.repeats > 1:
+        return track.repeats
+    return max(1, round((bounds[1] - bounds[0]) / natural_period_s))
+
+
+def cycle_phase(track: Track, clock: Clock, *, cycles: int) -> Curve:
+    """Cycles done so far, 0 -> `cycles` over the span, time-warped by the easing (a slow start and end
+    for ease_in_out), so that `cos(2 pi phase)` starts and ends at rest."""
+    progress = _progress(track, clock)
+    if progress is None or cycles == 0:
+        return np.zeros_like(clock.times)
+    u, _, _ = progress
+    return cycles * ease(u, track.easing)
+
+
+def fade_curve(track: Track, clock: Clock, *, fade_s: float) -> Curve:
+    """An amplitude envelope for continuous motion: eases in over `fade_s`, out over the last `fade_s`
+    of the span unless the span runs to the end of a clip that does not loop."""
+    progress = _progress(track, clock)
+    if progress is None:
+        return np.zeros_like(clock.times)
+    _, start, end = progress
+    fade = max(min(fade_s, 0.5 * (end - start)), 1e-6)
+    up = ease((clock.times - start) / fade, track.easing)
+    down = np.ones_like(up) if _runs_to_the_end(end, clock) else ease((end - clock.times) / fade, track.easing)
+    inside = (clock.times >= start) & (clock.times <= end)
+    return np.where(inside, np.minimum(up, down), 0.0)
+
+
+def event_curve(track: Track, clock: Clock, rng: np.random.Generator, *, hold_s: float = BLINK_HOLD_S) -> Curve:
+    """`repeats` blinks (0 open -> 1 closed -> 0), spread evenly over the span with seeded jitter."""
+    bounds = span(track, clock)
+    if bounds is None:
+        return np.zeros_like(clock.times)
+    start, end = bounds
+    shape_s = BLINK_CLOSE_S + hold_s + BLINK_OPEN_S
+    # A span too short for a whole blink gets a quicker one rather than none.
+    squeeze = min(1.0, (end - start) / shape_s)
+    close_s, hold, open_s = BLINK_CLOSE_S * squeeze, hold_s * squeeze, BLINK_OPEN_S * squeeze
+    length = close_s + hold + open_s
+    segment = (end - start) / track.repeats
+    out = np.zeros_like(clock.times)
+    for index in range(track.repeats):
+        seg_start = start + index * segment
+        slack = max(segment - length, 0.0)
+        # Centred in its share of the span, jittered by up to a third of the slack either way.
+        begin = seg_start + slack * float(np.clip(0.5 + rng.uniform(-1.0, 1.0) / 3.0, 0.0, 1.0))
+        closing = smoothstep_array((clock.times - begin) / close_s)
+        opening = smoothstep_array((begin + close_s + hold + open_s - clock.times) / open_s)
+        out = np.maximum(out, np.minimum(closing, opening))
+    return out
+
+
+def smooth_noise(clock: Clock, rng: np.random.Generator, *, low_hz: float, high_hz: float, terms: int = 3) -> Curve:
+    """A seeded irregular wave in [-1, 1]: a few sines at unrelated frequencies (each loop-safe)."""
+    total = np.zeros_like(clock.times)
+    weights = 0.0
+    for _ in range(terms):
+        hz = clock.frequency(float(rng.uniform(low_hz, high_hz)))
+        weight = float(rng.uniform(0.5, 1.0))
+        total += weight * np.sin(TWO_PI * hz * clock.times + float(rng.uniform(0.0, TWO_PI)))
+        weights += weight
+    return total / weights
+
+
+def talk_curve(track: Track, clock: Clock, rng: np.random.Generator) -> Curve:
+    """Mouth opening for speech: 0 (closed) .. 1, irregular at a syllable rate of about 3-6 per second."""
+    envelope = fade_curve(track, clock, fade_s=0.25)
+    # (1 + noise) / 2 in [0, 1]; the power keeps the mouth nearly closed for part of each syllable.
+    syllables = (0.5 + 0.5 * smooth_noise(clock, rng, low_hz=2.8, high_hz=5.5)) ** 1.5
+    return envelope * syllables
+
+
+def idle_plan(*, duration_s: float, prompt: str = "") -> MotionPlan:
+    """Gentle idle life when the prompt cannot be read: breathing, a slight sway, a blink every few
+    seconds and a slow push-in, all marked `source="idle"`."""
+    end = duration_s
+    blinks = max(1, round(duration_s / 3.5))
     return MotionPlan(
-        push_in=PushIn(scale_end=1.0 + 0.05 * jitter(), duration_s=duration_s),
+        duration_s=duration_s,
         tracks=(
-            Breathing(
-                period_s=4.2 * jitter(),
-                phase=float(rng.uniform(0.0, TWO_PI)),
-                amplitude=0.006 * jitter(),
-                ramp_s=ramp_s,
-            ),
-            Sway(
-                period_s=6.5 * jitter(),
-                phase=float(rng.uniform(0.0, TWO_PI)),
-                amplitude=0.007 * jitter(),
-                ramp_s=ramp_s,
-            ),
+            Track("body", "breathe", amplitude=0.6, end_s=end, source="idle"),
+            Track("body", "sway", amplitude=0.5, end_s=end, source="idle"),
+            Track("eyes", "blink", amplitude=0.7, end_s=end, repeats=blinks, source="idle"),
+            Track("camera", "zoom", "in", amplitude=0.35, end_s=end, source="idle"),
         ),
+        optimized_prompt=prompt,
     )
