@@ -72,6 +72,13 @@ def test_create_poll_complete_and_download(
     done = client.get(PATH, params={"generation_id": generation_id}, headers=auth).json()
     assert done["status"] == "completed", done
     assert done["error"] is None
+    # The plan the engine followed: the prompt's zoom, plus the optimizer's secondary motion.
+    tracks = done["motion_plan"]["tracks"]
+    assert any(
+        t["part"] == "camera" and t["action"] == "zoom" and t["direction"] == "in" for t in tracks
+    )
+    assert any(t["source"] == "optimizer" for t in tracks)
+    assert "zoom" in done["optimized_prompt"]
     url = done["video"]["url"]
     assert url.startswith("http://testserver/media/")
     assert "Expires=" in url and "Signature=" in url
