@@ -50,7 +50,7 @@ _SAMPLING_LOW: Final = 1.0 / MAX_STRETCH + 0.02
 _SAMPLING_HIGH: Final = 1.0 / MIN_STRETCH - 0.04
 
 # Peak displacement of each action at amplitude 1.0, as a fraction of the part it moves.
-NOD_FACE_H: Final = 0.09
+NOD_FACE_H: Final = 0.16
 SHAKE_FACE_W: Final = 0.08
 TILT_DEG: Final = 8.0
 TURN_FACE_W: Final = 0.09
@@ -60,16 +60,30 @@ EYE_LOOK_EYE_H: Final = 0.25
 BLINK_EYE_H: Final = 0.3  # the warp part of a blink; the eyelid layer does the covering
 SMILE_MOUTH_W: Final = 0.14
 OPEN_MOUTH_H: Final = 0.45
-BREATHE_FRAME_H: Final = 0.009
+# A line-drawn mouth is a few pixels tall: the jaw drops by at least this share of the face's height
+# per unit of OPEN_MOUTH_H, so that an open mouth shows on any face.
+JAW_MIN_FACE_H: Final = 0.08
+# Breathing at a gentle amplitude (0.5, what the optimizer adds) lifts the shoulders by this share of
+# the face (or, without a face, of the frame); deeper breaths grow faster than the amplitude, so that
+# "breathes deeply" is clearly seen while idle breathing stays calm.
+BREATHE_FACE_H: Final = 0.013
+BREATHE_FRAME_H: Final = 0.0045
+GENTLE_BREATH: Final = 0.5
+BREATH_DEPTH_POWER: Final = 2.0
+# Sway and bounce move the shoulders by this share of the face at amplitude 1.0 (of the frame without one).
+SWAY_FACE_H: Final = 0.09
 SWAY_FRAME_W: Final = 0.011
 LEAN_FRAME_W: Final = 0.035
 LEAN_SCALE: Final = 0.05
+BOUNCE_FACE_H: Final = 0.09
 BOUNCE_FRAME_H: Final = 0.02
+SIDE_HOLD_FRAME_W: Final = 0.18
 HAIR_WIND_FACE_W: Final = 0.14
 CLOTHES_WIND_FRAME_W: Final = 0.02
 # Natural rhythms, used when a track leaves `repeats` at 1.
 BREATH_PERIOD_S: Final = 4.2
-SWAY_PERIOD_S: Final = 6.5
+# The longest sway period: a sway drawn slower than this over a short clip reads as a lean.
+SWAY_PERIOD_S: Final = 2.4
 BOUNCE_PERIOD_S: Final = 0.8
 WIND_RIPPLE_HZ: Final = 0.7
 FLUTTER_RIPPLE_HZ: Final = 1.9
@@ -95,6 +109,7 @@ class TrackMotion:
     terms: list[Term] = field(default_factory=list)
     lids: dict[Side, Curve] = field(default_factory=dict)  # (T,) 0 open .. 1 closed
     mouth_open: Curve | None = None  # (T,) 0 closed .. 1 open
+    smile: Curve | None = None  # (T,) 0 .. 1 (a natural smile) .. 1.43: how far a drawn mouth's line curves
     note: str | None = None
 
 
@@ -297,10 +312,12 @@ def _jaw_basis(context: FieldContext, amplitude: float) -> Vector:
     grid = context.grid
     mouth = geometry.mouth
     lip_line = mouth.cy
+    # A line-drawn mouth is only as tall as its line: measure the jaw by the face instead.
+    mouth_h = max(mouth.h, JAW_MIN_FACE_H * geometry.face.h)
     # Everything below the lip line drops, the chin with it, fading out sideways and further down.
-    below = rise(grid.y, lip_line - 0.5 * mouth.h, lip_line + 0.7 * mouth.h)
-    jaw = grid.gaussian(mouth.cx, lip_line + 0.6 * mouth.h, 0.6 * mouth.w, 1.6 * mouth.h)
-    return vector(0.0, OPEN_MOUTH_H * mouth.h * amplitude * below * jaw, grid.shape)
+    below = rise(grid.y, lip_line - 0.5 * mouth_h, lip_line + 0.7 * mouth_h)
+    jaw = grid.gaussian(mouth.cx, lip_line + 0.6 * mouth_h, 0.6 * mouth.w, 1.6 * mouth_h)
+    return vector(0.0, OPEN_MOUTH_H * mouth_h * amplitude * below * jaw, grid.shape)
 
 
 def _opening(amplitude: float) -> float:
@@ -308,7 +325,10 @@ def _opening(amplitude: float) -> float:
 
 
 def _smile(track: Track, context: FieldContext) -> TrackMotion:
-    return TrackMotion(track, [Term(_smile_basis(context, track.amplitude), motion.pose_curve(track, context.clock))])
+    pose = motion.pose_curve(track, context.clock)
+    return TrackMotion(
+        track, [Term(_smile_basis(context, track.amplitude), pose)], smile=pose * track.amplitude / NATURAL_AMPLITUDE
+    )
 
 
 def _open(track: Track, context: FieldContext) -> TrackMotion:
@@ -339,18 +359,31 @@ def _laugh(track: Track, context: FieldContext) -> TrackMotion:
         Term(_smile_basis(context, track.amplitude), envelope),
         Term(_nod_basis(context, 0.25 * track.amplitude), bob),
     ]
-    return TrackMotion(track, terms, mouth_open=opening * _opening(track.amplitude))
+    return TrackMotion(
+        track,
+        terms,
+        mouth_open=opening * _opening(track.amplitude),
+        smile=envelope * track.amplitude / NATURAL_AMPLITUDE,
+    )
 
 
 # body ------------------------------------------------------------------------------------------------
 
 
+def _shoulder_line(regions: Regions) -> float:
+    """y of the shoulders: what a body motion must move in full for it to be seen."""
+    if regions.geometry is not None:
+        return regions.geometry.neck[1] + 0.25 * regions.geometry.face.h
+    box = regions.subject_box
+    return box.y + 0.3 * box.h
+
+
 def _chest_band(regions: Regions) -> tuple[float, float]:
-    """(top, bottom) y of the band that stretches when breathing: shoulders to the lower chest."""
+    """(top, bottom) y of the band that stretches when breathing: the shoulders (which rise in full, with
+    everything above them) to the lower chest (which stays)."""
     if regions.geometry is not None:
         face = regions.geometry.face
-        neck_y = regions.geometry.neck[1]
-        return neck_y - 0.2 * face.h, neck_y + 1.8 * face.h
+        return _shoulder_line(regions), regions.geometry.neck[1] + 2.2 * face.h
     box = regions.subject_box
     return box.y + 0.3 * box.h, box.y + 0.85 * box.h
 
@@ -363,24 +396,62 @@ def _height_ramp(context: FieldContext) -> Field:
     return np.asarray(np.power(u, 1.3), dtype=np.float32)
 
 
+def _body_lever(context: FieldContext) -> Field:
+    """0 at the bottom edge, 1 from the shoulders up: a body swaying about a pivot below the frame, whose
+    shoulders travel (nearly) as far as its head. Without a face, `_height_ramp`."""
+    regions = context.regions
+    if regions.geometry is None:
+        return _height_ramp(context)
+    grid = context.grid
+    bottom = np.float32(grid.height - 1)
+    top = min(_shoulder_line(regions), 0.8 * grid.height)
+    # Level at the bottom edge (which holds) and at the shoulders (which carry the head in full).
+    return rise(bottom - grid.y, 0.0, float(bottom - top))
+
+
 def _breathe(track: Track, context: FieldContext) -> TrackMotion:
     grid = context.grid
-    top, bottom = _chest_band(context.regions)
+    regions = context.regions
+    top, bottom = _chest_band(regions)
     above_band = falloff(grid.y, top, max(bottom, top + 1.0))
-    lift = BREATHE_FRAME_H * grid.height * track.amplitude * above_band * context.regions.subject
+    depth = (track.amplitude / GENTLE_BREATH) ** BREATH_DEPTH_POWER
+    if regions.geometry is not None:
+        gentle_px = BREATHE_FACE_H * regions.geometry.face.h
+    else:
+        gentle_px = BREATHE_FRAME_H * grid.height
+    lift = gentle_px * depth * above_band * regions.subject
     period = BREATH_PERIOD_S * float(context.rng.uniform(0.9, 1.1))
+    # At least one whole breath, in and out, however short the span (`cycle_count` sees to it).
     return TrackMotion(track, [Term(vector(0.0, -lift, grid.shape), _down_and_back(_cycles(track, context, period)))])
 
 
 def _sway_basis(context: FieldContext, amount_px: float) -> Vector:
-    weight = _height_ramp(context) * context.regions.subject
+    weight = _body_lever(context) * context.regions.carried
     return vector(amount_px * weight, 0.0, context.grid.shape)
 
 
+def _sway_phase(track: Track, context: FieldContext) -> Curve:
+    """Half cycles of a sway over the span: enough that the period is at most SWAY_PERIOD_S (so a short clip
+    still sways from side to side, and back), at least one whole cycle. `sin` ends at rest after any
+    number of half cycles. An explicit count (`repeats` > 1) is kept."""
+    if track.repeats > 1:
+        return _cycles(track, context, None)
+    bounds = motion.span(track, context.clock)
+    if bounds is None:
+        return np.zeros_like(context.clock.times)
+    longest = SWAY_PERIOD_S * float(context.rng.uniform(0.9, 1.1))
+    half_cycles = max(2, math.ceil(2.0 * (bounds[1] - bounds[0]) / longest))
+    return motion.cycle_phase(track, context.clock, cycles=0.5 * half_cycles)
+
+
 def _sway(track: Track, context: FieldContext) -> TrackMotion:
-    period = SWAY_PERIOD_S * float(context.rng.uniform(0.9, 1.1))
-    basis = _sway_basis(context, SWAY_FRAME_W * context.grid.width * track.amplitude)
-    return TrackMotion(track, [Term(basis, _there_and_back(_cycles(track, context, period)))])
+    regions = context.regions
+    if regions.geometry is not None:
+        amount = SWAY_FACE_H * regions.geometry.face.h * track.amplitude
+    else:
+        amount = SWAY_FRAME_W * context.grid.width * track.amplitude
+    basis = _sway_basis(context, amount)
+    return TrackMotion(track, [Term(basis, _there_and_back(_sway_phase(track, context)))])
 
 
 def _lean(track: Track, context: FieldContext) -> TrackMotion:
@@ -395,17 +466,41 @@ def _lean(track: Track, context: FieldContext) -> TrackMotion:
         rel_y = grid.y - np.float32(grid.height - 1)
         return TrackMotion(track, [Term(vector(amount * rel_x * weight, amount * rel_y * weight, grid.shape), pose)])
     amount = LEAN_FRAME_W * grid.width * track.amplitude * _sign(track.direction, "left")
-    return TrackMotion(track, [Term(_sway_basis(context, amount), pose)])
+    weight = _height_ramp(context) * context.regions.subject
+    return TrackMotion(track, [Term(vector(amount * weight, 0.0, grid.shape), pose)])
+
+
+def _side_hold(context: FieldContext) -> Field:
+    """0 at the left and right edges of the frame, 1 from SIDE_HOLD_FRAME_W of the width inwards: where the
+    frame cuts the subject, it holds it, as the bottom edge does. A whole-body motion that reached the
+    side edges would read as the camera moving rather than the subject."""
+    return rise(context.regions.inside_x, 0.0, SIDE_HOLD_FRAME_W * context.grid.width)
+
+
+def _torso_carried(context: FieldContext) -> Field:
+    """The subject, its torso's outline moving in full (`Regions.carried`); the head keeps its own soft
+    edge, so that the scene above it stays put."""
+    regions = context.regions
+    shoulders = _shoulder_line(regions)
+    torso = rise(context.grid.y, shoulders - 0.6 * (shoulders - regions.subject_box.y), shoulders)
+    return np.asarray(regions.subject + torso * (regions.carried - regions.subject), dtype=np.float32)
 
 
 def _bounce_basis(context: FieldContext, amount_px: float) -> Vector:
-    grid = context.grid
-    lift = rise(np.float32(grid.height - 1) - grid.y, 0.0, 0.45 * grid.height)
-    return vector(0.0, -amount_px * lift * context.regions.subject, grid.shape)
+    """The whole subject, head and torso together, lifted by `amount_px`; only the edges of the frame
+    hold it back (`Regions.pin_to_border` fades the lift out towards the bottom over a band wide enough
+    for the stretch, `_side_hold` towards the sides)."""
+    weight = _torso_carried(context) * _side_hold(context)
+    return vector(0.0, -amount_px * weight, context.grid.shape)
 
 
 def _bounce(track: Track, context: FieldContext) -> TrackMotion:
-    basis = _bounce_basis(context, BOUNCE_FRAME_H * context.grid.height * track.amplitude)
+    regions = context.regions
+    if regions.geometry is not None:
+        amount = BOUNCE_FACE_H * regions.geometry.face.h * track.amplitude
+    else:
+        amount = BOUNCE_FRAME_H * context.grid.height * track.amplitude
+    basis = _bounce_basis(context, amount)
     return TrackMotion(track, [Term(basis, _down_and_back(_cycles(track, context, BOUNCE_PERIOD_S)))])
 
 
@@ -681,6 +776,7 @@ class LocalField:
     shape: tuple[int, int]  # (h, w) of the grid
     lids: dict[Side, Curve]  # (T,) eyelid closure per eye
     mouth_open: Curve  # (T,)
+    smile: Curve  # (T,)
     notes: list[str]
 
     @classmethod
@@ -701,6 +797,7 @@ class LocalField:
         frame_count = clock.times.shape[0]
         lids: dict[Side, Curve] = {"left": np.zeros(frame_count), "right": np.zeros(frame_count)}
         mouth_open = np.zeros(frame_count)
+        smile = np.zeros(frame_count)
         bases: list[Vector] = []
         curves: list[Curve] = []
         for plan_index, track in tracks:
@@ -712,6 +809,8 @@ class LocalField:
                 lids[side] = np.maximum(lids[side], closure)
             if drawn.mouth_open is not None:
                 mouth_open = np.maximum(mouth_open, drawn.mouth_open)
+            if drawn.smile is not None:
+                smile = np.maximum(smile, drawn.smile)
             if not drawn.terms:
                 continue
             track_bases = [regions.pin_to_border(term.basis, float(np.abs(term.curve).max())) for term in drawn.terms]
@@ -732,7 +831,15 @@ class LocalField:
         curve_table = np.zeros((frame_count, len(curves)), dtype=np.float32)
         for index, curve in enumerate(curves):
             curve_table[:, index] = curve
-        return cls(bases=stacked, curves=curve_table, shape=grid.shape, lids=lids, mouth_open=mouth_open, notes=notes)
+        return cls(
+            bases=stacked,
+            curves=curve_table,
+            shape=grid.shape,
+            lids=lids,
+            mouth_open=mouth_open,
+            smile=smile,
+            notes=notes,
+        )
 
     def displacement(self, index: int) -> Vector:
         """`(h, w, 2)` float32 content displacement at frame `index`."""

@@ -33,6 +33,13 @@ _SUBPIXEL_BITS: Final = 4  # cv2 draws with 1/16 px precision
 _SUBPIXEL: Final = 1 << _SUBPIXEL_BITS
 # A mouth open at 1.0 has a painted gap this tall, as a fraction of the mouth box (the warp adds to it).
 MOUTH_GAP_H: Final = 0.36
+# ... and at least this share of the face's height: a line-drawn mouth is only as tall as its line.
+MOUTH_GAP_FACE_H: Final = 0.035
+# A drawn smile at strength 1.0: the mouth's line bends up at its corners by this share of the face's
+# width and widens by SMILE_WIDEN (the warp cannot bend a line a few cells long within its stretch limit).
+SMILE_LIFT_FACE_W: Final = 0.04
+SMILE_WIDEN: Final = 0.18
+_LUMA: Final = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -232,11 +239,20 @@ class MouthInterior:
     half_width: float
     half_gap: float  # half-height of the gap at opening 1.0
     colour: npt.NDArray[np.float32]  # (3,)
+    # A drawn mouth opens as a "D": the dark below the line through its corners, down past the line.
+    below_only: bool = False
 
     @classmethod
-    def build(cls, canvas: RGBFrame, mouth: Box, *, offset: tuple[int, int]) -> MouthInterior | None:
+    def build(
+        cls, canvas: RGBFrame, mouth: Box, *, offset: tuple[int, int], face: Box | None = None, drawn: bool = False
+    ) -> MouthInterior | None:
         size = (canvas.shape[1], canvas.shape[0])
-        region = Region.around(mouth, grow_x=0.2, grow_y=0.6, offset=offset, size=size)
+        half_gap = 0.5 * max(MOUTH_GAP_H * mouth.h, MOUTH_GAP_FACE_H * face.h if face is not None else 0.0)
+        if drawn:
+            # From the corners' line down through the drawn line and a gap's height beyond it.
+            half_gap = 0.85 * mouth.h + 2.0 * half_gap
+        grow_y = max(0.6, (half_gap + 3.0) / max(mouth.h, 1.0) + (0.0 if drawn else -0.5))
+        region = Region.around(mouth, grow_x=0.2, grow_y=grow_y, offset=offset, size=size)
         if region.empty:
             return None
         pixels = region.view(canvas)
@@ -244,8 +260,18 @@ class MouthInterior:
         darkest = _darkest_colour(pixels, 0.05)
         shadow = np.array([50.0, 16.0, 20.0], dtype=np.float32)
         colour = np.asarray(0.25 * darkest + 0.75 * shadow, dtype=np.float32)
+        if drawn:
+            centre = (mouth.cx + offset[0] - region.x0, mouth.y + 0.15 * mouth.h + offset[1] - region.y0)
+            return cls(region, centre, 0.42 * mouth.w, half_gap, colour, below_only=True)
         centre = (mouth.cx + offset[0] - region.x0, mouth.cy + offset[1] - region.y0)
-        return cls(region, centre, 0.34 * mouth.w, 0.5 * MOUTH_GAP_H * mouth.h, colour)
+        return cls(region, centre, 0.34 * mouth.w, half_gap, colour)
+
+    def _presence(self, opening: float) -> float:
+        """How opaque the gap is: a drawn mouth barely parted would show as a faint seam along its corners'
+        line, so it stays shut until it opens properly."""
+        if self.below_only:
+            return float(np.clip((opening - 0.1) / 0.2, 0.0, 1.0))
+        return min(1.0, opening * 4.0)
 
     def paint(self, canvas: RGBFrame, opening: float) -> None:
         """Paint the gap at `opening` (0 closed .. 1 open) into `canvas`, over what is there."""
@@ -256,13 +282,89 @@ class MouthInterior:
         cx, cy = self.centre
         alpha = (
             0.92
-            * min(1.0, opening * 4.0)
+            * self._presence(opening)
             * _soft_ellipse(
                 (rows, columns), cx, cy, self.half_width * (0.75 + 0.25 * opening), half_height, feather_px=1.2
             )
         )
+        if self.below_only:
+            alpha = alpha * np.clip(np.arange(rows, dtype=np.float32)[:, None] - cy + 0.5, 0.0, 1.0)
         mixed = base + alpha[..., None] * (self.colour - base)
         region.view(canvas)[:] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class MouthCurve:
+    """A drawn mouth's line, lifted off the skin so that it can be redrawn bent into a smile: corners up
+    and out, the middle where it was, the line's own thickness and colour kept."""
+
+    region: Region
+    erased: Patch  # (h, w, 3) the region with the line painted over in skin colour
+    line: npt.NDArray[np.float32]  # (h, w) how much line colour each pixel holds, 0..1
+    colour: npt.NDArray[np.float32]  # (3,)
+    centre_x: float  # region coordinates
+    half_width: float  # half the line's length
+    lift_px: float  # how far the corners rise at strength 1.0
+
+    @classmethod
+    def build(cls, canvas: RGBFrame, mouth: Box, face: Box, *, offset: tuple[int, int]) -> MouthCurve | None:
+        lift = SMILE_LIFT_FACE_W * face.w
+        size = (canvas.shape[1], canvas.shape[0])
+        # Room for the corners to rise (at up to 1.43 strength) and spread.
+        grow_y = (1.5 * lift + 4.0) / max(mouth.h, 1.0)
+        region = Region.around(mouth, grow_x=0.5, grow_y=grow_y, offset=offset, size=size)
+        if region.empty:
+            return None
+        patch = region.view(canvas).astype(np.float32)  # (h, w, 3)
+        rows, columns = patch.shape[:2]
+        yy, xx = np.mgrid[0:rows, 0:columns].astype(np.float32)
+        box_x0, box_y0 = mouth.x + offset[0] - region.x0, mouth.y + offset[1] - region.y0
+        near = (
+            (xx >= box_x0 - 0.1 * mouth.w)
+            & (xx <= box_x0 + 1.1 * mouth.w)
+            & (yy >= box_y0 - 0.3 * mouth.h)
+            & (yy <= box_y0 + 1.3 * mouth.h)
+        )
+        if not np.any(~near):
+            return None
+        skin = np.median(patch[~near], axis=0).astype(np.float32)
+        darker = float(skin @ _LUMA) - patch @ _LUMA  # (h, w) levels darker than the skin
+        contrast = float(np.percentile(darker[near], 99)) if np.any(near) else 0.0
+        if contrast < 20.0:
+            return None  # no line to bend
+        line = np.where(near, np.clip(darker / contrast, 0.0, 1.0), 0.0).astype(np.float32)
+        inked = line > 0.5
+        if not np.any(inked):
+            return None
+        colour = patch[line > 0.8].mean(axis=0) if np.any(line > 0.8) else patch[inked].mean(axis=0)
+        # Unmix: a pixel is skin + coverage * (colour - skin); take the line out, leave the skin.
+        erased = patch - line[..., None] * (colour - skin)
+        ink_columns = xx[inked]
+        return cls(
+            region=region,
+            erased=np.asarray(np.clip(erased, 0.0, 255.0), dtype=np.float32),
+            line=line,
+            colour=np.asarray(colour, dtype=np.float32),
+            centre_x=0.5 * float(ink_columns.min() + ink_columns.max()),
+            half_width=max(0.5 * float(ink_columns.max() - ink_columns.min()), 2.0),
+            lift_px=lift,
+        )
+
+    def paint(self, canvas: RGBFrame, strength: float) -> None:
+        """Paint the line bent at `strength` (0 as drawn .. 1 a natural smile) into `canvas`."""
+        rows, columns = self.line.shape
+        widen = 1.0 + SMILE_WIDEN * strength
+        xs = np.arange(columns, dtype=np.float32)
+        source_x = self.centre_x + (xs - self.centre_x) / widen  # (w,)
+        # The bend grows with the square of the distance from the middle: corners rise, the middle stays.
+        along = np.clip((source_x - self.centre_x) / self.half_width, -1.2, 1.2)
+        source_y_shift = strength * self.lift_px * along * along  # (w,)
+        map_x = np.broadcast_to(source_x[None, :], (rows, columns)).astype(np.float32)
+        map_y = (np.arange(rows, dtype=np.float32)[:, None] + source_y_shift[None, :]).astype(np.float32)
+        bent = cv2.remap(self.line, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+        alpha = np.asarray(bent, dtype=np.float32)[..., None]
+        mixed = self.erased + alpha * (self.colour - self.erased)
+        self.region.view(canvas)[:] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
 
 
 class FaceLayers:
@@ -276,21 +378,36 @@ class FaceLayers:
         eyes: dict[str, Box],
         mouth: Box | None,
         drawn: bool,
+        face: Box | None = None,
+        smile_mouth: Box | None = None,
     ) -> None:
+        """`mouth`: a mouth that opens; `smile_mouth`: a drawn mouth whose line bends into a smile (needs
+        `face`, which also sets the least opening of a line-drawn mouth)."""
         self._original = canvas
         built = {side: Eyelid.build(canvas, box, offset=offset, drawn=drawn) for side, box in eyes.items()}
         self.eyelids = {side: lid for side, lid in built.items() if lid is not None}
-        self.mouth = MouthInterior.build(canvas, mouth, offset=offset) if mouth is not None else None
+        self.mouth = (
+            MouthInterior.build(canvas, mouth, offset=offset, face=face, drawn=drawn) if mouth is not None else None
+        )
+        self.smile = (
+            MouthCurve.build(canvas, smile_mouth, face, offset=offset)
+            if smile_mouth is not None and face is not None
+            else None
+        )
         self._working = canvas.copy()
         self._dirty: list[Region] = []
 
-    def canvas_for(self, lids: Mapping[str, float], mouth_open: float) -> RGBFrame:
+    def canvas_for(self, lids: Mapping[str, float], mouth_open: float, smile: float = 0.0) -> RGBFrame:
         """The canvas with the layers at these strengths; regions painted for the previous frame are
         restored first. The result is reused by the next call."""
         for region in self._dirty:
             region.view(self._working)[:] = region.view(self._original)
         self._dirty.clear()
-        # Each layer paints over what is already there, so overlapping regions (a small face) compose.
+        # Each layer paints over what is already there, so overlapping regions (a small face) compose:
+        # the bent line first, an opening over it.
+        if self.smile is not None and smile > 0.0:
+            self.smile.paint(self._working, smile)
+            self._dirty.append(self.smile.region)
         if self.mouth is not None and mouth_open > 0.0:
             self.mouth.paint(self._working, mouth_open)
             self._dirty.append(self.mouth.region)

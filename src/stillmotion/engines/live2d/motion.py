@@ -169,9 +169,10 @@ def cycle_count(track: Track, clock: Clock, *, natural_period_s: float | None) -
     return max(1, round((bounds[1] - bounds[0]) / natural_period_s))
 
 
-def cycle_phase(track: Track, clock: Clock, *, cycles: int) -> Curve:
+def cycle_phase(track: Track, clock: Clock, *, cycles: float) -> Curve:
     """Cycles done so far, 0 -> `cycles` over the span, time-warped by the easing (a slow start and end
-    for ease_in_out), so that `cos(2 pi phase)` starts and ends at rest."""
+    for ease_in_out), so that `cos(2 pi phase)` starts and ends at rest (for whole cycles; `sin(2 pi
+    phase)` also does for half cycles)."""
     progress = _progress(track, clock)
     if progress is None or cycles == 0:
         return np.zeros_like(clock.times)
@@ -246,7 +247,7 @@ def idle_plan(*, duration_s: float, prompt: str = "") -> MotionPlan:
         duration_s=duration_s,
         tracks=(
             Track("body", "breathe", amplitude=0.6, end_s=end, source="idle"),
-            Track("body", "sway", amplitude=0.5, end_s=end, source="idle"),
+            Track("body", "sway", amplitude=0.15, end_s=end, source="idle"),
             Track("eyes", "blink", amplitude=0.7, end_s=end, repeats=blinks, source="idle"),
             Track("camera", "zoom", "in", amplitude=0.35, end_s=end, source="idle"),
         ),

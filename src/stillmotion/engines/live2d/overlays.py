@@ -35,6 +35,7 @@ _REFERENCE_AREA: Final = 720 * 1072
 _REFERENCE_SIDE: Final = 720
 FLICKER_GAIN: Final = 0.05  # brightness swing at amplitude 1.0
 GLOW_GAIN: Final = 0.55  # bloom added at amplitude 1.0, at the pulse's peak
+SPARKLE_COUNT: Final = 70  # stars at amplitude 0.7 on the reference frame; ~40% of them lit at a time
 
 
 class Effect(Protocol):
@@ -200,16 +201,20 @@ class Petals:
 
 
 class Sparkles:
+    """Stars that twinkle in place: many, so that a good share is lit at any moment, each sized by the
+    frame's short side so that it reads at any resolution."""
+
     def __init__(self, track: Track, clock: Clock, frame: Frame, rng: np.random.Generator) -> None:
         self.envelope = motion.fade_curve(track, clock, fade_s=0.6)
         self.times = clock.times
-        count = max(3, round(26 * frame.count_scale * track.amplitude / 0.7))
+        count = max(3, round(SPARKLE_COUNT * frame.count_scale * track.amplitude / 0.7))
         s = frame.size_scale
-        self.size = np.maximum(s * rng.uniform(3.0, 8.0, count), 2.0)
+        self.size = np.maximum(s * rng.uniform(5.0, 11.0, count), 2.5)
         self.x = rng.uniform(0.03, 0.97, count) * frame.width
         self.y = rng.uniform(0.03, 0.97, count) * frame.height
-        self.hz = np.array([clock.frequency(f) for f in rng.uniform(0.5, 1.4, count)])
+        self.hz = np.array([clock.frequency(f) for f in rng.uniform(0.6, 1.4, count)])
         self.phase = rng.uniform(0.0, motion.TWO_PI, count)
+        self.thickness = 2 if s >= 1.4 else 1
         self.colour = np.array([255.0, 250.0, 228.0])
 
     def draw(self, frame: RGBFrame, index: int) -> None:
@@ -217,12 +222,14 @@ class Sparkles:
         if strength <= 0.0:
             return
         t = float(self.times[index])
-        # Each star is dark most of the time and flashes once per cycle.
-        twinkle = np.maximum(np.sin(motion.TWO_PI * self.hz * t + self.phase), 0.0) ** 3 * strength
-        lit = twinkle > 0.02
+        # Each star flashes once per cycle and is dark for about half of it, so that it twinkles rather
+        # than glows; the flash is broad enough that about two in five are lit at any moment.
+        wave = np.maximum(np.sin(motion.TWO_PI * self.hz * t + self.phase), 0.0)
+        twinkle = np.sqrt(wave) * wave * strength
+        lit = twinkle > 0.05
         if not np.any(lit):
             return
-        x, y, size, glow = self.x[lit], self.y[lit], self.size[lit] * (0.6 + 0.4 * twinkle[lit]), twinkle[lit]
+        x, y, size, glow = self.x[lit], self.y[lit], self.size[lit] * (0.5 + 0.5 * twinkle[lit]), twinkle[lit]
         colours = _blend_colours(frame, x, y, self.colour, glow)
         cores = _blend_colours(frame, x, y, self.colour, np.minimum(1.0, 1.5 * glow))
         # Four arms each: long horizontal and vertical ones, short diagonals.
@@ -230,12 +237,12 @@ class Sparkles:
         rise = np.stack([np.zeros_like(size), size, 0.45 * size, -0.45 * size], axis=1)  # (N, 4) y reach
         starts_x, starts_y = _fixed(x[:, None] - arms), _fixed(y[:, None] - rise)
         ends_x, ends_y = _fixed(x[:, None] + arms), _fixed(y[:, None] + rise)
-        radii = _fixed(np.maximum(1.0, 0.22 * size))
+        radii = _fixed(np.maximum(1.2, 0.28 * size))
         for star, (cx, cy, colour, core) in enumerate(zip(_fixed(x), _fixed(y), colours, cores, strict=True)):
             for arm in range(4):
                 start = (starts_x[star][arm], starts_y[star][arm])
                 end = (ends_x[star][arm], ends_y[star][arm])
-                cv2.line(frame, start, end, colour, 1, cv2.LINE_AA, _SUBPIXEL_BITS)
+                cv2.line(frame, start, end, colour, self.thickness, cv2.LINE_AA, _SUBPIXEL_BITS)
             cv2.circle(frame, (cx, cy), radii[star], core, -1, cv2.LINE_AA, _SUBPIXEL_BITS)
 
 

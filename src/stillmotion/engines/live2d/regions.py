@@ -251,6 +251,7 @@ class Regions:
     inside_x: Field  # distance (px) from the nearer of the left and right edges, <= 0 outside
     inside_y: Field  # ... from the nearer of the top and bottom edges
     subject_box: Box  # bounding box of the subject mask
+    carried: Field  # the subject with its soft edge moved outside its outline: moves the outline in full
     head: Field | None = None  # head and hair, fading to 0 at the neck and shoulders
     face_inner: Field | None = None  # the features: eyes, nose, mouth
     head_radius: Field | None = None  # normalised elliptical distance from the head centre
@@ -260,7 +261,9 @@ class Regions:
         """`image`: the frame the parts were found in, to place a photo's eyes and mouth precisely."""
         width, height = grid.width, grid.height
         scale = min(width, height)
-        subject = grid.blur(grid.resample(parts.subject), 0.03 * scale)
+        sharp_subject = grid.resample(parts.subject)
+        subject = grid.blur(sharp_subject, 0.03 * scale)
+        carried = _carried(grid, sharp_subject, 0.03 * scale)
         body = grid.blur(grid.resample(parts.body), 0.03 * scale)
         if float(body.max()) < 0.05:
             body = subject  # a detector that found no separate body: the subject is the body
@@ -270,7 +273,7 @@ class Regions:
 
         if parts.face is None:
             hair = np.zeros(grid.shape, dtype=np.float32)
-            return cls(grid, None, subject, body, hair, inside_x, inside_y, subject_box)
+            return cls(grid, None, subject, body, hair, inside_x, inside_y, subject_box, carried)
 
         geometry = FaceGeometry.from_face(parts.face, image)
         face = geometry.face
@@ -298,6 +301,7 @@ class Regions:
             inside_x,
             inside_y,
             subject_box,
+            carried,
             head=head,
             face_inner=face_inner,
             head_radius=head_radius,
@@ -315,6 +319,16 @@ class Regions:
             band = min(max(least, reach * 1.5 / _BORDER_FADE_STRAIN), widest)
             pinned[..., axis] = basis[..., axis] * rise(inside, 0.0, band)
         return pinned
+
+
+def _carried(grid: Grid, sharp_subject: Field, sigma_px: float) -> Field:
+    """`sharp_subject` grown by 1.5 `sigma_px`, then blurred by `sigma_px`: 0.93 on the outline. A motion of
+    the whole subject weighted by this moves its outline (often all the texture a drawing's torso has)
+    nearly in full, and drags the air just outside it instead of the subject's own edge."""
+    radius = max(1, round(1.5 * sigma_px / grid.cell_px))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    grown = np.asarray(cv2.dilate(np.ascontiguousarray(sharp_subject), kernel), dtype=np.float32)
+    return grid.blur(grown, sigma_px)
 
 
 def _mask_box(mask: npt.NDArray[np.float32], *, width: int, height: int) -> Box:

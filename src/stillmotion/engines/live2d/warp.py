@@ -92,13 +92,18 @@ class ClipRenderer:
         geometry = regions.geometry
         eyes_close = {side: curve for side, curve in self.local.lids.items() if float(curve.max()) > 0.0}
         mouth_opens = float(self.local.mouth_open.max()) > 0.0
-        if geometry is not None and (eyes_close or mouth_opens):
+        drawn = parts.face is not None and parts.face.kind == "drawn"
+        # A photo's smile is the warp's; a drawn mouth is a line too short to bend within the stretch limit.
+        line_bends = drawn and float(self.local.smile.max()) > 0.0
+        if geometry is not None and (eyes_close or mouth_opens or line_bends):
             self.layers = FaceLayers(
                 self.canvas,
                 offset=(self.margins.left, self.margins.top),
                 eyes={side: geometry.eye(side) for side in eyes_close},
                 mouth=geometry.mouth if mouth_opens else None,
-                drawn=parts.face is not None and parts.face.kind == "drawn",
+                drawn=drawn,
+                face=geometry.face,
+                smile_mouth=geometry.mouth if line_bends else None,
             )
         self.overlays = AmbientOverlays(ambient_tracks, self.clock, width=width, height=height, seed=settings.seed)
         self._static = not self.local.moves and self.layers is None and not self.overlays.effects
@@ -149,7 +154,7 @@ class ClipRenderer:
         source = self.canvas
         if self.layers is not None:
             lids: dict[str, float] = {side: float(curve[index]) for side, curve in self.local.lids.items()}
-            source = self.layers.canvas_for(lids, float(self.local.mouth_open[index]))
+            source = self.layers.canvas_for(lids, float(self.local.mouth_open[index]), float(self.local.smile[index]))
         # Float maps straight into remap: it converts them to 1/32 px fixed point block by block, as fast
         # as precomputed CV_16SC2 maps here and without a separate convertMaps pass. Integer positions
         # stay exact; every sample lies on the canvas, REFLECT_101 only guards the last rounding.
