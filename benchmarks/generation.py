@@ -18,7 +18,6 @@ import datetime as dt
 import io
 import os
 import platform
-import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from rich.console import Console
 from rich.table import Table
 
 import stillmotion
+from report import write_section
 from stillmotion.engines.base import RenderRequest
 from stillmotion.engines.live2d import Live2DEngine
 from stillmotion.engines.live2d.engine import decode_image, detect_parts, fit_image, make_plan
@@ -348,17 +348,6 @@ def render_section(
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace this benchmark's marked section of `path`, or append it; everything else is kept."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(SECTION_START) + r".*?" + re.escape(SECTION_END) + r"\n?", re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _match: section, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
-
-
 def print_table(
     console: Console,
     rows: list[Row],
@@ -421,7 +410,7 @@ def main() -> None:
         section = render_section(
             rows, conversions, encoded_psnr, stages, facts, frame_count=frame_count, repeats=repeats
         )
-        write_section(args.output, section)
+        write_section(args.output, section, start=SECTION_START, end=SECTION_END)
         console.print(f"wrote {args.output}")
 
 

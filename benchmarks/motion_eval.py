@@ -19,7 +19,6 @@ import importlib
 import math
 import os
 import platform
-import re
 import subprocess
 import tempfile
 import time
@@ -39,6 +38,7 @@ from rich.table import Table
 import flow_metrics as fm
 import stillmotion
 from illustrations import Illustration, illustration, png_bytes
+from report import write_section
 from stillmotion.engines.base import RenderRequest, RenderResult
 from stillmotion.engines.live2d import Live2DEngine
 from stillmotion.engines.live2d.engine import decode_image, fit_image
@@ -621,17 +621,6 @@ def render_section(outcomes: Sequence[Outcome], *, duration_s: float, fps: int, 
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace this benchmark's marked section of `path`, or append it; everything else is kept."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(re.escape(SECTION_START) + r".*?" + re.escape(SECTION_END) + r"\n?", re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _match: section, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
-
-
 def print_table(console: Console, outcomes: Sequence[Outcome]) -> None:
     table = Table(title="Motion evaluation", show_lines=True)
     for column in ("case", "prompt", "expected", "score", "pass", "plan", "detail"):
@@ -691,7 +680,7 @@ def main() -> None:
     console.print(f"[bold]{passed} / {len(outcomes)} cases pass[/bold] in {total_s:.0f} s")
     if not args.no_write and not args.cases:
         section = render_section(outcomes, duration_s=args.duration_s, fps=args.fps, total_s=total_s, state=state)
-        write_section(args.output, section)
+        write_section(args.output, section, start=SECTION_START, end=SECTION_END)
         console.print(f"wrote {args.output}")
     elif not args.no_write:
         console.print("a subset ran: BENCHMARKS.md left alone")
