@@ -18,6 +18,7 @@ from stillmotion import __version__
 from stillmotion.config import Settings
 from stillmotion.domain import InvalidInput
 from stillmotion.jobs import JobStore
+from stillmotion.storage import LocalStorage
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -43,7 +44,7 @@ def main() -> None:
 
 
 def _start_workers(
-    settings: Settings, store: Any, storage: Any, count: int
+    settings: Settings, store: JobStore, storage: LocalStorage, count: int
 ) -> tuple[threading.Event, list[threading.Thread]]:
     from stillmotion.worker import Worker
 
@@ -63,7 +64,7 @@ def _start_workers(
     return stop, threads
 
 
-def _dev_key(settings: Settings, store: Any) -> str | None:
+def _dev_key(settings: Settings, store: JobStore) -> str:
     """A key for trying the service locally: the one kept in `<data-dir>/dev-key`, made on first use."""
     path = settings.data_dir / "dev-key"
     if path.is_file():
@@ -71,7 +72,6 @@ def _dev_key(settings: Settings, store: Any) -> str | None:
         if store.tenant_for_stored_key(key) is not None:
             return key
     key, _record = store.create_key("dev (made by serve --print-dev-key)")
-    assert isinstance(key, str)
     path.write_text(key + "\n")
     path.chmod(0o600)
     return key

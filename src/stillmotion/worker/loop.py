@@ -8,7 +8,6 @@ import socket
 import threading
 import time
 import uuid
-from dataclasses import asdict
 from pathlib import Path
 
 from stillmotion.domain.options import DEFAULT_DURATION_S, DEFAULT_FPS
@@ -137,7 +136,7 @@ class Worker:
             "fps": result.fps,
             "frame_count": result.frame_count,
             "duration_s": result.duration_s,
-            **({"extra": asdict(result)["extra"]} if result.extra else {}),
+            **({"extra": result.extra} if result.extra else {}),
         }
         if self.store.succeed(job.id, attempt=attempt, media_key=media_key, result=summary):
             log.info("job %s attempt %d: succeeded", job.id, attempt)
