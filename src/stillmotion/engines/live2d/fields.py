@@ -75,9 +75,15 @@ SWAY_FACE_H: Final = 0.09
 SWAY_FRAME_W: Final = 0.011
 LEAN_FRAME_W: Final = 0.035
 LEAN_SCALE: Final = 0.05
-BOUNCE_FACE_H: Final = 0.09
+BOUNCE_FACE_H: Final = 0.18
 BOUNCE_FRAME_H: Final = 0.02
+# A bounce's lift fades out above, into the top strip of the frame, with at most this strain; towards the
+# sides it fades over this share of the width (wider than SIDE_HOLD_FRAME_W: the shoulders' outline meets
+# the side fade, and a steep one there would let the stretch limiter cut the whole bounce).
+BOUNCE_TOP_STRAIN: Final = 0.15
+BOUNCE_SIDE_FRAME_W: Final = 0.4
 SIDE_HOLD_FRAME_W: Final = 0.18
+TOP_HOLD_FRAME_H: Final = 0.15
 HAIR_WIND_FACE_W: Final = 0.14
 CLOTHES_WIND_FRAME_W: Final = 0.02
 # Natural rhythms, used when a track leaves `repeats` at 1.
@@ -477,6 +483,20 @@ def _side_hold(context: FieldContext) -> Field:
     return rise(context.regions.inside_x, 0.0, SIDE_HOLD_FRAME_W * context.grid.width)
 
 
+def _top_hold(context: FieldContext, amount_px: float) -> Field:
+    """0 in the top TOP_HOLD_FRAME_H of the frame, rising to 1 below it over a band wide enough for the
+    lift to stretch the content by at most BOUNCE_TOP_STRAIN: a head that reaches into the top strip of the frame lifts
+    less at its crown and more at the chin, like the frame's other edges holding what they cut (a
+    whole-body motion along the top edge reads as the camera moving). A subject lower in the frame
+    rises rigidly: the band then lies in the air above it."""
+    grid = context.grid
+    start = TOP_HOLD_FRAME_H * grid.height
+    band = max(abs(amount_px) * 1.5 / BOUNCE_TOP_STRAIN, 1.0)
+    end = max(start + band, context.regions.subject_box.y)
+    start = max(start, end - band)
+    return rise(grid.y, start, end)
+
+
 def _torso_carried(context: FieldContext) -> Field:
     """The subject, its torso's outline moving in full (`Regions.carried`); the head keeps its own soft
     edge, so that the scene above it stays put."""
@@ -489,8 +509,9 @@ def _torso_carried(context: FieldContext) -> Field:
 def _bounce_basis(context: FieldContext, amount_px: float) -> Vector:
     """The whole subject, head and torso together, lifted by `amount_px`; only the edges of the frame
     hold it back (`Regions.pin_to_border` fades the lift out towards the bottom over a band wide enough
-    for the stretch, `_side_hold` towards the sides)."""
-    weight = _torso_carried(context) * _side_hold(context)
+    for the stretch, BOUNCE_SIDE_FRAME_W towards the sides, `_top_hold` towards the top)."""
+    side = rise(context.regions.inside_x, 0.0, BOUNCE_SIDE_FRAME_W * context.grid.width)
+    weight = _torso_carried(context) * side * _top_hold(context, amount_px)
     return vector(0.0, -amount_px * weight, context.grid.shape)
 
 
