@@ -35,7 +35,7 @@ from rich.console import Console
 from rich.table import Table
 
 import stillmotion
-from report import write_section
+from report import cpu_model, write_section
 from stillmotion.engines.base import RenderRequest
 from stillmotion.engines.live2d import Live2DEngine
 from stillmotion.engines.live2d.engine import decode_image, detect_parts, fit_image, make_plan
@@ -237,16 +237,6 @@ def first_frame_psnr(work: Path) -> dict[str, float]:
         engine.render(request, clip, on_progress=lambda _fraction: None)
         results[name] = psnr(next(read_frames(clip)), load_photo(name))
     return results
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def machine_lines() -> list[str]:

@@ -38,7 +38,7 @@ from rich.table import Table
 import flow_metrics as fm
 import stillmotion
 from illustrations import Illustration, illustration, png_bytes
-from report import write_section
+from report import cpu_model, write_section
 from stillmotion.engines.base import RenderRequest, RenderResult
 from stillmotion.engines.live2d import Live2DEngine
 from stillmotion.engines.live2d.engine import decode_image, fit_image
@@ -550,16 +550,6 @@ def engine_state() -> str:
     except Exception as error:
         parts.append(f"find_parts: raises {type(error).__name__}")
     return "; ".join(parts)
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def source_state() -> str:
