@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from stillmotion.api.auth import CurrentTenant
 from stillmotion.api.errors import ApiError
-from stillmotion.api.services import Services, parse_body, read_json_object, services
+from stillmotion.api.services import CreateRequest, Services, parse_body, read_json_object, services
 from stillmotion.domain import InvalidInput, Job, JobStatus
 from stillmotion.domain.options import (
     DEFAULT_DURATION_S,
@@ -25,7 +25,8 @@ from stillmotion.domain.options import (
     MIN_FPS,
 )
 
-PREFIX = "/v2"
+DIALECT = "aimlapi"
+PREFIXES = ("/v2/",)
 GENERATION_PATH = "/v2/generate/video/minimax/generation"
 
 AimlStatus = Literal["queued", "generating", "completed", "error"]
@@ -175,12 +176,15 @@ async def create_generation(request: Request, tenant: CurrentTenant, svc: SERVIC
     if not fields.prompt.strip():
         raise InvalidInput("prompt", "must not be blank")
     job = await svc.create_job(
-        tenant=tenant,
-        model=fields.model,
-        prompt=fields.prompt,
-        prompt_optimizer=fields.prompt_optimizer,
-        first_frame_image=fields.first_frame_image,
-        options=fields.render_options(),
+        CreateRequest(
+            tenant=tenant,
+            dialect=DIALECT,
+            model=fields.model,
+            prompt=fields.prompt,
+            prompt_optimizer=fields.prompt_optimizer,
+            first_frame_image=fields.first_frame_image,
+            options=fields.render_options(),
+        )
     )
     return GenerationCreated(generation_id=job.id, status=_STATUS_WORDS[job.status])
 

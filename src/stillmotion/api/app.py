@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from stillmotion import __version__
-from stillmotion.api import aimlapi, health, media
+from stillmotion.api import aimlapi, health, media, minimax, openai_videos
 from stillmotion.api.auth import Authenticator
 from stillmotion.api.errors import ErrorShapes, install_error_handlers
 from stillmotion.api.services import Services
@@ -13,6 +13,11 @@ from stillmotion.config import Settings
 from stillmotion.jobs import JobStore
 from stillmotion.media.fetch import UrlFetcher
 from stillmotion.storage import LinkSigner, LocalStorage, load_or_create_secret
+
+
+# Each wire format is one module with the same parts: `DIALECT` (its name on stored jobs), `PREFIXES` (the
+# paths whose errors it shapes), `router`, `render_error` and `render_event` (a webhook body for a job).
+DIALECTS = (aimlapi, minimax, openai_videos)
 
 
 def build_services(settings: Settings, *, store: JobStore | None = None) -> Services:
@@ -43,9 +48,11 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.state.services = svc
     app.state.authenticator = Authenticator(svc.store, env_keys=settings.env_api_keys())
     shapes = ErrorShapes(default=aimlapi.render_error)
-    shapes.register(aimlapi.PREFIX, aimlapi.render_error)
+    for dialect in DIALECTS:
+        for prefix in dialect.PREFIXES:
+            shapes.register(prefix, dialect.render_error)
+        app.include_router(dialect.router)
     install_error_handlers(app, shapes)
-    app.include_router(aimlapi.router)
     app.include_router(media.router)
     app.include_router(health.router)
     return app

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -14,7 +16,7 @@ from stillmotion.config import Settings
 from stillmotion.domain import InvalidInput, Job, JobSpec, engine_for_model
 from stillmotion.jobs import JobStore
 from stillmotion.media.fetch import UrlFetcher
-from stillmotion.media.intake import decode_first_frame
+from stillmotion.media.intake import FirstFrame, decode_first_frame
 from stillmotion.storage import LinkSigner, LocalStorage
 
 M = TypeVar("M", bound=BaseModel)
@@ -33,41 +35,101 @@ class Services:
             return None
         return self.signer.url(job.media_key, ttl_s=self.settings.link_ttl_s)
 
-    def _build_spec(
-        self, *, tenant: str, model: str, prompt: str, prompt_optimizer: bool, first_frame_image: str,
-        options: dict[str, Any],
-    ) -> JobSpec:
-        engine = engine_for_model(model)  # before any fetch: an unknown model costs no download
-        frame = decode_first_frame(first_frame_image, fetch=self.fetcher.fetch)
+    def _build_spec(self, request: CreateRequest) -> JobSpec:
+        engine = engine_for_model(request.model)  # before any fetch: an unknown model costs no download
+        if request.callback_url is not None:
+            self.fetcher.check_url(request.callback_url, field="callback_url")
+        image = request.first_frame_image
+        frame = decode_first_frame(image, fetch=self.fetcher.fetch) if isinstance(image, str) else image
+        if request.prepare_frame is not None:
+            frame = request.prepare_frame(frame)
         return JobSpec(
-            tenant=tenant,
-            model=model,
+            tenant=request.tenant,
+            model=request.model,
             engine=engine,
-            prompt=prompt,
+            prompt=request.prompt,
             image=frame.data,
             image_format=frame.format,
             image_width=frame.width,
             image_height=frame.height,
-            prompt_optimizer=prompt_optimizer,
-            options=options,
+            prompt_optimizer=request.prompt_optimizer,
+            options=dict(request.options),
+            dialect=request.dialect,
+            callback_url=request.callback_url,
+            idempotency_key=request.idempotency_key,
+            request_hash=request.fingerprint() if request.idempotency_key is not None else None,
         )
 
-    async def create_job(
-        self, *, tenant: str, model: str, prompt: str, prompt_optimizer: bool, first_frame_image: str,
-        options: dict[str, Any] | None = None,
-    ) -> Job:
-        """Validate the image (fetching it if it is a URL), then commit the job; blocking work off the loop."""
-        spec = await run_in_threadpool(
-            lambda: self._build_spec(
-                tenant=tenant,
-                model=model,
-                prompt=prompt,
-                prompt_optimizer=prompt_optimizer,
-                first_frame_image=first_frame_image,
-                options=options or {},
+    async def create_job(self, request: CreateRequest) -> Job:
+        """Validate the image (fetching it if it is a URL), then commit the job; blocking work off the loop.
+
+        With an `Idempotency-Key`, an earlier job made with that key and the same request is returned as is,
+        before any image is fetched.
+        """
+        if request.idempotency_key is not None:
+            earlier = await run_in_threadpool(
+                self.store.find_idempotent, request.tenant, request.idempotency_key, request.fingerprint()
             )
-        )
+            if earlier is not None:
+                return earlier
+        spec = await run_in_threadpool(self._build_spec, request)
         return await run_in_threadpool(self.store.create, spec)
+
+    async def delete_job(self, job_id: str, *, tenant: str) -> Job:
+        """Remove a job, its input and its video; a running render stops at its next heartbeat."""
+        job = await run_in_threadpool(self.store.delete, job_id, tenant=tenant)
+        if job.media_key is not None:
+            await run_in_threadpool(self.storage.delete, job.media_key)
+        return job
+
+
+MAX_IDEMPOTENCY_KEY = 255
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    """One create call as a dialect understood it. `first_frame_image` is the wire text (URL, data URI or
+    base64) or an already decoded upload; `prepare_frame` may reshape the frame before it is stored."""
+
+    tenant: str
+    dialect: str
+    model: str
+    prompt: str
+    first_frame_image: str | FirstFrame
+    prompt_optimizer: bool = True
+    options: dict[str, Any] = field(default_factory=dict)
+    callback_url: str | None = None
+    idempotency_key: str | None = None
+    prepare_frame: Callable[[FirstFrame], FirstFrame] | None = None
+
+    def fingerprint(self) -> str:
+        """A digest of everything the request asked for: the same request gives the same digest."""
+        image = self.first_frame_image
+        image_digest = hashlib.sha256(image.encode() if isinstance(image, str) else image.data).hexdigest()
+        canonical = json.dumps(
+            {
+                "dialect": self.dialect,
+                "model": self.model,
+                "prompt": self.prompt,
+                "image": image_digest,
+                "prompt_optimizer": self.prompt_optimizer,
+                "options": self.options,
+                "callback_url": self.callback_url,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The `Idempotency-Key` header, checked: 1 to 255 printable ASCII characters."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not all(" " <= ch <= "~" for ch in key):
+        raise InvalidInput("Idempotency-Key", f"must be 1 to {MAX_IDEMPOTENCY_KEY} printable ASCII characters")
+    return key
 
 
 def services(request: Request) -> Services:

@@ -1,6 +1,7 @@
 """Pure data shared by every layer: job states, job specs and the domain errors."""
 
 from stillmotion.domain.errors import (
+    Conflict,
     Forbidden,
     InvalidInput,
     JobNotFound,
@@ -19,6 +20,7 @@ from stillmotion.domain.models import MODEL_ENGINES, engine_for_model
 
 __all__ = [
     "MODEL_ENGINES",
+    "Conflict",
     "Forbidden",
     "IllegalTransition",
     "InvalidInput",

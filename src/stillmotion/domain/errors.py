@@ -33,5 +33,14 @@ class JobNotFound(StillmotionError):
         super().__init__(f"generation {job_id!r} not found")
 
 
+class Conflict(StillmotionError):
+    """The request clashes with what is stored (an `Idempotency-Key` reused with a different request)."""
+
+    def __init__(self, field: str, rule: str) -> None:
+        self.field = field
+        self.rule = rule
+        super().__init__(f"`{field}` {rule}")
+
+
 class QueueFull(StillmotionError):
     """The service cannot take more work right now."""

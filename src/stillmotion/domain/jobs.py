@@ -62,6 +62,13 @@ class JobSpec:
     image_height: int
     prompt_optimizer: bool = True
     options: dict[str, Any] = field(default_factory=dict)
+    # The wire format the job came in by (`aimlapi`, `minimax`, `openai`): its webhooks speak the same one.
+    dialect: str = "aimlapi"
+    # Where status events are POSTed; already checked against the URL guard.
+    callback_url: str | None = None
+    # A client's `Idempotency-Key` and a digest of what it asked for: the same key and request give the same job.
+    idempotency_key: str | None = None
+    request_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,3 +93,5 @@ class Job:
     error_code: str | None = None
     error_message: str | None = None
     result: dict[str, Any] = field(default_factory=dict)
+    dialect: str = "aimlapi"
+    callback_url: str | None = None

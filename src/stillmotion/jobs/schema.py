@@ -47,9 +47,21 @@ jobs = Table(
     Column("error_code", String(64)),
     Column("error_message", Text),
     Column("result", JSON, nullable=False),
+    Column("dialect", String(16), nullable=False, default="aimlapi"),
+    Column("idempotency_key", String(255)),
+    Column("request_hash", String(64)),
+    # Webhooks: the job's status events go to `callback_url`; `webhook_sent` is the last status delivered
+    # (or given up on), so a status that differs from it is an event still owed.
+    Column("callback_url", Text),
+    Column("webhook_sent", String(16)),
+    Column("webhook_attempts", Integer, nullable=False, default=0),
+    Column("webhook_next_at", Float),
+    Column("webhook_error", Text),
 )
 Index("ix_jobs_status_created", jobs.c.status, jobs.c.created_at)
-Index("ix_jobs_tenant_created", jobs.c.tenant, jobs.c.created_at)
+Index("ix_jobs_tenant_created", jobs.c.tenant, jobs.c.created_at, jobs.c.id)
+Index("ux_jobs_tenant_idempotency", jobs.c.tenant, jobs.c.idempotency_key, unique=True)
+Index("ix_jobs_webhook_due", jobs.c.callback_url, jobs.c.webhook_next_at)
 
 # The first frame lives apart so that status polls never read megabytes of image.
 job_inputs = Table(

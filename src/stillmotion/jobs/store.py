@@ -16,14 +16,30 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from stillmotion.domain import Job, JobNotFound, JobSpec, JobStatus, check_transition
+from stillmotion.domain import Conflict, Job, JobNotFound, JobSpec, JobStatus, check_transition
 from stillmotion.jobs.keys import ApiKey, hash_key, new_key, tenant_for_key
 from stillmotion.jobs.schema import api_keys, job_inputs, jobs, metadata
+
+
+@dataclass(frozen=True)
+class WebhookDue:
+    """A job whose current status has not been delivered to its `callback_url` yet."""
+
+    job: Job
+    attempts: int  # failed deliveries so far
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a tenant's jobs, and whether more follow it."""
+
+    jobs: list[Job]
+    has_more: bool
 
 
 @dataclass(frozen=True)
@@ -67,6 +83,8 @@ def _job_from_row(row: Row[Any]) -> Job:
         error_code=m["error_code"],
         error_message=m["error_message"],
         result=dict(m["result"] or {}),
+        dialect=m["dialect"],
+        callback_url=m["callback_url"],
     )
 
 
@@ -126,7 +144,11 @@ class JobStore:
     # ---- jobs: the API side ----
 
     def create(self, spec: JobSpec) -> Job:
-        """Insert the job and its first frame in one transaction; when this returns, both are committed."""
+        """Insert the job and its first frame in one transaction; when this returns, both are committed.
+
+        With `spec.idempotency_key`, a job this tenant already made with that key is returned instead (and
+        `Conflict` raised if it was made from a different request), even when two such creates race.
+        """
         now = time.time()
         for _ in range(5):
             job_id = _new_job_id()
@@ -147,15 +169,38 @@ class JobStore:
                 "created_at": now,
                 "updated_at": now,
                 "result": {},
+                "dialect": spec.dialect,
+                "callback_url": spec.callback_url,
+                "idempotency_key": spec.idempotency_key,
+                "request_hash": spec.request_hash,
+                "webhook_attempts": 0,
             }
             try:
                 with self._write() as conn:
                     conn.execute(insert(jobs).values(**values))
                     conn.execute(insert(job_inputs).values(job_id=job_id, data=spec.image))
             except IntegrityError:
+                if spec.idempotency_key is not None:
+                    earlier = self.find_idempotent(spec.tenant, spec.idempotency_key, spec.request_hash)
+                    if earlier is not None:
+                        return earlier  # a concurrent create with the same key won the race
                 continue  # an id collision: draw again
             return self.get(job_id)
         raise RuntimeError("could not allocate a job id")
+
+    def find_idempotent(self, tenant: str, key: str, request_hash: str | None) -> Job | None:
+        """The job `tenant` made with `Idempotency-Key: key`, if any; `Conflict` if its request differed."""
+        with self._read() as conn:
+            row = conn.execute(
+                select(jobs).where((jobs.c.tenant == tenant) & (jobs.c.idempotency_key == key))
+            ).first()
+        if row is None:
+            return None
+        if row._mapping["request_hash"] != request_hash:
+            raise Conflict(
+                "Idempotency-Key", "was already used with a different request; use a new key for a new request"
+            )
+        return _job_from_row(row)
 
     def get(self, job_id: str, *, tenant: str | None = None) -> Job:
         """The job, or `JobNotFound`; with `tenant`, another tenant's job is not found either."""
@@ -174,6 +219,57 @@ class JobStore:
         if data is None:
             raise JobNotFound(job_id)
         return bytes(data)
+
+    def list_jobs(
+        self, tenant: str, *, limit: int = 20, after: str | None = None, newest_first: bool = True
+    ) -> Page:
+        """A page of `tenant`'s jobs ordered by creation, starting after the job `after` (a cursor)."""
+        ordering = (jobs.c.created_at.desc(), jobs.c.id.desc()) if newest_first else (jobs.c.created_at, jobs.c.id)
+        query = select(jobs).where(jobs.c.tenant == tenant)
+        if after is not None:
+            cursor = self.get(after, tenant=tenant)  # JobNotFound for a cursor that is not the tenant's
+            at = cursor.created_at.timestamp()
+            if newest_first:
+                query = query.where((jobs.c.created_at < at) | ((jobs.c.created_at == at) & (jobs.c.id < after)))
+            else:
+                query = query.where((jobs.c.created_at > at) | ((jobs.c.created_at == at) & (jobs.c.id > after)))
+        with self._read() as conn:
+            rows = conn.execute(query.order_by(*ordering).limit(limit + 1)).all()
+        return Page(jobs=[_job_from_row(row) for row in rows[:limit]], has_more=len(rows) > limit)
+
+    def cancel(self, job_id: str, *, tenant: str | None = None) -> Job:
+        """Cancel a queued or running job; a finished job is returned unchanged. The worker running it sees
+        its next heartbeat refused and stops rendering."""
+        while True:
+            job = self.get(job_id, tenant=tenant)
+            if job.status.is_terminal():
+                return job
+            check_transition(job.status, JobStatus.CANCELLED)
+            now = time.time()
+            with self._write() as conn:
+                changed = conn.execute(
+                    update(jobs)
+                    .where((jobs.c.id == job_id) & (jobs.c.status == job.status.value) & (jobs.c.attempt == job.attempt))
+                    .values(
+                        status=JobStatus.CANCELLED.value,
+                        finished_at=now,
+                        updated_at=now,
+                        lease_expires_at=None,
+                        error_code="cancelled",
+                        error_message="the generation was cancelled",
+                    )
+                ).rowcount
+            if changed == 1:
+                return self.get(job_id)
+
+    def delete(self, job_id: str, *, tenant: str | None = None) -> Job:
+        """Remove the job and its input for good; returns it as it was, so the caller can remove its media.
+        A worker still running it finds it gone at its next heartbeat and stops."""
+        job = self.get(job_id, tenant=tenant)
+        with self._write() as conn:
+            conn.execute(delete(job_inputs).where(job_inputs.c.job_id == job_id))
+            conn.execute(delete(jobs).where(jobs.c.id == job_id))
+        return job
 
     def counts_by_status(self) -> dict[JobStatus, int]:
         with self._read() as conn:
@@ -313,6 +409,62 @@ class JobStore:
             JobStatus.QUEUED,
             {"worker_id": None, "lease_expires_at": None, "progress": 0.0},
         )
+
+    # ---- webhooks ----
+
+    def due_webhooks(self, *, limit: int = 20) -> list[WebhookDue]:
+        """Jobs with a callback whose current status (past `queued`) is owed to it and whose retry time has come."""
+        now = time.time()
+        query = (
+            select(jobs)
+            .where(
+                jobs.c.callback_url.is_not(None)
+                & (jobs.c.status != JobStatus.QUEUED.value)
+                & (jobs.c.webhook_sent.is_(None) | (jobs.c.webhook_sent != jobs.c.status))
+                & (jobs.c.webhook_next_at.is_(None) | (jobs.c.webhook_next_at <= now))
+            )
+            .order_by(jobs.c.updated_at)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return [WebhookDue(_job_from_row(row), int(row._mapping["webhook_attempts"])) for row in rows]
+
+    def claim_webhook(self, job_id: str, *, status: JobStatus, hold_s: float) -> bool:
+        """Take the delivery of `status` for `hold_s` seconds, so that no other dispatcher sends it meanwhile."""
+        now = time.time()
+        with self._write() as conn:
+            changed = conn.execute(
+                update(jobs)
+                .where(
+                    (jobs.c.id == job_id)
+                    & (jobs.c.status == status.value)
+                    & (jobs.c.webhook_next_at.is_(None) | (jobs.c.webhook_next_at <= now))
+                )
+                .values(webhook_next_at=now + hold_s)
+            ).rowcount
+        return changed == 1
+
+    def webhook_delivered(self, job_id: str, *, status: JobStatus) -> None:
+        with self._write() as conn:
+            conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id)
+                .values(webhook_sent=status.value, webhook_attempts=0, webhook_next_at=None, webhook_error=None)
+            )
+
+    def webhook_failed(self, job_id: str, *, status: JobStatus, error: str, retry_at: float | None) -> None:
+        """Record a failed delivery; `retry_at=None` gives up on this status (a later status is still sent)."""
+        values: dict[str, Any] = {
+            "webhook_attempts": jobs.c.webhook_attempts + 1,
+            "webhook_next_at": retry_at,
+            "webhook_error": error[:2000],
+        }
+        if retry_at is None:
+            values["webhook_sent"] = status.value
+            values["webhook_attempts"] = 0
+        with self._write() as conn:
+            conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
 
     # ---- API keys ----
 

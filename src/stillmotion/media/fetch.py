@@ -120,6 +120,15 @@ class UrlFetcher:
             FIELD, f"could not be fetched: more than {self._max_redirects} redirects from {_shorten(first)}"
         )
 
+    def check_url(self, url: str, *, field: str) -> None:
+        """Refuse `url` (as `InvalidInput(field, ...)`) unless it is one `fetch` would connect to right now:
+        used for URLs that are called later, such as a webhook's `callback_url`."""
+        deadline = time.monotonic() + self._timeout_s
+        try:
+            self._check(_parse_url(url, context=""), context="", deadline=deadline)
+        except InvalidInput as exc:
+            raise InvalidInput(field, exc.rule, status_code=exc.status_code) from None
+
     # --- checking a hop ---------------------------------------------------------------------------
 
     def _check(self, url: httpx.URL, *, context: str, deadline: float) -> _Target:
