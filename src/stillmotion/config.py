@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     signing_secret: str | None = Field(
         None, description="HMAC secret for media links; default: generated once into `<data-dir>/signing.key`."
     )
+    webhook_secret: str | None = Field(
+        None, description="HMAC key that signs webhook events; default: generated once into `<data-dir>/webhook.key`."
+    )
+    webhook_max_attempts: int = Field(8, ge=1, description="Deliveries tried per status event before giving up.")
     link_ttl_s: int = Field(6 * 3600, ge=60, description="How long a video link stays valid, in seconds.")
     allow_private_urls: bool = Field(
         False, description="Let `first_frame_image` URLs reach private, loopback and link-local addresses."

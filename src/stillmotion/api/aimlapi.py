@@ -13,7 +13,14 @@ from starlette.concurrency import run_in_threadpool
 
 from stillmotion.api.auth import CurrentTenant
 from stillmotion.api.errors import ApiError
-from stillmotion.api.services import CreateRequest, Services, parse_body, read_json_object, services
+from stillmotion.api.services import (
+    CreateRequest,
+    Services,
+    idempotency_key,
+    parse_body,
+    read_json_object,
+    services,
+)
 from stillmotion.domain import InvalidInput, Job, JobStatus
 from stillmotion.domain.options import (
     DEFAULT_DURATION_S,
@@ -27,7 +34,8 @@ from stillmotion.domain.options import (
 
 DIALECT = "aimlapi"
 PREFIXES = ("/v2/",)
-GENERATION_PATH = "/v2/generate/video/minimax/generation"
+GENERATION_PATH = "/v2/generate/video/minimax/generation"  # the seed's route, named after the vendor
+UNIFIED_PATH = "/v2/video/generations"  # the AI/ML API's newer route for every video model
 
 AimlStatus = Literal["queued", "generating", "completed", "error"]
 
@@ -76,6 +84,11 @@ class CreateGeneration(BaseModel):
         None, description="The same seed and input give the same video; default: derived from the image."
     )
     loop: StrictBool = Field(False, description="End on the first frame, for seamless looping.")
+    callback_url: StrictStr | None = Field(
+        None,
+        max_length=2048,
+        description="http(s) URL that receives a signed JSON event each time the generation's status changes.",
+    )
 
     def render_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {"duration": self.duration, "fps": self.fps, "loop": self.loop}
@@ -89,8 +102,16 @@ class GenerationCreated(BaseModel):
     status: AimlStatus
 
 
+class UnifiedGenerationCreated(BaseModel):
+    """The unified route names the new generation's id `id` where the seed route says `generation_id`."""
+
+    id: str
+    status: AimlStatus
+
+
 class VideoRef(BaseModel):
     url: str
+    duration: float | None = Field(None, description="Seconds of video.")
 
 
 class GenerationError(BaseModel):
@@ -103,7 +124,9 @@ class Generation(BaseModel):
     status: AimlStatus
     video: VideoRef | None
     error: GenerationError | None
-    # Extensions beyond the hosted API (clients ignore fields they do not know): what the engine drew.
+    # Extensions beyond the hosted API (clients ignore fields they do not know): how far it got and what the
+    # engine drew.
+    progress: int | None = Field(None, ge=0, le=100, description="Percent done, 0 to 100 (not for errors).")
     motion_plan: dict[str, Any] | None = Field(None, description="The motion plan the engine followed.")
     optimized_prompt: str | None = Field(None, description="The full plan, described in words.")
 
@@ -133,7 +156,8 @@ def to_wire(job: Job, svc: Services) -> Generation:
     error = None
     if job.status is JobStatus.SUCCEEDED:
         url = svc.video_url(job)
-        video = VideoRef(url=url) if url else None
+        seconds = job.result.get("duration_s")
+        video = VideoRef(url=url, duration=round(float(seconds), 3) if seconds is not None else None) if url else None
     elif job.status is JobStatus.FAILED:
         error = GenerationError(name=job.error_code or "generation_failed", message=job.error_message or "")
     elif job.status is JobStatus.CANCELLED:
@@ -143,8 +167,21 @@ def to_wire(job: Job, svc: Services) -> Generation:
     extra = job.result.get("extra") or {}
     # The extension fields are set only when known; the route leaves unset fields out of the body so that
     # the hosted API's four fields are all a queued or failed job shows.
-    extensions = {key: extra[key] for key in ("motion_plan", "optimized_prompt") if extra.get(key) is not None}
+    extensions: dict[str, Any] = {
+        key: extra[key] for key in ("motion_plan", "optimized_prompt") if extra.get(key) is not None
+    }
+    if status != "error":
+        extensions["progress"] = 100 if status == "completed" else min(99, int(job.progress * 100))
     return Generation(id=job.id, status=status, video=video, error=error, **extensions)
+
+
+def render_event(job: Job, svc: Services) -> dict[str, Any]:
+    """A webhook body: the event type and the same generation object a poll returns."""
+    generation = to_wire(job, svc)
+    return {
+        "type": f"generation.{generation.status}",
+        "generation": generation.model_dump(mode="json", exclude_unset=True),
+    }
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -154,23 +191,35 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 SERVICES = Annotated[Services, Depends(services)]
+GENERATION_ID = Annotated[str, Query(description="The id returned on create.", examples=["222226666699999"])]
 
 router = APIRouter(tags=["AI/ML API (video-01-live2d)"])
 
-
-@router.post(
-    GENERATION_PATH,
-    response_model=GenerationCreated,
-    responses={**_ERRORS, 413: {"model": AimlError, "description": "Body too large."}},
-    openapi_extra={
+_CREATE_DOC: dict[str, Any] = {
+    "responses": {
+        **_ERRORS,
+        409: {"model": AimlError, "description": "`Idempotency-Key` reused with a different request."},
+        413: {"model": AimlError, "description": "Body too large."},
+    },
+    "openapi_extra": {
+        "parameters": [
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "maxLength": 255},
+                "description": "The same key and body return the same generation instead of starting another.",
+            }
+        ],
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": CreateGeneration.model_json_schema()}},
-        }
+        },
     },
-    summary="Create a video generation task",
-)
-async def create_generation(request: Request, tenant: CurrentTenant, svc: SERVICES) -> GenerationCreated:
+}
+
+
+async def _create(request: Request, tenant: str, svc: Services) -> Job:
     body = await read_json_object(request, max_bytes=svc.settings.max_request_bytes)
     fields = parse_body(CreateGeneration, body)
     if not fields.prompt.strip():
@@ -184,9 +233,40 @@ async def create_generation(request: Request, tenant: CurrentTenant, svc: SERVIC
             prompt_optimizer=fields.prompt_optimizer,
             first_frame_image=fields.first_frame_image,
             options=fields.render_options(),
+            callback_url=fields.callback_url,
+            idempotency_key=idempotency_key(request),
         )
     )
+    return job
+
+
+async def _get(generation_id: str, tenant: str, svc: Services) -> Generation:
+    job = await run_in_threadpool(svc.store.get, generation_id, tenant=tenant)
+    return to_wire(job, svc)
+
+
+async def _cancel(generation_id: str, tenant: str, svc: Services) -> Generation:
+    job = await run_in_threadpool(svc.store.cancel, generation_id, tenant=tenant)
+    return to_wire(job, svc)
+
+
+@router.post(GENERATION_PATH, response_model=GenerationCreated, summary="Create a video generation task", **_CREATE_DOC)
+async def create_generation(request: Request, tenant: CurrentTenant, svc: SERVICES) -> GenerationCreated:
+    job = await _create(request, tenant, svc)
     return GenerationCreated(generation_id=job.id, status=_STATUS_WORDS[job.status])
+
+
+@router.post(
+    UNIFIED_PATH,
+    response_model=UnifiedGenerationCreated,
+    summary="Create a video generation task (unified route)",
+    **_CREATE_DOC,
+)
+async def create_generation_unified(
+    request: Request, tenant: CurrentTenant, svc: SERVICES
+) -> UnifiedGenerationCreated:
+    job = await _create(request, tenant, svc)
+    return UnifiedGenerationCreated(id=job.id, status=_STATUS_WORDS[job.status])
 
 
 @router.get(
@@ -196,10 +276,47 @@ async def create_generation(request: Request, tenant: CurrentTenant, svc: SERVIC
     responses=_ERRORS,
     summary="Poll a video generation task",
 )
-async def get_generation(
-    tenant: CurrentTenant,
-    svc: SERVICES,
-    generation_id: Annotated[str, Query(description="The id returned on create.", examples=["222226666699999"])],
-) -> Generation:
-    job = await run_in_threadpool(svc.store.get, generation_id, tenant=tenant)
-    return to_wire(job, svc)
+async def get_generation(tenant: CurrentTenant, svc: SERVICES, generation_id: GENERATION_ID) -> Generation:
+    return await _get(generation_id, tenant, svc)
+
+
+@router.get(
+    UNIFIED_PATH,
+    response_model=Generation,
+    response_model_exclude_unset=True,
+    responses=_ERRORS,
+    summary="Poll a video generation task (unified route)",
+)
+async def get_generation_unified(tenant: CurrentTenant, svc: SERVICES, generation_id: GENERATION_ID) -> Generation:
+    return await _get(generation_id, tenant, svc)
+
+
+_CANCEL_DOC = (
+    "Extension (the hosted API has no cancel): stops a queued or running generation within about a second and "
+    "frees its worker; it then reads `error` with `error.name` `cancelled`. A finished generation is returned "
+    "unchanged."
+)
+
+
+@router.delete(
+    GENERATION_PATH,
+    response_model=Generation,
+    response_model_exclude_unset=True,
+    responses=_ERRORS,
+    summary="Cancel a video generation task",
+    description=_CANCEL_DOC,
+)
+async def cancel_generation(tenant: CurrentTenant, svc: SERVICES, generation_id: GENERATION_ID) -> Generation:
+    return await _cancel(generation_id, tenant, svc)
+
+
+@router.delete(
+    UNIFIED_PATH,
+    response_model=Generation,
+    response_model_exclude_unset=True,
+    responses=_ERRORS,
+    summary="Cancel a video generation task (unified route)",
+    description=_CANCEL_DOC,
+)
+async def cancel_generation_unified(tenant: CurrentTenant, svc: SERVICES, generation_id: GENERATION_ID) -> Generation:
+    return await _cancel(generation_id, tenant, svc)

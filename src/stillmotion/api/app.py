@@ -5,15 +5,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from stillmotion import __version__
-from stillmotion.api import aimlapi, health, media, minimax, openai_videos
+from stillmotion.api import aimlapi, health, media, minimax, openai_videos, page
 from stillmotion.api.auth import Authenticator
 from stillmotion.api.errors import ErrorShapes, install_error_handlers
 from stillmotion.api.services import Services
+from stillmotion.api.webhooks import WebhookDispatcher
 from stillmotion.config import Settings
 from stillmotion.jobs import JobStore
 from stillmotion.media.fetch import UrlFetcher
 from stillmotion.storage import LinkSigner, LocalStorage, load_or_create_secret
-
 
 # Each wire format is one module with the same parts: `DIALECT` (its name on stored jobs), `PREFIXES` (the
 # paths whose errors it shapes), `router`, `render_error` and `render_event` (a webhook body for a job).
@@ -38,6 +38,21 @@ def build_services(settings: Settings, *, store: JobStore | None = None) -> Serv
     )
 
 
+def build_dispatcher(settings: Settings, services: Services) -> WebhookDispatcher:
+    """The webhook dispatcher for these services: every dialect renders the events of the jobs it created."""
+    secret = (
+        settings.webhook_secret.encode()
+        if settings.webhook_secret
+        else load_or_create_secret(settings.data_dir / "webhook.key")
+    )
+    return WebhookDispatcher(
+        services,
+        {dialect.DIALECT: dialect.render_event for dialect in DIALECTS},
+        secret=secret,
+        max_attempts=settings.webhook_max_attempts,
+    )
+
+
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
     svc = services or build_services(settings)
     app = FastAPI(
@@ -55,4 +70,5 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     install_error_handlers(app, shapes)
     app.include_router(media.router)
     app.include_router(health.router)
+    app.include_router(page.router)
     return app

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from stillmotion.domain import (
+    Conflict,
     Forbidden,
     InvalidInput,
     JobNotFound,
@@ -44,6 +45,8 @@ def api_error_for(exc: Exception) -> ApiError:
         return ApiError(403, str(exc))
     if isinstance(exc, JobNotFound):
         return ApiError(404, str(exc))
+    if isinstance(exc, Conflict):
+        return ApiError(409, str(exc))
     if isinstance(exc, QueueFull):
         return ApiError(503, str(exc) or "the service is busy; try again later", {"Retry-After": "5"})
     log.exception("unhandled error", exc_info=exc)

@@ -129,6 +129,64 @@ class UrlFetcher:
         except InvalidInput as exc:
             raise InvalidInput(field, exc.rule, status_code=exc.status_code) from None
 
+    def post(
+        self,
+        url: str,
+        body: bytes,
+        *,
+        headers: dict[str, str],
+        field: str,
+        timeout_s: float | None = None,
+        max_response_bytes: int = 64 * 1024,
+    ) -> tuple[int, bytes]:
+        """POST `body` to `url` through the same guard as `fetch` (checked and pinned addresses, one deadline);
+        redirects are not followed. Returns (status, at most `max_response_bytes` of the answer). A refused URL or
+        a failed connection is `InvalidInput(field, ...)`."""
+        deadline = time.monotonic() + (timeout_s or self._timeout_s)
+        try:
+            target = self._check(_parse_url(url, context=""), context="", deadline=deadline)
+        except InvalidInput as exc:
+            raise InvalidInput(field, exc.rule, status_code=exc.status_code) from None
+        target_url = target.url
+        backend = _PinnedBackend(host=target.host, port=target.port, addresses=target.addresses, deadline=deadline)
+        request_url = httpcore.URL(
+            scheme=target_url.raw_scheme, host=target_url.raw_host, port=target_url.port, target=target_url.raw_path
+        )
+        sent = [
+            (b"Host", target_url.netloc),
+            (b"User-Agent", f"stillmotion/{__version__}".encode("ascii")),
+            (b"Content-Length", str(len(body)).encode("ascii")),
+            (b"Connection", b"close"),
+            *((name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()),
+        ]
+        shown = _shorten(target_url)
+        try:
+            with (
+                self._pool(backend) as pool,
+                pool.stream("POST", request_url, headers=sent, content=body) as response,
+            ):
+                received = b""
+                for chunk in response.iter_stream():
+                    received += chunk
+                    if len(received) >= max_response_bytes:
+                        break
+                return response.status, received[:max_response_bytes]
+        except httpcore.TimeoutException:
+            raise InvalidInput(field, f"did not answer within {timeout_s or self._timeout_s:g} s ({shown})") from None
+        except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
+            raise InvalidInput(field, f"could not be reached: {type(exc).__name__} from {shown} ({exc})") from None
+
+    def _pool(self, backend: httpcore.NetworkBackend) -> httpcore.ConnectionPool:
+        return httpcore.ConnectionPool(
+            ssl_context=self._ssl_context,
+            max_connections=1,
+            max_keepalive_connections=0,
+            http1=True,
+            http2=False,
+            retries=0,
+            network_backend=backend,
+        )
+
     # --- checking a hop ---------------------------------------------------------------------------
 
     def _check(self, url: httpx.URL, *, context: str, deadline: float) -> _Target:
@@ -193,15 +251,7 @@ class UrlFetcher:
         shown = _shorten(url)
         try:
             with (
-                httpcore.ConnectionPool(
-                    ssl_context=self._ssl_context,
-                    max_connections=1,
-                    max_keepalive_connections=0,
-                    http1=True,
-                    http2=False,
-                    retries=0,
-                    network_backend=backend,
-                ) as pool,
+                self._pool(backend) as pool,
                 pool.stream("GET", request_url, headers=headers) as response,
             ):
                 status = response.status

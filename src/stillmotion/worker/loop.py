@@ -18,8 +18,11 @@ from stillmotion.worker.host import EngineCrashed, EngineHost, RenderFailed
 
 log = logging.getLogger("stillmotion.worker")
 
-# Progress is written at most this often: polls see smooth progress without a commit per frame.
-_PROGRESS_EVERY_S = 0.5
+# Progress is written at most this often while it moves (polls see it rise smoothly without a commit per frame);
+# a job whose progress stands still is still heartbeated every `_HEARTBEAT_EVERY_S`. Each write also tells the
+# worker whether the job is still its own, so a cancel is noticed within one of these intervals.
+_PROGRESS_EVERY_S = 0.25
+_HEARTBEAT_EVERY_S = 0.5
 
 
 class Worker:
@@ -89,7 +92,7 @@ class Worker:
             loop=bool(job.options.get("loop", False)),
             options=job.options,
         )
-        state = {"progress": 0.0, "written_at": 0.0, "still_ours": True, "stopping": False}
+        state = {"progress": 0.0, "written": -1.0, "written_at": 0.0, "still_ours": True, "stopping": False}
 
         def on_progress(fraction: float) -> None:
             state["progress"] = fraction
@@ -100,8 +103,11 @@ class Worker:
                 state["stopping"] = True
                 return False
             now = time.monotonic()
-            if now - state["written_at"] >= _PROGRESS_EVERY_S:
+            since = now - state["written_at"]
+            moved = state["progress"] != state["written"]
+            if since >= _HEARTBEAT_EVERY_S or (moved and since >= _PROGRESS_EVERY_S):
                 state["written_at"] = now
+                state["written"] = state["progress"]
                 state["still_ours"] = self.store.heartbeat(
                     job.id, attempt=attempt, lease_s=self.lease_s, progress=state["progress"]
                 )

@@ -1,0 +1,148 @@
+"""Webhooks: each status change of a job with a `callback_url` is POSTed there as a signed JSON event.
+
+The job row is the outbox: a job whose status differs from the last status delivered (`webhook_sent`) owes an
+event, so nothing is lost when a process dies between a status change and its delivery. A dispatcher thread,
+separate from the workers, finds owed events, holds each for the length of one attempt (so that dispatchers in
+other processes skip it), sends it through the same URL guard as image fetches (checked and pinned addresses,
+no redirects), and records the outcome: delivered, or retried later with exponential backoff, up to
+`max_attempts` per status. Delivery is at least once; receivers deduplicate on the `Stillmotion-Event-Id` header.
+
+Each event is signed: `Stillmotion-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, keyed by
+the webhook secret (`STILLMOTION_WEBHOOK_SECRET`, else generated once into `<data-dir>/webhook.key`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from stillmotion.api.services import Services
+from stillmotion.domain import InvalidInput, Job
+from stillmotion.jobs import WebhookDue
+
+log = logging.getLogger("stillmotion.webhooks")
+
+SIGNATURE_HEADER = "Stillmotion-Signature"
+EVENT_ID_HEADER = "Stillmotion-Event-Id"
+
+EventRenderer = Callable[[Job, Services], dict[str, Any]]
+
+
+def sign(secret: bytes, body: bytes, *, timestamp: int) -> str:
+    """The signature header's value for `body` sent at `timestamp`."""
+    mac = hmac.new(secret, str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def verify(secret: bytes, body: bytes, header: str, *, tolerance_s: float = 300.0, now: float | None = None) -> bool:
+    """True if `header` is a valid signature of `body` made within `tolerance_s` (a receiver's check)."""
+    fields = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    try:
+        timestamp = int(fields["t"])
+    except (KeyError, ValueError):
+        return False
+    current = time.time() if now is None else now
+    if abs(current - timestamp) > tolerance_s:
+        return False
+    expected = sign(secret, body, timestamp=timestamp).split(",v1=", 1)[1]
+    return hmac.compare_digest(expected, fields.get("v1", ""))
+
+
+class WebhookDispatcher:
+    def __init__(
+        self,
+        services: Services,
+        renderers: Mapping[str, EventRenderer],
+        *,
+        secret: bytes,
+        max_attempts: int = 8,
+        first_retry_s: float = 2.0,
+        max_retry_s: float = 600.0,
+        timeout_s: float = 10.0,
+        poll_interval_s: float = 0.5,
+        concurrency: int = 4,
+    ) -> None:
+        self.services = services
+        self.renderers = dict(renderers)
+        self.secret = secret
+        self.max_attempts = max_attempts
+        self.first_retry_s = first_retry_s
+        self.max_retry_s = max_retry_s
+        self.timeout_s = timeout_s
+        self.poll_interval_s = poll_interval_s
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="webhook")
+
+    def run(self, stop: threading.Event) -> None:
+        """Deliver owed events until `stop` is set."""
+        try:
+            while not stop.is_set():
+                try:
+                    sent = self.run_once()
+                except Exception:
+                    log.exception("webhook dispatcher: unexpected error; continuing")
+                    sent = 0
+                if not sent:
+                    stop.wait(self.poll_interval_s)
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def run_once(self) -> int:
+        """Attempt every event owed right now, in parallel; return how many attempts were made."""
+        due = [item for item in self.services.store.due_webhooks(limit=50) if self._claim(item)]
+        list(self._pool.map(self._deliver, due))
+        return len(due)
+
+    def _claim(self, item: WebhookDue) -> bool:
+        return self.services.store.claim_webhook(
+            item.job.id, status=item.job.status, hold_s=self.timeout_s + 5.0
+        )
+
+    def _deliver(self, item: WebhookDue) -> None:
+        job = item.job
+        store = self.services.store
+        try:
+            body = self._body(job)
+        except Exception as exc:  # a bug in a renderer must not stop other deliveries
+            log.exception("webhook for job %s: could not build the event", job.id)
+            store.webhook_failed(job.id, status=job.status, error=f"could not build the event: {exc}", retry_at=None)
+            return
+        assert job.callback_url is not None
+        timestamp = int(time.time())
+        headers = {
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(self.secret, body, timestamp=timestamp),
+            EVENT_ID_HEADER: f"{job.id}:{job.status.value}",
+        }
+        try:
+            status, _ = self.services.fetcher.post(
+                job.callback_url, body, headers=headers, field="callback_url", timeout_s=self.timeout_s
+            )
+            error = None if 200 <= status < 300 else f"HTTP {status}"
+        except InvalidInput as exc:
+            error = exc.rule
+        if error is None:
+            store.webhook_delivered(job.id, status=job.status)
+            log.info("webhook for job %s (%s) delivered", job.id, job.status.value)
+            return
+        attempts = item.attempts + 1
+        if attempts >= self.max_attempts:
+            store.webhook_failed(job.id, status=job.status, error=error, retry_at=None)
+            log.warning("webhook for job %s (%s): gave up after %d attempts: %s", job.id, job.status.value,
+                        attempts, error)
+            return
+        delay = min(self.max_retry_s, self.first_retry_s * 2 ** (attempts - 1)) * random.uniform(0.8, 1.2)
+        store.webhook_failed(job.id, status=job.status, error=error, retry_at=time.time() + delay)
+        log.info("webhook for job %s (%s): attempt %d failed (%s); next in %.1f s", job.id, job.status.value,
+                 attempts, error, delay)
+
+    def _body(self, job: Job) -> bytes:
+        renderer = self.renderers[job.dialect]
+        return json.dumps(renderer(job, self.services), separators=(",", ":")).encode()

@@ -1,0 +1,209 @@
+"""Webhooks: signed status events, delivered at least once, retried with backoff, never past the URL guard."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from stillmotion.api import aimlapi
+from stillmotion.api.app import build_services, create_app
+from stillmotion.api.services import Services
+from stillmotion.api.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER, WebhookDispatcher, sign, verify
+from stillmotion.config import Settings
+from stillmotion.domain import JobStatus
+from stillmotion.media.fetch import UrlFetcher
+from stillmotion.worker import Worker
+from support import TEST_KEY, b64, make_image
+
+SECRET = b"webhook-test-secret-0123456789"
+SEED = "/v2/generate/video/minimax/generation"
+AUTH = {"Authorization": f"Bearer {TEST_KEY}"}
+
+
+@dataclass
+class Receiver:
+    """A loopback HTTP server that records what it is sent and answers with `status`."""
+
+    status: int = 200
+    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    url: str = ""
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            state.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(state.status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_port}/hooks/video"
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    # The receiver is on loopback, which the URL guard refuses unless the operator allows private addresses.
+    return Settings(data_dir=tmp_path / "data", api_keys=TEST_KEY, allow_private_urls=True)
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    svc = build_services(settings)
+    yield svc
+    svc.store.close()
+
+
+@pytest.fixture
+def client(settings: Settings, services: Services) -> TestClient:
+    return TestClient(create_app(settings, services=services))
+
+
+def _dispatcher(services: Services, **overrides: Any) -> WebhookDispatcher:
+    options: dict[str, Any] = {"secret": SECRET, "max_attempts": 3, "first_retry_s": 0.0, "timeout_s": 3.0}
+    options.update(overrides)
+    return WebhookDispatcher(services, {aimlapi.DIALECT: aimlapi.render_event}, **options)
+
+
+def _create(client: TestClient, callback_url: str) -> str:
+    body = {
+        "model": "video-01-live2d",
+        "prompt": "she smiles",
+        "first_frame_image": b64(make_image(400, 320)),
+        "duration": 1,
+        "callback_url": callback_url,
+    }
+    response = client.post(SEED, json=body, headers=AUTH)
+    assert response.status_code == 200, response.text
+    generation_id: str = response.json()["generation_id"]
+    return generation_id
+
+
+def test_a_finished_job_sends_one_signed_event_with_the_poll_body(
+    client: TestClient, services: Services, settings: Settings, receiver: Receiver
+) -> None:
+    generation_id = _create(client, receiver.url)
+    dispatcher = _dispatcher(services)
+    assert dispatcher.run_once() == 0  # queued jobs owe nothing yet
+
+    Worker(services.store, services.storage, work_dir=settings.work_dir).run_burst()
+    assert dispatcher.run_once() == 1
+    assert dispatcher.run_once() == 0  # delivered once, not again
+
+    [(headers, body)] = receiver.received
+    assert headers["content-type"] == "application/json"
+    assert headers[EVENT_ID_HEADER.lower()] == f"{generation_id}:succeeded"
+    assert verify(SECRET, body, headers[SIGNATURE_HEADER.lower()])
+    assert not verify(SECRET, body + b" ", headers[SIGNATURE_HEADER.lower()])
+    assert not verify(b"another-secret-0123456789", body, headers[SIGNATURE_HEADER.lower()])
+    event = json.loads(body)
+    assert event["type"] == "generation.completed"
+    polled = client.get(SEED, params={"generation_id": generation_id}, headers=AUTH).json()
+    assert event["generation"]["id"] == generation_id
+    assert event["generation"]["status"] == polled["status"] == "completed"
+    assert event["generation"]["video"]["url"].split("?")[0] == polled["video"]["url"].split("?")[0]
+
+
+def test_each_status_change_is_an_event(client: TestClient, services: Services, receiver: Receiver) -> None:
+    generation_id = _create(client, receiver.url)
+    dispatcher = _dispatcher(services)
+    claim = services.store.claim(worker_id="w", lease_s=30)
+    assert claim is not None
+    assert dispatcher.run_once() == 1
+    services.store.fail(generation_id, attempt=claim.attempt, code="engine_error", message="boom")
+    assert dispatcher.run_once() == 1
+    types = [json.loads(body)["type"] for _, body in receiver.received]
+    assert types == ["generation.generating", "generation.error"]
+    assert json.loads(receiver.received[1][1])["generation"]["error"] == {"name": "engine_error", "message": "boom"}
+
+
+def test_a_failing_receiver_is_retried_then_given_up(
+    client: TestClient, services: Services, receiver: Receiver
+) -> None:
+    receiver.status = 500
+    _create(client, receiver.url)
+    services.store.claim(worker_id="w", lease_s=30)
+    dispatcher = _dispatcher(services, max_attempts=3)
+    sent = [dispatcher.run_once() for _ in range(5)]
+    assert sent == [1, 1, 1, 0, 0]  # three attempts, then no more for this status
+    assert len(receiver.received) == 3
+    # All attempts carry the same event id, so a receiver that got one can drop the repeats.
+    assert len({headers[EVENT_ID_HEADER.lower()] for headers, _ in receiver.received}) == 1
+
+
+def test_a_retry_waits_for_its_backoff(client: TestClient, services: Services, receiver: Receiver) -> None:
+    receiver.status = 503
+    _create(client, receiver.url)
+    services.store.claim(worker_id="w", lease_s=30)
+    dispatcher = _dispatcher(services, first_retry_s=60.0)
+    assert dispatcher.run_once() == 1
+    assert dispatcher.run_once() == 0  # the next try is a minute away
+    assert services.store.due_webhooks() == []
+
+
+def test_a_recovering_receiver_gets_the_event(client: TestClient, services: Services, receiver: Receiver) -> None:
+    receiver.status = 502
+    _create(client, receiver.url)
+    services.store.claim(worker_id="w", lease_s=30)
+    dispatcher = _dispatcher(services)
+    assert dispatcher.run_once() == 1
+    receiver.status = 204
+    assert dispatcher.run_once() == 1
+    assert dispatcher.run_once() == 0
+    assert len(receiver.received) == 2
+
+
+def test_delivery_rechecks_the_url_guard(client: TestClient, services: Services, receiver: Receiver) -> None:
+    _create(client, receiver.url)  # accepted while private addresses were allowed
+    services.store.claim(worker_id="w", lease_s=30)
+    services.fetcher = UrlFetcher(allow_private=False)  # the operator turned that off
+    dispatcher = _dispatcher(services, max_attempts=1)
+    assert dispatcher.run_once() == 1
+    assert receiver.received == []  # refused before connecting
+    assert services.store.due_webhooks() == []
+
+
+def test_only_one_dispatcher_holds_an_event_at_a_time(
+    client: TestClient, services: Services, receiver: Receiver
+) -> None:
+    _create(client, receiver.url)
+    services.store.claim(worker_id="w", lease_s=30)
+    [due] = services.store.due_webhooks()
+    assert services.store.claim_webhook(due.job.id, status=JobStatus.RUNNING, hold_s=30)
+    assert not services.store.claim_webhook(due.job.id, status=JobStatus.RUNNING, hold_s=30)
+    assert _dispatcher(services).run_once() == 0
+
+
+def test_jobs_without_a_callback_owe_nothing(client: TestClient, services: Services, settings: Settings) -> None:
+    body = {"model": "video-01-live2d", "prompt": "p", "first_frame_image": b64(make_image(400, 320)), "duration": 1}
+    assert client.post(SEED, json=body, headers=AUTH).status_code == 200
+    Worker(services.store, services.storage, work_dir=settings.work_dir).run_burst()
+    assert services.store.due_webhooks() == []
+
+
+def test_signature_format_and_tolerance() -> None:
+    header = sign(SECRET, b"{}", timestamp=1_000_000)
+    assert header.startswith("t=1000000,v1=") and len(header.split("v1=")[1]) == 64
+    assert verify(SECRET, b"{}", header, now=1_000_100)
+    assert not verify(SECRET, b"{}", header, now=1_000_000 + 301)  # too old: a replay
+    assert not verify(SECRET, b"{}", "garbage")
