@@ -162,3 +162,91 @@ def test_keys_are_stored_hashed_and_revocable(store: JobStore, tmp_path: Path) -
     assert not store.revoke_key(record.id)
     assert store.tenant_for_stored_key(key) is None
     assert not store.list_keys()[0].active
+
+
+def _keyed(key: str, request_hash: str, tenant: str = "t_a") -> JobSpec:
+    from dataclasses import replace
+
+    return replace(_spec(tenant=tenant), idempotency_key=key, request_hash=request_hash)
+
+
+def test_list_pages_through_a_tenants_jobs_in_both_orders(store: JobStore) -> None:
+    made = [store.create(_spec(prompt=str(i))).id for i in range(5)]
+    store.create(_spec(tenant="t_other"))
+    newest_first: list[str] = []
+    after = None
+    while True:
+        page = store.list_jobs("t_a", limit=2, after=after)
+        newest_first += [job.id for job in page.jobs]
+        if not page.has_more:
+            break
+        after = page.jobs[-1].id
+    assert newest_first == made[::-1]
+    oldest_first = store.list_jobs("t_a", limit=10, newest_first=False)
+    assert [job.id for job in oldest_first.jobs] == made and not oldest_first.has_more
+    assert [job.id for job in store.list_jobs("t_a", limit=2, after=made[1], newest_first=False).jobs] == made[2:4]
+    with pytest.raises(JobNotFound):
+        store.list_jobs("t_other", after=made[0])  # a cursor must be the tenant's own job
+
+
+def test_cancel_queued_and_running_jobs_but_not_finished_ones(store: JobStore) -> None:
+    queued = store.create(_spec())
+    assert store.cancel(queued.id).status is JobStatus.CANCELLED
+    assert store.claim(worker_id="w", lease_s=30) is None  # a cancelled job is never run
+
+    running = store.create(_spec())
+    claim = store.claim(worker_id="w", lease_s=30)
+    assert claim is not None
+    cancelled = store.cancel(running.id, tenant="t_a")
+    assert cancelled.status is JobStatus.CANCELLED and cancelled.error_code == "cancelled"
+    assert not store.heartbeat(running.id, attempt=claim.attempt, lease_s=30)  # the worker learns to stop
+
+    done = store.create(_spec())
+    claim = store.claim(worker_id="w", lease_s=30)
+    assert claim is not None
+    store.succeed(done.id, attempt=claim.attempt, media_key="k", result={})
+    assert store.cancel(done.id).status is JobStatus.SUCCEEDED
+    with pytest.raises(JobNotFound):
+        store.cancel(done.id, tenant="t_other")
+
+
+def test_delete_removes_the_job_and_its_input(store: JobStore) -> None:
+    job = store.create(_spec())
+    with pytest.raises(JobNotFound):
+        store.delete(job.id, tenant="t_other")
+    assert store.delete(job.id, tenant="t_a").id == job.id
+    with pytest.raises(JobNotFound):
+        store.get(job.id)
+    with pytest.raises(JobNotFound):
+        store.load_input(job.id)
+
+
+def test_an_idempotency_key_returns_the_first_job_and_refuses_another_request(store: JobStore) -> None:
+    from stillmotion.domain import Conflict
+
+    first = store.create(_keyed("k1", "hash-a"))
+    assert store.create(_keyed("k1", "hash-a")).id == first.id
+    assert store.find_idempotent("t_a", "k1", "hash-a") == first
+    with pytest.raises(Conflict):
+        store.create(_keyed("k1", "hash-b"))
+    assert store.create(_keyed("k1", "hash-a", tenant="t_b")).id != first.id  # keys are per tenant
+    assert sum(store.counts_by_status().values()) == 2
+
+
+def test_racing_creates_with_one_idempotency_key_make_one_job(tmp_path: Path) -> None:
+    store = JobStore(f"sqlite:///{tmp_path / 'race.db'}")
+    store.create_schema()
+    ids: list[str] = []
+    barrier = threading.Barrier(6)
+
+    def create() -> None:
+        barrier.wait()
+        ids.append(store.create(_keyed("same", "hash")).id)
+
+    threads = [threading.Thread(target=create) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(ids) == 6 and len(set(ids)) == 1
+    assert sum(store.counts_by_status().values()) == 1

@@ -227,8 +227,9 @@ class JobStore:
         ordering = (jobs.c.created_at.desc(), jobs.c.id.desc()) if newest_first else (jobs.c.created_at, jobs.c.id)
         query = select(jobs).where(jobs.c.tenant == tenant)
         if after is not None:
-            cursor = self.get(after, tenant=tenant)  # JobNotFound for a cursor that is not the tenant's
-            at = cursor.created_at.timestamp()
+            self.get(after, tenant=tenant)  # JobNotFound for a cursor that is not the tenant's
+            # Compare with the stored value itself: a round trip through datetime would round it.
+            at = select(jobs.c.created_at).where(jobs.c.id == after).scalar_subquery()
             if newest_first:
                 query = query.where((jobs.c.created_at < at) | ((jobs.c.created_at == at) & (jobs.c.id < after)))
             else:
