@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -12,7 +13,20 @@ from stillmotion.api.services import Services
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="Whether the service can take work")
+_HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/json": {"example": {"status": "ok"}}}, "description": "Ready for work."},
+    503: {
+        "content": {
+            "application/json": {
+                "example": {"status": "unavailable", "problems": ["database: OperationalError"]}
+            }
+        },
+        "description": "The database cannot be reached or the media directory is not writable.",
+    },
+}
+
+
+@router.get("/healthz", summary="Whether the service can take work", responses=_HEALTH_RESPONSES)
 def healthz(request: Request) -> JSONResponse:
     svc: Services = request.app.state.services
     problems: list[str] = []

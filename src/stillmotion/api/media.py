@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse
 
 from stillmotion.api.services import Services
@@ -16,9 +16,11 @@ router = APIRouter(tags=["media"])
 @router.get("/media/{key:path}", summary="Download a video through a signed link", response_class=FileResponse)
 def get_media(
     request: Request,
-    key: str,
-    expires: Annotated[str | None, Query(alias="Expires")] = None,
-    signature: Annotated[str | None, Query(alias="Signature")] = None,
+    key: Annotated[str, Path(examples=["videos/123456789012345678/1.mp4"])],
+    expires: Annotated[str | None, Query(alias="Expires", examples=["1764100800"])] = None,
+    signature: Annotated[
+        str | None, Query(alias="Signature", examples=["q3Jc0Hk2pTn1vX8sYb5mWz4LrA6dE9fGhI0jK7lMnOo"])
+    ] = None,
 ) -> FileResponse:
     svc: Services = request.app.state.services
     svc.signer.verify(key, expires=expires, signature=signature)
