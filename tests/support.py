@@ -46,7 +46,7 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, data_dir: Path, *, workers: int = 1) -> None:
+    def __init__(self, data_dir: Path, *, workers: int = 1, env: dict[str, str] | None = None) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
@@ -54,6 +54,7 @@ class Server:
             "STILLMOTION_API_KEYS": TEST_KEY,
             "STILLMOTION_LEASE_S": "2",
             "STILLMOTION_POLL_INTERVAL_S": "0.1",
+            **(env or {}),
         }
         self.log = (data_dir.parent / f"server-{self.port}.log").open("wb")
         self.process = subprocess.Popen(

@@ -1,25 +1,449 @@
-"""The MiniMax native dialect: `/v1/video_generation`, `/v1/query/video_generation`, `/v1/files/retrieve`."""
+"""The MiniMax native dialect: `/v1/video_generation`, `/v1/query/video_generation`, `/v1/files/retrieve`.
+
+MiniMax answers every call with HTTP 200 and reports the outcome in `base_resp` (`status_code` 0 is success), so
+this module does the same, errors included. Three ids appear on the wire; all of them are our job id:
+
+- `task_id` (a string), returned on create and polled with the query route;
+- `file_id`, a string in the query response and a JSON integer in the `files/retrieve` response, as MiniMax sends
+  them (typed clients decode `file.file_id` as an int64). Job ids are 18 decimal digits, so they fit an int64 and
+  map back to the job in any process, with nothing to remember.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import secrets
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from starlette.concurrency import run_in_threadpool
 
+from stillmotion.api.auth import CurrentTenant
 from stillmotion.api.errors import ApiError
-from stillmotion.api.services import Services
-from stillmotion.domain import Job
+from stillmotion.api.services import (
+    CreateRequest,
+    Services,
+    idempotency_key,
+    parse_body,
+    read_json_object,
+    services,
+)
+from stillmotion.domain import InvalidInput, Job, JobNotFound, JobStatus
 
 DIALECT = "minimax"
 PREFIXES = ("/v1/video_generation", "/v1/query/video_generation", "/v1/files/")
 
-router = APIRouter(tags=["MiniMax"])
+CREATE_PATH = "/v1/video_generation"
+QUERY_PATH = "/v1/query/video_generation"
+RETRIEVE_PATH = "/v1/files/retrieve"
+
+# MiniMax's documented `base_resp.status_code` values that we produce.
+SUCCESS = 0
+UNKNOWN_ERROR = 1000
+RATE_LIMIT = 1002
+NOT_AUTHORIZED = 1004
+INVALID_PARAMS = 2013
+
+# The documented durations (seconds) and resolutions of `/v1/video_generation`.
+DURATIONS_S = (6, 10)
+DEFAULT_DURATION_S = 6
+RESOLUTIONS = ("512P", "720P", "768P", "1080P")
+# MiniMax renders 1080P only as 6 s clips.
+SIX_SECONDS_ONLY = frozenset({"1080P"})
+MAX_PROMPT_CHARS = 2000
+# The model ids this dialect serves: MiniMax's name for the live model and the seed API's name for the same one.
+MODELS = ("I2V-01-live", "video-01-live2d")
+
+# The callback handshake: MiniMax POSTs `{"challenge": ...}` and the receiver must echo it within 3 s.
+HANDSHAKE_TIMEOUT_S = 3.0
+
+MiniMaxStatus = Literal["Queueing", "Preparing", "Processing", "Success", "Fail"]
+CallbackStatus = Literal["processing", "success", "failed"]
 
 
-def render_error(request: Request, error: ApiError) -> JSONResponse:
-    raise NotImplementedError("the MiniMax dialect is being written")
+class BaseResp(BaseModel):
+    status_code: int = Field(description="0 on success; otherwise one of MiniMax's error codes.")
+    status_msg: str
+
+
+OK = BaseResp(status_code=SUCCESS, status_msg="success")
+
+
+class CreateVideoGeneration(BaseModel):
+    """MiniMax's image-to-video request. Unknown fields are ignored, as MiniMax does."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": "I2V-01-live",
+                    "prompt": "She smiles, then the camera slowly zooms in.",
+                    "first_frame_image": "https://example.com/first-frame.jpg",
+                    "prompt_optimizer": True,
+                    "duration": 6,
+                    "resolution": "720P",
+                }
+            ]
+        },
+    )
+
+    model: StrictStr = Field(description="`I2V-01-live` or `video-01-live2d` (both run the live2d engine).")
+    prompt: StrictStr = Field("", max_length=MAX_PROMPT_CHARS, description="What should happen; may be empty.")
+    prompt_optimizer: StrictBool = Field(True, description="Enrich the prompt with natural secondary motion.")
+    first_frame_image: StrictStr = Field(
+        description="Public http(s) URL or `data:image/...;base64,...` URL of a JPG/JPEG/PNG; shorter side over "
+        "300 px, aspect ratio strictly between 2:5 and 5:2, at most 20 MB."
+    )
+    duration: StrictInt = Field(DEFAULT_DURATION_S, description="Seconds of video: 6 or 10.")
+    resolution: StrictStr | None = Field(
+        None,
+        description="One of 512P, 720P, 768P, 1080P (1080P with 6 s only). Accepted for compatibility: the "
+        "live2d engine always renders I2V-01-live's 720P (shorter side 720 px, the input's aspect ratio); "
+        "`video_width`/`video_height` report the real size.",
+    )
+    callback_url: StrictStr | None = Field(
+        None,
+        description='Receives status updates. On create it is sent `{"challenge": "..."}` and must echo '
+        "the same JSON back within 3 s, or the task is not created.",
+    )
+    # Documented switches for other MiniMax models: type-checked, then without effect here.
+    fast_pretreatment: StrictBool = Field(False, description="Accepted; has no effect on live2d.")
+    aigc_watermark: StrictBool = Field(False, description="Accepted; no watermark is drawn.")
+
+
+class VideoGenerationCreated(BaseModel):
+    task_id: str = Field(description="Empty when `base_resp.status_code` is not 0.")
+    base_resp: BaseResp
+
+
+class VideoGenerationTask(BaseModel):
+    task_id: str
+    status: MiniMaxStatus
+    file_id: str | None = Field(None, description="Set when `status` is `Success`: pass it to `/v1/files/retrieve`.")
+    video_width: int | None = Field(None, description="Set when `status` is `Success`.")
+    video_height: int | None = Field(None, description="Set when `status` is `Success`.")
+    base_resp: BaseResp
+
+
+class FileObject(BaseModel):
+    file_id: int
+    bytes: int = Field(description="Size of the mp4 in bytes.")
+    created_at: int = Field(description="Unix seconds when the video was finished.")
+    filename: str
+    purpose: Literal["video_generation"]
+    download_url: str = Field(description="A signed link that expires (`STILLMOTION_LINK_TTL_S`).")
+
+
+class RetrievedFile(BaseModel):
+    file: FileObject
+    base_resp: BaseResp
+
+
+# --- statuses ---------------------------------------------------------------------------------------
+
+
+def wire_status(job: Job) -> MiniMaxStatus:
+    if job.status is JobStatus.QUEUED:
+        return "Queueing"
+    if job.status is JobStatus.RUNNING:
+        return "Preparing" if job.progress <= 0 else "Processing"
+    if job.status is JobStatus.SUCCEEDED:
+        return "Success"
+    return "Fail"
+
+
+def _callback_status(job: Job) -> CallbackStatus:
+    # MiniMax documents three words for callbacks, lower case, unlike the query route's.
+    if job.status is JobStatus.SUCCEEDED:
+        return "success"
+    if job.status.is_terminal():
+        return "failed"
+    return "processing"
+
+
+def _failure_resp(job: Job) -> BaseResp:
+    """A failed task reports why in `base_resp`, as MiniMax does for tasks that end in `Fail`."""
+    if job.status is JobStatus.CANCELLED:
+        reason = "the task was cancelled"
+    elif job.status is JobStatus.EXPIRED:
+        reason = "the video was removed after its retention period"
+    else:
+        detail = job.error_message or "the video could not be generated"
+        reason = f"{job.error_code}: {detail}" if job.error_code else detail
+    return BaseResp(status_code=UNKNOWN_ERROR, status_msg=f"unknown error, {reason}")
+
+
+def to_task(job: Job) -> VideoGenerationTask:
+    status = wire_status(job)
+    if status == "Success":
+        return VideoGenerationTask(
+            task_id=job.id,
+            status=status,
+            file_id=job.id,
+            video_width=job.result.get("width"),
+            video_height=job.result.get("height"),
+            base_resp=OK,
+        )
+    return VideoGenerationTask(task_id=job.id, status=status, base_resp=_failure_resp(job) if status == "Fail" else OK)
 
 
 def render_event(job: Job, svc: Services) -> dict[str, Any]:
-    raise NotImplementedError("the MiniMax dialect is being written")
+    """The body POSTed to a task's `callback_url`: the query response's fields with MiniMax's callback words."""
+    body = to_task(job).model_dump(exclude_none=True)
+    body["status"] = _callback_status(job)
+    return body
+
+
+# --- errors -----------------------------------------------------------------------------------------
+
+
+def _base_resp_for(request: Request, error: ApiError) -> BaseResp:
+    status = error.status_code
+    path = request.url.path
+    if status == 401 or status == 403:
+        return BaseResp(status_code=NOT_AUTHORIZED, status_msg=f"not authorized, {error.message}")
+    if status == 404:
+        # MiniMax reports an unknown id as an invalid parameter.
+        if path == QUERY_PATH:
+            thing = "task not found"
+        elif path == RETRIEVE_PATH:
+            thing = "file not found"
+        else:
+            thing = f"no such route {path}"
+        return BaseResp(status_code=INVALID_PARAMS, status_msg=f"invalid params, {thing}")
+    if status == 429:
+        return BaseResp(status_code=RATE_LIMIT, status_msg=f"rate limit, {error.message}")
+    if status >= 500:
+        return BaseResp(status_code=UNKNOWN_ERROR, status_msg=f"unknown error, {error.message}")
+    return BaseResp(status_code=INVALID_PARAMS, status_msg=f"invalid params, {error.message}")
+
+
+def render_error(request: Request, error: ApiError) -> JSONResponse:
+    """MiniMax's error shape: HTTP 200 and a non-zero `base_resp`; the create route adds an empty `task_id`."""
+    body: dict[str, Any] = {"base_resp": _base_resp_for(request, error).model_dump()}
+    if request.url.path == CREATE_PATH:
+        body = {"task_id": "", **body}
+    retry_after = (error.headers or {}).get("Retry-After")
+    return JSONResponse(body, status_code=200, headers={"Retry-After": retry_after} if retry_after else None)
+
+
+# --- the callback handshake -------------------------------------------------------------------------
+
+
+def verify_callback(svc: Services, url: str) -> None:
+    """MiniMax's URL verification: POST `{"challenge": <random>}`; the receiver must answer 200 with the same
+    challenge within 3 s. Any other outcome is `InvalidInput("callback_url", ...)`. Blocking: run it off the loop."""
+    challenge = secrets.token_urlsafe(24)
+    body = json.dumps({"challenge": challenge}).encode()
+    status, answer = svc.fetcher.post(
+        url, body, headers={"Content-Type": "application/json"}, field="callback_url", timeout_s=HANDSHAKE_TIMEOUT_S
+    )
+    rule = "must answer the verification POST with HTTP 200 and a JSON body echoing its `challenge` within 3 s"
+    if status != 200:
+        raise InvalidInput("callback_url", f"{rule} (it answered HTTP {status})")
+    try:
+        echoed = json.loads(answer)
+    except ValueError:
+        raise InvalidInput("callback_url", f"{rule} (its answer is not JSON)") from None
+    if not isinstance(echoed, dict) or echoed.get("challenge") != challenge:
+        raise InvalidInput("callback_url", f"{rule} (it answered with a different challenge)")
+
+
+# --- routes -----------------------------------------------------------------------------------------
+
+SERVICES = Annotated[Services, Depends(services)]
+
+_OUTCOMES = (
+    "MiniMax answers with HTTP 200 whatever happens: `base_resp.status_code` 0 is success; 1004 is a missing or "
+    "unknown API key, 2013 an invalid parameter (the message names the field and the rule, or says `task not "
+    "found` / `file not found`), 1002 a rate limit and 1000 an unexpected error."
+)
+
+router = APIRouter(tags=["MiniMax"])
+
+
+def _check_choices(fields: CreateVideoGeneration) -> None:
+    # Unknown models are refused before anything is fetched or called.
+    if fields.model not in MODELS:
+        raise InvalidInput("model", f"must be one of: {', '.join(MODELS)} (got {fields.model!r})")
+    if fields.duration not in DURATIONS_S:
+        raise InvalidInput("duration", f"must be 6 or 10 (got {fields.duration})")
+    if fields.resolution is not None:
+        if fields.resolution not in RESOLUTIONS:
+            raise InvalidInput("resolution", f"must be one of: {', '.join(RESOLUTIONS)} (got {fields.resolution!r})")
+        if fields.resolution in SIX_SECONDS_ONLY and fields.duration != DEFAULT_DURATION_S:
+            raise InvalidInput("resolution", f"{fields.resolution} is available with `duration` 6 only")
+
+
+@router.post(
+    CREATE_PATH,
+    response_model=VideoGenerationCreated,
+    summary="Create a video generation task (MiniMax)",
+    description="Image to video from `first_frame_image` and `prompt`. " + _OUTCOMES,
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "created": {
+                            "value": {
+                                "task_id": "106916112212032",
+                                "base_resp": {"status_code": 0, "status_msg": "success"},
+                            }
+                        },
+                        "invalid": {
+                            "value": {
+                                "task_id": "",
+                                "base_resp": {
+                                    "status_code": INVALID_PARAMS,
+                                    "status_msg": "invalid params, `duration` must be 6 or 10 (got 5)",
+                                },
+                            }
+                        },
+                    }
+                }
+            }
+        }
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": CreateVideoGeneration.model_json_schema()}},
+        }
+    },
+)
+async def create_video_generation(request: Request, tenant: CurrentTenant, svc: SERVICES) -> VideoGenerationCreated:
+    body = await read_json_object(request, max_bytes=svc.settings.max_request_bytes)
+    fields = parse_body(CreateVideoGeneration, body)
+    _check_choices(fields)
+    create = CreateRequest(
+        tenant=tenant,
+        dialect=DIALECT,
+        model=fields.model,
+        prompt=fields.prompt,
+        prompt_optimizer=fields.prompt_optimizer,
+        first_frame_image=fields.first_frame_image,
+        options={"duration": float(fields.duration)},
+        callback_url=fields.callback_url,
+        idempotency_key=idempotency_key(request),
+    )
+    earlier = None
+    if create.idempotency_key is not None:
+        earlier = await run_in_threadpool(
+            svc.store.find_idempotent, tenant, create.idempotency_key, create.fingerprint()
+        )
+    if earlier is None and fields.callback_url is not None:
+        # Only a verified callback URL is stored; a retried request with the same key was verified already.
+        await run_in_threadpool(verify_callback, svc, fields.callback_url)
+    job = earlier or await svc.create_job(create)
+    return VideoGenerationCreated(task_id=job.id, base_resp=OK)
+
+
+@router.get(
+    QUERY_PATH,
+    response_model=VideoGenerationTask,
+    response_model_exclude_none=True,
+    summary="Query a video generation task (MiniMax)",
+    description="`status`: Queueing, Preparing, Processing, Success or Fail. " + _OUTCOMES,
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "success": {
+                            "value": {
+                                "task_id": "176843862716480",
+                                "status": "Success",
+                                "file_id": "176843862716480",
+                                "video_width": 944,
+                                "video_height": 720,
+                                "base_resp": {"status_code": 0, "status_msg": "success"},
+                            }
+                        },
+                        "not_found": {
+                            "value": {
+                                "base_resp": {
+                                    "status_code": INVALID_PARAMS,
+                                    "status_msg": "invalid params, task not found",
+                                }
+                            }
+                        },
+                    }
+                }
+            }
+        }
+    },
+)
+async def query_video_generation(
+    tenant: CurrentTenant,
+    svc: SERVICES,
+    task_id: Annotated[str, Query(description="The `task_id` returned on create.", examples=["106916112212032"])],
+) -> VideoGenerationTask:
+    job = await run_in_threadpool(svc.store.get, task_id, tenant=tenant)
+    return to_task(job)
+
+
+@router.get(
+    RETRIEVE_PATH,
+    response_model=RetrievedFile,
+    summary="Retrieve a generated video's file (MiniMax)",
+    description="`file.download_url` is a signed link that expires. " + _OUTCOMES,
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "file": {
+                            "value": {
+                                "file": {
+                                    "file_id": 176843862716480,
+                                    "bytes": 1048576,
+                                    "created_at": 1700469398,
+                                    "filename": "output.mp4",
+                                    "purpose": "video_generation",
+                                    "download_url": "http://127.0.0.1:8000/media/...?Expires=...&Signature=...",
+                                },
+                                "base_resp": {"status_code": 0, "status_msg": "success"},
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    },
+)
+async def retrieve_file(
+    tenant: CurrentTenant,
+    svc: SERVICES,
+    file_id: Annotated[
+        str | None, Query(description="The `file_id` from a `Success` query.", examples=["176843862716480"])
+    ] = None,
+    group_id: Annotated[str | None, Query(alias="GroupId", description="Sent by older clients; ignored.")] = None,
+) -> RetrievedFile:
+    if file_id is None:
+        raise InvalidInput("file_id", "is required")
+    if not file_id.isascii() or not file_id.isdigit():
+        raise InvalidInput("file_id", f"must be an integer (got {file_id[:40]!r})")
+    job = await run_in_threadpool(svc.store.get, file_id, tenant=tenant)
+    url = svc.video_url(job)
+    if job.status is not JobStatus.SUCCEEDED or job.media_key is None or url is None:
+        raise JobNotFound(file_id)  # no file exists (yet, or any more) for this task
+    try:
+        size = (await run_in_threadpool(svc.storage.path_for(job.media_key).stat)).st_size
+    except FileNotFoundError:
+        raise JobNotFound(file_id) from None
+    finished = job.finished_at or job.updated_at
+    return RetrievedFile(
+        file=FileObject(
+            file_id=int(job.id),
+            bytes=size,
+            created_at=int(finished.timestamp()),
+            filename="output.mp4",
+            purpose="video_generation",
+            download_url=url,
+        ),
+        base_resp=OK,
+    )

@@ -247,10 +247,11 @@ class JobStore:
                 return job
             check_transition(job.status, JobStatus.CANCELLED)
             now = time.time()
+            unchanged = (jobs.c.id == job_id) & (jobs.c.status == job.status.value) & (jobs.c.attempt == job.attempt)
             with self._write() as conn:
                 changed = conn.execute(
                     update(jobs)
-                    .where((jobs.c.id == job_id) & (jobs.c.status == job.status.value) & (jobs.c.attempt == job.attempt))
+                    .where(unchanged)
                     .values(
                         status=JobStatus.CANCELLED.value,
                         finished_at=now,
