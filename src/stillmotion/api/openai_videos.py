@@ -1,25 +1,731 @@
-"""The OpenAI Videos dialect: `/v1/videos` create, retrieve, list, delete and content."""
+"""The OpenAI Videos dialect: `/v1/videos` create, retrieve, list, delete and content.
+
+Wire format as in OpenAI's API reference for Videos (and the official `openai` SDK's `client.videos`):
+create takes multipart/form-data (the SDK always sends that, with the image as the `input_reference` file
+part, or `input_reference[image_url]` for a URL) or JSON (`input_reference: {"image_url": ...}`), and every
+answer is a video object `{"id": "video_...", "object": "video", "status", "progress", ...}`. Errors are
+`{"error": {"message", "type", "param", "code"}}`.
+
+Where we differ, on purpose: our engine animates a first frame, so `input_reference` is required; it is
+centre-cropped to the aspect of `size` rather than refused when it does not match; and without `size` the
+orientation of the image picks 1280x720 or 720x1280 (OpenAI's default, 720x1280, would crop a landscape
+photo to a portrait sliver).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import io
+import re
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import Annotated, Any, Final, Literal
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from PIL import ExifTags, Image, ImageOps
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
+from stillmotion.api.auth import CurrentTenant
 from stillmotion.api.errors import ApiError
-from stillmotion.api.services import Services
-from stillmotion.domain import Job
+from stillmotion.api.services import CreateRequest, Services, idempotency_key, read_json_object, services
+from stillmotion.domain import InvalidInput, Job, JobNotFound, JobStatus, engine_for_model
+from stillmotion.media import intake
+from stillmotion.media.intake import FirstFrame, check_image, decode_first_frame
+from stillmotion.media.thumbnail import spritesheet_jpeg, thumbnail_webp
 
 DIALECT = "openai"
 PREFIXES = ("/v1/videos",)
+VIDEOS_PATH = "/v1/videos"
+
+ID_PREFIX: Final = "video_"
+DEFAULT_MODEL: Final = "sora-2"
+SECONDS: Final = ("4", "8", "12")
+DEFAULT_SECONDS: Final = "4"
+SIZES: Final[dict[str, tuple[int, int]]] = {
+    "720x1280": (720, 1280),
+    "1280x720": (1280, 720),
+    "1024x1792": (1024, 1792),
+    "1792x1024": (1792, 1024),
+}
+MAX_PROMPT_CHARS: Final = 10_000
+DEFAULT_LIST_LIMIT: Final = 20
+MAX_LIST_LIMIT: Final = 100
+# The image field as the shared intake names it; this dialect calls it `input_reference`.
+IMAGE_FIELD: Final = "input_reference"
+_FORM_FIELDS: Final = frozenset(
+    {"prompt", "model", "seconds", "size", IMAGE_FIELD, f"{IMAGE_FIELD}[image_url]", f"{IMAGE_FIELD}[file_id]"}
+)
+_JSON_FIELDS: Final = frozenset({"prompt", "model", "seconds", "size", IMAGE_FIELD})
+
+VideoStatus = Literal["queued", "in_progress", "completed", "failed"]
+Variant = Literal["video", "thumbnail", "spritesheet"]
+
+_STATUS_WORDS: dict[JobStatus, VideoStatus] = {
+    JobStatus.QUEUED: "queued",
+    JobStatus.RUNNING: "in_progress",
+    JobStatus.SUCCEEDED: "completed",
+    JobStatus.FAILED: "failed",
+    JobStatus.CANCELLED: "failed",
+    JobStatus.EXPIRED: "failed",
+}
+
+_VARIANT_MEDIA: dict[str, str] = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}
+
+
+# ---- wire models ----
+
+
+class VideoError(BaseModel):
+    code: str = Field(description="Machine-readable reason, e.g. `cancelled`, `expired`, `render_failed`.")
+    message: str
+
+
+class Video(BaseModel):
+    """OpenAI's video object."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "video_123456789012345678",
+                    "object": "video",
+                    "model": "sora-2",
+                    "status": "in_progress",
+                    "progress": 42,
+                    "created_at": 1767225600,
+                    "completed_at": None,
+                    "expires_at": None,
+                    "prompt": "she smiles and the camera slowly zooms in",
+                    "seconds": "4",
+                    "size": "720x1280",
+                    "remixed_from_video_id": None,
+                    "error": None,
+                }
+            ]
+        }
+    )
+
+    id: str = Field(description="`video_` followed by the job id.")
+    object: Literal["video"] = "video"
+    model: str
+    status: VideoStatus
+    progress: int = Field(ge=0, le=100, description="Approximate completion percentage.")
+    created_at: int = Field(description="Unix seconds.")
+    completed_at: int | None = Field(description="Unix seconds when the job finished (completed or failed).")
+    expires_at: int | None = Field(description="Always null: videos are kept until deleted.")
+    prompt: str | None
+    seconds: str = Field(description="Clip length in seconds.")
+    size: str | None = Field(description="`WIDTHxHEIGHT`; null only for a job of another API not yet rendered.")
+    remixed_from_video_id: str | None = None
+    error: VideoError | None
+
+
+class VideoList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Video]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class VideoDeleted(BaseModel):
+    id: str
+    object: Literal["video.deleted"] = "video.deleted"
+    deleted: bool
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class ErrorBody(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": {
+                        "message": "`seconds` must be one of 4, 8, 12 (got '5')",
+                        "type": "invalid_request_error",
+                        "param": "seconds",
+                        "code": "invalid_value",
+                    }
+                }
+            ]
+        }
+    )
+
+    error: ErrorDetail
+
+
+class VideoEvent(BaseModel):
+    """A webhook body, in the shape of OpenAI's webhook events; `data` is the whole video object."""
+
+    id: str
+    object: Literal["event"] = "event"
+    created_at: int
+    type: str
+    data: Video
+
+
+# ---- errors ----
+
+_LEADING_FIELD = re.compile(r"^`([^`]+)`")
+
+
+def _error_type(status_code: int) -> str:
+    if status_code >= 500:
+        return "server_error"
+    return "invalid_request_error"
+
+
+def _error_code(status_code: int, message: str) -> str | None:
+    if status_code == 401:
+        return "invalid_api_key"
+    if status_code == 400:
+        if " is required" in message:
+            return "missing_required_parameter"
+        if "unknown parameter" in message:
+            return "unknown_parameter"
+        return "invalid_value"
+    if status_code == 413:
+        return "request_too_large"
+    return None
+
+
+def error_response(
+    status_code: int,
+    message: str,
+    *,
+    param: str | None = None,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """OpenAI's error body; `param` defaults to the backticked field a domain error's message starts with."""
+    if param is None:
+        match = _LEADING_FIELD.match(message)
+        param = match.group(1) if match else None
+    body = ErrorBody(
+        error=ErrorDetail(
+            message=message,
+            type=_error_type(status_code),
+            param=param,
+            code=code if code is not None else _error_code(status_code, message),
+        )
+    )
+    return JSONResponse(body.model_dump(), status_code=status_code, headers=headers)
+
+
+def render_error(request: Request, error: ApiError) -> JSONResponse:
+    return error_response(error.status_code, error.message, headers=error.headers)
+
+
+# ---- the video object ----
+
+
+def wire_id(job_id: str) -> str:
+    return ID_PREFIX + job_id
+
+
+def job_id_from_wire(video_id: str) -> str:
+    """`video_<job id>` or the bare job id (jobs made through the other dialects are visible here too)."""
+    return video_id.removeprefix(ID_PREFIX)
+
+
+def _unix(value: Any) -> int | None:
+    return None if value is None else int(value.timestamp())
+
+
+def _seconds_text(duration_s: float) -> str:
+    return f"{duration_s:g}"
+
+
+def _size_text(job: Job) -> str | None:
+    options, result = job.options, job.result
+    if isinstance(options.get("width"), int) and isinstance(options.get("height"), int):
+        return f"{options['width']}x{options['height']}"
+    if isinstance(result.get("width"), int) and isinstance(result.get("height"), int):
+        return f"{result['width']}x{result['height']}"
+    return None  # a job of another dialect, not rendered yet: its size is decided by the engine
+
+
+def _video_error(job: Job) -> VideoError | None:
+    if job.status is JobStatus.FAILED:
+        return VideoError(code=job.error_code or "generation_failed", message=job.error_message or "generation failed")
+    if job.status is JobStatus.CANCELLED:
+        return VideoError(code="cancelled", message="the video was cancelled before it finished")
+    if job.status is JobStatus.EXPIRED:
+        return VideoError(code="expired", message="the video was removed after its retention period")
+    return None
+
+
+def to_wire(job: Job) -> Video:
+    status = _STATUS_WORDS[job.status]
+    progress = 100 if job.status is JobStatus.SUCCEEDED else round(min(max(job.progress, 0.0), 1.0) * 100)
+    duration = job.options.get("duration", job.result.get("duration_s", 6.0))
+    return Video(
+        id=wire_id(job.id),
+        model=job.model,
+        status=status,
+        progress=progress,
+        created_at=int(job.created_at.timestamp()),
+        completed_at=_unix(job.finished_at) if job.status.is_terminal() else None,
+        expires_at=None,
+        prompt=job.prompt,
+        seconds=_seconds_text(float(duration)),
+        size=_size_text(job),
+        error=_video_error(job),
+    )
+
+
+_EVENT_TYPES: dict[JobStatus, str] = {
+    JobStatus.QUEUED: "video.queued",
+    JobStatus.RUNNING: "video.in_progress",
+    JobStatus.SUCCEEDED: "video.completed",
+    JobStatus.FAILED: "video.failed",
+    JobStatus.CANCELLED: "video.failed",
+    JobStatus.EXPIRED: "video.failed",
+}
+
+
+def render_event(job: Job, svc: Services) -> dict[str, Any]:
+    """The webhook body for `job`'s current status, shaped like OpenAI's events (`video.completed`,
+    `video.failed`; `video.queued` / `video.in_progress` for the intermediate states OpenAI does not send).
+    The event id is stable per job and status, so a receiver can drop a redelivered event."""
+    event = VideoEvent(
+        id=f"evt_{job.id}_{job.status.value}",
+        created_at=int(job.updated_at.timestamp()),
+        type=_EVENT_TYPES[job.status],
+        data=to_wire(job),
+    )
+    return event.model_dump(mode="json")
+
+
+# ---- create: reading the request ----
+
+
+@dataclass(frozen=True)
+class _CreateFields:
+    prompt: str
+    model: str
+    seconds: str
+    size: str | None  # None: chosen from the image's orientation
+    image: str | bytes  # URL / data URI text, or the bytes of an uploaded file
+    image_field: str  # the wire name errors about the image should carry
+
+
+async def _capped_stream(request: Request, *, max_bytes: int) -> AsyncGenerator[bytes, None]:
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise InvalidInput("body", f"exceeds {max_bytes} bytes", status_code=413)
+        yield chunk
+
+
+def _check_declared_length(request: Request, *, max_bytes: int) -> None:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise InvalidInput("body", f"is {int(declared)} bytes; at most {max_bytes} bytes are allowed", status_code=413)
+
+
+async def _read_form(request: Request, *, max_bytes: int) -> FormData:
+    _check_declared_length(request, max_bytes=max_bytes)
+    parser = MultiPartParser(
+        request.headers,
+        _capped_stream(request, max_bytes=max_bytes),
+        max_files=1,
+        max_fields=len(_FORM_FIELDS),
+        max_part_size=max_bytes,
+    )
+    try:
+        return await parser.parse()
+    except MultiPartException as exc:
+        raise InvalidInput("body", f"is not valid multipart/form-data ({exc.message})") from None
+
+
+def _text(value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(field, "must be a string")
+    return value
+
+
+async def _fields_from_form(form: FormData) -> _CreateFields:
+    for key in form:
+        if key not in _FORM_FIELDS:
+            raise InvalidInput(key, f"is an unknown parameter; known: {', '.join(sorted(_FORM_FIELDS))}")
+    values: dict[str, str] = {}
+    for key in ("prompt", "model", "seconds", "size", f"{IMAGE_FIELD}[image_url]", f"{IMAGE_FIELD}[file_id]"):
+        if key in form:
+            values[key] = _text(form[key], key)
+    if f"{IMAGE_FIELD}[file_id]" in values:
+        _refuse_file_id(f"{IMAGE_FIELD}[file_id]")
+    image: str | bytes | None = None
+    image_field = IMAGE_FIELD
+    upload = form.get(IMAGE_FIELD)
+    if upload is not None and f"{IMAGE_FIELD}[image_url]" in values:
+        raise InvalidInput(IMAGE_FIELD, "was sent twice: send either the file or `input_reference[image_url]`")
+    if isinstance(upload, UploadFile):
+        image = await upload.read()
+    elif isinstance(upload, str):  # a URL or data URI sent as a plain form field
+        image = upload
+    elif f"{IMAGE_FIELD}[image_url]" in values:
+        image_field = f"{IMAGE_FIELD}[image_url]"
+        image = values[image_field]
+    return _validate(values.get("prompt"), values.get("model"), values.get("seconds"), values.get("size"),
+                     image, image_field)
+
+
+def _refuse_file_id(field: str) -> None:
+    raise InvalidInput(
+        field, "is not supported: this server has no Files API; upload the image as the `input_reference` file "
+        "or send `input_reference[image_url]` (an http(s) URL or a data: URI)"
+    )
+
+
+def _fields_from_json(body: dict[str, Any]) -> _CreateFields:
+    for key in body:
+        if key not in _JSON_FIELDS:
+            raise InvalidInput(key, f"is an unknown parameter; known: {', '.join(sorted(_JSON_FIELDS))}")
+    seconds = body.get("seconds")
+    if isinstance(seconds, int) and not isinstance(seconds, bool):
+        seconds = str(seconds)  # OpenAI documents a string; a bare number is read the same way
+    image: str | None = None
+    image_field = IMAGE_FIELD
+    reference = body.get(IMAGE_FIELD)
+    if isinstance(reference, dict):
+        for key in reference:
+            if key not in ("image_url", "file_id"):
+                raise InvalidInput(f"{IMAGE_FIELD}.{key}", "is an unknown parameter; known: image_url, file_id")
+        if "file_id" in reference:
+            _refuse_file_id(f"{IMAGE_FIELD}.file_id")
+        if "image_url" in reference:
+            image_field = f"{IMAGE_FIELD}.image_url"
+            image = _text(reference["image_url"], image_field)
+        else:
+            raise InvalidInput(IMAGE_FIELD, "must have `image_url` (an http(s) URL or a data: URI)")
+    elif reference is not None:
+        image = _text(reference, IMAGE_FIELD)
+    return _validate(
+        _optional_text(body, "prompt"), _optional_text(body, "model"),
+        seconds if seconds is None else _text(seconds, "seconds"), _optional_text(body, "size"),
+        image, image_field,
+    )
+
+
+def _optional_text(body: dict[str, Any], key: str) -> str | None:
+    value = body.get(key)
+    return None if value is None else _text(value, key)
+
+
+def _validate(
+    prompt: str | None,
+    model: str | None,
+    seconds: str | None,
+    size: str | None,
+    image: str | bytes | None,
+    image_field: str,
+) -> _CreateFields:
+    if prompt is None:
+        raise InvalidInput("prompt", "is required")
+    if not prompt.strip():
+        raise InvalidInput("prompt", "must not be blank")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise InvalidInput("prompt", f"must be at most {MAX_PROMPT_CHARS} characters long (got {len(prompt)})")
+    model = DEFAULT_MODEL if model is None else model
+    engine_for_model(model)  # an unknown model is refused before any image is read or fetched
+    seconds = DEFAULT_SECONDS if seconds is None else seconds
+    if seconds not in SECONDS:
+        raise InvalidInput("seconds", f"must be one of {', '.join(SECONDS)} (got {seconds!r})")
+    if size is not None and size not in SIZES:
+        raise InvalidInput("size", f"must be one of {', '.join(SIZES)} (got {size!r})")
+    if image is None:
+        raise InvalidInput(
+            IMAGE_FIELD, "is required: this server animates a first frame; upload a JPG/PNG image as the "
+            "`input_reference` file, or send `input_reference[image_url]` (multipart) or "
+            "`{\"input_reference\": {\"image_url\": ...}}` (JSON) with an http(s) URL or a data: URI"
+        )
+    return _CreateFields(prompt, model, seconds, size, image, image_field)
+
+
+def _renamed(exc: InvalidInput, field: str) -> InvalidInput:
+    """The shared intake names the image `first_frame_image`; this dialect's clients know it by `field`."""
+    if exc.field == intake.FIELD:
+        return InvalidInput(field, exc.rule, status_code=exc.status_code)
+    return exc
+
+
+def _decode(fields: _CreateFields, svc: Services) -> FirstFrame:
+    try:
+        if isinstance(fields.image, bytes):
+            return check_image(fields.image)
+        return decode_first_frame(fields.image, fetch=svc.fetcher.fetch)
+    except InvalidInput as exc:
+        raise _renamed(exc, fields.image_field) from None
+
+
+def _choose_size(size: str | None, frame: FirstFrame) -> tuple[int, int]:
+    """`size` as (width, height); without one, the orientation of the image (as stored) picks it."""
+    if size is None:
+        size = "1280x720" if frame.width > frame.height else "720x1280"
+    return SIZES[size]
+
+
+def crop_to_aspect(frame: FirstFrame, *, width: int, height: int) -> FirstFrame:
+    """Centre-crop `frame` (upright, as the engine will see it) to `width:height`, shrunk to that size if it
+    is larger; PNG stays PNG (lossless), JPEG stays JPEG. An image already of that shape is kept as is."""
+    with Image.open(io.BytesIO(frame.data)) as opened:
+        orientation = opened.getexif().get(ExifTags.Base.Orientation, 1)
+        image = ImageOps.exif_transpose(opened)
+    src_w, src_h = image.size
+    if src_w * height > width * src_h:  # wider than the target: trim the sides
+        crop_w, crop_h = max(1, round(src_h * width / height)), src_h
+    else:  # taller: trim top and bottom
+        crop_w, crop_h = src_w, max(1, round(src_w * height / width))
+    if orientation == 1 and (crop_w, crop_h) == (src_w, src_h) and src_w <= width:
+        return frame
+    if image.mode not in ("RGB", "RGBA", "L", "LA"):
+        image = image.convert("RGBA")  # palette and 16-bit images resample poorly or not at all
+    left, top = (src_w - crop_w) // 2, (src_h - crop_h) // 2
+    image = image.crop((left, top, left + crop_w, top + crop_h))
+    if crop_w > width:
+        image = image.resize((width, height), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    if frame.format == "jpeg":
+        image.convert("RGB").save(buffer, format="JPEG", quality=95)
+    else:
+        image.save(buffer, format="PNG")
+    return FirstFrame(data=buffer.getvalue(), format=frame.format, width=image.width, height=image.height)
+
+
+# ---- routes ----
+
+SERVICES = Annotated[Services, Depends(services)]
+VideoId = Annotated[str, Path(description="`video_<id>` (or the bare id).", examples=["video_123456789012345678"])]
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "A parameter breaks a rule; `param` names it."},
+    401: {"model": ErrorBody, "description": "Missing or unknown API key."},
+    404: {"model": ErrorBody, "description": "No such video for this API key."},
+}
+
+_CREATE_FORM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["prompt", "input_reference"],
+    "properties": {
+        "prompt": {"type": "string", "maxLength": MAX_PROMPT_CHARS, "description": "What should happen."},
+        "model": {"type": "string", "default": DEFAULT_MODEL, "enum": ["sora-2", "sora-2-pro"],
+                  "description": "Both run the live2d engine (so do our own ids, e.g. `video-01-live2d`)."},
+        "seconds": {"type": "string", "enum": list(SECONDS), "default": DEFAULT_SECONDS},
+        "size": {"type": "string", "enum": list(SIZES),
+                 "description": "Output size; the image is centre-cropped to its aspect. Default: 1280x720 for "
+                 "a landscape image, 720x1280 otherwise."},
+        "input_reference": {"type": "string", "format": "binary",
+                            "description": "The first frame: JPG/PNG, aspect ratio strictly between 2:5 and 5:2, "
+                            "shorter side over 300 px, at most 20 MB."},
+        "input_reference[image_url]": {"type": "string",
+                                       "description": "Instead of the file: an http(s) URL or a data: URI."},
+    },
+}
+_CREATE_JSON_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["prompt", "input_reference"],
+    "properties": {
+        **{k: v for k, v in _CREATE_FORM_SCHEMA["properties"].items() if not k.startswith("input_reference")},
+        "input_reference": {
+            "type": "object",
+            "required": ["image_url"],
+            "properties": {"image_url": {"type": "string", "description": "An http(s) URL or a data: URI."}},
+        },
+    },
+}
 
 router = APIRouter(tags=["OpenAI Videos"])
 
 
-def render_error(request: Request, error: ApiError) -> JSONResponse:
-    raise NotImplementedError("the OpenAI dialect is being written")
+@router.post(
+    VIDEOS_PATH,
+    response_model=Video,
+    responses={**_ERRORS, 413: {"model": ErrorBody, "description": "Body too large."}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": _CREATE_FORM_SCHEMA,
+                    "example": {"prompt": "she smiles", "model": "sora-2", "seconds": "4", "size": "720x1280"},
+                },
+                "application/json": {
+                    "schema": _CREATE_JSON_SCHEMA,
+                    "example": {
+                        "prompt": "she smiles",
+                        "seconds": "4",
+                        "size": "720x1280",
+                        "input_reference": {"image_url": "https://example.com/first-frame.jpg"},
+                    },
+                },
+            },
+        }
+    },
+    summary="Create a video",
+)
+async def create_video(request: Request, tenant: CurrentTenant, svc: SERVICES) -> Video:
+    key = idempotency_key(request)
+    max_bytes = svc.settings.max_request_bytes
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type == "multipart/form-data":
+        form = await _read_form(request, max_bytes=max_bytes)
+        try:
+            fields = await _fields_from_form(form)
+        finally:
+            await form.close()
+    elif content_type in ("application/json", ""):
+        fields = _fields_from_json(await read_json_object(request, max_bytes=max_bytes))
+    else:
+        raise InvalidInput("Content-Type", f"must be multipart/form-data or application/json (got {content_type!r})")
+    frame = await run_in_threadpool(_decode, fields, svc)
+    width, height = _choose_size(fields.size, frame)
+
+    def prepare(found: FirstFrame) -> FirstFrame:
+        return crop_to_aspect(found, width=width, height=height)
+
+    job = await svc.create_job(
+        CreateRequest(
+            tenant=tenant,
+            dialect=DIALECT,
+            model=fields.model,
+            prompt=fields.prompt,
+            first_frame_image=frame,
+            options={"duration": float(fields.seconds), "width": width, "height": height},
+            idempotency_key=key,
+            prepare_frame=prepare,
+        )
+    )
+    return to_wire(job)
 
 
-def render_event(job: Job, svc: Services) -> dict[str, Any]:
-    raise NotImplementedError("the OpenAI dialect is being written")
+async def _get(video_id: str, tenant: str, svc: Services) -> Job:
+    try:
+        return await run_in_threadpool(svc.store.get, job_id_from_wire(video_id), tenant=tenant)
+    except JobNotFound:
+        raise JobNotFound(video_id) from None
+
+
+@router.get(VIDEOS_PATH + "/{video_id}", response_model=Video, responses=_ERRORS, summary="Retrieve a video")
+async def retrieve_video(video_id: VideoId, tenant: CurrentTenant, svc: SERVICES) -> Video:
+    return to_wire(await _get(video_id, tenant, svc))
+
+
+def _parse_limit(limit: str | None) -> int:
+    if limit is None:
+        return DEFAULT_LIST_LIMIT
+    text = limit.strip()
+    if not text.lstrip("-").isdigit():
+        raise InvalidInput("limit", f"must be an integer from 1 to {MAX_LIST_LIMIT} (got {limit!r})")
+    value = int(text)
+    if not 1 <= value <= MAX_LIST_LIMIT:
+        raise InvalidInput("limit", f"must be from 1 to {MAX_LIST_LIMIT} (got {value})")
+    return value
+
+
+@router.get(VIDEOS_PATH, response_model=VideoList, responses=_ERRORS, summary="List videos")
+async def list_videos(
+    tenant: CurrentTenant,
+    svc: SERVICES,
+    after: Annotated[str | None, Query(description="The id of the last video of the previous page.")] = None,
+    limit: Annotated[
+        str | None, Query(description=f"1 to {MAX_LIST_LIMIT}, default {DEFAULT_LIST_LIMIT}.", examples=["20"])
+    ] = None,
+    order: Annotated[str | None, Query(description="`asc` or `desc` (default) by creation time.")] = None,
+) -> VideoList:
+    count = _parse_limit(limit)
+    if order not in (None, "asc", "desc"):
+        raise InvalidInput("order", f"must be asc or desc (got {order!r})")
+    cursor = None
+    if after is not None:
+        cursor = job_id_from_wire(after)
+        if not cursor:
+            raise InvalidInput("after", "must be a video id")
+    try:
+        page = await run_in_threadpool(
+            svc.store.list_jobs, tenant, limit=count, after=cursor, newest_first=order != "asc"
+        )
+    except JobNotFound:
+        raise InvalidInput("after", f"is not the id of one of your videos (got {after!r})") from None
+    data = [to_wire(job) for job in page.jobs]
+    return VideoList(
+        data=data,
+        first_id=data[0].id if data else None,
+        last_id=data[-1].id if data else None,
+        has_more=page.has_more,
+    )
+
+
+@router.delete(
+    VIDEOS_PATH + "/{video_id}", response_model=VideoDeleted, responses=_ERRORS, summary="Delete a video"
+)
+async def delete_video(video_id: VideoId, tenant: CurrentTenant, svc: SERVICES) -> VideoDeleted:
+    try:
+        job = await svc.delete_job(job_id_from_wire(video_id), tenant=tenant)
+    except JobNotFound:
+        raise JobNotFound(video_id) from None
+    return VideoDeleted(id=wire_id(job.id), deleted=True)
+
+
+@router.get(
+    VIDEOS_PATH + "/{video_id}/content",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "`video`: the mp4; `thumbnail`: the first frame as WebP; `spritesheet`: a JPEG grid "
+            "of 9 frames spread over the clip.",
+            "content": {media: {} for media in _VARIANT_MEDIA.values()},
+        },
+        **_ERRORS,
+        404: {"model": ErrorBody, "description": "No such video, or it is not completed (yet)."},
+    },
+    summary="Download video content",
+)
+async def download_content(
+    video_id: VideoId,
+    tenant: CurrentTenant,
+    svc: SERVICES,
+    variant: Annotated[str | None, Query(description="`video` (default), `thumbnail` or `spritesheet`.")] = None,
+) -> Response:
+    chosen = variant or "video"
+    if chosen not in _VARIANT_MEDIA:
+        raise InvalidInput("variant", f"must be video, thumbnail or spritesheet (got {variant!r})")
+    job = await _get(video_id, tenant, svc)
+    if job.status is not JobStatus.SUCCEEDED or job.media_key is None:
+        status = _STATUS_WORDS[job.status]
+        advice = (
+            f"poll GET /v1/videos/{video_id} until its status is completed"
+            if not job.status.is_terminal()
+            else "it has no content; create a new video"
+        )
+        return error_response(
+            404, f"video {video_id!r} is not ready: its status is {status}; {advice}", param="video_id",
+            code="video_not_ready" if not job.status.is_terminal() else "video_failed",
+        )
+    path = svc.storage.path_for(job.media_key)
+    if not path.is_file():
+        raise JobNotFound(video_id)
+    filename = f"{wire_id(job.id)}"
+    if chosen == "video":
+        return FileResponse(path, media_type=_VARIANT_MEDIA["video"], filename=f"{filename}.mp4")
+    if chosen == "thumbnail":
+        data = await run_in_threadpool(thumbnail_webp, path)
+        suffix = "webp"
+    else:
+        data = await run_in_threadpool(spritesheet_jpeg, path)
+        suffix = "jpg"
+    return Response(
+        data,
+        media_type=_VARIANT_MEDIA[chosen],
+        headers={"Content-Disposition": f'attachment; filename="{filename}.{suffix}"'},
+    )

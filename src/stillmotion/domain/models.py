@@ -8,6 +8,10 @@ from stillmotion.domain.errors import InvalidInput
 MODEL_ENGINES: dict[str, str] = {
     "video-01-live2d": "live2d",
     "I2V-01-live": "live2d",
+    # OpenAI's Videos API names (its default is `sora-2`), accepted so that unmodified OpenAI clients work;
+    # both run our live2d engine.
+    "sora-2": "live2d",
+    "sora-2-pro": "live2d",
 }
 
 

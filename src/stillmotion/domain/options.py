@@ -6,7 +6,7 @@ from typing import Final
 
 DEFAULT_DURATION_S: Final = 6.0
 MIN_DURATION_S: Final = 1.0
-MAX_DURATION_S: Final = 10.0
+MAX_DURATION_S: Final = 12.0  # OpenAI's longest `seconds` is 12
 DEFAULT_FPS: Final = 25
 MIN_FPS: Final = 12
 MAX_FPS: Final = 30

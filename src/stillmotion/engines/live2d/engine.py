@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 SHORT_SIDE_PX: Final = 720
 MAX_DURATION_S: Final = 20.0
 MAX_FPS: Final = 60
+# Largest side an explicitly requested output size may have (OpenAI's largest `size` is 1792).
+MAX_SIDE_PX: Final = 4096
 # The API admits 2:5 .. 5:2; the engine refuses only what would make an absurdly long frame.
 MAX_ASPECT: Final = 4.0
 # Progress is reported every this many frames (and at the end): often enough for a responsive
@@ -64,6 +66,19 @@ def output_size(width: int, height: int, *, short_side_px: int = SHORT_SIDE_PX) 
     if width <= height:
         return short_side_px, even(height)
     return even(width), short_side_px
+
+
+def requested_size(options: dict[str, Any]) -> tuple[int, int] | None:
+    """`options["width"]` x `options["height"]` when both are given: positive, even (yuv420p) and at most
+    `MAX_SIDE_PX`; None when neither is, so that the default size applies."""
+    width, height = options.get("width"), options.get("height")
+    if width is None and height is None:
+        return None
+    for name, side in (("width", width), ("height", height)):
+        if not isinstance(side, int) or isinstance(side, bool) or not 2 <= side <= MAX_SIDE_PX or side % 2:
+            raise ValueError(f"`{name}` must be an even integer in 2..{MAX_SIDE_PX}, got {side!r}")
+    assert isinstance(width, int) and isinstance(height, int)
+    return width, height
 
 
 def decode_image(data: bytes) -> RGBFrame:
@@ -173,7 +188,8 @@ class Live2DEngine:
     def render(self, request: RenderRequest, output_path: Path, *, on_progress: ProgressCallback) -> RenderResult:
         check_request(request)
         source = decode_image(request.image)
-        width, height = output_size(source.shape[1], source.shape[0])
+        # A dialect may ask for an exact frame size (OpenAI's `size`; it crops the input to that aspect first).
+        width, height = requested_size(request.options) or output_size(source.shape[1], source.shape[0])
         first_frame = fit_image(source, width=width, height=height)  # (H, W, 3) uint8
         del source  # a large photo's full-size pixels are not needed during the frame loop
         on_progress(0.0)  # before detection and planning, so that a cancel is honoured early

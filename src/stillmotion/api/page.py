@@ -1,0 +1,134 @@
+"""The web page at `/`: plain HTML, CSS and JS served from `api/static/`, no build step.
+
+`index.html` is a small template: `{{asset:NAME}}` becomes the asset's versioned URL (its content digest in the
+query, so the browser may keep it for a year) and `{{min_duration}}`-style names become the bounds every dialect
+enforces, so the form's limits cannot drift from the server's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException
+
+from stillmotion.api.services import Services
+from stillmotion.domain.options import MAX_DURATION_S, MAX_SEED, MIN_DURATION_S
+
+STATIC_DIR = Path(__file__).with_name("static")
+
+# The only files served; anything else under /static is a 404, so no path ever reaches the file system.
+ASSET_TYPES = {
+    "app.js": "text/javascript; charset=utf-8",
+    "style.css": "text/css; charset=utf-8",
+    "icon.svg": "image/svg+xml",
+}
+
+# The page revalidates on every load (it is tiny and names the current asset versions); a versioned asset
+# never changes under its URL.
+PAGE_CACHE = "no-cache"
+VERSIONED_ASSET_CACHE = "public, max-age=31536000, immutable"
+UNVERSIONED_ASSET_CACHE = "no-cache"
+
+_PLACEHOLDER = re.compile(r"\{\{([a-z_]+)(?::([a-z0-9_.]+))?\}\}")
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class StaticFile:
+    body: bytes
+    media_type: str
+    digest: str  # first 16 hex digits of the body's SHA-256: the version in URLs and the ETag
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.digest}"'
+
+
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()[:16]
+
+
+@cache
+def asset(name: str) -> StaticFile:
+    body = (STATIC_DIR / name).read_bytes()
+    return StaticFile(body=body, media_type=ASSET_TYPES[name], digest=_digest(body))
+
+
+def _fill(match: re.Match[str]) -> str:
+    name, argument = match.group(1), match.group(2)
+    if name == "asset" and argument in ASSET_TYPES:
+        return f"/static/{argument}?v={asset(argument).digest}"
+    values = {"min_duration": f"{MIN_DURATION_S:g}", "max_duration": f"{MAX_DURATION_S:g}", "max_seed": str(MAX_SEED)}
+    if name in values and argument is None:
+        return values[name]
+    raise ValueError(f"index.html names an unknown placeholder {match.group(0)!r}")
+
+
+@cache
+def index_page() -> StaticFile:
+    html = _PLACEHOLDER.sub(_fill, (STATIC_DIR / "index.html").read_text(encoding="utf-8")).encode()
+    return StaticFile(body=html, media_type="text/html; charset=utf-8", digest=_digest(html))
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def content_security_policy(public_url: str) -> str:
+    """Only this origin, plus blob:/data: for the image preview. Video links are signed with the public URL,
+    which may name another origin than the one the page was loaded from (a proxy), so that origin may
+    serve media too."""
+    media = ["'self'", "blob:"]
+    public_origin = _origin(public_url)
+    if public_origin is not None:
+        media.append(public_origin)
+    directives = {
+        "default-src": "'none'",
+        "script-src": "'self'",
+        "style-src": "'self'",
+        "img-src": "'self' blob: data:",
+        "media-src": " ".join(media),
+        "connect-src": "'self'",
+        "form-action": "'self'",
+        "base-uri": "'none'",
+        "frame-ancestors": "'none'",
+    }
+    return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+def _respond(request: Request, file: StaticFile, *, cache_control: str) -> Response:
+    svc: Services = request.app.state.services
+    headers = {
+        "Cache-Control": cache_control,
+        "ETag": file.etag,
+        "Content-Security-Policy": content_security_policy(svc.settings.resolved_public_url),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+    if file.etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(file.body, media_type=file.media_type, headers=headers)
+
+
+@router.get("/")
+def get_page(request: Request) -> Response:
+    return _respond(request, index_page(), cache_control=PAGE_CACHE)
+
+
+@router.get("/static/{name}")
+def get_asset(request: Request, name: str, version: Annotated[str | None, Query(alias="v")] = None) -> Response:
+    if name not in ASSET_TYPES:
+        raise HTTPException(404, f"no static file named {name!r}")
+    file = asset(name)
+    cache_control = VERSIONED_ASSET_CACHE if version == file.digest else UNVERSIONED_ASSET_CACHE
+    return _respond(request, file, cache_control=cache_control)

@@ -1,0 +1,321 @@
+"""The web page in a real headless Chromium against a real `stillmotion serve`: key, image, prompt, progress,
+a video that actually plays, history, cancel, and the server's own error messages shown inline."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from support import TEST_KEY, Server, b64, make_image
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+GENERATION_PATH = "/v2/generate/video/minimax/generation"
+SCREENSHOT_COPY = Path("/tmp/web-page.png")
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+        reason="headless Chromium is missing: install it with `apt-get install -y chromium chromium-driver`",
+    ),
+]
+
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = Server(tmp_path_factory.mktemp("web") / "data", workers=1)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--window-size=1280,1000",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def wait_for(driver: WebDriver, condition: Callable[[WebDriver], T], *, timeout_s: float, what: str) -> T:
+    result: T = WebDriverWait(driver, timeout_s, poll_frequency=0.2).until(condition, message=what)
+    return result
+
+
+def console_errors(driver: WebDriver) -> list[str]:
+    entries: list[dict[str, Any]] = driver.get_log("browser")
+    return [entry["message"] for entry in entries if entry["level"] == "SEVERE"]
+
+
+def open_page(driver: WebDriver, base: str, *, key: str | None) -> None:
+    console_errors(driver)  # reading the log empties it: each test sees only its own messages
+    driver.get(base + "/")
+    driver.execute_script("localStorage.clear()")
+    driver.get(base + "/")
+    if key is not None:
+        field = driver.find_element(By.ID, "api-key")
+        field.clear()
+        field.send_keys(key)
+        driver.find_element(By.ID, "save-key").click()
+        wait_for(driver, lambda d: d.execute_script("return localStorage.getItem('stillmotion.apiKey')") == key,
+                 timeout_s=5, what="the key was not saved in localStorage")
+
+
+def fill_form(driver: WebDriver, image: Path, prompt: str, *, duration: str = "1") -> None:
+    driver.find_element(By.ID, "image-file").send_keys(str(image))
+    wait_for(driver, lambda d: d.find_element(By.ID, "preview").get_attribute("naturalWidth") not in (None, "0"),
+             timeout_s=10, what="the image preview never appeared")
+    prompt_field = driver.find_element(By.ID, "prompt")
+    prompt_field.clear()
+    prompt_field.send_keys(prompt)
+    duration_field = driver.find_element(By.ID, "duration")
+    duration_field.clear()
+    duration_field.send_keys(duration)
+
+
+VIDEO_STATE = """
+const v = document.getElementById('video');
+return {src: v.currentSrc, readyState: v.readyState, time: v.currentTime, paused: v.paused,
+        width: v.videoWidth, height: v.videoHeight, error: v.error && v.error.message,
+        visible: !document.getElementById('player').hidden};
+"""
+
+
+def test_a_generation_from_the_page_plays_inline_and_is_listed(
+    server: Server, browser: WebDriver, tmp_path: Path
+) -> None:
+    prompt = "she smiles and nods, the camera slowly zooms in"
+    open_page(browser, server.base, key=TEST_KEY)
+    # Debian's Chromium is built with the proprietary codecs, so an H.264 mp4 can play.
+    assert browser.execute_script(
+        "return document.createElement('video').canPlayType('video/mp4; codecs=\"avc1.42E01E\"')"
+    ) in ("probably", "maybe")
+    fill_form(browser, FIXTURES / "grace_hopper.jpg", prompt)
+    assert browser.find_element(By.ID, "prompt-optimizer").is_selected()  # on by default
+    browser.find_element(By.ID, "generate").click()
+
+    wait_for(browser, lambda d: d.execute_script(VIDEO_STATE)["visible"] or d.find_element(By.ID, "result-error")
+             .is_displayed(), timeout_s=90, what="no video and no error within 90 s")
+    assert not browser.find_element(By.ID, "result-error").is_displayed(), (
+        browser.find_element(By.ID, "result-error").text
+    )
+    first = wait_for(browser, lambda d: (s := d.execute_script(VIDEO_STATE))["readyState"] >= 2 and s,
+                     timeout_s=20, what="the video never had a frame to show")
+    assert first["error"] is None
+    time.sleep(0.6)
+    later = browser.execute_script(VIDEO_STATE)
+    assert not later["paused"], later
+    # Playing, not just loaded: the clock moves (a 1 s clip loops, so it may have wrapped around).
+    assert later["time"] != first["time"], (first, later)
+    assert later["width"] == 720 and abs(later["height"] / 720 - 600 / 512) < 0.01  # short side 720, 512:600
+
+    # The page's video link is the server's signed link; the download link is the same URL.
+    src: str = later["src"]
+    assert "/media/" in src and "Signature=" in src
+    download = browser.find_element(By.ID, "download")
+    assert download.get_attribute("href") == src
+    assert download.get_attribute("download")
+    job_id = Path(str(download.get_attribute("download"))).stem.removeprefix("stillmotion-")
+    polled = httpx.get(server.base + GENERATION_PATH, params={"generation_id": job_id},
+                       headers={"Authorization": f"Bearer {TEST_KEY}"}, timeout=5).json()
+    assert polled["status"] == "completed"
+
+    # History: the job is listed, newest first, with its prompt; clicking it shows its video again.
+    item = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'button[data-job-id="{job_id}"]'),
+                    timeout_s=10, what="the generation is not in the history list")[0]
+    assert prompt in item.text
+    first_item = browser.find_element(By.CSS_SELECTOR, "#history-list button")
+    assert first_item.get_attribute("data-job-id") == job_id
+    browser.execute_script("document.getElementById('video').removeAttribute('src')")
+    item.click()
+    wait_for(browser, lambda d: "/media/" in d.execute_script(VIDEO_STATE)["src"], timeout_s=10,
+             what="clicking the history item did not show its video")
+
+    browser.set_window_size(1280, 1560)
+    browser.execute_script("window.scrollTo(0, 0)")
+    time.sleep(0.5)  # let the layout settle and the video advance a few frames
+    screenshot = tmp_path / "web-page.png"
+    browser.save_screenshot(str(screenshot))
+    shutil.copyfile(screenshot, SCREENSHOT_COPY)
+    assert console_errors(browser) == []
+
+
+def test_a_bad_key_shows_the_servers_message(server: Server, browser: WebDriver) -> None:
+    bad_key = "not-a-key-anyone-has"
+    answer = httpx.post(server.base + GENERATION_PATH, json={}, headers={"Authorization": f"Bearer {bad_key}"},
+                        timeout=5)
+    assert answer.status_code == 401
+    expected = answer.json()["message"]
+    open_page(browser, server.base, key=bad_key)
+    fill_form(browser, FIXTURES / "coffee.png", "steam rises from the cup")
+    browser.find_element(By.ID, "generate").click()
+    error = browser.find_element(By.ID, "form-error")
+    wait_for(browser, lambda d: error.is_displayed(), timeout_s=10, what="no error shown for a bad key")
+    assert error.text == expected
+    # The only console errors are the browser's own notes on the refused (401) requests.
+    assert all("401" in message for message in console_errors(browser))
+
+
+def test_a_validation_refusal_names_the_field(server: Server, browser: WebDriver) -> None:
+    open_page(browser, server.base, key=TEST_KEY)
+    fill_form(browser, FIXTURES / "coffee.png", "x" * 10)
+    # Past the form's own check, so the server's rule and wording are what the user reads.
+    browser.execute_script("document.getElementById('prompt').value = 'a'.repeat(2001)")
+    browser.find_element(By.ID, "generate").click()
+    error = browser.find_element(By.ID, "form-error")
+    wait_for(browser, lambda d: error.is_displayed(), timeout_s=10, what="no error shown for a long prompt")
+    assert "`prompt`" in error.text and "2000" in error.text, error.text
+
+
+def test_files_that_are_not_jpg_or_png_are_refused_before_upload(
+    server: Server, browser: WebDriver, tmp_path: Path
+) -> None:
+    open_page(browser, server.base, key=TEST_KEY)
+    fake = tmp_path / "photo.png"
+    fake.write_bytes(b"GIF89a" + bytes(64))  # named .png, but a GIF by its bytes
+    browser.find_element(By.ID, "image-file").send_keys(str(fake))
+    message = browser.find_element(By.ID, "image-error")
+    wait_for(browser, lambda d: message.is_displayed(), timeout_s=5, what="no message for a GIF")
+    assert "not a JPG or PNG" in message.text
+    assert not browser.find_element(By.ID, "preview").is_displayed()
+
+    big = tmp_path / "huge.png"
+    with big.open("wb") as handle:
+        handle.write(b"\x89PNG\r\n\x1a\n")
+        handle.truncate(20 * 1024 * 1024 + 1)
+    browser.find_element(By.ID, "image-file").send_keys(str(big))
+    wait_for(browser, lambda d: "20 MB" in message.text, timeout_s=5, what="no message for a 20 MB + 1 file")
+
+    browser.find_element(By.ID, "prompt").send_keys("she smiles")
+    browser.find_element(By.ID, "generate").click()
+    assert "20 MB" in browser.find_element(By.ID, "form-error").text  # refused without a request
+    assert console_errors(browser) == []
+
+
+def test_cancel_stops_a_running_generation(server: Server, browser: WebDriver) -> None:
+    open_page(browser, server.base, key=TEST_KEY)
+    fill_form(browser, FIXTURES / "coffee.png", "steam rises, the camera pans left", duration="10")
+    browser.find_element(By.ID, "generate").click()
+    cancel = browser.find_element(By.ID, "cancel")
+    wait_for(browser, lambda d: cancel.is_displayed() and cancel.is_enabled(), timeout_s=10,
+             what="no cancel button while the generation runs")
+    cancel.click()
+    outcome = browser.find_element(By.ID, "result-error")
+    wait_for(browser, lambda d: outcome.is_displayed(), timeout_s=30, what="the cancel had no visible outcome")
+    assert outcome.text == "Cancelled.", outcome.text
+    assert not browser.find_element(By.ID, "player").is_displayed()
+
+
+SYNTHETIC_IMAGE = """
+const [name, width, height, how] = arguments;
+const done = arguments[arguments.length - 1];
+const canvas = document.createElement('canvas');
+canvas.width = width; canvas.height = height;
+const context = canvas.getContext('2d');
+context.fillStyle = '#3a7'; context.fillRect(0, 0, width, height);
+canvas.toBlob((blob) => {
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([blob], name, {type: 'image/png'}));
+  if (how === 'drop') {
+    document.getElementById('drop-zone').dispatchEvent(
+      new DragEvent('drop', {dataTransfer: transfer, bubbles: true, cancelable: true}));
+  } else {
+    document.dispatchEvent(new ClipboardEvent('paste', {clipboardData: transfer, bubbles: true, cancelable: true}));
+  }
+  done(true);
+}, 'image/png');
+"""
+
+
+def test_images_can_be_dropped_or_pasted_and_are_checked_for_size(server: Server, browser: WebDriver) -> None:
+    open_page(browser, server.base, key=TEST_KEY)
+    name = browser.find_element(By.ID, "image-name")
+    browser.execute_async_script(SYNTHETIC_IMAGE, "dropped.png", 600, 400, "drop")
+    wait_for(browser, lambda d: "600\u00d7400" in name.text, timeout_s=5, what="the dropped image was not taken")
+    assert "dropped.png" in name.text
+    assert browser.find_element(By.ID, "preview").is_displayed()
+    assert not browser.find_element(By.ID, "image-error").is_displayed()
+
+    browser.execute_async_script(SYNTHETIC_IMAGE, "pasted.png", 900, 200, "paste")
+    wait_for(browser, lambda d: "900\u00d7200" in name.text, timeout_s=5, what="the pasted image was not taken")
+    error = browser.find_element(By.ID, "image-error")
+    assert error.is_displayed() and "shorter side" in error.text  # 200 px: the server's rule, said up front
+    assert console_errors(browser) == []
+
+
+def test_the_key_is_remembered_and_can_be_forgotten(server: Server, browser: WebDriver) -> None:
+    open_page(browser, server.base, key=TEST_KEY)
+    browser.refresh()
+    assert browser.find_element(By.ID, "api-key").get_attribute("value") == TEST_KEY
+    forget = browser.find_element(By.ID, "forget-key")
+    assert forget.is_displayed()
+    forget.click()
+    assert browser.execute_script("return localStorage.getItem('stillmotion.apiKey')") is None
+    assert browser.find_element(By.ID, "api-key").get_attribute("value") == ""
+    assert not forget.is_displayed()
+
+
+def test_the_page_fits_a_phone_screen(server: Server, browser: WebDriver, tmp_path: Path) -> None:
+    open_page(browser, server.base, key=TEST_KEY)
+    browser.set_window_size(390, 900)
+    try:
+        sizes = browser.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert sizes[0] <= sizes[1], f"the page scrolls sideways at phone width: {sizes}"
+        browser.save_screenshot(str(tmp_path / "web-page-phone.png"))
+    finally:
+        browser.set_window_size(1280, 1000)
+
+
+def test_history_lists_newest_first_and_loads_more(server: Server, browser: WebDriver) -> None:
+    auth = {"Authorization": f"Bearer {TEST_KEY}"}
+    image = "data:image/png;base64," + b64(make_image(320, 320))
+    created: list[str] = []
+    with httpx.Client(base_url=server.base, headers=auth, timeout=10) as api:
+        for number in range(21):
+            answer = api.post(GENERATION_PATH, json={
+                "model": "video-01-live2d", "prompt": f"history entry {number}", "first_frame_image": image,
+            })
+            assert answer.status_code == 200, answer.text
+            created.append(answer.json()["generation_id"])
+            # Cancelled at once: listing needs the jobs, not their videos.
+            api.delete(GENERATION_PATH, params={"generation_id": created[-1]})
+    open_page(browser, server.base, key=TEST_KEY)
+    rows = "#history-list button[data-job-id]"
+    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, rows)) == 20, timeout_s=10,
+             what="the first history page does not hold 20 entries")
+    shown = [item.get_attribute("data-job-id") for item in browser.find_elements(By.CSS_SELECTOR, rows)]
+    assert shown == created[::-1][:20]  # newest first
+    load_more = browser.find_element(By.ID, "load-more")
+    assert load_more.is_displayed()
+    load_more.click()
+    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, rows)) > 20, timeout_s=10,
+             what="'load more' added nothing")
+    shown = [item.get_attribute("data-job-id") for item in browser.find_elements(By.CSS_SELECTOR, rows)]
+    assert shown[20] == created[0]
+    assert len(shown) == len(set(shown)), "an entry was listed twice"
