@@ -204,6 +204,14 @@ def test_the_same_idempotency_key_gives_the_same_video(http: httpx.Client, servi
     assert job_count(services) == 2
 
 
+def test_an_idempotency_key_reused_with_another_request_is_a_409(http: httpx.Client, services: Services) -> None:
+    image = png(400, 520)
+    assert create_multipart(http, image, headers={"Idempotency-Key": "abc-9"}).status_code == 200
+    clash = create_multipart(http, image, headers={"Idempotency-Key": "abc-9"}, seconds="8")
+    assert_openai_error(clash, 409, param="Idempotency-Key", mentions=("different request",))
+    assert job_count(services) == 1
+
+
 def test_jobs_of_other_dialects_are_visible_by_bare_and_prefixed_id(http: httpx.Client) -> None:
     seed = http.post(
         "/v2/generate/video/minimax/generation",
