@@ -6,12 +6,20 @@ import logging
 import signal
 import sys
 import threading
+import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from stillmotion import __version__
@@ -19,6 +27,9 @@ from stillmotion.config import Settings
 from stillmotion.domain import InvalidInput
 from stillmotion.jobs import JobStore
 from stillmotion.storage import LocalStorage
+
+if TYPE_CHECKING:
+    from stillmotion.api.services import Services
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -64,6 +75,16 @@ def _start_workers(
     return stop, threads
 
 
+def _start_dispatcher(settings: Settings, services: Services, stop: threading.Event) -> threading.Thread:
+    """Webhook deliveries run on their own thread, so a slow receiver never holds up a worker."""
+    from stillmotion.api.app import build_dispatcher
+
+    dispatcher = build_dispatcher(settings, services)
+    thread = threading.Thread(target=dispatcher.run, args=(stop,), name="webhooks", daemon=True)
+    thread.start()
+    return thread
+
+
 def _dev_key(settings: Settings, store: JobStore) -> str:
     """A key for trying the service locally: the one kept in `<data-dir>/dev-key`, made on first use."""
     path = settings.data_dir / "dev-key"
@@ -97,6 +118,7 @@ def serve(
     services = build_services(settings)
     app = create_app(settings, services=services)
     stop, threads = _start_workers(settings, services.store, services.storage, settings.workers)
+    threads.append(_start_dispatcher(settings, services, stop))
     base = settings.resolved_public_url
     console.print(f"[bold]stillmotion {__version__}[/] on {base}  (data: {settings.data_dir.resolve()})")
     console.print(f"  seed API: {base}/v2/generate/video/minimax/generation   docs: {base}/docs")
@@ -137,6 +159,7 @@ def worker(data_dir: Path | None, concurrency: int, burst: bool) -> None:
         console.print(f"ran {taken} job(s)")
         return
     stop, threads = _start_workers(settings, services.store, services.storage, concurrency)
+    threads.append(_start_dispatcher(settings, services, stop))
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     while any(thread.is_alive() for thread in threads):
@@ -145,8 +168,23 @@ def worker(data_dir: Path | None, concurrency: int, burst: bool) -> None:
     services.store.close()
 
 
+_IMAGE_URI = ("http://", "https://", "data:")
+
+
+def _image_argument(image: str, *, remote: bool) -> str | Path:
+    """IMAGE as the chosen mode takes it: a file (both modes) or, for --server, an http(s) URL / data: URI
+    that the server reads itself."""
+    if remote and image.strip().lower().startswith(_IMAGE_URI):
+        return image.strip()
+    path = Path(image)
+    if not path.is_file():
+        also = " or an http(s) URL" if remote else ""
+        raise click.BadParameter(f"{image!r} is not a file{also}", param_hint="IMAGE")
+    return path
+
+
 @main.command()
-@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("image")
 @click.option("--prompt", "-p", required=True, help="What should happen in the video.")
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The mp4 to write."
@@ -154,21 +192,97 @@ def worker(data_dir: Path | None, concurrency: int, burst: bool) -> None:
 @click.option("--model", default="video-01-live2d", show_default=True, help="Model id.")
 @click.option("--seed", type=int, default=None, help="Same seed and image give the same video.")
 @click.option("--no-prompt-optimizer", is_flag=True, help="Take the prompt literally.")
-def generate(image: Path, prompt: str, output: Path, model: str, seed: int | None, no_prompt_optimizer: bool) -> None:
-    """Render IMAGE into a video locally, with the same engine as the server (no server needed)."""
+@click.option("--duration", "duration_s", type=float, default=None, help="Seconds of video (default 6).")
+@click.option("--fps", type=int, default=None, help="Frames per second (default 25).")
+@click.option("--loop", is_flag=True, default=None, help="End on the first frame, for seamless looping.")
+@click.option(
+    "--server",
+    metavar="URL",
+    default=None,
+    help="Render on this server (stillmotion or the hosted AI/ML API) instead of locally.",
+)
+@click.option(
+    "--api-key", envvar="STILLMOTION_API_KEY", default=None, help="Key for --server (default: $STILLMOTION_API_KEY)."
+)
+def generate(
+    image: str,
+    prompt: str,
+    output: Path,
+    model: str,
+    seed: int | None,
+    no_prompt_optimizer: bool,
+    duration_s: float | None,
+    fps: int | None,
+    loop: bool | None,
+    server: str | None,
+    api_key: str | None,
+) -> None:
+    """Render IMAGE into a video: locally with the server's engine (no server needed), or with --server URL
+    on a running server through the Python SDK."""
+    if server is not None:
+        if not api_key:
+            raise click.UsageError("--server needs an API key: pass --api-key or set STILLMOTION_API_KEY")
+        _generate_remote(
+            _image_argument(image, remote=True),
+            prompt,
+            output,
+            server=server,
+            api_key=api_key,
+            model=model,
+            prompt_optimizer=not no_prompt_optimizer,
+            seed=seed,
+            duration_s=duration_s,
+            fps=fps,
+            loop=loop,
+        )
+        return
+    _generate_local(
+        _image_argument(image, remote=False),
+        prompt,
+        output,
+        model=model,
+        prompt_optimizer=not no_prompt_optimizer,
+        seed=seed,
+        duration_s=duration_s,
+        fps=fps,
+        loop=bool(loop),
+    )
+
+
+def _generate_local(
+    image: str | Path,
+    prompt: str,
+    output: Path,
+    *,
+    model: str,
+    prompt_optimizer: bool,
+    seed: int | None,
+    duration_s: float | None,
+    fps: int | None,
+    loop: bool,
+) -> None:
     from stillmotion.domain import engine_for_model
+    from stillmotion.domain.options import DEFAULT_DURATION_S, DEFAULT_FPS
     from stillmotion.engines import RenderRequest, load_engine
     from stillmotion.media.intake import check_image
 
     try:
         engine_name = engine_for_model(model, field="--model")
-        frame = check_image(image.read_bytes())
+        frame = check_image(Path(image).read_bytes())
         if not prompt.strip():
             raise InvalidInput("--prompt", "must not be blank")
     except InvalidInput as exc:
         raise click.BadParameter(exc.rule, param_hint=exc.field if exc.field.startswith("--") else "IMAGE") from None
     engine = load_engine(engine_name)
-    request = RenderRequest(image=frame.data, prompt=prompt, prompt_optimizer=not no_prompt_optimizer, seed=seed)
+    request = RenderRequest(
+        image=frame.data,
+        prompt=prompt,
+        prompt_optimizer=prompt_optimizer,
+        seed=seed,
+        duration_s=DEFAULT_DURATION_S if duration_s is None else duration_s,
+        fps=DEFAULT_FPS if fps is None else fps,
+        loop=loop,
+    )
     output.parent.mkdir(parents=True, exist_ok=True)
     with Progress(
         TextColumn("[bold]rendering"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(), console=console
@@ -178,6 +292,88 @@ def generate(image: Path, prompt: str, output: Path, model: str, seed: int | Non
     console.print(
         f"wrote {output} ({result.width}x{result.height}, {result.frame_count} frames at {result.fps} fps)"
     )
+
+
+def _generate_remote(
+    image: str | Path,
+    prompt: str,
+    output: Path,
+    *,
+    server: str,
+    api_key: str,
+    model: str,
+    prompt_optimizer: bool,
+    seed: int | None,
+    duration_s: float | None,
+    fps: int | None,
+    loop: bool | None,
+) -> None:
+    """create -> wait (a progress bar: the server's percent when it reports one, its status otherwise) ->
+    download. Any failure is one line on stderr and exit status 1."""
+    from stillmotion.client import Client, ClientError, Generation
+
+    generation_id: str | None = None
+    try:
+        with Client(server, api_key) as client, Progress(
+            TextColumn("[bold]{task.description:<10}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,  # on failure, the one error line is all that stays on screen
+            disable=not console.is_terminal,
+        ) as bar:
+            task = bar.add_task("uploading", total=None)
+            created = client.create(
+                image,
+                prompt,
+                model=model,
+                prompt_optimizer=prompt_optimizer,
+                duration_s=duration_s,
+                fps=fps,
+                seed=seed,
+                loop=loop,
+                # A fresh key per run: a create whose answer was lost in transit is retried without a duplicate.
+                idempotency_key=f"stillmotion-cli-{uuid.uuid4()}",
+            )
+            generation_id = created.id
+
+            statuses_logged: list[str] = []
+
+            def show(generation: Generation) -> None:
+                if not console.is_terminal and statuses_logged[-1:] != [generation.status]:
+                    statuses_logged.append(generation.status)  # no bar in a log: one line per status instead
+                    console.print(f"{generation.id}: {generation.status}", highlight=False)
+                if generation.progress is None:  # a server without the extension: the status is all there is
+                    bar.update(task, description=generation.status, total=None)
+                else:
+                    bar.update(task, description=generation.status, total=100, completed=generation.progress)
+
+            show(created)
+            done = client.wait(created, on_progress=show, poll_interval_s=1.0)
+            bar.update(task, description="downloading", total=None)
+            client.download(done, output)
+            bar.update(task, description="done", total=100, completed=100)
+    except KeyboardInterrupt:
+        if generation_id is not None:
+            _cancel_quietly(server, api_key, generation_id)
+        console.print("[red]interrupted[/]")
+        sys.exit(130)
+    except (ClientError, OSError, ValueError) as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(1)
+    console.print(f"wrote {output} (generation {done.id} on {client.base_url})", highlight=False)
+
+
+def _cancel_quietly(server: str, api_key: str, generation_id: str) -> None:
+    from stillmotion.client import Client, ClientError
+
+    try:
+        with Client(server, api_key, timeout_s=5.0, max_retries=0) as client:
+            client.cancel(generation_id)
+        console.print(f"cancelled generation {generation_id}")
+    except ClientError as exc:
+        console.print(f"generation {generation_id} may still be running ({exc})", highlight=False)
 
 
 @main.group()

@@ -1,0 +1,263 @@
+"""`AsyncClient`: `Client` for asyncio (or trio) code, method for method."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import anyio
+import httpx
+
+from stillmotion.client import _core
+from stillmotion.client._core import DEFAULT_BASE_URL, DEFAULT_MODEL, ImageInput, RetryPolicy
+from stillmotion.client.errors import (
+    ApiError,
+    GenerationFailed,
+    NotFoundError,
+    NotSupported,
+    RateLimitError,
+    WaitTimeout,
+)
+from stillmotion.client.models import Generation, generation_from_create, generation_from_poll
+
+# A plain function or a coroutine function; its result is awaited when it is awaitable.
+OnProgress = Callable[[Generation], object]
+
+
+class AsyncClient:
+    """`Client`'s twin for async code: the same methods, each awaited.
+
+    `async with AsyncClient("http://127.0.0.1:8000", key) as client: await client.generate(...)`.
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        api_key: str | None = None,
+        *,
+        timeout_s: float = 30.0,
+        max_retries: int = 3,
+        retry_backoff_s: float = 0.5,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if not api_key:
+            raise ValueError("api_key is required (the key your server or the AI/ML API gave you)")
+        self.base_url = _core.normalize_base_url(base_url)
+        self._url = _core.generation_url(self.base_url)
+        self._retry = RetryPolicy(max_retries=max_retries, backoff_s=retry_backoff_s)
+        self._auth = _core.request_headers(api_key)
+        self._http = httpx.AsyncClient(timeout=timeout_s, transport=transport, follow_redirects=True)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    # -- the wire ------------------------------------------------------------------------------------------
+
+    async def _send(self, request: httpx.Request, *, retryable: bool, stream: bool = False) -> httpx.Response:
+        """Send with retries on transient failures; a non-2xx answer raises its typed `ApiError`."""
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.send(request, stream=stream)
+            except httpx.TransportError as exc:
+                if not self._retry.may_retry(attempt, retryable=retryable):
+                    raise _core.connection_error(exc, str(request.url)) from exc
+                await anyio.sleep(self._retry.delay_s(attempt))
+                attempt += 1
+                continue
+            if response.status_code in _core.TRANSIENT_STATUS and self._retry.may_retry(
+                attempt, retryable=retryable
+            ):
+                await response.aclose()
+                await anyio.sleep(self._retry.delay_s(attempt, _core.retry_after_s(response.headers)))
+                attempt += 1
+                continue
+            if not response.is_success:
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+                raise _core.error_for(response)
+            return response
+
+    async def _json(self, method: str, *, retryable: bool, **kwargs: Any) -> Any:
+        request = self._http.build_request(method, self._url, headers=self._auth, **kwargs)
+        return _core.json_body(await self._send(request, retryable=retryable))
+
+    # -- the API -------------------------------------------------------------------------------------------
+
+    async def create(
+        self,
+        image: ImageInput,
+        prompt: str,
+        *,
+        model: str = DEFAULT_MODEL,
+        prompt_optimizer: bool = True,
+        duration_s: float | None = None,
+        fps: int | None = None,
+        seed: int | None = None,
+        loop: bool | None = None,
+        idempotency_key: str | None = None,
+    ) -> Generation:
+        """Start a generation. `image` is a path, bytes, or an http(s) URL / data: URI; files and bytes are
+        sent inline as a data: URI. `duration_s`, `fps`, `seed` and `loop` are stillmotion extensions, sent
+        only when given. With `idempotency_key`, a create that failed in transit is retried safely."""
+        path = _core.image_path(image)
+        wire_image = _core.image_to_wire(image, await anyio.Path(path).read_bytes() if path is not None else None)
+        body = _core.create_body(
+            wire_image,
+            prompt,
+            model=model,
+            prompt_optimizer=prompt_optimizer,
+            duration_s=duration_s,
+            fps=fps,
+            seed=seed,
+            loop=loop,
+        )
+        headers = dict(self._auth)
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        request = self._http.build_request("POST", self._url, json=body, headers=headers)
+        response = await self._send(request, retryable=idempotency_key is not None)
+        return generation_from_create(_core.json_body(response))
+
+    async def get(self, generation_id: str | Generation) -> Generation:
+        """The generation's current state (one poll)."""
+        gid = _core.generation_id_of(generation_id)
+        return generation_from_poll(await self._json("GET", retryable=True, params={"generation_id": gid}))
+
+    async def cancel(self, generation_id: str | Generation) -> Generation:
+        """Cancel a queued or running generation (a stillmotion extension); returns its state afterwards."""
+        gid = _core.generation_id_of(generation_id)
+        try:
+            body = await self._json("DELETE", retryable=True, params={"generation_id": gid})
+        except NotFoundError:
+            # A 404 means either "no such id" or "no such route": a poll tells which.
+            await self.get(gid)
+            raise NotSupported(_core.no_cancel_message(self.base_url)) from None
+        except ApiError as exc:
+            if exc.status_code in _core.NOT_SUPPORTED_STATUS:
+                raise NotSupported(_core.no_cancel_message(self.base_url)) from None
+            raise
+        return generation_from_poll(body)
+
+    async def wait(
+        self,
+        generation_id: str | Generation,
+        *,
+        on_progress: OnProgress | None = None,
+        poll_interval_s: float = 2.0,
+        timeout_s: float = 600.0,
+    ) -> Generation:
+        """Poll until the generation completes (returned) or fails (`GenerationFailed`); `on_progress` sees
+        every poll. Gives up with `WaitTimeout` after `timeout_s`. A 429 waits as long as the server asks."""
+        _core.check_wait_args(poll_interval_s, timeout_s)
+        gid = _core.generation_id_of(generation_id)
+        deadline = time.monotonic() + timeout_s
+        last = generation_id if isinstance(generation_id, Generation) else Generation(id=gid, status="queued")
+        while True:
+            pause_s = poll_interval_s
+            try:
+                last = await self.get(gid)
+            except RateLimitError as exc:
+                pause_s = max(poll_interval_s, exc.retry_after_s or 0.0)
+            else:
+                await _report(on_progress, last)
+                if last.status == "completed":
+                    return last
+                if last.status == "error":
+                    raise GenerationFailed(last)
+            remaining_s = deadline - time.monotonic()
+            if remaining_s <= 0:
+                raise WaitTimeout(last, timeout_s)
+            await anyio.sleep(min(pause_s, remaining_s))
+
+    async def download(self, generation_or_url: Generation | str, path: str | os.PathLike[str]) -> Path:
+        """Stream the video to `path` (through a temporary file renamed into place, so `path` is either the
+        whole video or untouched). Returns `path`."""
+        url = _core.absolute_url(_core.video_url_of(generation_or_url), self.base_url)
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # The API key goes only to the API's own origin, never to a CDN that signed links point at.
+        headers = self._auth if _core.same_origin(url, self.base_url) else {}
+        request = self._http.build_request("GET", url, headers={"Accept": "*/*", **headers})
+        attempt = 0
+        while True:
+            temp = _core.temp_path_for(target)
+            try:
+                response = await self._send(request, retryable=True, stream=True)
+                try:
+                    async with await anyio.open_file(temp, "wb") as out:
+                        async for chunk in response.aiter_bytes(1 << 16):
+                            await out.write(chunk)
+                        await out.flush()
+                        await anyio.to_thread.run_sync(os.fsync, out.wrapped.fileno())
+                finally:
+                    await response.aclose()
+                await anyio.to_thread.run_sync(os.replace, temp, target)
+                return target
+            except httpx.TransportError as exc:
+                # The connection broke mid-body: start over, as for any transient failure.
+                await anyio.Path(temp).unlink(missing_ok=True)
+                if not self._retry.may_retry(attempt, retryable=True):
+                    raise _core.connection_error(exc, url) from exc
+                await anyio.sleep(self._retry.delay_s(attempt))
+                attempt += 1
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await anyio.Path(temp).unlink(missing_ok=True)
+                raise
+
+    async def generate(
+        self,
+        image: ImageInput,
+        prompt: str,
+        path: str | os.PathLike[str],
+        *,
+        model: str = DEFAULT_MODEL,
+        prompt_optimizer: bool = True,
+        duration_s: float | None = None,
+        fps: int | None = None,
+        seed: int | None = None,
+        loop: bool | None = None,
+        idempotency_key: str | None = None,
+        on_progress: OnProgress | None = None,
+        poll_interval_s: float = 2.0,
+        timeout_s: float = 600.0,
+    ) -> Generation:
+        """create + wait + download: the video lands at `path`; returns the completed generation."""
+        created = await self.create(
+            image,
+            prompt,
+            model=model,
+            prompt_optimizer=prompt_optimizer,
+            duration_s=duration_s,
+            fps=fps,
+            seed=seed,
+            loop=loop,
+            idempotency_key=idempotency_key,
+        )
+        await _report(on_progress, created)
+        done = await self.wait(created, on_progress=on_progress, poll_interval_s=poll_interval_s, timeout_s=timeout_s)
+        await self.download(done, path)
+        return done
+
+
+async def _report(on_progress: OnProgress | None, generation: Generation) -> None:
+    if on_progress is not None:
+        result = on_progress(generation)
+        if inspect.isawaitable(result):
+            await result
