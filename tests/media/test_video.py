@@ -14,6 +14,7 @@ import pytest
 from stillmotion.media.video import (
     VideoInfo,
     VideoWriter,
+    i420_frame,
     i420_to_rgb,
     moov_before_mdat,
     probe_video,
@@ -270,3 +271,33 @@ def test_probe_reports_a_file_written_without_faststart(tmp_path: Path) -> None:
     info = probe_video(path)
     assert info.faststart is False
     assert info.frame_count == 5 and info.fps == 10.0
+
+
+def test_i420_frame_fills_each_rows_padding_with_its_last_pixel() -> None:
+    rng = np.random.default_rng(3)
+    width, height = 722, 20  # chroma rows of 361 pixels are padded by FFmpeg
+    buf = rng.integers(0, 256, (height * 3 // 2, width), dtype=np.uint8)
+    frame = i420_frame(buf, width=width, height=height)
+    assert np.array_equal(frame.to_ndarray(), buf)
+    for plane, row_width in zip(frame.planes, (width, width // 2, width // 2), strict=True):
+        rows = np.frombuffer(memoryview(plane), np.uint8)[: plane.height * plane.line_size]
+        rows = rows.reshape(plane.height, plane.line_size)
+        assert plane.line_size >= row_width
+        assert np.all(rows[:, row_width:] == rows[:, row_width - 1 : row_width])
+
+
+@pytest.mark.parametrize(("width", "height"), [(720, 704), (722, 500)])
+def test_the_same_frames_encode_to_the_same_bytes(tmp_path: Path, width: int, height: int) -> None:
+    # Widths whose rows are not a multiple of 64 bytes are where x264 reads past a row's end.
+    rng = np.random.default_rng(5)
+    base = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    base = cv2.GaussianBlur(base, (0, 0), 3)
+    frames = [np.roll(base, 3 * i, axis=1) for i in range(12)]
+    outputs = set()
+    for attempt in range(4):
+        path = tmp_path / f"{attempt}.mp4"
+        with VideoWriter(path, width=width, height=height, fps=12, encode_in_background=bool(attempt % 2)) as writer:
+            for frame in frames:
+                writer.write(frame)
+        outputs.add(path.read_bytes())
+    assert len(outputs) == 1
