@@ -207,3 +207,42 @@ def test_signature_format_and_tolerance() -> None:
     assert verify(SECRET, b"{}", header, now=1_000_100)
     assert not verify(SECRET, b"{}", header, now=1_000_000 + 301)  # too old: a replay
     assert not verify(SECRET, b"{}", "garbage")
+
+
+def test_an_openai_create_with_a_callback_gets_openai_events(
+    client: TestClient, services: Services, settings: Settings, receiver: Receiver
+) -> None:
+    from stillmotion.api import openai_videos
+
+    response = client.post(
+        "/v1/videos",
+        data={"prompt": "she smiles", "seconds": "4", "callback_url": receiver.url},
+        files={"input_reference": ("frame.png", make_image(400, 320), "image/png")},
+        headers=AUTH,
+    )
+    assert response.status_code == 200, response.text
+    Worker(services.store, services.storage, work_dir=settings.work_dir).run_burst()
+    dispatcher = WebhookDispatcher(
+        services, {openai_videos.DIALECT: openai_videos.render_event}, secret=SECRET, first_retry_s=0.0
+    )
+    assert dispatcher.run_once() == 1
+    [(headers, body)] = receiver.received
+    event = json.loads(body)
+    assert (event["object"], event["type"]) == ("event", "video.completed")
+    assert event["data"]["id"] == response.json()["id"]
+    assert verify(SECRET, body, headers[SIGNATURE_HEADER.lower()])
+
+
+def test_an_openai_callback_url_the_guard_refuses_is_a_400(tmp_path: Path) -> None:
+    strict = Settings(data_dir=tmp_path / "strict", api_keys=TEST_KEY)
+    svc = build_services(strict)
+    http = TestClient(create_app(strict, services=svc))
+    response = http.post(
+        "/v1/videos",
+        json={"prompt": "p", "callback_url": "http://127.0.0.1:9/x",
+              "input_reference": {"image_url": "data:image/png;base64," + b64(make_image(400, 320))}},
+        headers=AUTH,
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "callback_url"
+    assert sum(svc.store.counts_by_status().values()) == 0

@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -55,10 +55,14 @@ DEFAULT_LIST_LIMIT: Final = 20
 MAX_LIST_LIMIT: Final = 100
 # The image field as the shared intake names it; this dialect calls it `input_reference`.
 IMAGE_FIELD: Final = "input_reference"
+# `callback_url` is an extension: OpenAI configures webhooks per project, this server per video.
 _FORM_FIELDS: Final = frozenset(
-    {"prompt", "model", "seconds", "size", IMAGE_FIELD, f"{IMAGE_FIELD}[image_url]", f"{IMAGE_FIELD}[file_id]"}
+    {
+        "prompt", "model", "seconds", "size", "callback_url",
+        IMAGE_FIELD, f"{IMAGE_FIELD}[image_url]", f"{IMAGE_FIELD}[file_id]",
+    }
 )
-_JSON_FIELDS: Final = frozenset({"prompt", "model", "seconds", "size", IMAGE_FIELD})
+_JSON_FIELDS: Final = frozenset({"prompt", "model", "seconds", "size", "callback_url", IMAGE_FIELD})
 
 VideoStatus = Literal["queued", "in_progress", "completed", "failed"]
 Variant = Literal["video", "thumbnail", "spritesheet"]
@@ -317,6 +321,7 @@ class _CreateFields:
     size: str | None  # None: chosen from the image's orientation
     image: str | bytes  # URL / data URI text, or the bytes of an uploaded file
     image_field: str  # the wire name errors about the image should carry
+    callback_url: str | None = None
 
 
 async def _capped_stream(request: Request, *, max_bytes: int) -> AsyncGenerator[bytes, None]:
@@ -360,7 +365,9 @@ async def _fields_from_form(form: FormData) -> _CreateFields:
         if key not in _FORM_FIELDS:
             raise InvalidInput(key, f"is an unknown parameter; known: {', '.join(sorted(_FORM_FIELDS))}")
     values: dict[str, str] = {}
-    for key in ("prompt", "model", "seconds", "size", f"{IMAGE_FIELD}[image_url]", f"{IMAGE_FIELD}[file_id]"):
+    for key in (
+        "prompt", "model", "seconds", "size", "callback_url", f"{IMAGE_FIELD}[image_url]", f"{IMAGE_FIELD}[file_id]"
+    ):
         if key in form:
             values[key] = _text(form[key], key)
     if f"{IMAGE_FIELD}[file_id]" in values:
@@ -377,8 +384,9 @@ async def _fields_from_form(form: FormData) -> _CreateFields:
     elif f"{IMAGE_FIELD}[image_url]" in values:
         image_field = f"{IMAGE_FIELD}[image_url]"
         image = values[image_field]
-    return _validate(values.get("prompt"), values.get("model"), values.get("seconds"), values.get("size"),
-                     image, image_field)
+    fields = _validate(values.get("prompt"), values.get("model"), values.get("seconds"), values.get("size"),
+                       image, image_field)
+    return replace(fields, callback_url=values.get("callback_url"))
 
 
 def _refuse_file_id(field: str) -> None:
@@ -411,11 +419,12 @@ def _fields_from_json(body: dict[str, Any]) -> _CreateFields:
             raise InvalidInput(IMAGE_FIELD, "must have `image_url` (an http(s) URL or a data: URI)")
     elif reference is not None:
         image = _text(reference, IMAGE_FIELD)
-    return _validate(
+    fields = _validate(
         _optional_text(body, "prompt"), _optional_text(body, "model"),
         seconds if seconds is None else _text(seconds, "seconds"), _optional_text(body, "size"),
         image, image_field,
     )
+    return replace(fields, callback_url=_optional_text(body, "callback_url"))
 
 
 def _optional_text(body: dict[str, Any], key: str) -> str | None:
@@ -530,6 +539,8 @@ _CREATE_FORM_SCHEMA: dict[str, Any] = {
                             "shorter side over 300 px, at most 20 MB."},
         "input_reference[image_url]": {"type": "string",
                                        "description": "Instead of the file: an http(s) URL or a data: URI."},
+        "callback_url": {"type": "string", "description": "Extension: http(s) URL that receives a signed event "
+                         "(`video.in_progress`, `video.completed`, `video.failed`) at each status change."},
     },
 }
 _CREATE_JSON_SCHEMA: dict[str, Any] = {
@@ -603,6 +614,7 @@ async def create_video(request: Request, tenant: CurrentTenant, svc: SERVICES) -
             first_frame_image=frame,
             options={"duration": float(fields.seconds), "width": width, "height": height},
             idempotency_key=key,
+            callback_url=fields.callback_url,
             prepare_frame=prepare,
         )
     )

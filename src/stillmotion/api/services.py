@@ -38,6 +38,8 @@ class Services:
     def _build_spec(self, request: CreateRequest) -> JobSpec:
         engine = engine_for_model(request.model)  # before any fetch: an unknown model costs no download
         if request.callback_url is not None:
+            if len(request.callback_url) > MAX_CALLBACK_URL:
+                raise InvalidInput("callback_url", f"must be at most {MAX_CALLBACK_URL} characters long")
             self.fetcher.check_url(request.callback_url, field="callback_url")
         image = request.first_frame_image
         frame = decode_first_frame(image, fetch=self.fetcher.fetch) if isinstance(image, str) else image
@@ -84,6 +86,7 @@ class Services:
 
 
 MAX_IDEMPOTENCY_KEY = 255
+MAX_CALLBACK_URL = 2048
 
 
 @dataclass(frozen=True)
