@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,24 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, description="Largest request body accepted (a 20 MB image in base64 fits)."
     )
+    storage_url: str | None = Field(
+        None, description="Where videos are kept: `s3://bucket/prefix` (S3-compatible); default: `<data-dir>/media`."
+    )
+    s3_endpoint_url: str | None = Field(None, description="S3 endpoint, e.g. `http://127.0.0.1:9000`; default: AWS.")
+    s3_region: str = Field("us-east-1", description="S3 region (signs requests and presigned links).")
+    s3_access_key_id: str | None = Field(None, description="S3 access key; default: the AWS credential chain.")
+    s3_secret_access_key: str | None = Field(None, description="S3 secret key; default: the AWS credential chain.")
+    retention_s: int = Field(
+        0, ge=0, description="Finished jobs older than this lose their video and read as expired; 0 keeps them."
+    )
+    cleanup_interval_s: float = Field(60.0, gt=0, description="How often retention cleanup runs.")
+    rate_limit_per_min: int = Field(
+        0, ge=0, description="Requests per minute allowed to one API key, per API process; 0 means no limit."
+    )
+    max_unfinished_jobs: int = Field(
+        0, ge=0, description="Queued plus running jobs one API key may have at once; 0 means no cap."
+    )
+    log_format: Literal["text", "json"] = Field("text", description="`json` writes one JSON object per log line.")
     workers: int = Field(1, ge=0, description="In-process workers started by `stillmotion serve`.")
     lease_s: float = Field(
         30.0, gt=0, description="A claimed job returns to the queue if its worker is silent this long."

@@ -60,6 +60,7 @@ class Services:
             callback_url=request.callback_url,
             idempotency_key=request.idempotency_key,
             request_hash=request.fingerprint() if request.idempotency_key is not None else None,
+            request_id=request.request_id,
         )
 
     async def create_job(self, request: CreateRequest) -> Job:
@@ -104,6 +105,7 @@ class CreateRequest:
     callback_url: str | None = None
     idempotency_key: str | None = None
     prepare_frame: Callable[[FirstFrame], FirstFrame] | None = None
+    request_id: str | None = None  # not part of the fingerprint: a retry is a new request for the same job
 
     def fingerprint(self) -> str:
         """A digest of everything the request asked for: the same request gives the same digest."""

@@ -69,6 +69,7 @@ class JobSpec:
     # A client's `Idempotency-Key` and a digest of what it asked for: the same key and request give the same job.
     idempotency_key: str | None = None
     request_hash: str | None = None
+    request_id: str | None = None  # the creating HTTP request's id, carried into the worker's logs
 
 
 @dataclass(frozen=True)
@@ -95,3 +96,4 @@ class Job:
     result: dict[str, Any] = field(default_factory=dict)
     dialect: str = "aimlapi"
     callback_url: str | None = None
+    request_id: str | None = None

@@ -50,6 +50,8 @@ jobs = Table(
     Column("dialect", String(16), nullable=False, default="aimlapi"),
     Column("idempotency_key", String(255)),
     Column("request_hash", String(64)),
+    # The id of the HTTP request that created the job: logs of the API and of the worker both carry it.
+    Column("request_id", String(64)),
     # Webhooks: the job's status events go to `callback_url`; `webhook_sent` is the last status delivered
     # (or given up on), so a status that differs from it is an event still owed.
     Column("callback_url", Text),

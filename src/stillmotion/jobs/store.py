@@ -85,6 +85,7 @@ def _job_from_row(row: Row[Any]) -> Job:
         result=dict(m["result"] or {}),
         dialect=m["dialect"],
         callback_url=m["callback_url"],
+        request_id=m["request_id"],
     )
 
 
@@ -173,6 +174,7 @@ class JobStore:
                 "callback_url": spec.callback_url,
                 "idempotency_key": spec.idempotency_key,
                 "request_hash": spec.request_hash,
+                "request_id": spec.request_id,
                 "webhook_attempts": 0,
             }
             try:
