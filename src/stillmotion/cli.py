@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 import threading
@@ -26,7 +25,8 @@ from stillmotion import __version__
 from stillmotion.config import Settings
 from stillmotion.domain import InvalidInput
 from stillmotion.jobs import JobStore
-from stillmotion.storage import LocalStorage
+from stillmotion.logs import configure_logging
+from stillmotion.storage import Storage
 
 if TYPE_CHECKING:
     from stillmotion.api.services import Services
@@ -55,7 +55,7 @@ def main() -> None:
 
 
 def _start_workers(
-    settings: Settings, store: JobStore, storage: LocalStorage, count: int
+    settings: Settings, store: JobStore, storage: Storage, count: int
 ) -> tuple[threading.Event, list[threading.Thread]]:
     from stillmotion.worker import Worker
 
@@ -85,6 +85,19 @@ def _start_dispatcher(settings: Settings, services: Services, stop: threading.Ev
     return thread
 
 
+def _start_cleaner(settings: Settings, services: Services, stop: threading.Event) -> threading.Thread | None:
+    """Retention cleanup on its own thread, every `cleanup_interval_s`; None when retention is off."""
+    from stillmotion.worker.retention import start_cleaner
+
+    return start_cleaner(
+        services.store,
+        services.storage,
+        retention_s=settings.retention_s,
+        interval_s=settings.cleanup_interval_s,
+        stop=stop,
+    )
+
+
 def _dev_key(settings: Settings, store: JobStore) -> str:
     """A key for trying the service locally: the one kept in `<data-dir>/dev-key`, made on first use."""
     path = settings.data_dir / "dev-key"
@@ -112,13 +125,15 @@ def serve(
 
     from stillmotion.api.app import build_services, create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings(host=host, port=port, data_dir=data_dir, workers=workers)
+    configure_logging(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     services = build_services(settings)
     app = create_app(settings, services=services)
     stop, threads = _start_workers(settings, services.store, services.storage, settings.workers)
     threads.append(_start_dispatcher(settings, services, stop))
+    if (cleaner := _start_cleaner(settings, services, stop)) is not None:
+        threads.append(cleaner)
     base = settings.resolved_public_url
     console.print(f"[bold]stillmotion {__version__}[/] on {base}  (data: {settings.data_dir.resolve()})")
     console.print(f"  seed API: {base}/v2/generate/video/minimax/generation   docs: {base}/docs")
@@ -126,7 +141,9 @@ def serve(
         key = _dev_key(settings, services.store)
         console.print(f"  dev key:  [bold green]{key}[/]   (kept in {settings.data_dir / 'dev-key'})")
     server = uvicorn.Server(
-        uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info", access_log=False)
+        uvicorn.Config(
+            app, host=settings.host, port=settings.port, log_level="info", access_log=False, log_config=None
+        )
     )
     # uvicorn handles SIGINT/SIGTERM itself, then re-raises the signal once it has stopped; these no-op handlers
     # catch that re-raise so that the workers below release their jobs and the process exits 0.
@@ -150,8 +167,8 @@ def worker(data_dir: Path | None, concurrency: int, burst: bool) -> None:
     from stillmotion.api.app import build_services
     from stillmotion.worker import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings(data_dir=data_dir)
+    configure_logging(settings)
     services = build_services(settings)
     if burst:
         burst_worker = Worker(services.store, services.storage, work_dir=settings.work_dir, lease_s=settings.lease_s)
@@ -160,6 +177,8 @@ def worker(data_dir: Path | None, concurrency: int, burst: bool) -> None:
         return
     stop, threads = _start_workers(settings, services.store, services.storage, concurrency)
     threads.append(_start_dispatcher(settings, services, stop))
+    if (cleaner := _start_cleaner(settings, services, stop)) is not None:
+        threads.append(cleaner)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     while any(thread.is_alive() for thread in threads):
@@ -412,7 +431,7 @@ def keys_list(data_dir: Path | None) -> None:
 @click.argument("key_id")
 @_data_dir_option
 def keys_revoke(key_id: str, data_dir: Path | None) -> None:
-    """Revoke the key with id KEY_ID; requests with it get 401 from now on."""
+    """Revoke the key with id KEY_ID; requests with it get 401 within a few seconds."""
     if not _store(data_dir).revoke_key(key_id):
         console.print(f"[red]no active key with id {key_id!r}[/]")
         sys.exit(1)

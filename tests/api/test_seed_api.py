@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from stillmotion.api.app import build_services, create_app
+from stillmotion.api.auth import Authenticator
 from stillmotion.api.services import Services
 from stillmotion.config import Settings
 from stillmotion.domain import JobStatus
@@ -209,6 +210,9 @@ def test_another_tenant_gets_the_same_404_as_an_unknown_id(client: TestClient, a
 
 
 def test_stored_keys_work_until_revoked(client: TestClient, services: Services) -> None:
+    # Revocation is immediate when valid keys are not remembered; tests/api/test_auth_trust.py covers the
+    # default window of a few seconds.
+    client.app.state.authenticator = Authenticator(services.store, env_keys=[], trust_s=0)
     key, record = services.store.create_key("someone")
     headers = {"Authorization": f"Bearer {key}"}
     generation_id = client.post(PATH, json=_body(), headers=headers).json()["generation_id"]

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from stillmotion.domain import JobNotFound, JobSpec, JobStatus
 from stillmotion.jobs import JobStore, tenant_for_key
+from stillmotion.jobs.schema import api_keys, jobs
 
 
 def _spec(tenant: str = "t_a", prompt: str = "she smiles") -> JobSpec:
@@ -24,10 +27,12 @@ def _spec(tenant: str = "t_a", prompt: str = "she smiles") -> JobSpec:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> JobStore:
-    job_store = JobStore(f"sqlite:///{tmp_path / 'jobs.db'}", max_attempts=2)
+def store(database_url: str) -> Iterator[JobStore]:
+    """The store on SQLite and on PostgreSQL (`database_url` runs each test on both)."""
+    job_store = JobStore(database_url, max_attempts=2)
     job_store.create_schema()
-    return job_store
+    yield job_store
+    job_store.close()
 
 
 def test_create_then_get_round_trips_and_keeps_the_input(store: JobStore) -> None:
@@ -57,8 +62,8 @@ def test_claims_take_the_oldest_job_first(store: JobStore) -> None:
     assert claim.job.status is JobStatus.RUNNING
 
 
-def test_concurrent_claimers_never_share_a_job(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+def test_concurrent_claimers_never_share_a_job(database_url: str) -> None:
+    url = database_url
     setup = JobStore(url)
     setup.create_schema()
     job_ids = {setup.create(_spec(prompt=str(i))).id for i in range(40)}
@@ -94,6 +99,10 @@ def test_an_expired_lease_is_claimed_again_and_the_old_attempt_is_fenced_off(sto
     assert not store.heartbeat(job.id, attempt=old.attempt, lease_s=30, progress=0.9)
     assert not store.succeed(job.id, attempt=old.attempt, media_key="videos/x/1.mp4", result={})
     assert not store.fail(job.id, attempt=old.attempt, code="boom", message="late")
+    assert not store.give_up_attempt(job.id, attempt=old.attempt, reason="late")
+    assert not store.release(job.id, attempt=old.attempt)
+    untouched = store.get(job.id)
+    assert (untouched.status, untouched.attempt, untouched.progress) == (JobStatus.RUNNING, 2, 0.0)
     assert store.succeed(job.id, attempt=new.attempt, media_key="videos/x/2.mp4", result={"frame_count": 150})
     done = store.get(job.id)
     assert done.status is JobStatus.SUCCEEDED
@@ -151,12 +160,17 @@ def test_finished_jobs_cannot_be_overwritten(store: JobStore) -> None:
     assert store.counts_by_status()[JobStatus.FAILED] == 1
 
 
-def test_keys_are_stored_hashed_and_revocable(store: JobStore, tmp_path: Path) -> None:
+def test_keys_are_stored_hashed_and_revocable(store: JobStore, database_url: str, tmp_path: Path) -> None:
     key, record = store.create_key("ci")
     assert store.tenant_for_stored_key(key) == tenant_for_key(key)
     assert store.tenant_for_stored_key(key + "x") is None
-    raw = (tmp_path / "jobs.db").read_bytes()
-    assert key.encode() not in raw  # only the hash is on disk
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(api_keys)).all()
+    engine.dispose()
+    assert len(stored) == 1 and key not in repr(stored)  # only the hash is kept
+    if database_url.startswith("sqlite"):
+        assert key.encode() not in (tmp_path / "jobs.db").read_bytes()
     assert [k.id for k in store.list_keys()] == [record.id]
     assert store.revoke_key(record.id)
     assert not store.revoke_key(record.id)
@@ -233,8 +247,8 @@ def test_an_idempotency_key_returns_the_first_job_and_refuses_another_request(st
     assert sum(store.counts_by_status().values()) == 2
 
 
-def test_racing_creates_with_one_idempotency_key_make_one_job(tmp_path: Path) -> None:
-    store = JobStore(f"sqlite:///{tmp_path / 'race.db'}")
+def test_racing_creates_with_one_idempotency_key_make_one_job(database_url: str) -> None:
+    store = JobStore(database_url)
     store.create_schema()
     ids: list[str] = []
     barrier = threading.Barrier(6)
@@ -250,3 +264,60 @@ def test_racing_creates_with_one_idempotency_key_make_one_job(tmp_path: Path) ->
         thread.join()
     assert len(ids) == 6 and len(set(ids)) == 1
     assert sum(store.counts_by_status().values()) == 1
+    store.close()
+
+
+def test_heartbeats_keep_the_lease_and_a_late_worker_cannot_touch_a_finished_job(store: JobStore) -> None:
+    job = store.create(_spec())
+    first = store.claim(worker_id="w1", lease_s=0.3)
+    assert first is not None
+    for _ in range(4):  # 0.4 s in all: longer than the lease, but each heartbeat renews it
+        time.sleep(0.1)
+        assert store.heartbeat(job.id, attempt=first.attempt, lease_s=0.3, progress=0.5)
+    assert store.claim(worker_id="w2", lease_s=30) is None
+    time.sleep(0.4)  # silence: the lease runs out and the job is runnable again
+    second = store.claim(worker_id="w2", lease_s=30)
+    assert second is not None and second.attempt == 2 and second.job.id == job.id
+    assert store.succeed(job.id, attempt=second.attempt, media_key="videos/j/2.mp4", result={"n": 2})
+    # Neither the old attempt nor the finished one can write again.
+    for attempt in (first.attempt, second.attempt):
+        assert not store.heartbeat(job.id, attempt=attempt, lease_s=30)
+        assert not store.succeed(job.id, attempt=attempt, media_key="videos/j/x.mp4", result={})
+        assert not store.fail(job.id, attempt=attempt, code="late", message="late")
+        assert not store.give_up_attempt(job.id, attempt=attempt, reason="late")
+        assert not store.release(job.id, attempt=attempt)
+    done = store.get(job.id)
+    assert (done.status, done.media_key, done.result, done.attempt) == (
+        JobStatus.SUCCEEDED,
+        "videos/j/2.mp4",
+        {"n": 2},
+        2,
+    )
+
+
+def test_a_claim_skips_a_row_another_transaction_has_locked(postgres_url: str) -> None:
+    """PostgreSQL: `FOR UPDATE SKIP LOCKED` passes over a job being claimed elsewhere instead of waiting."""
+    store = JobStore(postgres_url)
+    store.create_schema()
+    first = store.create(_spec(prompt="first"))
+    second = store.create(_spec(prompt="second"))
+    other = sa.create_engine(postgres_url)
+    claimed: list[str | None] = []
+    try:
+        with other.connect() as conn:
+            conn.execute(sa.select(jobs.c.id).where(jobs.c.id == first.id).with_for_update())  # held until rollback
+            claimer = threading.Thread(
+                target=lambda: claimed.append(c.job.id if (c := store.claim(worker_id="w", lease_s=30)) else None)
+            )
+            claimer.start()
+            claimer.join(timeout=3)
+            blocked = claimer.is_alive()
+            conn.rollback()  # lets a claimer that did wait go on, so the test ends either way
+            claimer.join(timeout=10)
+        assert not blocked, "the claim waited for the locked row instead of skipping it"
+        assert claimed == [second.id]
+        later = store.claim(worker_id="w", lease_s=30)
+        assert later is not None and later.job.id == first.id
+    finally:
+        other.dispose()
+        store.close()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from starlette.concurrency import run_in_threadpool
 
@@ -31,6 +31,7 @@ from stillmotion.domain.options import (
     MIN_DURATION_S,
     MIN_FPS,
 )
+from stillmotion.logs import current_request_id
 
 DIALECT = "aimlapi"
 PREFIXES = ("/v2/",)
@@ -143,7 +144,7 @@ def render_error(request: Request, error: ApiError) -> JSONResponse:
     body = AimlError(
         message=error.message,
         path=request.url.path,
-        requestId=str(uuid.uuid4()),
+        requestId=current_request_id() or str(uuid.uuid4()),  # the same id as the X-Request-Id header
         statusCode=error.status_code,
         timestamp=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     )
@@ -240,9 +241,11 @@ async def _create(request: Request, tenant: str, svc: Services) -> Job:
     return job
 
 
-async def _get(generation_id: str, tenant: str, svc: Services) -> Generation:
+async def _get(generation_id: str, tenant: str, svc: Services) -> Response:
     job = await run_in_threadpool(svc.store.get, generation_id, tenant=tenant)
-    return to_wire(job, svc)
+    # Serialised here: through `response_model` every poll would validate the finished model a second time.
+    # The routes keep `response_model` for their schema; the body is the same.
+    return Response(to_wire(job, svc).model_dump_json(exclude_unset=True), media_type="application/json")
 
 
 async def _cancel(generation_id: str, tenant: str, svc: Services) -> Generation:
@@ -276,7 +279,7 @@ async def create_generation_unified(
     responses=_ERRORS,
     summary="Poll a video generation task",
 )
-async def get_generation(tenant: CurrentTenant, svc: SERVICES, generation_id: GENERATION_ID) -> Generation:
+async def get_generation(tenant: CurrentTenant, svc: SERVICES, generation_id: GENERATION_ID) -> Response:
     return await _get(generation_id, tenant, svc)
 
 
@@ -287,7 +290,7 @@ async def get_generation(tenant: CurrentTenant, svc: SERVICES, generation_id: GE
     responses=_ERRORS,
     summary="Poll a video generation task (unified route)",
 )
-async def get_generation_unified(tenant: CurrentTenant, svc: SERVICES, generation_id: GENERATION_ID) -> Generation:
+async def get_generation_unified(tenant: CurrentTenant, svc: SERVICES, generation_id: GENERATION_ID) -> Response:
     return await _get(generation_id, tenant, svc)
 
 

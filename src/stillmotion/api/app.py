@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
 
 from stillmotion import __version__
-from stillmotion.api import aimlapi, health, media, minimax, openai_videos, page
+from stillmotion.api import aimlapi, health, media, metrics, minimax, openai_videos, page
 from stillmotion.api.auth import Authenticator
 from stillmotion.api.errors import ErrorShapes, install_error_handlers
+from stillmotion.api.limits import RateLimiter
+from stillmotion.api.metrics import HttpMetrics, ObserveRequests
 from stillmotion.api.services import Services
 from stillmotion.api.webhooks import WebhookDispatcher
 from stillmotion.config import Settings
 from stillmotion.jobs import JobStore
 from stillmotion.media.fetch import UrlFetcher
-from stillmotion.storage import LinkSigner, LocalStorage, load_or_create_secret
+from stillmotion.storage import LinkSigner, load_or_create_secret, open_storage
 
 # Each wire format is one module with the same parts: `DIALECT` (its name on stored jobs), `PREFIXES` (the
 # paths whose errors it shapes), `router`, `render_error` and `render_event` (a webhook body for a job).
@@ -29,11 +33,12 @@ def build_services(settings: Settings, *, store: JobStore | None = None) -> Serv
         if settings.signing_secret
         else load_or_create_secret(settings.data_dir / "signing.key")
     )
+    signer = LinkSigner(secret, base_url=settings.resolved_public_url)
     return Services(
         settings=settings,
         store=store,
-        storage=LocalStorage(settings.media_dir),
-        signer=LinkSigner(secret, base_url=settings.resolved_public_url),
+        storage=open_storage(settings, signer),
+        signer=signer,
         fetcher=UrlFetcher(allow_private=settings.allow_private_urls, timeout_s=settings.fetch_timeout_s),
     )
 
@@ -62,6 +67,11 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     )
     app.state.services = svc
     app.state.authenticator = Authenticator(svc.store, env_keys=settings.env_api_keys())
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_min)
+    app.state.http_metrics = HttpMetrics()
+    # The access log line is INFO in JSON mode (for log pipelines) and DEBUG, so silent, in text mode.
+    access_level = logging.INFO if settings.log_format == "json" else logging.DEBUG
+    app.add_middleware(ObserveRequests, metrics=app.state.http_metrics, access_log_level=access_level)
     shapes = ErrorShapes(default=aimlapi.render_error)
     for dialect in DIALECTS:
         for prefix in dialect.PREFIXES:
@@ -70,5 +80,6 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     install_error_handlers(app, shapes)
     app.include_router(media.router)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(page.router)
     return app

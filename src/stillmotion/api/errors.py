@@ -21,6 +21,7 @@ from stillmotion.domain import (
     StillmotionError,
     Unauthorized,
 )
+from stillmotion.domain.errors import RateLimited
 
 log = logging.getLogger("stillmotion.api")
 
@@ -47,6 +48,8 @@ def api_error_for(exc: Exception) -> ApiError:
         return ApiError(404, str(exc))
     if isinstance(exc, Conflict):
         return ApiError(409, str(exc))
+    if isinstance(exc, RateLimited):
+        return ApiError(429, str(exc), {"Retry-After": str(exc.retry_after_s)})
     if isinstance(exc, QueueFull):
         return ApiError(503, str(exc) or "the service is busy; try again later", {"Retry-After": "5"})
     log.exception("unhandled error", exc_info=exc)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -21,7 +20,7 @@ _HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {
                 "example": {"status": "unavailable", "problems": ["database: OperationalError"]}
             }
         },
-        "description": "The database cannot be reached or the media directory is not writable.",
+        "description": "The database cannot be reached or videos cannot be stored.",
     },
 }
 
@@ -34,8 +33,9 @@ def healthz(request: Request) -> JSONResponse:
         svc.store.ping()
     except Exception as exc:
         problems.append(f"database: {type(exc).__name__}")
-    if not os.access(svc.storage.root, os.W_OK):
-        problems.append("media directory is not writable")
+    storage_problem = svc.storage.health_problem()
+    if storage_problem is not None:
+        problems.append(storage_problem)
     if problems:
         return JSONResponse({"status": "unavailable", "problems": problems}, status_code=503)
     return JSONResponse({"status": "ok"})

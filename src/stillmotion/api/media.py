@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse
 
 from stillmotion.api.services import Services
 from stillmotion.domain import Forbidden, JobNotFound
+from stillmotion.storage import LocalStorage
 
 router = APIRouter(tags=["media"])
 
@@ -24,6 +25,8 @@ def get_media(
 ) -> FileResponse:
     svc: Services = request.app.state.services
     svc.signer.verify(key, expires=expires, signature=signature)
+    if not isinstance(svc.storage, LocalStorage):
+        raise JobNotFound(key)  # with S3 storage, links point at the bucket and nothing is served here
     try:
         path = svc.storage.path_for(key)
     except ValueError:

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from stillmotion.api.auth import CurrentTenant
 from stillmotion.api.errors import ApiError
 from stillmotion.api.services import (
+    MAX_CALLBACK_URL,
     CreateRequest,
     Services,
     idempotency_key,
@@ -106,6 +107,7 @@ class CreateVideoGeneration(BaseModel):
     )
     callback_url: StrictStr | None = Field(
         None,
+        max_length=MAX_CALLBACK_URL,  # checked before the verification POST, not only when the job is stored
         description='Receives status updates. On create it is sent `{"challenge": "..."}` and must echo '
         "the same JSON back within 3 s, or the task is not created.",
     )
@@ -432,7 +434,7 @@ async def retrieve_file(
     if job.status is not JobStatus.SUCCEEDED or job.media_key is None or url is None:
         raise JobNotFound(file_id)  # no file exists (yet, or any more) for this task
     try:
-        size = (await run_in_threadpool(svc.storage.path_for(job.media_key).stat)).st_size
+        size = await run_in_threadpool(svc.storage.size, job.media_key)
     except FileNotFoundError:
         raise JobNotFound(file_id) from None
     finished = job.finished_at or job.updated_at

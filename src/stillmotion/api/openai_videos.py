@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from PIL import ExifTags, Image, ImageOps
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -185,6 +185,8 @@ _LEADING_FIELD = re.compile(r"^`([^`]+)`")
 def _error_type(status_code: int) -> str:
     if status_code >= 500:
         return "server_error"
+    if status_code == 429:
+        return "rate_limit_error"
     return "invalid_request_error"
 
 
@@ -339,9 +341,23 @@ def _check_declared_length(request: Request, *, max_bytes: int) -> None:
         raise InvalidInput("body", f"is {int(declared)} bytes; at most {max_bytes} bytes are allowed", status_code=413)
 
 
+class _StrictTextParser(MultiPartParser):
+    """Starlette decodes a text part that is not valid in its charset as latin-1, which would store mojibake
+    (a prompt of `\\xff\\xfe` bytes reads `ÿþ`); refuse such a part instead, naming its field."""
+
+    def on_part_end(self) -> None:
+        part = self._current_part
+        if part.file is None:
+            try:
+                bytes(part.data).decode(self._charset)
+            except (UnicodeDecodeError, LookupError):
+                raise InvalidInput(part.field_name, f"must be {self._charset.upper()} text") from None
+        super().on_part_end()
+
+
 async def _read_form(request: Request, *, max_bytes: int) -> FormData:
     _check_declared_length(request, max_bytes=max_bytes)
-    parser = MultiPartParser(
+    parser = _StrictTextParser(
         request.headers,
         _capped_stream(request, max_bytes=max_bytes),
         max_files=1,
@@ -498,8 +514,10 @@ def crop_to_aspect(frame: FirstFrame, *, width: int, height: int) -> FirstFrame:
         crop_w, crop_h = src_w, max(1, round(src_w * height / width))
     if orientation == 1 and (crop_w, crop_h) == (src_w, src_h) and src_w <= width:
         return frame
+    if image.mode.startswith("I"):
+        image = _eight_bit_grey(image)
     if image.mode not in ("RGB", "RGBA", "L", "LA"):
-        image = image.convert("RGBA")  # palette and 16-bit images resample poorly or not at all
+        image = image.convert("RGBA")  # palette and CMYK images resample poorly or not at all
     left, top = (src_w - crop_w) // 2, (src_h - crop_h) // 2
     image = image.crop((left, top, left + crop_w, top + crop_h))
     if crop_w > width:
@@ -510,6 +528,17 @@ def crop_to_aspect(frame: FirstFrame, *, width: int, height: int) -> FirstFrame:
     else:
         image.save(buffer, format="PNG")
     return FirstFrame(data=buffer.getvalue(), format=frame.format, width=image.width, height=image.height)
+
+
+def _eight_bit_grey(image: Image.Image) -> Image.Image:
+    """A 16-bit greyscale image scaled to 8 bits; Pillow's own conversion clips every sample above 255 (a
+    16-bit photo would turn white)."""
+    wide = image.convert("I")
+    peak = wide.getextrema()[1]
+    # "I" carries no range of its own: samples above 255 can only be 16-bit ones.
+    sixteen = image.mode.startswith("I;16") or (isinstance(peak, int | float) and peak > 255)
+    scale = 255 / 65535 if sixteen else 1.0
+    return wide.point(lambda value: value * scale).convert("L")
 
 
 # ---- routes ----
@@ -599,6 +628,8 @@ async def create_video(request: Request, tenant: CurrentTenant, svc: SERVICES) -
         fields = _fields_from_json(await read_json_object(request, max_bytes=max_bytes))
     else:
         raise InvalidInput("Content-Type", f"must be multipart/form-data or application/json (got {content_type!r})")
+    if key is None:
+        await svc.check_unfinished_cap(tenant)  # before the image is decoded or fetched (a replay is never capped)
     frame = await run_in_threadpool(_decode, fields, svc)
     width, height = _choose_size(fields.size, frame)
 
@@ -724,18 +755,32 @@ async def download_content(
             404, f"video {video_id!r} is not ready: its status is {status}; {advice}", param="video_id",
             code="video_not_ready" if not job.status.is_terminal() else "video_failed",
         )
-    path = svc.storage.path_for(job.media_key)
-    if not path.is_file():
-        raise JobNotFound(video_id)
+    media_key = job.media_key
     filename = f"{wire_id(job.id)}"
     if chosen == "video":
-        return FileResponse(path, media_type=_VARIANT_MEDIA["video"], filename=f"{filename}.mp4")
-    if chosen == "thumbnail":
-        data = await run_in_threadpool(thumbnail_webp, path)
-        suffix = "webp"
-    else:
-        data = await run_in_threadpool(spritesheet_jpeg, path)
-        suffix = "jpg"
+        try:
+            stored = await run_in_threadpool(svc.storage.open, media_key)
+        except FileNotFoundError:
+            raise JobNotFound(video_id) from None
+        return StreamingResponse(
+            stored.chunks(),
+            media_type=_VARIANT_MEDIA["video"],
+            headers={
+                "Content-Length": str(stored.size),
+                "Content-Disposition": f'attachment; filename="{filename}.mp4"',
+            },
+        )
+
+    def preview() -> bytes:
+        # The decoder wants a file: the stored one, or a temporary copy of a remote object.
+        with svc.storage.local_copy(media_key) as path:
+            return thumbnail_webp(path) if chosen == "thumbnail" else spritesheet_jpeg(path)
+
+    try:
+        data = await run_in_threadpool(preview)
+    except FileNotFoundError:
+        raise JobNotFound(video_id) from None
+    suffix = "webp" if chosen == "thumbnail" else "jpg"
     return Response(
         data,
         media_type=_VARIANT_MEDIA[chosen],

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -12,28 +15,40 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from stillmotion.api.limits import unfinished_jobs_exceeded
 from stillmotion.config import Settings
-from stillmotion.domain import InvalidInput, Job, JobSpec, engine_for_model
+from stillmotion.domain import InvalidInput, Job, JobSpec, JobStatus, engine_for_model
 from stillmotion.jobs import JobStore
+from stillmotion.logs import current_request_id
 from stillmotion.media.fetch import UrlFetcher
 from stillmotion.media.intake import FirstFrame, decode_first_frame
-from stillmotion.storage import LinkSigner, LocalStorage
+from stillmotion.storage import LinkSigner, Storage
 
 M = TypeVar("M", bound=BaseModel)
+_log = logging.getLogger("stillmotion.api")
 
 
 @dataclass
 class Services:
     settings: Settings
     store: JobStore
-    storage: LocalStorage
-    signer: LinkSigner
+    storage: Storage
+    signer: LinkSigner  # checks `/media` links; the storage itself makes them
     fetcher: UrlFetcher
 
-    def video_url(self, job: Job) -> str | None:
-        if job.media_key is None:
+    def video_url(self, job: Job, *, now: float | None = None) -> str | None:
+        """A download link for a succeeded job's video. With retention on, the link dies no later than the job
+        does (its retention deadline), so a link never outlives its video; None once that deadline has come."""
+        if job.media_key is None or job.status is not JobStatus.SUCCEEDED:
             return None
-        return self.signer.url(job.media_key, ttl_s=self.settings.link_ttl_s)
+        retention_s = self.settings.retention_s
+        if retention_s <= 0 or job.finished_at is None:
+            return self.storage.url(job.media_key, ttl_s=self.settings.link_ttl_s)
+        deadline = job.finished_at.timestamp() + retention_s
+        left_s = math.floor(deadline - (time.time() if now is None else now))
+        if left_s < 1:
+            return None  # the next cleanup pass expires it
+        return self.storage.url(job.media_key, ttl_s=min(self.settings.link_ttl_s, left_s), not_after=deadline)
 
     def _build_spec(self, request: CreateRequest) -> JobSpec:
         engine = engine_for_model(request.model)  # before any fetch: an unknown model costs no download
@@ -60,14 +75,15 @@ class Services:
             callback_url=request.callback_url,
             idempotency_key=request.idempotency_key,
             request_hash=request.fingerprint() if request.idempotency_key is not None else None,
-            request_id=request.request_id,
+            request_id=request.request_id or current_request_id(),
         )
 
     async def create_job(self, request: CreateRequest) -> Job:
         """Validate the image (fetching it if it is a URL), then commit the job; blocking work off the loop.
 
         With an `Idempotency-Key`, an earlier job made with that key and the same request is returned as is,
-        before any image is fetched.
+        before any image is fetched. A key already at its cap of unfinished jobs is refused (`RateLimited`),
+        also before any fetch; a replay of an existing job is not refused.
         """
         if request.idempotency_key is not None:
             earlier = await run_in_threadpool(
@@ -75,8 +91,22 @@ class Services:
             )
             if earlier is not None:
                 return earlier
+        await self.check_unfinished_cap(request.tenant)
         spec = await run_in_threadpool(self._build_spec, request)
-        return await run_in_threadpool(self.store.create, spec)
+        job = await run_in_threadpool(self.store.create, spec)
+        _log.info("job %s created (%s, model %s)", job.id, job.dialect, job.model, extra={"job_id": job.id})
+        return job
+
+    async def check_unfinished_cap(self, tenant: str) -> None:
+        """`RateLimited` if `tenant` is at its cap of queued plus running jobs.
+
+        Checked before the insert, not inside it: creates racing in parallel may pass the cap by a few.
+        """
+        cap = self.settings.max_unfinished_jobs
+        if cap > 0:
+            unfinished = await run_in_threadpool(self.store.count_unfinished, tenant)
+            if unfinished >= cap:
+                raise unfinished_jobs_exceeded(cap, unfinished)
 
     async def delete_job(self, job_id: str, *, tenant: str) -> Job:
         """Remove a job, its input and its video; a running render stops at its next heartbeat."""
@@ -137,7 +167,7 @@ def idempotency_key(request: Request) -> str | None:
     return key
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
 

@@ -44,3 +44,12 @@ class Conflict(StillmotionError):
 
 class QueueFull(StillmotionError):
     """The service cannot take more work right now."""
+
+
+class RateLimited(StillmotionError):
+    """A key asked for more than its share: too many requests a minute, or too many unfinished jobs.
+    `retry_after_s` is how many whole seconds the caller should wait before trying again."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        self.retry_after_s = max(1, int(retry_after_s))
+        super().__init__(message)

@@ -16,14 +16,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, case, create_engine, delete, event, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from stillmotion.domain import Conflict, Job, JobNotFound, JobSpec, JobStatus, check_transition
 from stillmotion.jobs.keys import ApiKey, hash_key, new_key, tenant_for_key
-from stillmotion.jobs.schema import api_keys, job_inputs, jobs, metadata
+from stillmotion.jobs.migrations import upgrade_to_head
+from stillmotion.jobs.schema import api_keys, job_inputs, jobs
 
 
 @dataclass(frozen=True)
@@ -113,14 +114,19 @@ class JobStore:
             db_path = url.split("///", 1)[-1]
             if db_path and db_path != ":memory:":
                 Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-            self._engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+            # As many pooled connections as the API's thread pool has threads (40), so that busy polling reuses
+            # connections instead of opening new ones (each runs the PRAGMAs below).
+            self._engine = create_engine(
+                url, connect_args={"check_same_thread": False, "timeout": 15}, pool_size=40, max_overflow=10
+            )
             _configure_sqlite(self._engine)
         else:
-            self._engine = create_engine(url, pool_pre_ping=True)
+            # 20 + 10 per process stays under PostgreSQL's default max_connections (100) with a few processes.
+            self._engine = create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=10)
 
     def create_schema(self) -> None:
-        with self._write() as conn:
-            metadata.create_all(conn)
+        """Migrate the database to the newest schema revision (Alembic); safe when several processes start at once."""
+        upgrade_to_head(self._engine)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -283,6 +289,40 @@ class JobStore:
             counts[JobStatus(status)] = int(count)
         return counts
 
+    def count_unfinished(self, tenant: str) -> int:
+        """How many of `tenant`'s jobs are queued or running (the per-key cap counts these)."""
+        unfinished = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+        with self._read() as conn:
+            count = conn.execute(
+                select(func.count()).select_from(jobs).where((jobs.c.tenant == tenant) & jobs.c.status.in_(unfinished))
+            ).scalar()
+        return int(count or 0)
+
+    def failures_by_code(self) -> dict[str, int]:
+        """Failed jobs held in the store, counted by `error_code` (one GROUP BY, for metrics)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(jobs.c.error_code, func.count())
+                .where(jobs.c.status == JobStatus.FAILED.value)
+                .group_by(jobs.c.error_code)
+            ).all()
+        return {str(code or "unknown"): int(count) for code, count in rows}
+
+    def generation_seconds(self, bounds: tuple[float, ...]) -> tuple[list[int], int, float]:
+        """Render times (`finished_at - started_at`) of the succeeded jobs held in the store, bucketed in SQL
+        so that the answer covers every worker process: (counts at or below each bound, total count, sum)."""
+        seconds = jobs.c.finished_at - jobs.c.started_at
+        columns = [func.sum(case((seconds <= bound, 1), else_=0)) for bound in bounds]
+        query = select(func.count(), func.sum(seconds), *columns).where(
+            (jobs.c.status == JobStatus.SUCCEEDED.value)
+            & jobs.c.started_at.is_not(None)
+            & jobs.c.finished_at.is_not(None)
+        )
+        with self._read() as conn:
+            row = conn.execute(query).one()
+        total, total_s, *buckets = row
+        return [int(b or 0) for b in buckets], int(total or 0), float(total_s or 0.0)
+
     def ping(self) -> None:
         """Raise if the database cannot be reached."""
         with self._read() as conn:
@@ -413,6 +453,69 @@ class JobStore:
             JobStatus.QUEUED,
             {"worker_id": None, "lease_expires_at": None, "progress": 0.0},
         )
+
+    # ---- jobs: retention ----
+
+    def expirable(self, *, finished_before: float, limit: int = 100) -> list[Job]:
+        """Finished (succeeded, failed or cancelled) jobs that finished before the epoch time `finished_before`."""
+        finished = (JobStatus.SUCCEEDED.value, JobStatus.FAILED.value, JobStatus.CANCELLED.value)
+        finished_at = func.coalesce(jobs.c.finished_at, jobs.c.updated_at)
+        query = (
+            select(jobs)
+            .where(jobs.c.status.in_(finished) & (finished_at < finished_before))
+            .order_by(finished_at, jobs.c.id)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return [_job_from_row(row) for row in rows]
+
+    def expire(self, job_id: str, *, from_status: JobStatus) -> bool:
+        """Mark a finished job `expired` with one guarded UPDATE; False if it was no longer `from_status` (another
+        cleaner got there first). Its input image goes in the same transaction (no run needs it again); its
+        `media_key` stays until `forget_media`, so the object can still be found and deleted after a crash.
+        No webhook is owed for it: its client already had the finished status."""
+        check_transition(from_status, JobStatus.EXPIRED)
+        with self._write() as conn:
+            changed = conn.execute(
+                update(jobs)
+                .where((jobs.c.id == job_id) & (jobs.c.status == from_status.value))
+                .values(
+                    status=JobStatus.EXPIRED.value,
+                    updated_at=time.time(),
+                    webhook_sent=JobStatus.EXPIRED.value,
+                    webhook_next_at=None,
+                )
+            ).rowcount
+            if changed == 1:
+                conn.execute(delete(job_inputs).where(job_inputs.c.job_id == job_id))
+        return changed == 1
+
+    def expired_with_media(self, *, limit: int = 100) -> list[Job]:
+        """Expired jobs whose media has not been deleted yet."""
+        query = (
+            select(jobs)
+            .where((jobs.c.status == JobStatus.EXPIRED.value) & jobs.c.media_key.is_not(None))
+            .order_by(jobs.c.updated_at, jobs.c.id)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return [_job_from_row(row) for row in rows]
+
+    def forget_media(self, job_id: str, *, media_key: str) -> bool:
+        """Record that an expired job's media is deleted (clears `media_key`); False if already recorded."""
+        with self._write() as conn:
+            changed = conn.execute(
+                update(jobs)
+                .where(
+                    (jobs.c.id == job_id)
+                    & (jobs.c.status == JobStatus.EXPIRED.value)
+                    & (jobs.c.media_key == media_key)
+                )
+                .values(media_key=None)
+            ).rowcount
+        return changed == 1
 
     # ---- webhooks ----
 

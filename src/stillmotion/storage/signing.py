@@ -47,9 +47,13 @@ class LinkSigner:
         mac = hmac.new(self._secret, f"{key}\n{expires}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
-    def url(self, key: str, *, ttl_s: int, now: float | None = None) -> str:
+    def url(self, key: str, *, ttl_s: int, now: float | None = None, not_after: float | None = None) -> str:
+        """A link valid for about `ttl_s` seconds, and never past the epoch time `not_after` (the rounding up
+        to a whole step stops there)."""
         current = time.time() if now is None else now
         expires = math.ceil((current + ttl_s) / _EXPIRY_STEP_S) * _EXPIRY_STEP_S
+        if not_after is not None:
+            expires = min(expires, math.floor(not_after))
         query = urlencode({"Expires": expires, "Signature": self._signature(key, expires)})
         return f"{self._base}/{quote(key)}?{query}"
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from stillmotion.domain.options import DEFAULT_DURATION_S, DEFAULT_FPS
 from stillmotion.engines.base import RenderRequest
 from stillmotion.jobs import Claim, JobStore
-from stillmotion.storage import LocalStorage
+from stillmotion.logs import log_context
+from stillmotion.storage import Storage, StorageError
 from stillmotion.worker.host import EngineCrashed, EngineHost, RenderFailed
 
 log = logging.getLogger("stillmotion.worker")
@@ -29,7 +30,7 @@ class Worker:
     def __init__(
         self,
         store: JobStore,
-        storage: LocalStorage,
+        storage: Storage,
         *,
         work_dir: Path,
         lease_s: float = 30.0,
@@ -74,7 +75,9 @@ class Worker:
         claim = self.store.claim(worker_id=self.worker_id, lease_s=self.lease_s)
         if claim is None:
             return False
-        self._run(claim, stop)
+        # Every log line about this job, here and in the storage and store below, carries its ids.
+        with log_context(request_id=claim.job.request_id, job_id=claim.job.id):
+            self._run(claim, stop)
         return True
 
     def _run(self, claim: Claim, stop: threading.Event | None) -> None:
@@ -135,7 +138,14 @@ class Worker:
             return
 
         media_key = f"videos/{job.id}/{attempt}.mp4"
-        self.storage.put_file(media_key, output)
+        try:
+            self.storage.put_file(media_key, output)
+        except (StorageError, OSError) as exc:
+            # The storage kept failing (after its own retries): let the next claim render it again.
+            output.unlink(missing_ok=True)
+            self.store.give_up_attempt(job.id, attempt=attempt, reason=f"storing the video failed: {exc}")
+            log.warning("job %s attempt %d: storing the video failed: %s; will be retried", job.id, attempt, exc)
+            return
         summary = {
             "width": result.width,
             "height": result.height,
