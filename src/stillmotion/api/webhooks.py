@@ -27,6 +27,7 @@ from typing import Any
 from stillmotion.api.services import Services
 from stillmotion.domain import InvalidInput, Job
 from stillmotion.jobs import WebhookDue
+from stillmotion.logs import log_context
 
 log = logging.getLogger("stillmotion.webhooks")
 
@@ -106,6 +107,11 @@ class WebhookDispatcher:
         )
 
     def _deliver(self, item: WebhookDue) -> None:
+        # Log lines about this delivery carry the job's id and the id of the request that created it.
+        with log_context(request_id=item.job.request_id, job_id=item.job.id):
+            self._deliver_in_context(item)
+
+    def _deliver_in_context(self, item: WebhookDue) -> None:
         job = item.job
         store = self.services.store
         try:
