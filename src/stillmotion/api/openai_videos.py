@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import AsyncGenerator
 from dataclasses import dataclass, replace
 from typing import Annotated, Any, Final, Literal
 
@@ -30,7 +29,15 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from stillmotion.api.auth import CurrentTenant
 from stillmotion.api.errors import ApiError
-from stillmotion.api.services import CreateRequest, Services, idempotency_key, read_json_object, services
+from stillmotion.api.services import (
+    CreateRequest,
+    Services,
+    capped_stream,
+    check_declared_length,
+    idempotency_key,
+    read_json_object,
+    services,
+)
 from stillmotion.domain import InvalidInput, Job, JobNotFound, JobStatus, engine_for_model
 from stillmotion.media import intake
 from stillmotion.media.intake import FirstFrame, check_image, decode_first_frame
@@ -326,21 +333,6 @@ class _CreateFields:
     callback_url: str | None = None
 
 
-async def _capped_stream(request: Request, *, max_bytes: int) -> AsyncGenerator[bytes, None]:
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise InvalidInput("body", f"exceeds {max_bytes} bytes", status_code=413)
-        yield chunk
-
-
-def _check_declared_length(request: Request, *, max_bytes: int) -> None:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise InvalidInput("body", f"is {int(declared)} bytes; at most {max_bytes} bytes are allowed", status_code=413)
-
-
 class _StrictTextParser(MultiPartParser):
     """Starlette decodes a text part that is not valid in its charset as latin-1, which would store mojibake
     (a prompt of `\\xff\\xfe` bytes reads `ÿþ`); refuse such a part instead, naming its field."""
@@ -356,10 +348,10 @@ class _StrictTextParser(MultiPartParser):
 
 
 async def _read_form(request: Request, *, max_bytes: int) -> FormData:
-    _check_declared_length(request, max_bytes=max_bytes)
+    check_declared_length(request, max_bytes=max_bytes)
     parser = _StrictTextParser(
         request.headers,
-        _capped_stream(request, max_bytes=max_bytes),
+        capped_stream(request, max_bytes=max_bytes),
         max_files=1,
         max_fields=len(_FORM_FIELDS),
         max_part_size=max_bytes,

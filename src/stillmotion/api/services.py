@@ -7,7 +7,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -172,19 +172,28 @@ async def services(request: Request) -> Services:
     return found
 
 
-async def read_json_object(request: Request, *, max_bytes: int) -> dict[str, Any]:
-    """The request body as a JSON object, read with a size cap; every failure is an `InvalidInput`."""
+def check_declared_length(request: Request, *, max_bytes: int) -> None:
+    """413 before reading anything when the declared Content-Length is over `max_bytes`."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise InvalidInput("body", f"is {int(declared)} bytes; at most {max_bytes} bytes are allowed", status_code=413)
-    chunks: list[bytes] = []
+
+
+async def capped_stream(request: Request, *, max_bytes: int) -> AsyncGenerator[bytes, None]:
+    """The body's chunks, stopped with a 413 as soon as more than `max_bytes` have arrived (chunked bodies
+    declare no length)."""
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > max_bytes:
             raise InvalidInput("body", f"exceeds {max_bytes} bytes", status_code=413)
-        chunks.append(chunk)
-    raw = b"".join(chunks)
+        yield chunk
+
+
+async def read_json_object(request: Request, *, max_bytes: int) -> dict[str, Any]:
+    """The request body as a JSON object, read with a size cap; every failure is an `InvalidInput`."""
+    check_declared_length(request, max_bytes=max_bytes)
+    raw = b"".join([chunk async for chunk in capped_stream(request, max_bytes=max_bytes)])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
