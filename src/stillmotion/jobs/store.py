@@ -8,6 +8,7 @@ row lost a race or was fenced off, and says so by returning False.
 from __future__ import annotations
 
 import secrets
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -97,12 +98,28 @@ def _configure_sqlite(engine: Engine) -> None:
         # writers in WAL mode) and writes open `BEGIN IMMEDIATE` themselves, in `JobStore._write`.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        _enable_wal(cursor)
         # FULL: a commit survives power loss, not only a process crash; 2xx means the job is on disk.
         cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+def _enable_wal(cursor: Any, *, deadline_s: float = 15.0) -> None:
+    """Switch the database to WAL. When several processes open a new database at once, the switch can answer
+    "database is locked" at once, without waiting out the busy timeout; it is retried until `deadline_s`."""
+    deadline = time.monotonic() + deadline_s
+    delay_s = 0.01
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + delay_s > deadline:
+                raise
+            time.sleep(delay_s)
+            delay_s = min(delay_s * 2, 0.5)
 
 
 class JobStore:
@@ -123,6 +140,11 @@ class JobStore:
         else:
             # 20 + 10 per process stays under PostgreSQL's default max_connections (100) with a few processes.
             self._engine = create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=10)
+
+    @property
+    def reads_are_local(self) -> bool:
+        """True when a read is a local file access (SQLite), not a network round trip."""
+        return self._sqlite
 
     def create_schema(self) -> None:
         """Migrate the database to the newest schema revision (Alembic); safe when several processes start at once."""
