@@ -242,7 +242,7 @@ async def _create(request: Request, tenant: str, svc: Services) -> Job:
 
 
 async def _get(generation_id: str, tenant: str, svc: Services) -> Response:
-    job = await run_in_threadpool(svc.store.get, generation_id, tenant=tenant)
+    job = await svc.read_job(generation_id, tenant=tenant)
     # Serialised here: through `response_model` every poll would validate the finished model a second time.
     # The routes keep `response_model` for their schema; the body is the same.
     return Response(to_wire(job, svc).model_dump_json(exclude_unset=True), media_type="application/json")
