@@ -42,11 +42,18 @@ def _die_with_parent() -> None:
         libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
+# Added to the engine process's niceness (0..19; higher yields the CPU to other processes sooner).
+_ENGINE_NICENESS = 10
+
+
 def _child_main(conn: Connection, parent_pid: int) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal is the parent's to handle
     if os.getppid() != parent_pid:
         return  # the parent died before the death signal was armed
+    # Rendering is batch work: on a machine that also serves the API, status polls must not wait behind it.
+    with contextlib.suppress(OSError):
+        os.nice(_ENGINE_NICENESS)
     from stillmotion.engines import load_engine
 
     engines: dict[str, Any] = {}
