@@ -17,7 +17,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, create_engine, delete, event, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    case,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -89,6 +102,12 @@ def _job_from_row(row: Row[Any]) -> Job:
         callback_url=m["callback_url"],
         request_id=m["request_id"],
     )
+
+
+_GET_JOB = select(jobs).where(jobs.c.id == bindparam("job_id"))
+_GET_TENANT_JOB = select(jobs).where(
+    (jobs.c.id == bindparam("job_id")) & (jobs.c.tenant == bindparam("tenant"))
+)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -234,11 +253,12 @@ class JobStore:
 
     def get(self, job_id: str, *, tenant: str | None = None) -> Job:
         """The job, or `JobNotFound`; with `tenant`, another tenant's job is not found either."""
-        query = select(jobs).where(jobs.c.id == job_id)
-        if tenant is not None:
-            query = query.where(jobs.c.tenant == tenant)
+        # The hot read of every status poll: statements built once, so a call only binds its values.
         with self._read() as conn:
-            row = conn.execute(query).first()
+            if tenant is None:
+                row = conn.execute(_GET_JOB, {"job_id": job_id}).first()
+            else:
+                row = conn.execute(_GET_TENANT_JOB, {"job_id": job_id, "tenant": tenant}).first()
         if row is None:
             raise JobNotFound(job_id)
         return _job_from_row(row)
