@@ -38,6 +38,7 @@ from stillmotion.media.fetch import UrlFetcher
 from stillmotion.media.intake import MAX_IMAGE_BYTES
 from support import TEST_KEY, b64
 from support_aiml import assert_aiml_error
+from support_network import Dialed, guard_loopback
 
 # --- the corpus, built byte by byte --------------------------------------------------------------------------
 
@@ -142,39 +143,10 @@ def _resolve(host: str, port: int) -> list[str]:
 # --- nothing may leave loopback -----------------------------------------------------------------------------
 
 
-@dataclass
-class Dialed:
-    addresses: list[tuple[str, int]] = field(default_factory=list)
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 @pytest.fixture(autouse=True)
 def dialed(monkeypatch: pytest.MonkeyPatch) -> Dialed:
-    record = Dialed()
-    real_connect = socket.create_connection
-    real_getaddrinfo = socket.getaddrinfo
-
-    def guarded_connect(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
-        record.addresses.append((address[0], address[1]))
-        if not _is_loopback(address[0]):
-            pytest.fail(f"test tried to connect outside loopback: {address}")
-        return real_connect(address, *args, **kwargs)
-
-    def guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        # `create_connection` looks up even an IP literal; only names are forbidden.
-        if not _is_loopback(str(host)):
-            pytest.fail(f"test tried to resolve {host!r} with the system resolver")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "create_connection", guarded_connect)
-    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
-    return record
+    """Records every outgoing connection and fails the test on any that would leave loopback."""
+    return guard_loopback(monkeypatch)
 
 
 # --- the app: one per module, so that "nothing stored" accumulates over the whole corpus ----------------------

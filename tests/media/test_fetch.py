@@ -29,6 +29,7 @@ from stillmotion.domain.errors import InvalidInput
 from stillmotion.media import fetch as fetch_module
 from stillmotion.media.fetch import UrlFetcher
 from stillmotion.media.intake import decode_first_frame
+from support_network import Dialed, guard_loopback
 
 
 def make_png(width: int = 320, height: int = 320) -> bytes:
@@ -43,39 +44,10 @@ IMAGE = make_png()
 # --- guard: nothing leaves loopback -------------------------------------------------------------------
 
 
-@dataclass
-class Dialed:
-    addresses: list[tuple[str, int]] = field(default_factory=list)
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 @pytest.fixture(autouse=True)
 def dialed(monkeypatch: pytest.MonkeyPatch) -> Dialed:
-    """Records every outgoing connection and refuses (failing the test) any that would leave loopback."""
-    record = Dialed()
-    real_connect = socket.create_connection
-    real_getaddrinfo = socket.getaddrinfo
-
-    def guarded_connect(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
-        record.addresses.append((address[0], address[1]))
-        if not _is_loopback(address[0]):
-            pytest.fail(f"test tried to connect outside loopback: {address}")
-        return real_connect(address, *args, **kwargs)
-
-    def guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host != "localhost" and not _is_loopback(str(host)):
-            pytest.fail(f"test tried to resolve {host!r} with the system resolver")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "create_connection", guarded_connect)
-    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
-    return record
+    """Records every outgoing connection and fails the test on any that would leave loopback."""
+    return guard_loopback(monkeypatch, resolvable={"localhost"})
 
 
 # --- the server -------------------------------------------------------------------------------------
