@@ -241,19 +241,15 @@ async def _create(request: Request, tenant: str, svc: Services) -> Job:
     return job
 
 
-async def _get(generation_id: str, tenant: str, svc: Services) -> Response:
-    job = await svc.read_job(generation_id, tenant=tenant)
-    # Serialised here: through `response_model` every poll would validate the finished model a second time.
-    # The routes keep `response_model` for their schema; the body is the same.
-    return Response(to_wire(job, svc).model_dump_json(exclude_unset=True), media_type="application/json")
-
-
-async def _get_for(request: Request, generation_id: str) -> Response:
+async def _poll(request: Request, generation_id: str) -> Response:
     # The status poll is the hottest route: the key and the services are looked up here rather than declared as
     # dependencies, which FastAPI would resolve per request at about a fifth of the poll's cost. Same checks.
     tenant = await current_tenant(request)
     svc: Services = request.app.state.services
-    return await _get(generation_id, tenant, svc)
+    job = await svc.read_job(generation_id, tenant=tenant)
+    # Serialised here: through `response_model` every poll would validate the finished model a second time.
+    # The routes keep `response_model` for their schema; the body is the same.
+    return Response(to_wire(job, svc).model_dump_json(exclude_unset=True), media_type="application/json")
 
 
 async def _cancel(generation_id: str, tenant: str, svc: Services) -> Generation:
@@ -288,7 +284,7 @@ async def create_generation_unified(
     summary="Poll a video generation task",
 )
 async def get_generation(request: Request, generation_id: GENERATION_ID) -> Response:
-    return await _get_for(request, generation_id)
+    return await _poll(request, generation_id)
 
 
 @router.get(
@@ -299,7 +295,7 @@ async def get_generation(request: Request, generation_id: GENERATION_ID) -> Resp
     summary="Poll a video generation task (unified route)",
 )
 async def get_generation_unified(request: Request, generation_id: GENERATION_ID) -> Response:
-    return await _get_for(request, generation_id)
+    return await _poll(request, generation_id)
 
 
 _CANCEL_DOC = (
