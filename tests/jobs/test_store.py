@@ -87,10 +87,11 @@ def test_concurrent_claimers_never_share_a_job(database_url: str) -> None:
 
 def test_an_expired_lease_is_claimed_again_and_the_old_attempt_is_fenced_off(store: JobStore) -> None:
     job = store.create(_spec())
-    old = store.claim(worker_id="w-old", lease_s=0.05)
+    # Half a second: long enough that the next claim comes before it ends even on a loaded machine.
+    old = store.claim(worker_id="w-old", lease_s=0.5)
     assert old is not None
     assert store.claim(worker_id="w-new", lease_s=30) is None  # lease still valid
-    time.sleep(0.1)
+    time.sleep(0.6)
     new = store.claim(worker_id="w-new", lease_s=30)
     assert new is not None
     assert new.job.id == job.id
