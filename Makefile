@@ -3,11 +3,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DIFFUSION_STAMP := $(VENV)/.installed-diffusion
+# torch is installed on its own first: a plain `torch` requirement would pull a multi-GB CUDA build.
+TORCH_SPEC ?= torch==2.13.0
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA_DIR ?= data
 
-.PHONY: install run test lint typecheck bench clean
+.PHONY: install install-diffusion run test lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +18,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+$(DIFFUSION_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet '$(TORCH_SPEC)'
+	$(BIN)/pip install --quiet -e '.[dev,diffusion]'
+	touch $(DIFFUSION_STAMP)
+
 install: $(STAMP)
+
+install-diffusion: $(DIFFUSION_STAMP)
 
 run: $(STAMP)
 	$(BIN)/stillmotion serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --print-dev-key
 
-test: $(STAMP)
+test: $(DIFFUSION_STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest

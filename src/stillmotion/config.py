@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     max_unfinished_jobs: int = Field(
         0, ge=0, description="Queued plus running jobs one API key may have at once; 0 means no cap."
     )
+    models_file: Path | None = Field(
+        None, description="TOML file of extra model ids (diffusion); default: `<data-dir>/models.toml` if present."
+    )
     log_format: Literal["text", "json"] = Field("text", description="`json` writes one JSON object per log line.")
     workers: int = Field(1, ge=0, description="In-process workers started by `stillmotion serve`.")
     lease_s: float = Field(

@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 from stillmotion.domain.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model id as the models file (or the built-in table) declares it. Pure data: no engine imports."""
+
+    id: str
+    engine: str  # "live2d" | "diffusion"
+    # Where the weights are: a local directory in diffusers format, or a Hub repo id (`models pull` fetches it).
+    weights: str | None = None
+    revision: str | None = None  # a Hub revision (branch, tag or commit) when `weights` is a repo id
+    # Engine-specific settings from the models file, e.g. for diffusion: pipeline, width, height, num_frames,
+    # fps, num_inference_steps, guidance_scale, dtype, compile. Plain TOML values only.
+    options: dict[str, Any] = field(default_factory=dict)
 
 # `video-01-live2d` is the seed API's name; `I2V-01-live` is MiniMax's name for the same model.
 MODEL_ENGINES: dict[str, str] = {

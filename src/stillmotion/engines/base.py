@@ -15,6 +15,15 @@ class Cancelled(Exception):
     """Raised from a progress callback to stop a render."""
 
 
+class EngineError(Exception):
+    """A render failed for a reason worth telling the user; `code` is stored as the job's failure code
+    (e.g. "out_of_memory"). Retrying the same job on the same machine would fail the same way."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
 @dataclass(frozen=True)
 class RenderRequest:
     image: bytes  # the first frame, JPEG or PNG bytes, already validated
