@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -96,3 +98,35 @@ def test_through_the_app_a_revoked_key_is_refused_within_the_trust_window(tmp_pa
         refused = client.get(PATH, params={"generation_id": "nope"}, headers=headers)
         assert refused.status_code == 401, refused.text
         assert "not valid" in refused.json()["message"]
+
+
+class SlowCountingStore(CountingStore):
+    """Each lookup takes a while, so that requests arriving meanwhile find it under way."""
+
+    def tenant_for_stored_key(self, key: str) -> str | None:
+        time.sleep(0.05)
+        return super().tenant_for_stored_key(key)
+
+
+def test_requests_waiting_for_the_same_key_share_one_database_lookup(tmp_path: Path) -> None:
+    store = SlowCountingStore(f"sqlite:///{tmp_path / 'keys.db'}")
+    store.create_schema()
+    auth = Authenticator(store, env_keys=[], trust_s=2.0)
+    key, _record = store.create_key("k")
+    other_key, _other = store.create_key("other")
+
+    async def burst() -> list[str]:
+        same = [auth.tenant_for_request(f"Bearer {key}") for _ in range(50)]
+        return await asyncio.gather(*same, auth.tenant_for_request(f"Bearer {other_key}"))
+
+    tenants = asyncio.run(burst())
+    assert tenants == [tenant_for_key(key)] * 50 + [tenant_for_key(other_key)]
+    assert store.lookups == 2  # one per key, not one per request
+
+    async def bad_burst() -> list[str | BaseException]:
+        waits = [auth.tenant_for_request("Bearer sk-not-a-key") for _ in range(10)]
+        return await asyncio.gather(*waits, return_exceptions=True)
+
+    refused = asyncio.run(bad_burst())
+    assert all(isinstance(result, Unauthorized) for result in refused)
+    assert store.lookups == 3

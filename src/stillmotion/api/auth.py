@@ -4,6 +4,7 @@ Every route that names `CurrentTenant` is also subject to the per-key request ra
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Annotated
@@ -37,6 +38,23 @@ class Authenticator:
         self._trust_s = trust_s
         self._clock = clock
         self._trusted: dict[str, tuple[str, float]] = {}  # key hash -> (tenant, trusted until)
+        self._lookups: dict[str, asyncio.Future[str]] = {}  # key hash -> the database lookup under way
+
+    async def tenant_for_request(self, authorization: str | None) -> str:
+        """`tenant_for_header` for a request on the event loop: a key known here is answered in place; otherwise
+        one database lookup per key runs on the thread pool and every request with that key waiting meanwhile
+        shares it. (When a busy key's trust runs out, hundreds of polls would otherwise each ask the database.)"""
+        tenant = self.known_tenant(authorization)
+        if tenant is not None:
+            return tenant
+        digest = hash_key(_bearer_key(authorization))
+        lookup = self._lookups.get(digest)
+        if lookup is None:
+            lookup = asyncio.ensure_future(run_in_threadpool(self.tenant_for_header, authorization))
+            self._lookups[digest] = lookup
+            lookup.add_done_callback(lambda _done: self._lookups.pop(digest, None))
+        # Shielded: a client that disconnects cancels its own wait, not the lookup the others wait for.
+        return await asyncio.shield(lookup)
 
     def known_tenant(self, authorization: str | None) -> str | None:
         """The tenant when the header's key is an environment key or a stored key checked less than `trust_s`
@@ -82,13 +100,10 @@ def _bearer_key(authorization: str | None) -> str:
 
 async def current_tenant(request: Request) -> str:
     """The caller's tenant, after its key passed the rate limit (a request without a valid key is refused
-    before it can spend anyone's quota). A key seen recently is answered on the event loop; only a lookup in
-    the database goes to the thread pool."""
+    before it can spend anyone's quota)."""
     authenticator: Authenticator = request.app.state.authenticator
     authorization = request.headers.get("authorization")
-    tenant = authenticator.known_tenant(authorization)
-    if tenant is None:
-        tenant = await run_in_threadpool(authenticator.tenant_for_header, authorization)
+    tenant = await authenticator.tenant_for_request(authorization)
     limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
     if limiter is not None:
         limiter.check(tenant)

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -22,6 +23,7 @@ from stillmotion.domain import (
     Unauthorized,
 )
 from stillmotion.domain.errors import RateLimited
+from stillmotion.jobs import DatabaseUnavailable
 
 log = logging.getLogger("stillmotion.api")
 
@@ -52,6 +54,10 @@ def api_error_for(exc: Exception) -> ApiError:
         return ApiError(429, str(exc), {"Retry-After": str(exc.retry_after_s)})
     if isinstance(exc, QueueFull):
         return ApiError(503, str(exc) or "the service is busy; try again later", {"Retry-After": "5"})
+    if isinstance(exc, (DatabaseUnavailable, sqlalchemy.exc.OperationalError, sqlalchemy.exc.TimeoutError)):
+        # Down, restarting, out of connections or locked for too long: a retry may work.
+        log.warning("job database unavailable: %s", exc)
+        return ApiError(503, "the job database is unavailable right now; try again shortly", {"Retry-After": "2"})
     log.exception("unhandled error", exc_info=exc)
     return ApiError(500, "internal error")
 
@@ -96,6 +102,9 @@ def install_error_handlers(app: FastAPI, shapes: ErrorShapes) -> None:
         return shapes.render(request, ApiError(exc.status_code, detail, dict(exc.headers or {}) or None))
 
     app.add_exception_handler(StillmotionError, on_domain_error)
+    # Named here, not left to the catch-all below, so that they are answered (503) without being re-raised.
+    app.add_exception_handler(sqlalchemy.exc.OperationalError, on_domain_error)
+    app.add_exception_handler(sqlalchemy.exc.TimeoutError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_domain_error)

@@ -7,6 +7,8 @@ row lost a race or was fenced off, and says so by returning False.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import secrets
 import sqlite3
@@ -34,11 +36,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Row, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from stillmotion.domain import Conflict, Job, JobNotFound, JobSpec, JobStatus, check_transition
+from stillmotion.domain import Conflict, Job, JobNotFound, JobSpec, JobStatus, StillmotionError, check_transition
 from stillmotion.jobs.keys import ApiKey, hash_key, new_key, tenant_for_key
 from stillmotion.jobs.migrations import upgrade_to_head
 from stillmotion.jobs.schema import api_keys, job_inputs, jobs
@@ -164,6 +166,96 @@ class _SqlitePollReader:
         self._local = threading.local()
 
 
+class DatabaseUnavailable(StillmotionError):
+    """The job database cannot be reached (down, restarting, out of connections): the request may be retried."""
+
+
+class _AsyncPostgresPollReader:
+    """Point reads of one job for status polls on PostgreSQL: a few psycopg async connections per event loop, in
+    autocommit, with a server-side prepared statement. One round trip per poll, and the event loop serves other
+    requests while it is under way; SQLAlchemy's pooled path costs a thread hand-off, a transaction and a rollback
+    on return, about three times the CPU."""
+
+    _COLUMNS: Final = [column.name for column in jobs.columns]
+    _BY_ID: Final = f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = %s"
+    _BY_ID_AND_TENANT: Final = _BY_ID + " AND tenant = %s"
+
+    def __init__(self, url: str, *, size: int = 4) -> None:
+        self._conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._size = size
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._idle: asyncio.Queue[Any] | None = None
+        self._opened: list[Any] = []
+        self._slots = 0  # connections open or being opened
+
+    def _pool(self) -> asyncio.Queue[Any]:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop or self._idle is None:
+            # A new event loop (the API runs one; tests may start several): connections are bound to the loop
+            # that opened them, so start over.
+            self.close()
+            self._loop = loop
+            self._idle = asyncio.Queue()
+        return self._idle
+
+    async def _checkout(self) -> Any:
+        import psycopg
+
+        idle = self._pool()
+        if idle.empty() and self._slots < self._size:
+            self._slots += 1  # taken before the wait, so that concurrent checkouts never open more than `size`
+            try:
+                conn = await psycopg.AsyncConnection.connect(
+                    self._conninfo, autocommit=True, application_name="stillmotion-poll"
+                )
+            except BaseException:
+                self._slots -= 1
+                raise
+            self._opened.append(conn)
+            return conn
+        return await idle.get()
+
+    def _discard(self, conn: Any) -> None:
+        if conn in self._opened:
+            self._opened.remove(conn)
+            self._slots -= 1
+        with contextlib.suppress(Exception):
+            conn.pgconn.finish()
+
+    async def get(self, job_id: str, tenant: str | None) -> dict[str, Any] | None:
+        """The job's columns, or None; `DatabaseUnavailable` when the database cannot be reached."""
+        import psycopg
+
+        query, params = (self._BY_ID, (job_id,)) if tenant is None else (self._BY_ID_AND_TENANT, (job_id, tenant))
+        for last_try in (False, True):
+            conn = None
+            try:
+                conn = await self._checkout()
+                cursor = await conn.execute(query, params, prepare=True)
+                row = await cursor.fetchone()
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                # A connection the server closed (restart, idle timeout): one more try on a fresh one.
+                if conn is not None:
+                    self._discard(conn)
+                if last_try:
+                    raise DatabaseUnavailable(f"PostgreSQL: {exc}") from exc
+                continue
+            except BaseException:
+                if conn is not None:
+                    self._discard(conn)  # e.g. cancelled mid-query: the connection's state is unknown
+                raise
+            self._pool().put_nowait(conn)
+            return None if row is None else dict(zip(self._COLUMNS, row, strict=True))
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        for conn in list(self._opened):
+            self._discard(conn)
+        self._slots = 0
+        self._idle = None
+        self._loop = None
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
@@ -217,11 +309,9 @@ class JobStore:
             # 20 + 10 per process stays under PostgreSQL's default max_connections (100) with a few processes.
             self._engine = create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=10)
             self._poll_reader = None
-
-    @property
-    def reads_are_local(self) -> bool:
-        """True when a read is a local file access (SQLite), not a network round trip."""
-        return self._sqlite
+        self._async_reader = (
+            _AsyncPostgresPollReader(url) if make_url(url).get_backend_name() == "postgresql" else None
+        )
 
     def create_schema(self) -> None:
         """Migrate the database to the newest schema revision (Alembic); safe when several processes start at once."""
@@ -230,6 +320,8 @@ class JobStore:
     def close(self) -> None:
         if self._poll_reader is not None:
             self._poll_reader.close()
+        if self._async_reader is not None:
+            self._async_reader.close()
         self._engine.dispose()
 
     @contextmanager
@@ -331,6 +423,22 @@ class JobStore:
         if row is None:
             raise JobNotFound(job_id)
         return _job_from_row(row)
+
+    @property
+    def polls_on_loop(self) -> bool:
+        """True when `get_on_loop` can serve status polls on the event loop (SQLite and PostgreSQL)."""
+        return self._sqlite or self._async_reader is not None
+
+    async def get_on_loop(self, job_id: str, *, tenant: str | None = None) -> Job:
+        """`get` for a status poll, run on the event loop: SQLite's WAL point read in place (tens of microseconds,
+        never waiting for writers, less than a hand-off to a thread costs), PostgreSQL on the loop's own async
+        connections. Only when `polls_on_loop`."""
+        if self._async_reader is None:
+            return self.get(job_id, tenant=tenant)
+        found = await self._async_reader.get(job_id, tenant)
+        if found is None:
+            raise JobNotFound(job_id)
+        return _job_from_mapping(found)
 
     def load_input(self, job_id: str) -> bytes:
         with self._read() as conn:
