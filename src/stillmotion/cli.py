@@ -1,4 +1,4 @@
-"""The `stillmotion` command: serve, worker, generate, keys."""
+"""The `stillmotion` command: serve, worker, generate, keys, models."""
 
 from __future__ import annotations
 
@@ -23,10 +23,10 @@ from rich.table import Table
 
 from stillmotion import __version__
 from stillmotion.config import Settings
-from stillmotion.domain import InvalidInput
+from stillmotion.domain import InvalidInput, ModelRegistry, ModelsFileError, ModelSpec
+from stillmotion.domain.models import weights_are_local
 from stillmotion.jobs import JobStore
 from stillmotion.logs import configure_logging
-from stillmotion.storage import Storage
 
 if TYPE_CHECKING:
     from stillmotion.api.services import Services
@@ -54,8 +54,25 @@ def main() -> None:
     """stillmotion: one still image and a prompt in, a short video out, behind hosted-API wire formats."""
 
 
+def _build_services(settings: Settings) -> Services:
+    """The shared services, or a one-line error and exit status 1 for a models file that cannot be used."""
+    from stillmotion.api.app import build_services
+
+    try:
+        return build_services(settings)
+    except ModelsFileError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _registry(settings: Settings) -> ModelRegistry:
+    try:
+        return ModelRegistry.from_settings(settings)
+    except ModelsFileError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def _start_workers(
-    settings: Settings, store: JobStore, storage: Storage, count: int
+    settings: Settings, services: Services, count: int
 ) -> tuple[threading.Event, list[threading.Thread]]:
     from stillmotion.worker import Worker
 
@@ -63,11 +80,12 @@ def _start_workers(
     threads = []
     for index in range(count):
         worker = Worker(
-            store,
-            storage,
+            services.store,
+            services.storage,
             work_dir=settings.work_dir,
             lease_s=settings.lease_s,
             poll_interval_s=settings.poll_interval_s,
+            models=services.models,
         )
         thread = threading.Thread(target=worker.run, args=(stop,), name=f"worker-{index}", daemon=True)
         thread.start()
@@ -123,14 +141,14 @@ def serve(
     """Run the API and N workers: SQLite and videos under --data-dir, nothing else to start."""
     import uvicorn
 
-    from stillmotion.api.app import build_services, create_app
+    from stillmotion.api.app import create_app
 
     settings = _settings(host=host, port=port, data_dir=data_dir, workers=workers)
     configure_logging(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    services = build_services(settings)
+    services = _build_services(settings)
     app = create_app(settings, services=services)
-    stop, threads = _start_workers(settings, services.store, services.storage, settings.workers)
+    stop, threads = _start_workers(settings, services, settings.workers)
     threads.append(_start_dispatcher(settings, services, stop))
     if (cleaner := _start_cleaner(settings, services, stop)) is not None:
         threads.append(cleaner)
@@ -164,18 +182,23 @@ def serve(
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
 def worker(data_dir: Path | None, concurrency: int, burst: bool) -> None:
     """Run workers only (no HTTP) against $STILLMOTION_DATABASE_URL. SIGTERM finishes cleanly."""
-    from stillmotion.api.app import build_services
     from stillmotion.worker import Worker
 
     settings = _settings(data_dir=data_dir)
     configure_logging(settings)
-    services = build_services(settings)
+    services = _build_services(settings)
     if burst:
-        burst_worker = Worker(services.store, services.storage, work_dir=settings.work_dir, lease_s=settings.lease_s)
+        burst_worker = Worker(
+            services.store,
+            services.storage,
+            work_dir=settings.work_dir,
+            lease_s=settings.lease_s,
+            models=services.models,
+        )
         taken = burst_worker.run_burst()
         console.print(f"ran {taken} job(s)")
         return
-    stop, threads = _start_workers(settings, services.store, services.storage, concurrency)
+    stop, threads = _start_workers(settings, services, concurrency)
     threads.append(_start_dispatcher(settings, services, stop))
     if (cleaner := _start_cleaner(settings, services, stop)) is not None:
         threads.append(cleaner)
@@ -280,19 +303,26 @@ def _generate_local(
     fps: int | None,
     loop: bool,
 ) -> None:
-    from stillmotion.domain import engine_for_model
     from stillmotion.domain.options import DEFAULT_DURATION_S, DEFAULT_FPS
-    from stillmotion.engines import RenderRequest, load_engine
+    from stillmotion.engines import EngineError, RenderRequest, load_engine
     from stillmotion.media.intake import check_image
 
     try:
-        engine_name = engine_for_model(model, field="--model")
+        spec = _registry(_settings()).spec(model, field="--model")
         frame = check_image(Path(image).read_bytes())
         if not prompt.strip():
             raise InvalidInput("--prompt", "must not be blank")
     except InvalidInput as exc:
         raise click.BadParameter(exc.rule, param_hint=exc.field if exc.field.startswith("--") else "IMAGE") from None
-    engine = load_engine(engine_name)
+    try:
+        engine = load_engine(spec)
+    except EngineError as exc:
+        raise click.ClickException(f"{exc.code}: {exc}") from None
+    except ImportError as exc:
+        raise click.ClickException(
+            f"the {spec.engine} engine cannot be loaded ({exc}); is its extra installed? "
+            "pip install 'stillmotion[diffusion]'"
+        ) from None
     request = RenderRequest(
         image=frame.data,
         prompt=prompt,
@@ -307,7 +337,10 @@ def _generate_local(
         TextColumn("[bold]rendering"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(), console=console
     ) as bar:
         task = bar.add_task("render", total=1.0)
-        result = engine.render(request, output, on_progress=lambda f: bar.update(task, completed=f))
+        try:
+            result = engine.render(request, output, on_progress=lambda f: bar.update(task, completed=f))
+        except EngineError as exc:
+            raise click.ClickException(f"{exc.code}: {exc}") from None
     console.print(
         f"wrote {output} ({result.width}x{result.height}, {result.frame_count} frames at {result.fps} fps)"
     )
@@ -436,3 +469,92 @@ def keys_revoke(key_id: str, data_dir: Path | None) -> None:
         console.print(f"[red]no active key with id {key_id!r}[/]")
         sys.exit(1)
     console.print(f"revoked {key_id}")
+
+
+@main.group()
+def models() -> None:
+    """List the model ids this server serves, and download a models file's Hub weights."""
+
+
+_TRUE_WORDS = ("1", "on", "yes", "true")
+
+
+def _hub_offline() -> bool:
+    """`HF_HUB_OFFLINE` as huggingface_hub reads it."""
+    import os
+
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE_WORDS
+
+
+def _weights_status(spec: ModelSpec) -> str:
+    """Whether `spec`'s weights are on this machine: a local directory that exists, or a complete snapshot in
+    the Hugging Face cache."""
+    if spec.weights is None:
+        return "built in"
+    if weights_are_local(spec):
+        return "present (local directory)" if Path(spec.weights).is_dir() else "missing (no such directory)"
+    try:
+        from huggingface_hub import snapshot_download
+        from huggingface_hub.errors import LocalEntryNotFoundError
+    except ImportError:
+        return "unknown (huggingface_hub is not installed)"
+    try:
+        snapshot_download(spec.weights, revision=spec.revision, local_files_only=True)
+    except LocalEntryNotFoundError:
+        return "missing (run `stillmotion models pull`)"
+    return "present (Hugging Face cache)"
+
+
+@models.command("list")
+@_data_dir_option
+def models_list(data_dir: Path | None) -> None:
+    """List model ids: built in, then the models file's, with their engine and weights."""
+    settings = _settings(data_dir=data_dir)
+    registry = _registry(settings)
+    table = Table("id", "engine", "weights", "status", title=f"models file: {registry.source or 'none'}")
+    for spec in registry.specs():
+        weights = spec.weights or "-"
+        if spec.revision is not None:
+            weights += f" @ {spec.revision}"
+        table.add_row(spec.id, spec.engine, weights, _weights_status(spec))
+    Console(width=200).print(table)
+
+
+@models.command("pull")
+@click.argument("model_id")
+@_data_dir_option
+def models_pull(model_id: str, data_dir: Path | None) -> None:
+    """Download MODEL_ID's weights from the Hugging Face Hub into its cache (needs the machine online)."""
+    settings = _settings(data_dir=data_dir)
+    try:
+        spec = _registry(settings).spec(model_id, field="MODEL_ID")
+    except InvalidInput as exc:
+        raise click.BadParameter(exc.rule, param_hint="MODEL_ID") from None
+    if spec.weights is None:
+        console.print(f"{spec.id}: nothing to pull; the {spec.engine} engine is built in")
+        return
+    if weights_are_local(spec):
+        console.print(f"{spec.id}: nothing to pull; its weights are the local directory {spec.weights}")
+        return
+    if _hub_offline():
+        raise click.ClickException(f"cannot pull {spec.weights}: HF_HUB_OFFLINE is set; unset it to download")
+    try:
+        from huggingface_hub import constants, snapshot_download
+        from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+    except ImportError:
+        raise click.ClickException(
+            "pulling weights needs huggingface_hub: pip install 'stillmotion[diffusion]'"
+        ) from None
+    console.print(f"{spec.id}: downloading {spec.weights}" + (f" @ {spec.revision}" if spec.revision else ""))
+    try:
+        folder = snapshot_download(spec.weights, revision=spec.revision)
+    except LocalEntryNotFoundError as exc:  # the Hub did not answer, and the cache has no copy
+        cause = exc.__cause__ or exc
+        raise click.ClickException(
+            f"cannot pull {spec.weights}: the Hub at {constants.ENDPOINT} cannot be reached "
+            f"({type(cause).__name__}: {str(cause).splitlines()[0] if str(cause) else ''})"
+        ) from None
+    except (HfHubHTTPError, OSError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise click.ClickException(f"cannot pull {spec.weights}: {first_line}") from None
+    console.print(f"{spec.id}: weights in {folder}", highlight=False)

@@ -182,14 +182,18 @@ def test_over_http_a_running_generation_reports_rising_progress_and_cancels_with
 
             engine_pids = [pid for pid in server.children() if b"spawn_main" in _cmdline(pid)]
             assert len(engine_pids) == 1, "expected one engine process"
+            work_dir = tmp_path / "data" / "work"
+            assert any(work_dir.iterdir()), "no scratch video while rendering"
             cancelled_at = time.monotonic()
             assert http.delete(UNIFIED, params={"generation_id": generation_id}).json()["error"]["name"] == "cancelled"
-            # The worker stops the render: its engine process is killed, and the worker is free for the next job.
-            while any(Path(f"/proc/{pid}").exists() for pid in engine_pids) and time.monotonic() - cancelled_at < 10:
+            # The worker stops the render between frames (its scratch video is deleted) and keeps the engine
+            # process, with whatever it has loaded, for the next job.
+            while any(work_dir.iterdir()) and time.monotonic() - cancelled_at < 10:
                 time.sleep(0.02)
             stopped_after_s = time.monotonic() - cancelled_at
-            assert not any(Path(f"/proc/{pid}").exists() for pid in engine_pids), "the engine kept rendering"
+            assert not any(work_dir.iterdir()), "the engine kept rendering"
             assert stopped_after_s < 3.0, f"the render stopped only after {stopped_after_s:.2f} s"
+            assert all(Path(f"/proc/{pid}").exists() for pid in engine_pids), "the engine process was killed"
 
             next_id = http.post(UNIFIED, json=_body()).json()["id"]
             deadline = time.monotonic() + 60
@@ -199,6 +203,7 @@ def test_over_http_a_running_generation_reports_rising_progress_and_cancels_with
             video = http.get(http.get(UNIFIED, params={"generation_id": next_id}).json()["video"]["url"])
             (tmp_path / "next.mp4").write_bytes(video.content)
             assert probe_video(tmp_path / "next.mp4").frame_count == 25
+            assert [pid for pid in server.children() if b"spawn_main" in _cmdline(pid)] == engine_pids
             assert http.get(UNIFIED, params={"generation_id": generation_id}).json()["status"] == "error"
     finally:
         server.stop()

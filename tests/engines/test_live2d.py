@@ -16,6 +16,7 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
+from stillmotion.domain import ModelSpec
 from stillmotion.engines import Cancelled, RenderRequest, RenderResult, load_engine
 from stillmotion.engines.live2d import Live2DEngine
 from stillmotion.engines.live2d import engine as engine_module
@@ -105,7 +106,7 @@ def default_clip(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
 
 
 def test_registry_loads_the_engine() -> None:
-    engine = load_engine("live2d")
+    engine = load_engine(ModelSpec(id="video-01-live2d", engine="live2d"))
     assert isinstance(engine, Live2DEngine) and engine.name == "live2d"
 
 

@@ -67,7 +67,9 @@ class CreateGeneration(BaseModel):
         },
     )
 
-    model: StrictStr = Field(description="`video-01-live2d` (or its alias `I2V-01-live`).")
+    model: StrictStr = Field(
+        description="`video-01-live2d` (or its alias `I2V-01-live`), or a model id from the server's models file."
+    )
     prompt: StrictStr = Field(min_length=1, max_length=2000, description="What should happen in the video.")
     prompt_optimizer: StrictBool = Field(True, description="Enrich the prompt with natural secondary motion.")
     first_frame_image: StrictStr = Field(

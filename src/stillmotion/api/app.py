@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -15,6 +16,7 @@ from stillmotion.api.metrics import HttpMetrics, ObserveRequests
 from stillmotion.api.services import Services
 from stillmotion.api.webhooks import WebhookDispatcher
 from stillmotion.config import Settings
+from stillmotion.domain import ModelRegistry
 from stillmotion.jobs import JobStore
 from stillmotion.media.fetch import UrlFetcher
 from stillmotion.storage import LinkSigner, load_or_create_secret, open_storage
@@ -25,6 +27,9 @@ DIALECTS = (aimlapi, minimax, openai_videos)
 
 
 def build_services(settings: Settings, *, store: JobStore | None = None) -> Services:
+    """Everything the routes and workers share. A bad models file raises `ModelsFileError` before anything
+    is opened."""
+    models = ModelRegistry.from_settings(settings)
     if store is None:
         store = JobStore(settings.resolved_database_url, max_attempts=settings.max_attempts)
         store.create_schema()
@@ -40,6 +45,7 @@ def build_services(settings: Settings, *, store: JobStore | None = None) -> Serv
         storage=open_storage(settings, signer),
         signer=signer,
         fetcher=UrlFetcher(allow_private=settings.allow_private_urls, timeout_s=settings.fetch_timeout_s),
+        models=models,
     )
 
 
@@ -56,6 +62,20 @@ def build_dispatcher(settings: Settings, services: Services) -> WebhookDispatche
         secret=secret,
         max_attempts=settings.webhook_max_attempts,
     )
+
+
+def _document_models(app: FastAPI, models: ModelRegistry) -> None:
+    """The OpenAPI schema lists this server's model ids (a models file adds some) where a dialect enumerates them."""
+    build_schema = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build_schema()
+            openai_videos.document_models(schema, models)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
@@ -78,6 +98,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
             shapes.register(prefix, dialect.render_error)
         app.include_router(dialect.router)
     install_error_handlers(app, shapes)
+    _document_models(app, svc.models)
     app.include_router(media.router)
     app.include_router(health.router)
     app.include_router(metrics.router)

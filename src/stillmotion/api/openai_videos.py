@@ -14,6 +14,7 @@ photo to a portrait sliver).
 
 from __future__ import annotations
 
+import copy
 import io
 import re
 from dataclasses import dataclass, replace
@@ -38,7 +39,7 @@ from stillmotion.api.services import (
     read_json_object,
     services,
 )
-from stillmotion.domain import InvalidInput, Job, JobNotFound, JobStatus, engine_for_model
+from stillmotion.domain import MODEL_ENGINES, InvalidInput, Job, JobNotFound, JobStatus, ModelRegistry
 from stillmotion.media import intake
 from stillmotion.media.intake import FirstFrame, check_image, decode_first_frame
 from stillmotion.media.thumbnail import spritesheet_jpeg, thumbnail_webp
@@ -368,7 +369,7 @@ def _text(value: Any, field: str) -> str:
     return value
 
 
-async def _fields_from_form(form: FormData) -> _CreateFields:
+async def _fields_from_form(form: FormData, models: ModelRegistry) -> _CreateFields:
     for key in form:
         if key not in _FORM_FIELDS:
             raise InvalidInput(key, f"is an unknown parameter; known: {', '.join(sorted(_FORM_FIELDS))}")
@@ -393,7 +394,7 @@ async def _fields_from_form(form: FormData) -> _CreateFields:
         image_field = f"{IMAGE_FIELD}[image_url]"
         image = values[image_field]
     fields = _validate(values.get("prompt"), values.get("model"), values.get("seconds"), values.get("size"),
-                       image, image_field)
+                       image, image_field, models)
     return replace(fields, callback_url=values.get("callback_url"))
 
 
@@ -404,7 +405,7 @@ def _refuse_file_id(field: str) -> None:
     )
 
 
-def _fields_from_json(body: dict[str, Any]) -> _CreateFields:
+def _fields_from_json(body: dict[str, Any], models: ModelRegistry) -> _CreateFields:
     for key in body:
         if key not in _JSON_FIELDS:
             raise InvalidInput(key, f"is an unknown parameter; known: {', '.join(sorted(_JSON_FIELDS))}")
@@ -430,7 +431,7 @@ def _fields_from_json(body: dict[str, Any]) -> _CreateFields:
     fields = _validate(
         _optional_text(body, "prompt"), _optional_text(body, "model"),
         seconds if seconds is None else _text(seconds, "seconds"), _optional_text(body, "size"),
-        image, image_field,
+        image, image_field, models,
     )
     return replace(fields, callback_url=_optional_text(body, "callback_url"))
 
@@ -447,6 +448,7 @@ def _validate(
     size: str | None,
     image: str | bytes | None,
     image_field: str,
+    models: ModelRegistry,
 ) -> _CreateFields:
     if prompt is None:
         raise InvalidInput("prompt", "is required")
@@ -455,7 +457,7 @@ def _validate(
     if len(prompt) > MAX_PROMPT_CHARS:
         raise InvalidInput("prompt", f"must be at most {MAX_PROMPT_CHARS} characters long (got {len(prompt)})")
     model = DEFAULT_MODEL if model is None else model
-    engine_for_model(model)  # an unknown model is refused before any image is read or fetched
+    models.spec(model)  # an unknown model is refused before any image is read or fetched
     seconds = DEFAULT_SECONDS if seconds is None else seconds
     if seconds not in SECONDS:
         raise InvalidInput("seconds", f"must be one of {', '.join(SECONDS)} (got {seconds!r})")
@@ -564,6 +566,21 @@ _CREATE_FORM_SCHEMA: dict[str, Any] = {
                          "(`video.in_progress`, `video.completed`, `video.failed`) at each status change."},
     },
 }
+def document_models(schema: dict[str, Any], models: ModelRegistry) -> None:
+    """List a models file's ids in the create route's `model` enum of an app's OpenAPI `schema` (in place).
+    The request body there is shared with the module's constants, so it is copied before it changes."""
+    extra = [model_id for model_id in models.ids() if model_id not in MODEL_ENGINES]
+    operation = schema.get("paths", {}).get(VIDEOS_PATH, {}).get("post")
+    if not extra or operation is None or "requestBody" not in operation:
+        return
+    body = operation["requestBody"] = copy.deepcopy(operation["requestBody"])
+    engines = ", ".join(f"`{model_id}` ({models.engine(model_id)})" for model_id in extra)
+    for content in body["content"].values():
+        model = content["schema"]["properties"]["model"]
+        model["enum"] = [*model["enum"], *extra]
+        model["description"] = f"{model['description']} From this server's models file: {engines}."
+
+
 _CREATE_JSON_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["prompt", "input_reference"],
@@ -613,11 +630,11 @@ async def create_video(request: Request, tenant: CurrentTenant, svc: SERVICES) -
     if content_type == "multipart/form-data":
         form = await _read_form(request, max_bytes=max_bytes)
         try:
-            fields = await _fields_from_form(form)
+            fields = await _fields_from_form(form, svc.models)
         finally:
             await form.close()
     elif content_type in ("application/json", ""):
-        fields = _fields_from_json(await read_json_object(request, max_bytes=max_bytes))
+        fields = _fields_from_json(await read_json_object(request, max_bytes=max_bytes), svc.models)
     else:
         raise InvalidInput("Content-Type", f"must be multipart/form-data or application/json (got {content_type!r})")
     if key is None:

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from stillmotion.api.limits import unfinished_jobs_exceeded
 from stillmotion.config import Settings
-from stillmotion.domain import InvalidInput, Job, JobSpec, JobStatus, engine_for_model
+from stillmotion.domain import InvalidInput, Job, JobSpec, JobStatus, ModelRegistry
 from stillmotion.jobs import JobStore
 from stillmotion.logs import current_request_id
 from stillmotion.media.fetch import UrlFetcher
@@ -35,6 +35,8 @@ class Services:
     storage: Storage
     signer: LinkSigner  # checks `/media` links; the storage itself makes them
     fetcher: UrlFetcher
+    # The model ids jobs may name: built in plus the models file's (pure data; no engine is imported).
+    models: ModelRegistry = field(default_factory=ModelRegistry)
 
     def video_url(self, job: Job, *, now: float | None = None) -> str | None:
         """A download link for a succeeded job's video. With retention on, the link dies no later than the job
@@ -51,7 +53,7 @@ class Services:
         return self.storage.url(job.media_key, ttl_s=min(self.settings.link_ttl_s, left_s), not_after=deadline)
 
     def _build_spec(self, request: CreateRequest) -> JobSpec:
-        engine = engine_for_model(request.model)  # before any fetch: an unknown model costs no download
+        engine = self.models.engine(request.model)  # before any fetch: an unknown model costs no download
         if request.callback_url is not None:
             if len(request.callback_url) > MAX_CALLBACK_URL:
                 raise InvalidInput("callback_url", f"must be at most {MAX_CALLBACK_URL} characters long")
@@ -98,11 +100,10 @@ class Services:
         return job
 
     async def read_job(self, job_id: str, *, tenant: str) -> Job:
-        """One job for a status poll. On SQLite the read runs on the event loop: a WAL point read by primary key
-        takes tens of microseconds and never waits for writers, less than the hand-off to a worker thread costs
-        (and under load, far less). Other databases are read on the thread pool, as a network round trip is."""
-        if self.store.reads_are_local:
-            return self.store.get(job_id, tenant=tenant)
+        """One job for a status poll, read on the event loop where the store can (SQLite, PostgreSQL): under load a
+        hand-off to a worker thread costs more than the read itself."""
+        if self.store.polls_on_loop:
+            return await self.store.get_on_loop(job_id, tenant=tenant)
         return await run_in_threadpool(self.store.get, job_id, tenant=tenant)
 
     async def check_unfinished_cap(self, tenant: str) -> None:

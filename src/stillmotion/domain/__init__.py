@@ -16,7 +16,14 @@ from stillmotion.domain.jobs import (
     JobStatus,
     check_transition,
 )
-from stillmotion.domain.models import MODEL_ENGINES, engine_for_model
+from stillmotion.domain.models import (
+    MODEL_ENGINES,
+    ModelRegistry,
+    ModelsFileError,
+    ModelSpec,
+    engine_for_model,
+    load_models_file,
+)
 
 __all__ = [
     "MODEL_ENGINES",
@@ -28,9 +35,13 @@ __all__ = [
     "JobNotFound",
     "JobSpec",
     "JobStatus",
+    "ModelRegistry",
+    "ModelSpec",
+    "ModelsFileError",
     "QueueFull",
     "StillmotionError",
     "Unauthorized",
     "check_transition",
     "engine_for_model",
+    "load_models_file",
 ]

@@ -1,9 +1,13 @@
 """`EngineHost`: a long-lived child process that runs engines, so a crash or a busy CPU never stalls the API.
 
 Parent and child exchange small messages over a pipe:
-    parent -> child  ("render", engine_name, RenderRequest, output_path)
-    child -> parent  ("progress", fraction) ... then ("done", RenderResult) or ("error", code, message)
-The parent kills the child to cancel; the child exits by itself when its parent dies.
+    parent -> child  ("render", ModelSpec, RenderRequest, output_path)
+    child -> parent  ("progress", fraction) ... then exactly one of ("done", RenderResult),
+                     ("error", code, message) or ("cancelled",)
+    parent -> child  ("cancel",) while a render runs: the child stops at its next progress report and answers
+                     ("cancelled",); a cancel that arrives after the render answered is ignored.
+The child keeps its engines (a diffusion pipeline takes minutes to load) from one render to the next, so a
+cancel does not kill it unless it stays silent past `cancel_grace_s`. It exits by itself when its parent dies.
 """
 
 from __future__ import annotations
@@ -13,13 +17,15 @@ import ctypes
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from stillmotion.engines.base import RenderRequest, RenderResult
+from stillmotion.domain.models import ModelSpec
+from stillmotion.engines.base import Cancelled, Engine, EngineError, RenderRequest, RenderResult
 
 
 class RenderFailed(Exception):
@@ -46,7 +52,26 @@ def _die_with_parent() -> None:
 _ENGINE_NICENESS = 10
 
 
-def _child_main(conn: Connection, parent_pid: int) -> None:
+class _Engines:
+    """The child's engines, one per model id, each loaded on its first job and kept."""
+
+    def __init__(self, factories: Mapping[str, str]) -> None:
+        self._factories = factories
+        self._loaded: dict[str, tuple[ModelSpec, Engine]] = {}
+
+    def get(self, spec: ModelSpec) -> Engine:
+        found = self._loaded.get(spec.id)
+        if found is not None and found[0] == spec:
+            return found[1]
+        from stillmotion.engines.registry import load_engine
+
+        self._loaded.pop(spec.id, None)  # a changed spec: let the old engine go before loading the new one
+        engine = load_engine(spec, factories=self._factories)
+        self._loaded[spec.id] = (spec, engine)
+        return engine
+
+
+def _child_main(conn: Connection, parent_pid: int, factories: Mapping[str, str]) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal is the parent's to handle
     if os.getppid() != parent_pid:
@@ -54,9 +79,7 @@ def _child_main(conn: Connection, parent_pid: int) -> None:
     # Rendering is batch work: on a machine that also serves the API, status polls must not wait behind it.
     with contextlib.suppress(OSError):
         os.nice(_ENGINE_NICENESS)
-    from stillmotion.engines import load_engine
-
-    engines: dict[str, Any] = {}
+    engines = _Engines(factories)
     while True:
         try:
             message = conn.recv()
@@ -64,30 +87,59 @@ def _child_main(conn: Connection, parent_pid: int) -> None:
             return
         if message[0] == "stop":
             return
-        _, engine_name, request, output_path = message
+        if message[0] == "cancel":
+            continue  # the render it was meant for has already answered
+        _, spec, request, output_path = message
+        stopping = False
+
+        def on_progress(fraction: float) -> None:
+            nonlocal stopping
+            conn.send(("progress", float(fraction)))
+            if conn.poll(0):  # the parent only ever speaks during a render to stop it
+                stopping = conn.recv()[0] == "stop"
+                raise Cancelled
+
+        reply: tuple[Any, ...]
         try:
-            engine = engines.get(engine_name) or load_engine(engine_name)
-            engines[engine_name] = engine
-            result = engine.render(
-                request, Path(output_path), on_progress=lambda f: conn.send(("progress", float(f)))
-            )
+            engine = engines.get(spec)
+            result = engine.render(request, Path(output_path), on_progress=on_progress)
+        except Cancelled:
+            reply = ("cancelled",)
         except (BrokenPipeError, EOFError):
             return
+        except EngineError as exc:
+            reply = ("error", exc.code, str(exc))
+        except ImportError as exc:  # an engine whose optional dependencies are not installed
+            hint = " (pip install 'stillmotion[diffusion]')" if spec.engine == "diffusion" else ""
+            reply = ("error", "engine_unavailable", f"the {spec.engine} engine cannot be loaded: {exc}{hint}")
         except ValueError as exc:
-            conn.send(("error", "invalid_input", str(exc)))
+            reply = ("error", "invalid_input", str(exc))
         except Exception as exc:
-            conn.send(("error", "engine_error", f"{type(exc).__name__}: {exc}"))
+            reply = ("error", "engine_error", f"{type(exc).__name__}: {exc}")
         else:
-            conn.send(("done", result))
+            reply = ("done", result)
+        if stopping:
+            return
+        try:
+            conn.send(reply)
+        except OSError:
+            return
 
 
 class EngineHost:
-    """One child process, started lazily and restarted after a crash. Not thread-safe: one per worker."""
+    """One child process, started lazily and restarted after a crash. Not thread-safe: one per worker.
 
-    def __init__(self) -> None:
+    `cancel_grace_s`: how long a cancelled render may take to reach its next progress report (one diffusion step
+    of a large model can take seconds) before the child, and the engines it holds, are killed.
+    `engine_factories`: extra engine name -> "module:factory" entries, for engines outside this package.
+    """
+
+    def __init__(self, *, cancel_grace_s: float = 30.0, engine_factories: Mapping[str, str] | None = None) -> None:
         self._ctx = multiprocessing.get_context("spawn")
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
+        self.cancel_grace_s = cancel_grace_s
+        self._factories = dict(engine_factories or {})
 
     def _ensure_started(self) -> Connection:
         if self._process is not None and self._process.is_alive() and self._conn is not None:
@@ -95,7 +147,10 @@ class EngineHost:
         self.close()
         parent_conn, child_conn = self._ctx.Pipe()
         process = self._ctx.Process(
-            target=_child_main, args=(child_conn, os.getpid()), name="stillmotion-engine", daemon=True
+            target=_child_main,
+            args=(child_conn, os.getpid(), self._factories),
+            name="stillmotion-engine",
+            daemon=True,
         )
         process.start()
         child_conn.close()
@@ -104,7 +159,7 @@ class EngineHost:
 
     def render(
         self,
-        engine_name: str,
+        spec: ModelSpec,
         request: RenderRequest,
         output_path: Path,
         *,
@@ -112,24 +167,17 @@ class EngineHost:
         tick: Callable[[], bool],
         tick_s: float = 0.5,
     ) -> RenderResult:
-        """Render in the child. `tick` runs at least every `tick_s`; when it returns False the render is
-        abandoned (the child is killed) and `RenderFailed("cancelled", ...)` is raised."""
+        """Render `spec`'s model in the child. `tick` runs at least every `tick_s`; when it returns False the
+        render is cancelled (see `cancel_grace_s`) and `RenderFailed("cancelled", ...)` is raised."""
         conn = self._ensure_started()
-        conn.send(("render", engine_name, request, str(output_path)))
+        conn.send(("render", spec, request, str(output_path)))
         while True:
             if not tick():
-                self.close()
+                self._cancel(conn)
                 raise RenderFailed("cancelled", "the render was abandoned")
-            message: tuple[Any, ...] | None
-            try:
-                message = conn.recv() if conn.poll(tick_s) else None
-            except (EOFError, OSError):
-                message = ("crashed",)
+            message = self._receive(conn, tick_s)
             if message is None:
-                process = self._process
-                if process is None or process.is_alive():
-                    continue
-                message = ("crashed",)
+                continue
             kind, *payload = message
             if kind == "progress":
                 on_progress(payload[0])
@@ -138,13 +186,42 @@ class EngineHost:
                 return result
             elif kind == "error":
                 raise RenderFailed(payload[0], payload[1])
+            elif kind == "cancelled":  # not asked for (an engine that raised `Cancelled` itself)
+                raise RenderFailed("engine_error", "the engine stopped the render unasked")
             else:
                 code = self._process.exitcode if self._process is not None else None
                 self.close()
                 raise EngineCrashed(f"the engine process died (exit code {code})")
 
+    def _receive(self, conn: Connection, timeout_s: float) -> tuple[Any, ...] | None:
+        """The child's next message, None if there was none within `timeout_s`, ("crashed",) if it is gone."""
+        try:
+            message: tuple[Any, ...] | None = conn.recv() if conn.poll(timeout_s) else None
+        except (EOFError, OSError):
+            return ("crashed",)
+        if message is None and (self._process is None or not self._process.is_alive()):
+            return ("crashed",)
+        return message
+
+    def _cancel(self, conn: Connection) -> None:
+        """Stop the render between steps and keep the child; kill it if it does not answer within the grace."""
+        try:
+            conn.send(("cancel",))
+        except OSError:
+            self.close()
+            return
+        deadline = time.monotonic() + self.cancel_grace_s
+        while (left_s := deadline - time.monotonic()) > 0:
+            message = self._receive(conn, min(left_s, 0.5))
+            if message is None or message[0] == "progress":
+                continue
+            if message[0] in ("cancelled", "done", "error"):
+                return  # the child is idle again, its engines still loaded
+            break  # crashed
+        self.close()
+
     def close(self) -> None:
-        """Stop the child now (it holds no state worth saving)."""
+        """Stop the child now (its engines are reloaded by the next one on demand)."""
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -156,4 +233,3 @@ class EngineHost:
 
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None and self._process.is_alive() else None
-

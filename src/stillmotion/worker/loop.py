@@ -10,6 +10,7 @@ import time
 import uuid
 from pathlib import Path
 
+from stillmotion.domain import InvalidInput, ModelRegistry
 from stillmotion.domain.options import DEFAULT_DURATION_S, DEFAULT_FPS
 from stillmotion.engines.base import RenderRequest
 from stillmotion.jobs import Claim, JobStore
@@ -36,6 +37,8 @@ class Worker:
         lease_s: float = 30.0,
         poll_interval_s: float = 0.5,
         worker_id: str | None = None,
+        models: ModelRegistry | None = None,
+        cancel_grace_s: float = 30.0,
     ) -> None:
         self.store = store
         self.storage = storage
@@ -43,7 +46,9 @@ class Worker:
         self.lease_s = lease_s
         self.poll_interval_s = poll_interval_s
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.host = EngineHost()
+        # The model ids this worker can run; a job's id is looked up when it is claimed.
+        self.models = models if models is not None else ModelRegistry()
+        self.host = EngineHost(cancel_grace_s=cancel_grace_s)
         self.work_dir.mkdir(parents=True, exist_ok=True)
 
     def run(self, stop: threading.Event) -> None:
@@ -83,6 +88,15 @@ class Worker:
     def _run(self, claim: Claim, stop: threading.Event | None) -> None:
         job, attempt = claim.job, claim.attempt
         log.info("job %s attempt %d: started on %s", job.id, attempt, self.worker_id)
+        try:
+            spec = self.models.spec(job.model)
+        except InvalidInput as exc:
+            # Created under a models file that listed it; this worker's file does not (any more).
+            where = f"models file {self.models.source}" if self.models.source else "no models file"
+            message = f"model {job.model!r} is not known to this worker ({where}); it {exc.rule}"
+            self.store.fail(job.id, attempt=attempt, code="unknown_model", message=message)
+            log.warning("job %s attempt %d: failed: %s", job.id, attempt, message)
+            return
         output = self.work_dir / f"{job.id}-{attempt}.mp4"
         output.unlink(missing_ok=True)
         request = RenderRequest(
@@ -118,7 +132,7 @@ class Worker:
 
         try:
             result = self.host.render(
-                job.engine, request, output, on_progress=on_progress, tick=tick, tick_s=_PROGRESS_EVERY_S / 2
+                spec, request, output, on_progress=on_progress, tick=tick, tick_s=_PROGRESS_EVERY_S / 2
             )
         except RenderFailed as exc:
             output.unlink(missing_ok=True)
