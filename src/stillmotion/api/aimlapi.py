@@ -243,9 +243,18 @@ async def _create(request: Request, tenant: str, svc: Services) -> Job:
     return job
 
 
+async def poll(request: Request) -> Response:
+    """Both poll routes' work, reading the request itself: `api.hot` calls it without FastAPI's routing and
+    parameter resolution (the poll is the hottest request); the routes below call it too. Same checks."""
+    generation_id = request.query_params.get("generation_id")
+    if generation_id is None:
+        raise InvalidInput("generation_id", "is required")
+    return await _poll(request, generation_id)
+
+
 async def _poll(request: Request, generation_id: str) -> Response:
-    # The status poll is the hottest route: the key and the services are looked up here rather than declared as
-    # dependencies, which FastAPI would resolve per request at about a fifth of the poll's cost. Same checks.
+    # The key and the services are looked up here rather than declared as dependencies, which FastAPI would
+    # resolve per request.
     tenant = await current_tenant(request)
     svc: Services = request.app.state.services
     job = await svc.read_job(generation_id, tenant=tenant)
@@ -286,7 +295,7 @@ async def create_generation_unified(
     summary="Poll a video generation task",
 )
 async def get_generation(request: Request, generation_id: GENERATION_ID) -> Response:
-    return await _poll(request, generation_id)
+    return await _poll(request, generation_id)  # GETs are answered by `poll` through `api.hot`; see there
 
 
 @router.get(
@@ -297,7 +306,10 @@ async def get_generation(request: Request, generation_id: GENERATION_ID) -> Resp
     summary="Poll a video generation task (unified route)",
 )
 async def get_generation_unified(request: Request, generation_id: GENERATION_ID) -> Response:
-    return await _poll(request, generation_id)
+    return await _poll(request, generation_id)  # GETs are answered by `poll` through `api.hot`; see there
+
+# The paths whose GET `api.hot` answers with `poll`.
+HOT_POLL_PATHS = (GENERATION_PATH, UNIFIED_PATH)
 
 
 _CANCEL_DOC = (

@@ -6,11 +6,14 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
 from stillmotion import __version__
 from stillmotion.api import aimlapi, health, media, metrics, minimax, openai_videos, page
 from stillmotion.api.auth import Authenticator
 from stillmotion.api.errors import ErrorShapes, install_error_handlers
+from stillmotion.api.hot import HotHandler, HotRoutes
 from stillmotion.api.limits import RateLimiter
 from stillmotion.api.metrics import HttpMetrics, ObserveRequests
 from stillmotion.api.services import Services
@@ -78,7 +81,17 @@ def _document_models(app: FastAPI, models: ModelRegistry) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
+def _hot_poll_routes() -> dict[str, tuple[HotHandler, BaseRoute]]:
+    routes: dict[str, tuple[HotHandler, BaseRoute]] = {}
+    for route in aimlapi.router.routes:  # the router has no prefix: its paths are the app's
+        if isinstance(route, APIRoute) and route.path in aimlapi.HOT_POLL_PATHS and "GET" in (route.methods or ()):
+            routes[route.path] = (aimlapi.poll, route)
+    assert set(routes) == set(aimlapi.HOT_POLL_PATHS), "a hot poll path has no GET route"
+    return routes
+
+
+def create_app(settings: Settings, *, services: Services | None = None, hot_polls: bool = True) -> FastAPI:
+    """The app. `hot_polls=False` leaves status polls to FastAPI's routing (tests compare the two paths)."""
     svc = services or build_services(settings)
     app = FastAPI(
         title="stillmotion",
@@ -89,15 +102,18 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     app.state.authenticator = Authenticator(svc.store, env_keys=settings.env_api_keys())
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_min)
     app.state.http_metrics = HttpMetrics()
-    # The access log line is INFO in JSON mode (for log pipelines) and DEBUG, so silent, in text mode.
-    access_level = logging.INFO if settings.log_format == "json" else logging.DEBUG
-    app.add_middleware(ObserveRequests, metrics=app.state.http_metrics, access_log_level=access_level)
     shapes = ErrorShapes(default=aimlapi.render_error)
     for dialect in DIALECTS:
         for prefix in dialect.PREFIXES:
             shapes.register(prefix, dialect.render_error)
         app.include_router(dialect.router)
     install_error_handlers(app, shapes)
+    if hot_polls:
+        app.add_middleware(HotRoutes, routes=_hot_poll_routes(), shapes=shapes)
+    # Added last, so outermost: the request id, metrics and access log cover the hot path too. The access log
+    # line is INFO in JSON mode (for log pipelines) and DEBUG, so silent, in text mode.
+    access_level = logging.INFO if settings.log_format == "json" else logging.DEBUG
+    app.add_middleware(ObserveRequests, metrics=app.state.http_metrics, access_log_level=access_level)
     _document_models(app, svc.models)
     app.include_router(media.router)
     app.include_router(health.router)

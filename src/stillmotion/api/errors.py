@@ -39,6 +39,14 @@ class ApiError:
 ErrorRenderer = Callable[[Request, ApiError], JSONResponse]
 
 
+# Errors answered with a 4xx or 503 (a handled outcome, not a bug): everything else is a logged 500.
+ANSWERED_ERRORS: tuple[type[Exception], ...] = (
+    StillmotionError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.TimeoutError,
+)
+
+
 def api_error_for(exc: Exception) -> ApiError:
     if isinstance(exc, InvalidInput):
         return ApiError(exc.status_code, str(exc))
@@ -101,10 +109,9 @@ def install_error_handlers(app: FastAPI, shapes: ErrorShapes) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
         return shapes.render(request, ApiError(exc.status_code, detail, dict(exc.headers or {}) or None))
 
-    app.add_exception_handler(StillmotionError, on_domain_error)
-    # Named here, not left to the catch-all below, so that they are answered (503) without being re-raised.
-    app.add_exception_handler(sqlalchemy.exc.OperationalError, on_domain_error)
-    app.add_exception_handler(sqlalchemy.exc.TimeoutError, on_domain_error)
+    # Named, not left to the catch-all below, so that they are answered without being re-raised as a 500 is.
+    for answered in ANSWERED_ERRORS:
+        app.add_exception_handler(answered, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_domain_error)
