@@ -66,6 +66,27 @@ def run_job(server: Server, model_id: str) -> dict[str, Any]:
         time.sleep(0.2)
 
 
+def run_openai_job(server: Server, model_id: str, *, size: str) -> dict[str, Any]:
+    """Create a video on the OpenAI route (multipart, as the openai SDK sends it) and poll it until it finishes."""
+    created = httpx.post(
+        server.base + "/v1/videos",
+        data={"model": model_id, "prompt": "she smiles", "size": size, "seconds": "4"},
+        files={"input_reference": ("first.png", make_image(400, 320), "image/png")},
+        headers=HEADERS,
+        timeout=30,
+    )
+    assert created.status_code == 200, created.text
+    deadline = time.monotonic() + 120
+    while True:
+        video: dict[str, Any] = httpx.get(
+            server.base + f"/v1/videos/{created.json()['id']}", headers=HEADERS, timeout=30
+        ).json()
+        if video["status"] in ("completed", "failed"):
+            return video
+        assert time.monotonic() < deadline, f"still {video['status']} after 120 s"
+        time.sleep(0.2)
+
+
 def test_a_tiny_diffusion_model_runs_a_full_job_to_an_mp4(tmp_path: Path) -> None:
     weights = build_tiny_pipeline("wan-ti2v", tmp_path / "weights")
     write_models_file(tmp_path / "data", weights)
@@ -76,8 +97,13 @@ def test_a_tiny_diffusion_model_runs_a_full_job_to_an_mp4(tmp_path: Path) -> Non
 
         video = httpx.get(generation["video"]["url"], timeout=30)
         assert video.status_code == 200
+        openai_video = run_openai_job(server, MODEL_ID, size="1280x720")
     finally:
         server.stop()
+    # OpenAI's size is fitted to the model (same aspect, its largest side, multiples of 32), and the answer
+    # names the size of the video it links to, not the one asked for.
+    assert openai_video["status"] == "completed", openai_video
+    assert openai_video["size"] == "64x32"
     path = tmp_path / "out.mp4"
     path.write_bytes(video.content)
     info = probe_video(path)

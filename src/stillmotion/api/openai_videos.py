@@ -260,11 +260,13 @@ def _seconds_text(duration_s: float) -> str:
 
 
 def _size_text(job: Job) -> str | None:
+    # The rendered size once there is one: a diffusion model fits a requested size to its own multiples
+    # (1280x720 is rendered 1280x704 on Wan 2.2), and the answer describes the video it links to.
     options, result = job.options, job.result
-    if isinstance(options.get("width"), int) and isinstance(options.get("height"), int):
-        return f"{options['width']}x{options['height']}"
     if isinstance(result.get("width"), int) and isinstance(result.get("height"), int):
         return f"{result['width']}x{result['height']}"
+    if isinstance(options.get("width"), int) and isinstance(options.get("height"), int):
+        return f"{options['width']}x{options['height']}"
     return None  # a job of another dialect, not rendered yet: its size is decided by the engine
 
 
