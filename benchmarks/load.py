@@ -618,7 +618,8 @@ def render_section(outcome: Outcome, config: Config, command: str) -> str:
         f"+ {config.pg_workers} x `stillmotion worker` on a fresh PostgreSQL database (each wrk thread on one of "
         "the two ports). Baseline in the same run: a bare FastAPI JSON endpoint (`benchmarks/bare_app.py`) served "
         "by uvicorn with the same configuration and process count. Polls are GETs of existing generations on the "
-        "AI/ML route with a stored API key. Closed loop: "
+        f"AI/ML route with a stored API key, cycling through {config.polled_jobs} finished jobs (each wrk connection "
+        "starts at a different one). Closed loop: "
         f"{config.connections} connections for {config.duration_s:g} s after a {config.warmup_s:g} s warm-up. "
         f"Paced: {config.pollers} pollers, one poll each every {config.period_ms} ms for {config.paced_s:g} s, "
         f"while {config.create_rate:g} creates/s (1 s clips) arrive and render; lost = a create answered 2xx "
@@ -680,7 +681,9 @@ def main() -> None:
     parser.add_argument("--pollers", type=int, default=200)
     parser.add_argument("--period-ms", type=int, default=200)
     parser.add_argument("--create-rate", type=float, default=2.0, help="creates per second during the paced run")
-    parser.add_argument("--polled-jobs", type=int, default=4)
+    parser.add_argument(
+        "--polled-jobs", type=int, default=40, help="distinct finished jobs the polls cycle through (one per request)"
+    )
     parser.add_argument("--pg-workers", type=int, default=2, help="`stillmotion worker` processes (postgres)")
     parser.add_argument("--drain-s", type=float, default=120.0, help="wait this long for created jobs to finish")
     parser.add_argument(

@@ -1,5 +1,6 @@
-"""The status poll's read (`JobStore.get_on_loop`) gives what `get` gives, on SQLite and on PostgreSQL, survives a
-dropped connection, and turns an unreachable database into `DatabaseUnavailable` (a 503, not a 500)."""
+"""The status poll's read (`JobStore.get_on_loop`) gives what `get` gives, on SQLite and on PostgreSQL; on PostgreSQL
+it answers polls that arrive together with one query, survives a dropped connection, and turns an unreachable
+database into `DatabaseUnavailable` (a 503, not a 500)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -116,3 +118,36 @@ def test_an_unreachable_database_is_a_503_in_the_dialects_shape(postgres_url: st
     body = answer.json()  # the AI/ML error shape
     assert body["statusCode"] == 503
     assert "database is unavailable" in body["message"]
+
+
+def test_polls_that_arrive_together_share_one_query_and_each_gets_its_own_answer(postgres_url: str) -> None:
+    store = JobStore(postgres_url)
+    store.create_schema()
+    mine = [store.create(_spec("t_a")).id for _ in range(30)]
+    theirs = [store.create(_spec("t_b")).id for _ in range(30)]
+    reader = store._async_reader
+    assert reader is not None
+    queries: list[int] = []
+    fetch = reader._fetch
+
+    async def counted_fetch(job_ids: set[str]) -> dict[str, dict[str, Any]]:
+        queries.append(len(job_ids))
+        return await fetch(job_ids)
+
+    reader._fetch = counted_fetch  # type: ignore[method-assign]
+
+    async def burst() -> list[Any]:
+        polls = [store.get_on_loop(job_id, tenant="t_a") for job_id in mine]
+        polls += [store.get_on_loop(job_id, tenant="t_a") for job_id in theirs]  # not t_a's: not found
+        polls += [store.get_on_loop("404"), store.get_on_loop(mine[0], tenant="t_a")]
+        return await asyncio.gather(*polls, return_exceptions=True)
+
+    try:
+        answers = asyncio.run(burst())
+    finally:
+        store.close()
+    assert [answer.id for answer in answers[:30]] == mine
+    assert all(isinstance(answer, JobNotFound) for answer in answers[30:61])
+    assert answers[61].id == mine[0]
+    assert answers[61] is not answers[0] and answers[61] == answers[0]
+    assert queries == [61]  # 62 polls, 61 distinct ids, one query

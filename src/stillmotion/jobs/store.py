@@ -171,22 +171,27 @@ class DatabaseUnavailable(StillmotionError):
 
 
 class _AsyncPostgresPollReader:
-    """Point reads of one job for status polls on PostgreSQL: a few psycopg async connections per event loop, in
-    autocommit, with a server-side prepared statement. One round trip per poll, and the event loop serves other
-    requests while it is under way; SQLAlchemy's pooled path costs a thread hand-off, a transaction and a rollback
-    on return, about three times the CPU."""
+    """Point reads of jobs for status polls on PostgreSQL, on the event loop: polls that arrive together are
+    answered by one query (`WHERE id = ANY(...)`) on one of a few psycopg async connections (autocommit, a
+    prepared statement). Under load one round trip serves dozens of polls, so a poll costs about what a SQLite
+    read does; alone, a poll is one round trip as before. The loop serves other requests while a query is out.
+    SQLAlchemy's pooled path would cost a thread hand-off, a transaction and a rollback on return per poll."""
 
     _COLUMNS: Final = [column.name for column in jobs.columns]
-    _BY_ID: Final = f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = %s"
-    _BY_ID_AND_TENANT: Final = _BY_ID + " AND tenant = %s"
+    _BY_IDS: Final = f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = ANY(%s)"
+    # Polls one query answers at most; more wait for the next query.
+    _MAX_BATCH: Final = 256
 
     def __init__(self, url: str, *, size: int = 4) -> None:
         self._conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        self._size = size
+        self._size = size  # connections, and so queries under way, at most
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle: asyncio.Queue[Any] | None = None
         self._opened: list[Any] = []
         self._slots = 0  # connections open or being opened
+        self._waiting: list[tuple[str, asyncio.Future[dict[str, Any] | None]]] = []  # (job id, its answer)
+        self._drainers = 0  # tasks sending queries for the waiting polls
+        self._tasks: set[asyncio.Future[None]] = set()
 
     def _pool(self) -> asyncio.Queue[Any]:
         loop = asyncio.get_running_loop()
@@ -223,16 +228,53 @@ class _AsyncPostgresPollReader:
             conn.pgconn.finish()
 
     async def get(self, job_id: str, tenant: str | None) -> dict[str, Any] | None:
-        """The job's columns, or None; `DatabaseUnavailable` when the database cannot be reached."""
+        """The job's columns, or None (also for another tenant's job); `DatabaseUnavailable` when the database
+        cannot be reached."""
+        self._pool()  # binds to this loop (or starts over on a new one) before anything is queued
+        answer: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((job_id, answer))
+        # One drainer takes every poll queued by the time it runs (the polls of this loop iteration); more start
+        # only when a backlog builds up while queries are out.
+        if self._drainers == 0 or (len(self._waiting) >= self._MAX_BATCH // 4 and self._drainers < self._size):
+            self._drainers += 1
+            drainer = asyncio.ensure_future(self._drain())
+            self._tasks.add(drainer)  # the loop keeps only weak references to tasks
+            drainer.add_done_callback(self._tasks.discard)
+        row = await answer
+        if row is None or (tenant is not None and row["tenant"] != tenant):
+            return None
+        return dict(row)  # each poll gets its own mapping (several may have asked for the same job)
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch = self._waiting[: self._MAX_BATCH]
+                del self._waiting[: self._MAX_BATCH]
+                try:
+                    rows = await self._fetch({job_id for job_id, _answer in batch})
+                except BaseException as exc:
+                    failure = exc if isinstance(exc, Exception) else DatabaseUnavailable("the read was cancelled")
+                    for _job_id, answer in batch:
+                        if not answer.done():
+                            answer.set_exception(failure)
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+                for job_id, answer in batch:
+                    if not answer.done():  # a poll whose client went away is cancelled
+                        answer.set_result(rows.get(job_id))
+        finally:
+            self._drainers -= 1
+
+    async def _fetch(self, job_ids: set[str]) -> dict[str, dict[str, Any]]:
         import psycopg
 
-        query, params = (self._BY_ID, (job_id,)) if tenant is None else (self._BY_ID_AND_TENANT, (job_id, tenant))
         for last_try in (False, True):
             conn = None
             try:
                 conn = await self._checkout()
-                cursor = await conn.execute(query, params, prepare=True)
-                row = await cursor.fetchone()
+                cursor = await conn.execute(self._BY_IDS, (list(job_ids),), prepare=True)
+                rows = await cursor.fetchall()
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 # A connection the server closed (restart, idle timeout): one more try on a fresh one.
                 if conn is not None:
@@ -245,7 +287,8 @@ class _AsyncPostgresPollReader:
                     self._discard(conn)  # e.g. cancelled mid-query: the connection's state is unknown
                 raise
             self._pool().put_nowait(conn)
-            return None if row is None else dict(zip(self._COLUMNS, row, strict=True))
+            found = (dict(zip(self._COLUMNS, row, strict=True)) for row in rows)
+            return {columns["id"]: columns for columns in found}
         raise AssertionError("unreachable")
 
     def close(self) -> None:
@@ -254,6 +297,8 @@ class _AsyncPostgresPollReader:
         self._slots = 0
         self._idle = None
         self._loop = None
+        self._waiting = []
+        self._drainers = 0
 
 
 def _configure_sqlite(engine: Engine) -> None:
