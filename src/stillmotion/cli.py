@@ -25,7 +25,7 @@ from rich.table import Table
 from stillmotion import __version__
 from stillmotion.config import Settings
 from stillmotion.domain import InvalidInput, ModelRegistry, ModelsFileError, ModelSpec
-from stillmotion.domain.models import weights_are_local
+from stillmotion.domain.models import KNOWN_ENGINES, weights_are_local
 from stillmotion.jobs import JobStore
 from stillmotion.logs import configure_logging
 
@@ -72,11 +72,24 @@ def _registry(settings: Settings) -> ModelRegistry:
         raise click.ClickException(str(exc)) from None
 
 
+def _engines_to_run(settings: Settings) -> frozenset[str] | None:
+    """The engines this process's workers take jobs for (None: all); an unknown name stops the command."""
+    engines = settings.engines_to_run
+    unknown = sorted((engines or frozenset()) - set(KNOWN_ENGINES))
+    if unknown:
+        raise click.UsageError(
+            f"unknown engine {', '.join(map(repr, unknown))} in --engine / STILLMOTION_WORKER_ENGINES; "
+            f"known: {', '.join(KNOWN_ENGINES)}"
+        )
+    return engines
+
+
 def _start_workers(
     settings: Settings, services: Services, count: int
 ) -> tuple[threading.Event, list[threading.Thread]]:
     from stillmotion.worker import Worker
 
+    engines = _engines_to_run(settings)
     stop = threading.Event()
     threads = []
     for index in range(count):
@@ -87,6 +100,7 @@ def _start_workers(
             lease_s=settings.lease_s,
             poll_interval_s=settings.poll_interval_s,
             models=services.models,
+            engines=engines,
         )
         thread = threading.Thread(target=worker.run, args=(stop,), name=f"worker-{index}", daemon=True)
         thread.start()
@@ -191,11 +205,18 @@ def serve(
 @_data_dir_option
 @click.option("--concurrency", type=int, default=1, show_default=True, help="Jobs run at once.")
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
-def worker(data_dir: Path | None, concurrency: int, burst: bool) -> None:
+@click.option(
+    "--engine",
+    "engines",
+    multiple=True,
+    help="Take only jobs for this engine (repeatable; default: $STILLMOTION_WORKER_ENGINES, else all), "
+    "e.g. `--engine diffusion` on a GPU machine.",
+)
+def worker(data_dir: Path | None, concurrency: int, burst: bool, engines: tuple[str, ...]) -> None:
     """Run workers only (no HTTP) against $STILLMOTION_DATABASE_URL. SIGTERM finishes cleanly."""
     from stillmotion.worker import Worker
 
-    settings = _settings(data_dir=data_dir)
+    settings = _settings(data_dir=data_dir, **({"worker_engines": ",".join(engines)} if engines else {}))
     configure_logging(settings)
     services = _build_services(settings)
     if burst:
@@ -205,6 +226,7 @@ def worker(data_dir: Path | None, concurrency: int, burst: bool) -> None:
             work_dir=settings.work_dir,
             lease_s=settings.lease_s,
             models=services.models,
+            engines=_engines_to_run(settings),
         )
         taken = burst_worker.run_burst()
         console.print(f"ran {taken} job(s)")

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     )
     log_format: Literal["text", "json"] = Field("text", description="`json` writes one JSON object per log line.")
     workers: int = Field(1, ge=0, description="In-process workers started by `stillmotion serve`.")
+    worker_engines: str = Field(
+        "", description="Comma-separated engines whose jobs this process's workers take (e.g. `diffusion`); empty: all."
+    )
     lease_s: float = Field(
         30.0, gt=0, description="A claimed job returns to the queue if its worker is silent this long."
     )
@@ -68,6 +71,12 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'stillmotion.db').resolve()}"
+
+    @property
+    def engines_to_run(self) -> frozenset[str] | None:
+        """`worker_engines` as a set; None when empty (every engine)."""
+        names = frozenset(name.strip() for name in self.worker_engines.split(",") if name.strip())
+        return names or None
 
     @property
     def media_dir(self) -> Path:

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from stillmotion.cli import main
 from stillmotion.config import Settings
+from stillmotion.domain import JobSpec, JobStatus
 from stillmotion.jobs import JobStore
 from stillmotion.media.video import probe_video
 from support import make_image
@@ -71,3 +72,34 @@ def test_generate_refuses_a_bad_image_clearly(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "300" in result.output
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_a_worker_takes_only_the_engines_it_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STILLMOTION_WORKER_ENGINES", raising=False)
+    data_dir = tmp_path / "data"
+    store = JobStore(Settings(data_dir=data_dir).resolved_database_url)
+    store.create_schema()
+    job = store.create(
+        JobSpec(
+            tenant="t",
+            model="video-01-live2d",
+            engine="live2d",
+            prompt="she smiles",
+            image=make_image(64, 64),
+            image_format="png",
+            image_width=64,
+            image_height=64,
+        )
+    )
+    runner = CliRunner()
+    gpu_only = runner.invoke(main, ["worker", "--burst", "--engine", "diffusion", "--data-dir", str(data_dir)])
+    assert gpu_only.exit_code == 0, gpu_only.output
+    assert "ran 0 job(s)" in gpu_only.output
+    assert store.get(job.id).status is JobStatus.QUEUED
+
+    monkeypatch.setenv("STILLMOTION_WORKER_ENGINES", "live2d, teleport")
+    unknown = runner.invoke(main, ["worker", "--burst", "--data-dir", str(data_dir)])
+    assert unknown.exit_code == 2
+    assert "unknown engine 'teleport'" in unknown.output and "known: live2d, diffusion" in unknown.output
+    assert store.get(job.id).status is JobStatus.QUEUED
+    store.close()

@@ -3,6 +3,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -322,3 +323,14 @@ def test_a_claim_skips_a_row_another_transaction_has_locked(postgres_url: str) -
     finally:
         other.dispose()
         store.close()
+
+
+def test_a_worker_limited_to_some_engines_claims_only_their_jobs(store: JobStore) -> None:
+    live2d_job = store.create(_spec(prompt="older, live2d"))
+    diffusion_job = store.create(replace(_spec(prompt="newer, diffusion"), model="wan", engine="diffusion"))
+    assert store.claim(worker_id="gpu", lease_s=30, engines={"nothing-here"}) is None
+    gpu = store.claim(worker_id="gpu", lease_s=30, engines={"diffusion"})
+    assert gpu is not None and gpu.job.id == diffusion_job.id  # the older live2d job is left alone
+    assert store.claim(worker_id="gpu", lease_s=30, engines={"diffusion"}) is None
+    cpu = store.claim(worker_id="cpu", lease_s=30)  # no filter: any engine
+    assert cpu is not None and cpu.job.id == live2d_job.id

@@ -14,7 +14,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -594,8 +594,9 @@ class JobStore:
 
     # ---- jobs: the worker side ----
 
-    def claim(self, *, worker_id: str, lease_s: float) -> Claim | None:
+    def claim(self, *, worker_id: str, lease_s: float, engines: Collection[str] | None = None) -> Claim | None:
         """Take the oldest runnable job: queued, or running under a lease that ran out (its worker vanished).
+        With `engines`, only jobs for those engines (a CPU worker leaves diffusion jobs to the GPU workers).
 
         Atomic on both back ends: PostgreSQL skips rows another claimer has locked, and the UPDATE only
         matches if status and attempt are still what was read, so two claimers can never both win.
@@ -606,6 +607,8 @@ class JobStore:
                 jobs.c.status == JobStatus.QUEUED.value,
                 (jobs.c.status == JobStatus.RUNNING.value) & (jobs.c.lease_expires_at < now),
             )
+            if engines is not None:
+                runnable = runnable & jobs.c.engine.in_(sorted(engines))
             with self._write() as conn:
                 candidate = conn.execute(
                     select(jobs.c.id, jobs.c.status, jobs.c.attempt)

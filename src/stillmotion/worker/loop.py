@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Collection
 from pathlib import Path
 
 from stillmotion.domain import InvalidInput, ModelRegistry
@@ -39,6 +40,7 @@ class Worker:
         worker_id: str | None = None,
         models: ModelRegistry | None = None,
         cancel_grace_s: float = 30.0,
+        engines: Collection[str] | None = None,
     ) -> None:
         self.store = store
         self.storage = storage
@@ -48,6 +50,8 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         # The model ids this worker can run; a job's id is looked up when it is claimed.
         self.models = models if models is not None else ModelRegistry()
+        # The engines whose jobs this worker takes (None: all), e.g. only `diffusion` on a GPU machine.
+        self.engines = frozenset(engines) if engines is not None else None
         self.host = EngineHost(cancel_grace_s=cancel_grace_s)
         self.work_dir.mkdir(parents=True, exist_ok=True)
 
@@ -77,7 +81,7 @@ class Worker:
 
     def run_once(self, *, stop: threading.Event | None = None) -> bool:
         """Claim and run one job; False if there was none."""
-        claim = self.store.claim(worker_id=self.worker_id, lease_s=self.lease_s)
+        claim = self.store.claim(worker_id=self.worker_id, lease_s=self.lease_s, engines=self.engines)
         if claim is None:
             return False
         # Every log line about this job, here and in the storage and store below, carries its ids.
