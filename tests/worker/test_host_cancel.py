@@ -132,3 +132,28 @@ def test_the_worker_hands_the_registry_spec_to_the_engine_and_fails_with_its_cod
     done = store.get(ok)
     assert done.status is JobStatus.SUCCEEDED
     assert done.result["frame_count"] == 3
+
+
+def test_a_one_model_at_a_time_engine_keeps_only_the_model_used_last(tmp_path: Path) -> None:
+    # As for diffusion models on a GPU: switching models lets the previous one go instead of holding both.
+    host = EngineHost(engine_factories=FACTORIES, one_at_a_time=frozenset({"fake"}))
+    try:
+        loads = [
+            _render(host, _spec(model_id), _request(steps=1), tmp_path / f"{index}.mp4").extra["loads"]
+            for index, model_id in enumerate(["fake-a", "fake-a", "fake-b", "fake-a"])
+        ]
+    finally:
+        host.close()
+    assert loads == [1, 1, 2, 3]  # a kept while used; b replaced it; a loaded again after b
+
+
+def test_other_engines_keep_every_model_they_loaded(tmp_path: Path) -> None:
+    host = EngineHost(engine_factories=FACTORIES, one_at_a_time=frozenset())
+    try:
+        loads = [
+            _render(host, _spec(model_id), _request(steps=1), tmp_path / f"{index}.mp4").extra["loads"]
+            for index, model_id in enumerate(["fake-a", "fake-b", "fake-a"])
+        ]
+    finally:
+        host.close()
+    assert loads == [1, 2, 2]

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Mapping
 from multiprocessing.connection import Connection
@@ -52,11 +54,18 @@ def _die_with_parent() -> None:
 _ENGINE_NICENESS = 10
 
 
-class _Engines:
-    """The child's engines, one per model id, each loaded on its first job and kept."""
+# Engines whose loaded models hold GPU memory: the child keeps one model of each at a time, so a worker that
+# serves two large models in turn swaps them rather than running out of memory holding both.
+ONE_MODEL_AT_A_TIME: frozenset[str] = frozenset({"diffusion"})
 
-    def __init__(self, factories: Mapping[str, str]) -> None:
+
+class _Engines:
+    """The child's engines, one per model id, each loaded on its first job and kept; of an engine in
+    `one_at_a_time`, only the model used last stays loaded."""
+
+    def __init__(self, factories: Mapping[str, str], one_at_a_time: frozenset[str]) -> None:
         self._factories = factories
+        self._one_at_a_time = one_at_a_time
         self._loaded: dict[str, tuple[ModelSpec, Engine]] = {}
 
     def get(self, spec: ModelSpec) -> Engine:
@@ -65,13 +74,33 @@ class _Engines:
             return found[1]
         from stillmotion.engines.registry import load_engine
 
-        self._loaded.pop(spec.id, None)  # a changed spec: let the old engine go before loading the new one
+        # A changed spec, or another model of a one-at-a-time engine: let those go before loading this one.
+        leaving = [
+            model_id
+            for model_id, (loaded, _engine) in self._loaded.items()
+            if model_id == spec.id or (spec.engine in self._one_at_a_time and loaded.engine == spec.engine)
+        ]
+        if leaving:
+            for model_id in leaving:
+                del self._loaded[model_id]
+            _release_memory()
         engine = load_engine(spec, factories=self._factories)
         self._loaded[spec.id] = (spec, engine)
         return engine
 
 
-def _child_main(conn: Connection, parent_pid: int, factories: Mapping[str, str]) -> None:
+def _release_memory() -> None:
+    """Return the memory of engines just dropped: Python's cycles first, then torch's cached GPU blocks (only if
+    an engine imported torch; this module never does)."""
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _child_main(
+    conn: Connection, parent_pid: int, factories: Mapping[str, str], one_at_a_time: frozenset[str]
+) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal is the parent's to handle
     if os.getppid() != parent_pid:
@@ -79,7 +108,7 @@ def _child_main(conn: Connection, parent_pid: int, factories: Mapping[str, str])
     # Rendering is batch work: on a machine that also serves the API, status polls must not wait behind it.
     with contextlib.suppress(OSError):
         os.nice(_ENGINE_NICENESS)
-    engines = _Engines(factories)
+    engines = _Engines(factories, one_at_a_time)
     while True:
         try:
             message = conn.recv()
@@ -132,14 +161,22 @@ class EngineHost:
     `cancel_grace_s`: how long a cancelled render may take to reach its next progress report (one diffusion step
     of a large model can take seconds) before the child, and the engines it holds, are killed.
     `engine_factories`: extra engine name -> "module:factory" entries, for engines outside this package.
+    `one_at_a_time`: engines of which the child keeps only the model used last.
     """
 
-    def __init__(self, *, cancel_grace_s: float = 30.0, engine_factories: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        cancel_grace_s: float = 30.0,
+        engine_factories: Mapping[str, str] | None = None,
+        one_at_a_time: frozenset[str] = ONE_MODEL_AT_A_TIME,
+    ) -> None:
         self._ctx = multiprocessing.get_context("spawn")
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
         self.cancel_grace_s = cancel_grace_s
         self._factories = dict(engine_factories or {})
+        self._one_at_a_time = one_at_a_time
 
     def _ensure_started(self) -> Connection:
         if self._process is not None and self._process.is_alive() and self._conn is not None:
@@ -148,7 +185,7 @@ class EngineHost:
         parent_conn, child_conn = self._ctx.Pipe()
         process = self._ctx.Process(
             target=_child_main,
-            args=(child_conn, os.getpid(), self._factories),
+            args=(child_conn, os.getpid(), self._factories, self._one_at_a_time),
             name="stillmotion-engine",
             daemon=True,
         )
