@@ -334,3 +334,31 @@ def test_links_never_outlive_the_retention_deadline(retained: tuple[Settings, Se
     url = forever.video_url(job)
     assert url is not None
     assert int(parse_qs(urlsplit(url).query)["Expires"][0]) >= time.time() + 6 * 3600 - 5
+
+
+def test_past_the_deadline_a_job_reads_as_expired_before_any_cleaner_ran(
+    retained: tuple[Settings, Services, TestClient],
+) -> None:
+    _settings, services, client = retained
+    storage = services.storage
+    assert isinstance(storage, LocalStorage)
+    job = _finish(services.store, storage, JobStatus.SUCCEEDED)
+    assert job.media_key is not None
+    with services.store._engine.begin() as conn:  # finished a retention period (and 5 s) ago
+        conn.execute(
+            sa.text("UPDATE jobs SET finished_at = finished_at - :shift WHERE id = :id"),
+            {"shift": RETENTION_S + 5, "id": job.id},
+        )
+
+    assert _links(client, job.id) == {
+        "aiml": ("error", None),
+        "unified": ("error", None),
+        "minimax": ("Fail", None),
+        "retrieve": None,
+        "openai": ("failed", "expired"),
+        "content": 404,
+    }
+    listed = client.get("/v1/videos", headers=AUTH).json()["data"]
+    assert [(video["status"], video["error"]["code"]) for video in listed] == [("failed", "expired")]
+    assert storage.exists(job.media_key)  # no cleaner has run: the file is there, but nobody is handed it
+    assert services.store.get(job.id).status is JobStatus.SUCCEEDED

@@ -384,7 +384,7 @@ async def query_video_generation(
     svc: SERVICES,
     task_id: Annotated[str, Query(description="The `task_id` returned on create.", examples=["106916112212032"])],
 ) -> VideoGenerationTask:
-    job = await run_in_threadpool(svc.store.get, task_id, tenant=tenant)
+    job = await svc.read_job(task_id, tenant=tenant)
     return to_task(job)
 
 
@@ -429,7 +429,7 @@ async def retrieve_file(
         raise InvalidInput("file_id", "is required")
     if not file_id.isascii() or not file_id.isdigit():
         raise InvalidInput("file_id", f"must be an integer (got {file_id[:40]!r})")
-    job = await run_in_threadpool(svc.store.get, file_id, tenant=tenant)
+    job = await svc.read_job(file_id, tenant=tenant)
     url = svc.video_url(job)
     if job.status is not JobStatus.SUCCEEDED or job.media_key is None or url is None:
         raise JobNotFound(file_id)  # no file exists (yet, or any more) for this task

@@ -665,7 +665,7 @@ async def create_video(request: Request, tenant: CurrentTenant, svc: SERVICES) -
 
 async def _get(video_id: str, tenant: str, svc: Services) -> Job:
     try:
-        return await run_in_threadpool(svc.store.get, job_id_from_wire(video_id), tenant=tenant)
+        return await svc.read_job(job_id_from_wire(video_id), tenant=tenant)
     except JobNotFound:
         raise JobNotFound(video_id) from None
 
@@ -711,7 +711,7 @@ async def list_videos(
         )
     except JobNotFound:
         raise InvalidInput("after", f"is not the id of one of your videos (got {after!r})") from None
-    data = [to_wire(job) for job in page.jobs]
+    data = [to_wire(svc.as_seen(job)) for job in page.jobs]
     return VideoList(
         data=data,
         first_id=data[0].id if data else None,

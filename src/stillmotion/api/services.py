@@ -8,7 +8,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncGenerator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -37,6 +37,16 @@ class Services:
     fetcher: UrlFetcher
     # The model ids jobs may name: built in plus the models file's (pure data; no engine is imported).
     models: ModelRegistry = field(default_factory=ModelRegistry)
+
+    def as_seen(self, job: Job, *, now: float | None = None) -> Job:
+        """The job as clients see it: past its retention deadline a succeeded job reads as expired (without its
+        video) at once, not only after the next cleanup pass has marked it so."""
+        retention_s = self.settings.retention_s
+        if job.status is not JobStatus.SUCCEEDED or retention_s <= 0 or job.finished_at is None:
+            return job
+        if job.finished_at.timestamp() + retention_s > (time.time() if now is None else now):
+            return job
+        return replace(job, status=JobStatus.EXPIRED, media_key=None)
 
     def video_url(self, job: Job, *, now: float | None = None) -> str | None:
         """A download link for a succeeded job's video. With retention on, the link dies no later than the job
@@ -100,11 +110,13 @@ class Services:
         return job
 
     async def read_job(self, job_id: str, *, tenant: str) -> Job:
-        """One job for a status poll, read on the event loop where the store can (SQLite, PostgreSQL): under load a
-        hand-off to a worker thread costs more than the read itself."""
+        """One job as its owner sees it (`as_seen`), read on the event loop where the store can (SQLite,
+        PostgreSQL): under load a hand-off to a worker thread costs more than the read itself."""
         if self.store.polls_on_loop:
-            return await self.store.get_on_loop(job_id, tenant=tenant)
-        return await run_in_threadpool(self.store.get, job_id, tenant=tenant)
+            job = await self.store.get_on_loop(job_id, tenant=tenant)
+        else:
+            job = await run_in_threadpool(self.store.get, job_id, tenant=tenant)
+        return self.as_seen(job)
 
     async def check_unfinished_cap(self, tenant: str) -> None:
         """`RateLimited` if `tenant` is at its cap of queued plus running jobs.
