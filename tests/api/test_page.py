@@ -140,3 +140,29 @@ def test_video_links_on_another_public_origin_may_play(tmp_path: Path) -> None:
         csp = _csp(client.get("/").headers["content-security-policy"])
     assert "https://videos.example.com" in csp["media-src"]
     assert csp["connect-src"] == ["'self'"]
+
+
+def _model_picker(html: str) -> tuple[bool, list[str | None]]:
+    """Whether the model picker is shown, and the model ids it offers."""
+    tags = _parse(html).tags
+    picker = next(attrs for tag, attrs in tags if attrs.get("id") == "model-picker")
+    return "hidden" not in picker, [attrs.get("value") for tag, attrs in tags if tag == "option"]
+
+
+def test_with_only_the_built_in_engine_there_is_no_model_to_choose(client: TestClient) -> None:
+    assert _model_picker(client.get("/").text) == (False, ["video-01-live2d"])
+
+
+def test_the_models_files_models_are_offered_after_the_built_in_one(tmp_path: Path) -> None:
+    (tmp_path / "weights").mkdir()
+    models_file = tmp_path / "models.toml"
+    models_file.write_text(
+        '[models."wan2.2-ti2v-5b"]\nengine = "diffusion"\nweights = "./weights"\n\n'
+        '[models.ltx]\nengine = "diffusion"\nweights = "Lightricks/LTX-Video"\n'
+    )
+    settings = Settings(data_dir=tmp_path / "data", api_keys="k", models_file=models_file)
+    with TestClient(create_app(settings)) as client:
+        shown, offered = _model_picker(client.get("/").text)
+        assert (shown, offered) == (True, ["video-01-live2d", "wan2.2-ti2v-5b", "ltx"])
+        labels = {attrs.get("for") for tag, attrs in _parse(client.get("/").text).tags if tag == "label"}
+        assert "model" in labels

@@ -1,13 +1,15 @@
 """The web page at `/`: plain HTML, CSS and JS served from `api/static/`, no build step.
 
 `index.html` is a small template: `{{asset:NAME}}` becomes the asset's versioned URL (its content digest in the
-query, so the browser may keep it for a year) and `{{min_duration}}`-style names become the bounds every dialect
-enforces, so the form's limits cannot drift from the server's.
+query, so the browser may keep it for a year), `{{min_duration}}`-style names become the bounds every dialect
+enforces, so the form's limits cannot drift from the server's, and `{{model_options}}` lists this server's
+models (the built-in one and the models file's).
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -20,6 +22,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from stillmotion.api.services import Services
+from stillmotion.domain import MODEL_ENGINES, ModelRegistry
 from stillmotion.domain.options import MAX_DURATION_S, MAX_SEED, MIN_DURATION_S
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -63,20 +66,40 @@ def asset(name: str) -> StaticFile:
     return StaticFile(body=body, media_type=ASSET_TYPES[name], digest=_digest(body))
 
 
-def _fill(match: re.Match[str]) -> str:
+# The page's own model: the seed API's name for the built-in engine. The built-in aliases of other dialects
+# (`I2V-01-live`, `sora-2`...) name the same engine and are not offered again.
+PAGE_DEFAULT_MODEL = "video-01-live2d"
+
+
+def page_models(models: ModelRegistry) -> tuple[str, ...]:
+    """The model ids the page offers: the built-in one first, then the models file's, in the file's order."""
+    return (PAGE_DEFAULT_MODEL, *(model_id for model_id in models.ids() if model_id not in MODEL_ENGINES))
+
+
+def _fill(match: re.Match[str], model_ids: tuple[str, ...]) -> str:
     name, argument = match.group(1), match.group(2)
     if name == "asset" and argument in ASSET_TYPES:
         return f"/static/{argument}?v={asset(argument).digest}"
-    values = {"min_duration": f"{MIN_DURATION_S:g}", "max_duration": f"{MAX_DURATION_S:g}", "max_seed": str(MAX_SEED)}
+    values = {
+        "min_duration": f"{MIN_DURATION_S:g}",
+        "max_duration": f"{MAX_DURATION_S:g}",
+        "max_seed": str(MAX_SEED),
+        # With one model there is nothing to choose: the picker stays hidden.
+        "model_picker_hidden": "hidden" if len(model_ids) == 1 else "",
+        "model_options": "".join(
+            f'<option value="{html.escape(model_id)}">{html.escape(model_id)}</option>' for model_id in model_ids
+        ),
+    }
     if name in values and argument is None:
         return values[name]
     raise ValueError(f"index.html names an unknown placeholder {match.group(0)!r}")
 
 
 @cache
-def index_page() -> StaticFile:
-    html = _PLACEHOLDER.sub(_fill, (STATIC_DIR / "index.html").read_text(encoding="utf-8")).encode()
-    return StaticFile(body=html, media_type="text/html; charset=utf-8", digest=_digest(html))
+def index_page(model_ids: tuple[str, ...] = (PAGE_DEFAULT_MODEL,)) -> StaticFile:
+    template = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    page = _PLACEHOLDER.sub(lambda match: _fill(match, model_ids), template).encode()
+    return StaticFile(body=page, media_type="text/html; charset=utf-8", digest=_digest(page))
 
 
 def _origin(url: str) -> str | None:
@@ -122,7 +145,8 @@ def _respond(request: Request, file: StaticFile, *, cache_control: str) -> Respo
 
 @router.get("/")
 def get_page(request: Request) -> Response:
-    return _respond(request, index_page(), cache_control=PAGE_CACHE)
+    svc: Services = request.app.state.services
+    return _respond(request, index_page(page_models(svc.models)), cache_control=PAGE_CACHE)
 
 
 @router.get("/static/{name}")

@@ -14,7 +14,7 @@
   const el = {
     keyForm: $("key-form"), keyInput: $("api-key"), forgetKey: $("forget-key"), keyState: $("key-state"),
     createForm: $("create-form"), dropZone: $("drop-zone"), fileInput: $("image-file"), preview: $("preview"),
-    imageName: $("image-name"), imageError: $("image-error"), prompt: $("prompt"),
+    imageName: $("image-name"), imageError: $("image-error"), model: $("model"), prompt: $("prompt"),
     optimizer: $("prompt-optimizer"), duration: $("duration"), seed: $("seed"), generate: $("generate"),
     formError: $("form-error"),
     resultEmpty: $("result-empty"), progressBox: $("progress-box"), progress: $("progress"),
@@ -277,7 +277,7 @@
     if (read.problem) return fail(read.problem, read.field);
 
     const body = {
-      model: "video-01-live2d",
+      model: el.model.value,
       prompt,
       prompt_optimizer: el.optimizer.checked,
       first_frame_image: image.dataUri,
