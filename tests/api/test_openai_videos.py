@@ -337,8 +337,8 @@ def test_a_missing_or_wrong_key_is_401(base_url: str) -> None:
 
 def test_an_unknown_id_is_404(http: httpx.Client) -> None:
     for path in ("/v1/videos/video_123", "/v1/videos/123/content"):
-        assert_openai_error(http.get(path), 404, param=None)
-    assert_openai_error(http.delete("/v1/videos/video_123"), 404, param=None)
+        assert_openai_error(http.get(path), 404, param=None, mentions=("video ",))
+    assert_openai_error(http.delete("/v1/videos/video_123"), 404, param=None, mentions=("video 'video_123' not found",))
 
 
 def test_another_tenants_videos_are_404_and_not_listed(http: httpx.Client, base_url: str) -> None:

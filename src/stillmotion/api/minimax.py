@@ -432,11 +432,11 @@ async def retrieve_file(
     job = await svc.read_job(file_id, tenant=tenant)
     url = svc.video_url(job)
     if job.status is not JobStatus.SUCCEEDED or job.media_key is None or url is None:
-        raise JobNotFound(file_id)  # no file exists (yet, or any more) for this task
+        raise JobNotFound(file_id, noun="file")  # no file exists (yet, or any more) for this task
     try:
         size = await run_in_threadpool(svc.storage.size, job.media_key)
     except FileNotFoundError:
-        raise JobNotFound(file_id) from None
+        raise JobNotFound(file_id, noun="file") from None
     finished = job.finished_at or job.updated_at
     return RetrievedFile(
         file=FileObject(

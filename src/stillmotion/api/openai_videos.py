@@ -667,7 +667,7 @@ async def _get(video_id: str, tenant: str, svc: Services) -> Job:
     try:
         return await svc.read_job(job_id_from_wire(video_id), tenant=tenant)
     except JobNotFound:
-        raise JobNotFound(video_id) from None
+        raise JobNotFound(video_id, noun="video") from None
 
 
 @router.get(VIDEOS_PATH + "/{video_id}", response_model=Video, responses=_ERRORS, summary="Retrieve a video")
@@ -727,7 +727,7 @@ async def delete_video(video_id: VideoId, tenant: CurrentTenant, svc: SERVICES) 
     try:
         job = await svc.delete_job(job_id_from_wire(video_id), tenant=tenant)
     except JobNotFound:
-        raise JobNotFound(video_id) from None
+        raise JobNotFound(video_id, noun="video") from None
     return VideoDeleted(id=wire_id(job.id), deleted=True)
 
 
@@ -772,7 +772,7 @@ async def download_content(
         try:
             stored = await run_in_threadpool(svc.storage.open, media_key)
         except FileNotFoundError:
-            raise JobNotFound(video_id) from None
+            raise JobNotFound(video_id, noun="video") from None
         return StreamingResponse(
             stored.chunks(),
             media_type=_VARIANT_MEDIA["video"],
@@ -790,7 +790,7 @@ async def download_content(
     try:
         data = await run_in_threadpool(preview)
     except FileNotFoundError:
-        raise JobNotFound(video_id) from None
+        raise JobNotFound(video_id, noun="video") from None
     suffix = "webp" if chosen == "thumbnail" else "jpg"
     return Response(
         data,

@@ -28,9 +28,9 @@ class Forbidden(StillmotionError):
 class JobNotFound(StillmotionError):
     """No job with that id is visible to the caller (unknown, or owned by another tenant)."""
 
-    def __init__(self, job_id: str) -> None:
+    def __init__(self, job_id: str, *, noun: str = "generation") -> None:
         self.job_id = job_id
-        super().__init__(f"generation {job_id!r} not found")
+        super().__init__(f"{noun} {job_id!r} not found")  # `noun`: what the dialect calls it (task, video, file)
 
 
 class Conflict(StillmotionError):
