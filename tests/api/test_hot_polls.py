@@ -24,11 +24,21 @@ _VOLATILE = ("requestId", "timestamp")
 
 @pytest.fixture
 def shared(tmp_path: Path) -> Iterator[tuple[Settings, Services, str]]:
+    yield from _world(tmp_path, rate_limit_per_min=4)
+
+
+@pytest.fixture
+def unlimited(tmp_path: Path) -> Iterator[tuple[Settings, Services, str]]:
+    yield from _world(tmp_path, rate_limit_per_min=0)
+
+
+def _world(tmp_path: Path, *, rate_limit_per_min: int) -> Iterator[tuple[Settings, Services, str]]:
+    """Settings, services and the id of one finished job (with a video) of TEST_KEY's tenant."""
     settings = Settings(
         data_dir=tmp_path / "data",
         api_keys=f"{TEST_KEY},{OTHER_KEY}",
         public_url="http://testserver",
-        rate_limit_per_min=4,
+        rate_limit_per_min=rate_limit_per_min,
     )
     services = build_services(settings)
     finished = services.store.create(_spec())
@@ -86,21 +96,58 @@ def _cases(job_id: str, queued_id: str) -> list[tuple[str, dict[str, str], dict[
     ]
 
 
-def test_hot_and_routed_polls_answer_the_same(shared: tuple[Settings, Services, str]) -> None:
-    settings, services, job_id = shared
-    queued_id = services.store.create(_spec()).id
-    answers = {}
+def _both_ways(
+    settings: Settings, services: Services, cases: list[tuple[str, dict[str, str], dict[str, str]]]
+) -> tuple[dict[bool, list[tuple[int, dict[str, str], Any]]], dict[bool, str]]:
+    """Each case's answer with the hot layer and without it, and /metrics after each run."""
+    answers, metrics = {}, {}
     for hot in (True, False):
         with TestClient(create_app(settings, services=services, hot_polls=hot)) as client:
             answers[hot] = [
-                _answer(client.get(path, params=params, headers=headers))
-                for path, params, headers in _cases(job_id, queued_id)
+                _answer(client.get(path, params=params, headers=headers)) for path, params, headers in cases
             ]
-            metrics = client.get("/metrics").text
-            assert _hot_answers(client.app) == (len(_cases(job_id, queued_id)) if hot else None)
-        # Metrics label the polls by their route either way.
-        assert f'method="GET",route="{GENERATION_PATH}",code="200"' in metrics
-        assert f'method="GET",route="{GENERATION_PATH}",code="404"' in metrics
+            metrics[hot] = client.get("/metrics").text
+            assert _hot_answers(client.app) == (len(cases) if hot else None)
+    return answers, metrics
+
+
+def test_other_dialects_status_reads_answer_the_same_both_ways(unlimited: tuple[Settings, Services, str]) -> None:
+    settings, services, job_id = unlimited
+    queued_id = services.store.create(_spec()).id
+    mine = {"Authorization": f"Bearer {TEST_KEY}"}
+    theirs = {"Authorization": f"Bearer {OTHER_KEY}"}
+    cases = [
+        ("/v1/query/video_generation", {"task_id": job_id}, mine),  # Success, with file_id and size
+        ("/v1/query/video_generation", {"task_id": queued_id}, mine),
+        ("/v1/query/video_generation", {"task_id": "404"}, mine),
+        ("/v1/query/video_generation", {"task_id": job_id}, theirs),
+        ("/v1/query/video_generation", {}, mine),  # task_id missing
+        ("/v1/query/video_generation", {"task_id": job_id}, {}),  # no key
+        (f"/v1/videos/video_{job_id}", {}, mine),  # completed
+        (f"/v1/videos/{queued_id}", {}, mine),  # the bare id works too
+        ("/v1/videos/video_404", {}, mine),
+        (f"/v1/videos/video_{job_id}", {}, theirs),
+        (f"/v1/videos/video_{job_id}", {}, {"Authorization": "Bearer sk-unknown"}),
+    ]
+    answers, metrics = _both_ways(settings, services, cases)
+    assert answers[True] == answers[False]
+    minimax_codes = [body["base_resp"]["status_code"] for _status, _headers, body in answers[True][:6]]
+    assert minimax_codes == [0, 0, 2013, 2013, 2013, 1004]
+    assert answers[True][0][2]["status"] == "Success" and answers[True][0][2]["file_id"] == job_id
+    assert [status for status, _headers, _body in answers[True][6:]] == [200, 200, 404, 404, 401]
+    assert answers[True][6][2]["status"] == "completed"
+    for text in metrics.values():
+        assert 'method="GET",route="/v1/videos/{video_id}",code="200"' in text
+        assert 'method="GET",route="/v1/query/video_generation",code="200"' in text
+
+
+def test_hot_and_routed_polls_answer_the_same(shared: tuple[Settings, Services, str]) -> None:
+    settings, services, job_id = shared
+    queued_id = services.store.create(_spec()).id
+    answers, metrics = _both_ways(settings, services, _cases(job_id, queued_id))
+    for text in metrics.values():  # metrics label the polls by their route either way
+        assert f'method="GET",route="{GENERATION_PATH}",code="200"' in text
+        assert f'method="GET",route="{GENERATION_PATH}",code="404"' in text
     assert answers[True] == answers[False]
     statuses = [status for status, _headers, _body in answers[True]]
     assert statuses == [200, 200, 404, 404, 400, 404, 401, 401, 401, 429]

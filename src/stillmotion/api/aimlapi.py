@@ -308,8 +308,8 @@ async def get_generation(request: Request, generation_id: GENERATION_ID) -> Resp
 async def get_generation_unified(request: Request, generation_id: GENERATION_ID) -> Response:
     return await _poll(request, generation_id)  # GETs are answered by `poll` through `api.hot`; see there
 
-# The paths whose GET `api.hot` answers with `poll`.
-HOT_POLL_PATHS = (GENERATION_PATH, UNIFIED_PATH)
+# The GET routes `api.hot` answers with `poll`.
+HOT_GETS = {GENERATION_PATH: poll, UNIFIED_PATH: poll}
 
 
 _CANCEL_DOC = (

@@ -7,13 +7,12 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from starlette.routing import BaseRoute
 
 from stillmotion import __version__
 from stillmotion.api import aimlapi, health, media, metrics, minimax, openai_videos, page
 from stillmotion.api.auth import Authenticator
 from stillmotion.api.errors import ErrorShapes, install_error_handlers
-from stillmotion.api.hot import HotHandler, HotRoutes
+from stillmotion.api.hot import HotHandler, HotRoute, HotRoutes
 from stillmotion.api.limits import RateLimiter
 from stillmotion.api.metrics import HttpMetrics, ObserveRequests
 from stillmotion.api.services import Services
@@ -81,13 +80,16 @@ def _document_models(app: FastAPI, models: ModelRegistry) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _hot_poll_routes() -> dict[str, tuple[HotHandler, BaseRoute]]:
-    routes: dict[str, tuple[HotHandler, BaseRoute]] = {}
-    for route in aimlapi.router.routes:  # the router has no prefix: its paths are the app's
-        if isinstance(route, APIRoute) and route.path in aimlapi.HOT_POLL_PATHS and "GET" in (route.methods or ()):
-            routes[route.path] = (aimlapi.poll, route)
-    assert set(routes) == set(aimlapi.HOT_POLL_PATHS), "a hot poll path has no GET route"
-    return routes
+def _hot_routes() -> list[HotRoute]:
+    """Each dialect's `HOT_GETS` (route path -> handler), matched to the GET routes they stand in for."""
+    found: list[HotRoute] = []
+    for dialect in DIALECTS:
+        wanted: dict[str, HotHandler] = dict(getattr(dialect, "HOT_GETS", {}))
+        for route in dialect.router.routes:  # the routers have no prefix: their paths are the app's
+            if isinstance(route, APIRoute) and route.path in wanted and "GET" in (route.methods or ()):
+                found.append(HotRoute.for_route(route, wanted.pop(route.path)))
+        assert not wanted, f"{dialect.DIALECT}: HOT_GETS names paths with no GET route: {sorted(wanted)}"
+    return found
 
 
 def create_app(settings: Settings, *, services: Services | None = None, hot_polls: bool = True) -> FastAPI:
@@ -109,7 +111,7 @@ def create_app(settings: Settings, *, services: Services | None = None, hot_poll
         app.include_router(dialect.router)
     install_error_handlers(app, shapes)
     if hot_polls:
-        app.add_middleware(HotRoutes, routes=_hot_poll_routes(), shapes=shapes)
+        app.add_middleware(HotRoutes, routes=_hot_routes(), shapes=shapes)
     # Added last, so outermost: the request id, metrics and access log cover the hot path too. The access log
     # line is INFO in JSON mode (for log pipelines) and DEBUG, so silent, in text mode.
     access_level = logging.INFO if settings.log_format == "json" else logging.DEBUG

@@ -16,11 +16,11 @@ import secrets
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from starlette.concurrency import run_in_threadpool
 
-from stillmotion.api.auth import CurrentTenant
+from stillmotion.api.auth import CurrentTenant, current_tenant
 from stillmotion.api.errors import ApiError
 from stillmotion.api.services import (
     MAX_CALLBACK_URL,
@@ -386,6 +386,21 @@ async def query_video_generation(
 ) -> VideoGenerationTask:
     job = await svc.read_job(task_id, tenant=tenant)
     return to_task(job)
+
+
+async def query_poll(request: Request) -> Response:
+    """`query_video_generation` reading the request itself, for `api.hot` (GETs of the query route)."""
+    task_id = request.query_params.get("task_id")
+    if task_id is None:
+        raise InvalidInput("task_id", "is required")
+    tenant = await current_tenant(request)
+    svc: Services = request.app.state.services
+    task = to_task(await svc.read_job(task_id, tenant=tenant))
+    return Response(task.model_dump_json(exclude_none=True), media_type="application/json")
+
+
+# The GET routes `api.hot` answers without FastAPI's routing.
+HOT_GETS = {QUERY_PATH: query_poll}
 
 
 @router.get(

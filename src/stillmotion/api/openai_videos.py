@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from stillmotion.api.auth import CurrentTenant
+from stillmotion.api.auth import CurrentTenant, current_tenant
 from stillmotion.api.errors import ApiError
 from stillmotion.api.services import (
     CreateRequest,
@@ -673,6 +673,18 @@ async def _get(video_id: str, tenant: str, svc: Services) -> Job:
 @router.get(VIDEOS_PATH + "/{video_id}", response_model=Video, responses=_ERRORS, summary="Retrieve a video")
 async def retrieve_video(video_id: VideoId, tenant: CurrentTenant, svc: SERVICES) -> Video:
     return to_wire(await _get(video_id, tenant, svc))
+
+
+async def retrieve_poll(request: Request) -> Response:
+    """`retrieve_video` reading the request itself, for `api.hot` (GETs of one video, the OpenAI poll)."""
+    tenant = await current_tenant(request)
+    svc: Services = request.app.state.services
+    video = to_wire(await _get(request.path_params["video_id"], tenant, svc))
+    return Response(video.model_dump_json(), media_type="application/json")
+
+
+# The GET routes `api.hot` answers without FastAPI's routing.
+HOT_GETS = {VIDEOS_PATH + "/{video_id}": retrieve_poll}
 
 
 def _parse_limit(limit: str | None) -> int:
