@@ -72,16 +72,23 @@ def _registry(settings: Settings) -> ModelRegistry:
         raise click.ClickException(str(exc)) from None
 
 
-def _engines_to_run(settings: Settings) -> frozenset[str] | None:
-    """The engines this process's workers take jobs for (None: all); an unknown name stops the command."""
-    engines = settings.engines_to_run
+def _work_filter(settings: Settings, models: ModelRegistry) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+    """The `engines` and `models_to_run` this process's workers take jobs for (None: all); a name that is not an
+    engine, or not one of this server's model ids, stops the command."""
+    engines, model_ids = settings.engines_to_run, settings.models_to_run
     unknown = sorted((engines or frozenset()) - set(KNOWN_ENGINES))
     if unknown:
         raise click.UsageError(
             f"unknown engine {', '.join(map(repr, unknown))} in --engine / STILLMOTION_WORKER_ENGINES; "
             f"known: {', '.join(KNOWN_ENGINES)}"
         )
-    return engines
+    unknown = sorted((model_ids or frozenset()) - set(models.ids()))
+    if unknown:
+        raise click.UsageError(
+            f"unknown model {', '.join(map(repr, unknown))} in --model / STILLMOTION_WORKER_MODELS; "
+            f"known: {', '.join(models.ids())}"
+        )
+    return engines, model_ids
 
 
 def _start_workers(
@@ -89,7 +96,7 @@ def _start_workers(
 ) -> tuple[threading.Event, list[threading.Thread]]:
     from stillmotion.worker import Worker
 
-    engines = _engines_to_run(settings)
+    engines, model_ids = _work_filter(settings, services.models)
     stop = threading.Event()
     threads = []
     for index in range(count):
@@ -101,6 +108,7 @@ def _start_workers(
             poll_interval_s=settings.poll_interval_s,
             models=services.models,
             engines=engines,
+            models_to_run=model_ids,
         )
         thread = threading.Thread(target=worker.run, args=(stop,), name=f"worker-{index}", daemon=True)
         thread.start()
@@ -212,21 +220,36 @@ def serve(
     help="Take only jobs for this engine (repeatable; default: $STILLMOTION_WORKER_ENGINES, else all), "
     "e.g. `--engine diffusion` on a GPU machine.",
 )
-def worker(data_dir: Path | None, concurrency: int, burst: bool, engines: tuple[str, ...]) -> None:
+@click.option(
+    "--model",
+    "model_ids",
+    multiple=True,
+    help="Take only jobs for this model id (repeatable; default: $STILLMOTION_WORKER_MODELS, else all), "
+    "e.g. the one model a GPU worker should keep loaded.",
+)
+def worker(
+    data_dir: Path | None, concurrency: int, burst: bool, engines: tuple[str, ...], model_ids: tuple[str, ...]
+) -> None:
     """Run workers only (no HTTP) against $STILLMOTION_DATABASE_URL. SIGTERM finishes cleanly."""
     from stillmotion.worker import Worker
 
-    settings = _settings(data_dir=data_dir, **({"worker_engines": ",".join(engines)} if engines else {}))
+    overrides = {
+        **({"worker_engines": ",".join(engines)} if engines else {}),
+        **({"worker_models": ",".join(model_ids)} if model_ids else {}),
+    }
+    settings = _settings(data_dir=data_dir, **overrides)
     configure_logging(settings)
     services = _build_services(settings)
     if burst:
+        engines_to_run, models_to_run = _work_filter(settings, services.models)
         burst_worker = Worker(
             services.store,
             services.storage,
             work_dir=settings.work_dir,
             lease_s=settings.lease_s,
             models=services.models,
-            engines=_engines_to_run(settings),
+            engines=engines_to_run,
+            models_to_run=models_to_run,
         )
         taken = burst_worker.run_burst()
         console.print(f"ran {taken} job(s)")

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     )
     log_format: Literal["text", "json"] = Field("text", description="`json` writes one JSON object per log line.")
     workers: int = Field(1, ge=0, description="In-process workers started by `stillmotion serve`.")
+    worker_models: str = Field(
+        "", description="Comma-separated model ids whose jobs this process's workers take; empty: all."
+    )
     worker_engines: str = Field(
         "", description="Comma-separated engines whose jobs this process's workers take (e.g. `diffusion`); empty: all."
     )
@@ -75,8 +78,12 @@ class Settings(BaseSettings):
     @property
     def engines_to_run(self) -> frozenset[str] | None:
         """`worker_engines` as a set; None when empty (every engine)."""
-        names = frozenset(name.strip() for name in self.worker_engines.split(",") if name.strip())
-        return names or None
+        return _name_set(self.worker_engines)
+
+    @property
+    def models_to_run(self) -> frozenset[str] | None:
+        """`worker_models` as a set; None when empty (every model)."""
+        return _name_set(self.worker_models)
 
     @property
     def media_dir(self) -> Path:
@@ -98,3 +105,9 @@ class Settings(BaseSettings):
 
     def env_api_keys(self) -> list[str]:
         return [key.strip() for key in self.api_keys.split(",") if key.strip()]
+
+
+def _name_set(names: str) -> frozenset[str] | None:
+    """A comma-separated list as a set; None when it names nothing."""
+    found = frozenset(name.strip() for name in names.split(",") if name.strip())
+    return found or None

@@ -74,8 +74,11 @@ def test_generate_refuses_a_bad_image_clearly(tmp_path: Path) -> None:
     assert not (tmp_path / "o.mp4").exists()
 
 
-def test_a_worker_takes_only_the_engines_it_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_takes_only_the_engines_and_models_it_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("STILLMOTION_WORKER_ENGINES", raising=False)
+    monkeypatch.delenv("STILLMOTION_WORKER_MODELS", raising=False)
     data_dir = tmp_path / "data"
     store = JobStore(Settings(data_dir=data_dir).resolved_database_url)
     store.create_schema()
@@ -96,6 +99,12 @@ def test_a_worker_takes_only_the_engines_it_is_given(tmp_path: Path, monkeypatch
     assert gpu_only.exit_code == 0, gpu_only.output
     assert "ran 0 job(s)" in gpu_only.output
     assert store.get(job.id).status is JobStatus.QUEUED
+
+    other_model = runner.invoke(main, ["worker", "--burst", "--model", "I2V-01-live", "--data-dir", str(data_dir)])
+    assert other_model.exit_code == 0, other_model.output
+    assert "ran 0 job(s)" in other_model.output  # the same engine, another model id
+    unknown_model = runner.invoke(main, ["worker", "--burst", "--model", "wan9", "--data-dir", str(data_dir)])
+    assert unknown_model.exit_code == 2 and "unknown model 'wan9'" in unknown_model.output
 
     monkeypatch.setenv("STILLMOTION_WORKER_ENGINES", "live2d, teleport")
     unknown = runner.invoke(main, ["worker", "--burst", "--data-dir", str(data_dir)])

@@ -334,3 +334,15 @@ def test_a_worker_limited_to_some_engines_claims_only_their_jobs(store: JobStore
     assert store.claim(worker_id="gpu", lease_s=30, engines={"diffusion"}) is None
     cpu = store.claim(worker_id="cpu", lease_s=30)  # no filter: any engine
     assert cpu is not None and cpu.job.id == live2d_job.id
+    assert store.claim(worker_id="cpu", lease_s=30) is None
+
+
+def test_a_worker_limited_to_some_models_claims_only_their_jobs(store: JobStore) -> None:
+    older = store.create(replace(_spec(prompt="older"), model="wan-a", engine="diffusion"))
+    newer = store.create(replace(_spec(prompt="newer"), model="wan-b", engine="diffusion"))
+    only_b = store.claim(worker_id="gpu-b", lease_s=30, models={"wan-b"})
+    assert only_b is not None and only_b.job.id == newer.id
+    assert store.claim(worker_id="gpu-b", lease_s=30, models={"wan-b"}) is None
+    assert store.claim(worker_id="gpu", lease_s=30, engines={"diffusion"}, models={"wan-c"}) is None
+    either = store.claim(worker_id="gpu", lease_s=30, engines={"diffusion"}, models={"wan-a", "wan-b"})
+    assert either is not None and either.job.id == older.id

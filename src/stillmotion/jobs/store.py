@@ -594,9 +594,17 @@ class JobStore:
 
     # ---- jobs: the worker side ----
 
-    def claim(self, *, worker_id: str, lease_s: float, engines: Collection[str] | None = None) -> Claim | None:
+    def claim(
+        self,
+        *,
+        worker_id: str,
+        lease_s: float,
+        engines: Collection[str] | None = None,
+        models: Collection[str] | None = None,
+    ) -> Claim | None:
         """Take the oldest runnable job: queued, or running under a lease that ran out (its worker vanished).
-        With `engines`, only jobs for those engines (a CPU worker leaves diffusion jobs to the GPU workers).
+        With `engines`, only jobs for those engines (a CPU worker leaves diffusion jobs to the GPU workers); with
+        `models`, only jobs for those model ids (a GPU worker that keeps one model loaded).
 
         Atomic on both back ends: PostgreSQL skips rows another claimer has locked, and the UPDATE only
         matches if status and attempt are still what was read, so two claimers can never both win.
@@ -609,6 +617,8 @@ class JobStore:
             )
             if engines is not None:
                 runnable = runnable & jobs.c.engine.in_(sorted(engines))
+            if models is not None:
+                runnable = runnable & jobs.c.model.in_(sorted(models))
             with self._write() as conn:
                 candidate = conn.execute(
                     select(jobs.c.id, jobs.c.status, jobs.c.attempt)

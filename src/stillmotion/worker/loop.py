@@ -41,6 +41,7 @@ class Worker:
         models: ModelRegistry | None = None,
         cancel_grace_s: float = 30.0,
         engines: Collection[str] | None = None,
+        models_to_run: Collection[str] | None = None,
     ) -> None:
         self.store = store
         self.storage = storage
@@ -52,6 +53,8 @@ class Worker:
         self.models = models if models is not None else ModelRegistry()
         # The engines whose jobs this worker takes (None: all), e.g. only `diffusion` on a GPU machine.
         self.engines = frozenset(engines) if engines is not None else None
+        # The model ids whose jobs it takes (None: all), e.g. the one model a GPU worker keeps loaded.
+        self.models_to_run = frozenset(models_to_run) if models_to_run is not None else None
         self.host = EngineHost(cancel_grace_s=cancel_grace_s)
         self.work_dir.mkdir(parents=True, exist_ok=True)
 
@@ -81,7 +84,9 @@ class Worker:
 
     def run_once(self, *, stop: threading.Event | None = None) -> bool:
         """Claim and run one job; False if there was none."""
-        claim = self.store.claim(worker_id=self.worker_id, lease_s=self.lease_s, engines=self.engines)
+        claim = self.store.claim(
+            worker_id=self.worker_id, lease_s=self.lease_s, engines=self.engines, models=self.models_to_run
+        )
         if claim is None:
             return False
         # Every log line about this job, here and in the storage and store below, carries its ids.
