@@ -188,9 +188,9 @@ def test_serve_writes_json_lines_that_follow_the_request_into_the_worker(tmp_pat
     with stderr_path.open("wb") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "stillmotion", "serve", "--port", str(port), "--data-dir", str(tmp_path / "data"),
-             "--workers", "1"],
+             "--workers", "1", "--print-dev-key"],
             env=env,
-            stdout=subprocess.DEVNULL,
+            stdout=stderr,
             stderr=stderr,
         )
         try:
@@ -220,14 +220,13 @@ def test_serve_writes_json_lines_that_follow_the_request_into_the_worker(tmp_pat
             process.terminate()
             process.wait(timeout=30)
 
-    records: list[dict[str, Any]] = []
-    for line in stderr_path.read_text().splitlines():
-        if not line.startswith("{"):
-            # The CLI's start-up banner is for people, not part of the log stream.
-            assert line.startswith(("stillmotion ", "  seed API")), line
-            continue
-        records.append(json.loads(line))
+    output = stderr_path.read_text()
+    records: list[dict[str, Any]] = [json.loads(line) for line in output.splitlines()]  # every line, banner too
     assert all({"ts", "level", "logger", "message"} <= set(record) for record in records)
+    banner = next(r for r in records if r.get("url") == base)
+    assert banner["docs"] == f"{base}/docs" and banner["dev_key_file"].endswith("dev-key")
+    dev_key = (tmp_path / "data" / "dev-key").read_text().strip()
+    assert dev_key.startswith("sm-") and dev_key not in output  # the key is in its file, never in the logs
     uvicorn_lines = [r for r in records if r["logger"].startswith("uvicorn")]
     assert uvicorn_lines, "the server's own lines go through the same handler"
     assert not any("color_message" in r for r in uvicorn_lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import signal
 import sys
 import threading
@@ -185,11 +186,22 @@ def serve(
     if (cleaner := _start_cleaner(settings, services, stop)) is not None:
         threads.append(cleaner)
     base = settings.resolved_public_url
-    console.print(f"[bold]stillmotion {__version__}[/] on {base}  (data: {settings.data_dir.resolve()})")
-    console.print(f"  seed API: {base}/v2/generate/video/minimax/generation   docs: {base}/docs")
-    if print_dev_key:
-        key = _dev_key(settings, services.store)
-        console.print(f"  dev key:  [bold green]{key}[/]   (kept in {settings.data_dir / 'dev-key'})")
+    key_file = settings.data_dir / "dev-key"
+    key = _dev_key(settings, services.store) if print_dev_key else None
+    if settings.log_format == "json":
+        # One log record like every other line; the key itself stays out of the logs (it is in its file).
+        logging.getLogger("stillmotion").info(
+            "stillmotion %s on %s (data: %s)",
+            __version__,
+            base,
+            settings.data_dir.resolve(),
+            extra={"url": base, "docs": f"{base}/docs", **({"dev_key_file": str(key_file)} if key else {})},
+        )
+    else:
+        console.print(f"[bold]stillmotion {__version__}[/] on {base}  (data: {settings.data_dir.resolve()})")
+        console.print(f"  seed API: {base}/v2/generate/video/minimax/generation   docs: {base}/docs")
+        if key is not None:
+            console.print(f"  dev key:  [bold green]{key}[/]   (kept in {key_file})")
     server = uvicorn.Server(
         uvicorn.Config(
             app, host=settings.host, port=settings.port, log_level="info", access_log=False, log_config=None
