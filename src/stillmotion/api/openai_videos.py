@@ -671,12 +671,13 @@ async def _get(video_id: str, tenant: str, svc: Services) -> Job:
 
 
 @router.get(VIDEOS_PATH + "/{video_id}", response_model=Video, responses=_ERRORS, summary="Retrieve a video")
-async def retrieve_video(video_id: VideoId, tenant: CurrentTenant, svc: SERVICES) -> Video:
-    return to_wire(await _get(video_id, tenant, svc))
+async def retrieve_video(request: Request, video_id: VideoId) -> Response:
+    return await retrieve_poll(request)  # GETs are answered by `retrieve_poll` through `api.hot`; see there
 
 
 async def retrieve_poll(request: Request) -> Response:
-    """`retrieve_video` reading the request itself, for `api.hot` (GETs of one video, the OpenAI poll)."""
+    """One video, reading the request itself (the key too, so it is checked and counted once): `api.hot` calls it
+    without FastAPI's routing (it is the OpenAI poll); the route above calls it too."""
     tenant = await current_tenant(request)
     svc: Services = request.app.state.services
     video = to_wire(await _get(request.path_params["video_id"], tenant, svc))

@@ -118,13 +118,16 @@ _GET_TENANT_JOB = select(jobs).where(
 )
 
 
+# The jobs table's columns in order: what the poll readers' raw queries select, and the keys of their rows.
+_JOB_COLUMNS: Final = tuple(column.name for column in jobs.columns)
+
+
 class _SqlitePollReader:
     """Point reads of one job on a plain sqlite3 connection per thread: the status poll's read, at a fraction of
     what the same query costs through SQLAlchemy's pool and result machinery. Read-only (`query_only`)."""
 
-    _COLUMNS: Final = [column.name for column in jobs.columns]
     _JSON_COLUMNS: Final = frozenset(column.name for column in jobs.columns if isinstance(column.type, JSON))
-    _BY_ID: Final = f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = ?"
+    _BY_ID: Final = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs WHERE id = ?"
     _BY_ID_AND_TENANT: Final = _BY_ID + " AND tenant = ?"
 
     def __init__(self, path: str) -> None:
@@ -152,7 +155,7 @@ class _SqlitePollReader:
             row = conn.execute(self._BY_ID_AND_TENANT, (job_id, tenant)).fetchone()
         if row is None:
             return None
-        found = dict(zip(self._COLUMNS, row, strict=True))
+        found = dict(zip(_JOB_COLUMNS, row, strict=True))
         for name in self._JSON_COLUMNS:
             if isinstance(found[name], str):
                 found[name] = json.loads(found[name])
@@ -177,8 +180,7 @@ class _AsyncPostgresPollReader:
     read does; alone, a poll is one round trip as before. The loop serves other requests while a query is out.
     SQLAlchemy's pooled path would cost a thread hand-off, a transaction and a rollback on return per poll."""
 
-    _COLUMNS: Final = [column.name for column in jobs.columns]
-    _BY_IDS: Final = f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = ANY(%s)"
+    _BY_IDS: Final = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs WHERE id = ANY(%s)"
     # Polls one query answers at most; more wait for the next query.
     _MAX_BATCH: Final = 256
 
@@ -287,7 +289,7 @@ class _AsyncPostgresPollReader:
                     self._discard(conn)  # e.g. cancelled mid-query: the connection's state is unknown
                 raise
             self._pool().put_nowait(conn)
-            found = (dict(zip(self._COLUMNS, row, strict=True)) for row in rows)
+            found = (dict(zip(_JOB_COLUMNS, row, strict=True)) for row in rows)
             return {columns["id"]: columns for columns in found}
         raise AssertionError("unreachable")
 
