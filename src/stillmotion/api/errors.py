@@ -39,12 +39,14 @@ class ApiError:
 ErrorRenderer = Callable[[Request, ApiError], JSONResponse]
 
 
-# Errors answered with a 4xx or 503 (a handled outcome, not a bug): everything else is a logged 500.
-ANSWERED_ERRORS: tuple[type[Exception], ...] = (
-    StillmotionError,
+# The job database is down, restarting, out of connections or locked for too long: a retry may work (503).
+_DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    DatabaseUnavailable,
     sqlalchemy.exc.OperationalError,
     sqlalchemy.exc.TimeoutError,
 )
+# Errors answered with a 4xx or 503 (a handled outcome, not a bug): everything else is a logged 500.
+ANSWERED_ERRORS: tuple[type[Exception], ...] = (StillmotionError, *_DATABASE_UNAVAILABLE)
 
 
 def api_error_for(exc: Exception) -> ApiError:
@@ -62,8 +64,7 @@ def api_error_for(exc: Exception) -> ApiError:
         return ApiError(429, str(exc), {"Retry-After": str(exc.retry_after_s)})
     if isinstance(exc, QueueFull):
         return ApiError(503, str(exc) or "the service is busy; try again later", {"Retry-After": "5"})
-    if isinstance(exc, (DatabaseUnavailable, sqlalchemy.exc.OperationalError, sqlalchemy.exc.TimeoutError)):
-        # Down, restarting, out of connections or locked for too long: a retry may work.
+    if isinstance(exc, _DATABASE_UNAVAILABLE):
         log.warning("job database unavailable: %s", exc)
         return ApiError(503, "the job database is unavailable right now; try again shortly", {"Retry-After": "2"})
     log.exception("unhandled error", exc_info=exc)
