@@ -151,3 +151,27 @@ def test_polls_that_arrive_together_share_one_query_and_each_gets_its_own_answer
     assert answers[61].id == mine[0]
     assert answers[61] is not answers[0] and answers[61] == answers[0]
     assert queries == [61]  # 62 polls, 61 distinct ids, one query
+
+
+def test_a_database_that_stops_answering_fails_the_polls_after_the_timeout(postgres_url: str) -> None:
+    store = JobStore(postgres_url)
+    store.create_schema()
+    job = store.create(_spec("t_a"))
+    reader = store._async_reader
+    assert reader is not None
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog) and never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        reader._conninfo = make_url(postgres_url).set(drivername="postgresql", port=port).render_as_string(
+            hide_password=False
+        )
+        reader._timeout_s = 0.5
+
+        async def polls() -> list[Any]:
+            return await asyncio.gather(*(store.get_on_loop(job.id) for _ in range(3)), return_exceptions=True)
+
+        answers = asyncio.run(polls())  # without the timeout this would wait as long as TCP lets it
+    store.close()
+    assert all(isinstance(answer, DatabaseUnavailable) for answer in answers), answers
+    assert "did not answer within 0.5 s" in str(answers[0])

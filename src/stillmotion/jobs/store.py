@@ -173,6 +173,13 @@ class DatabaseUnavailable(StillmotionError):
     """The job database cannot be reached (down, restarting, out of connections): the request may be retried."""
 
 
+def _fail(batch: list[tuple[str, asyncio.Future[Any]]], failure: Exception) -> None:
+    """Give `failure` to every poll of `batch` still waiting."""
+    for _job_id, answer in batch:
+        if not answer.done():
+            answer.set_exception(failure)
+
+
 class _AsyncPostgresPollReader:
     """Point reads of jobs for status polls on PostgreSQL, on the event loop: polls that arrive together are
     answered by one query (`WHERE id = ANY(...)`) on one of a few psycopg async connections (autocommit, a
@@ -184,9 +191,12 @@ class _AsyncPostgresPollReader:
     # Polls one query answers at most; more wait for the next query.
     _MAX_BATCH: Final = 256
 
-    def __init__(self, url: str, *, size: int = 4) -> None:
+    def __init__(self, url: str, *, size: int = 4, timeout_s: float = 10.0) -> None:
         self._conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         self._size = size  # connections, and so queries under way, at most
+        # A read (connecting included) that takes longer fails its polls with a 503: a database that stopped
+        # answering (a partition, a hung server) must not hold every poll of the process forever.
+        self._timeout_s = timeout_s
         self._loop: asyncio.AbstractEventLoop | None = None
         self._idle: asyncio.Queue[Any] | None = None
         self._opened: list[Any] = []
@@ -253,15 +263,16 @@ class _AsyncPostgresPollReader:
                 batch = self._waiting[: self._MAX_BATCH]
                 del self._waiting[: self._MAX_BATCH]
                 try:
-                    rows = await self._fetch({job_id for job_id, _answer in batch})
-                except BaseException as exc:
-                    failure = exc if isinstance(exc, Exception) else DatabaseUnavailable("the read was cancelled")
-                    for _job_id, answer in batch:
-                        if not answer.done():
-                            answer.set_exception(failure)
-                    if not isinstance(exc, Exception):
-                        raise
+                    rows = await asyncio.wait_for(self._fetch({job_id for job_id, _answer in batch}), self._timeout_s)
+                except TimeoutError:
+                    _fail(batch, DatabaseUnavailable(f"PostgreSQL did not answer within {self._timeout_s:g} s"))
                     continue
+                except Exception as exc:
+                    _fail(batch, exc)
+                    continue
+                except BaseException:
+                    _fail(batch, DatabaseUnavailable("the read was cancelled"))
+                    raise
                 for job_id, answer in batch:
                     if not answer.done():  # a poll whose client went away is cancelled
                         answer.set_result(rows.get(job_id))
