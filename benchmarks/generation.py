@@ -38,9 +38,10 @@ import stillmotion
 from report import cpu_model, write_section
 from stillmotion.engines.base import RenderRequest
 from stillmotion.engines.live2d import Live2DEngine
-from stillmotion.engines.live2d.engine import decode_image, detect_parts, fit_image, make_plan
+from stillmotion.engines.live2d.engine import detect_parts, fit_image, make_plan
 from stillmotion.engines.live2d.motion import seed_from_image
 from stillmotion.engines.live2d.warp import ClipRenderer, RenderSettings
+from stillmotion.media.still import decode_image
 from stillmotion.media.video import VideoWriter, i420_to_rgb, read_frames, rgb_to_i420
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent

@@ -41,7 +41,8 @@ from illustrations import Illustration, illustration, png_bytes
 from report import cpu_model, write_section
 from stillmotion.engines.base import RenderRequest, RenderResult
 from stillmotion.engines.live2d import Live2DEngine
-from stillmotion.engines.live2d.engine import decode_image, fit_image
+from stillmotion.engines.live2d.engine import fit_image
+from stillmotion.media.still import decode_image
 from stillmotion.media.video import read_frames
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent

@@ -32,10 +32,10 @@ from stillmotion.api import minimax
 from stillmotion.api.app import build_services, create_app
 from stillmotion.api.services import Services
 from stillmotion.config import Settings
-from stillmotion.engines.live2d.engine import decode_image
 from stillmotion.media import fetch as fetch_module
 from stillmotion.media.fetch import UrlFetcher
 from stillmotion.media.intake import MAX_IMAGE_BYTES
+from stillmotion.media.still import decode_image
 from support import TEST_KEY, b64
 from support_aiml import assert_aiml_error
 from support_network import Dialed, guard_loopback

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import gc
 import importlib
-import io
 import json
 import logging
 import math
@@ -45,11 +44,12 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from stillmotion.domain.models import ModelSpec
 from stillmotion.engines.base import EngineError, ProgressCallback, RenderRequest, RenderResult
 from stillmotion.engines.diffusion.accel import apply_speedups
+from stillmotion.media.still import decode_image
 from stillmotion.media.video import VideoWriter
 
 logger = logging.getLogger(__name__)
@@ -154,20 +154,6 @@ def fit_to_model(width: int, height: int, rules: ModelRules) -> tuple[int, int]:
         return nearest[0], nearest[1]
     below = [max(multiple, multiple * math.floor(side * scale / multiple)) for side in (width, height)]
     return below[0], below[1]
-
-
-def decode_image(data: bytes) -> Image.Image:
-    """JPEG/PNG bytes -> an upright RGB image (EXIF orientation applied, alpha over white)."""
-    try:
-        with Image.open(io.BytesIO(data)) as opened:
-            image = ImageOps.exif_transpose(opened)
-            image.load()
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as error:
-        raise ValueError(f"`image` could not be decoded as JPEG or PNG: {error}") from error
-    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-        rgba = image.convert("RGBA")
-        image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-    return image.convert("RGB")
 
 
 def fit_image(image: Image.Image, *, width: int, height: int) -> Image.Image:
@@ -359,7 +345,7 @@ class DiffusionEngine:
         loaded = self._loaded
         rules = loaded.rules
 
-        source = decode_image(request.image)
+        source = Image.fromarray(decode_image(request.image))  # upright RGB, the same decode as live2d's
         width, height = output_size(source.width, source.height, rules, request.options)
         num_frames = snap_frame_count(
             duration_s=request.duration_s,
