@@ -32,6 +32,7 @@ from stillmotion.logs import configure_logging
 
 if TYPE_CHECKING:
     from stillmotion.api.services import Services
+    from stillmotion.worker import Worker
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -92,25 +93,30 @@ def _work_filter(settings: Settings, models: ModelRegistry) -> tuple[frozenset[s
     return engines, model_ids
 
 
-def _start_workers(
-    settings: Settings, services: Services, count: int
-) -> tuple[threading.Event, list[threading.Thread]]:
+def _new_worker(settings: Settings, services: Services) -> Worker:
+    """A worker as the settings describe it: lease, poll interval, and the engines and models it takes."""
     from stillmotion.worker import Worker
 
     engines, model_ids = _work_filter(settings, services.models)
+    return Worker(
+        services.store,
+        services.storage,
+        work_dir=settings.work_dir,
+        lease_s=settings.lease_s,
+        poll_interval_s=settings.poll_interval_s,
+        models=services.models,
+        engines=engines,
+        models_to_run=model_ids,
+    )
+
+
+def _start_workers(
+    settings: Settings, services: Services, count: int
+) -> tuple[threading.Event, list[threading.Thread]]:
     stop = threading.Event()
     threads = []
     for index in range(count):
-        worker = Worker(
-            services.store,
-            services.storage,
-            work_dir=settings.work_dir,
-            lease_s=settings.lease_s,
-            poll_interval_s=settings.poll_interval_s,
-            models=services.models,
-            engines=engines,
-            models_to_run=model_ids,
-        )
+        worker = _new_worker(settings, services)
         thread = threading.Thread(target=worker.run, args=(stop,), name=f"worker-{index}", daemon=True)
         thread.start()
         threads.append(thread)
@@ -243,8 +249,6 @@ def worker(
     data_dir: Path | None, concurrency: int, burst: bool, engines: tuple[str, ...], model_ids: tuple[str, ...]
 ) -> None:
     """Run workers only (no HTTP) against $STILLMOTION_DATABASE_URL. SIGTERM finishes cleanly."""
-    from stillmotion.worker import Worker
-
     overrides = {
         **({"worker_engines": ",".join(engines)} if engines else {}),
         **({"worker_models": ",".join(model_ids)} if model_ids else {}),
@@ -253,17 +257,7 @@ def worker(
     configure_logging(settings)
     services = _build_services(settings)
     if burst:
-        engines_to_run, models_to_run = _work_filter(settings, services.models)
-        burst_worker = Worker(
-            services.store,
-            services.storage,
-            work_dir=settings.work_dir,
-            lease_s=settings.lease_s,
-            models=services.models,
-            engines=engines_to_run,
-            models_to_run=models_to_run,
-        )
-        taken = burst_worker.run_burst()
+        taken = _new_worker(settings, services).run_burst()
         console.print(f"ran {taken} job(s)")
         return
     stop, threads = _start_workers(settings, services, concurrency)
