@@ -11,10 +11,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
 from PIL import Image
+
+from stillmotion.domain import JobSpec
 
 TEST_KEY = "test-key-alpha"
 OTHER_KEY = "test-key-beta"
@@ -32,6 +35,21 @@ def make_image(width: int, height: int, *, fmt: str = "PNG", seed: int = 0) -> b
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format=fmt)
     return buffer.getvalue()
+
+
+def job_spec(tenant: str, **changes: Any) -> JobSpec:
+    """A live2d job of `tenant` as a store test needs one (fake image bytes unless `image` is given)."""
+    fields: dict[str, Any] = {
+        "tenant": tenant,
+        "model": "video-01-live2d",
+        "engine": "live2d",
+        "prompt": "she smiles",
+        "image": b"\x89PNG fake bytes",
+        "image_format": "png",
+        "image_width": 400,
+        "image_height": 600,
+    }
+    return JobSpec(**{**fields, **changes})
 
 
 def b64(data: bytes) -> str:

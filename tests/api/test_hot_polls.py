@@ -17,7 +17,7 @@ from stillmotion.api.services import Services
 from stillmotion.config import Settings
 from stillmotion.domain import JobSpec
 from stillmotion.jobs import tenant_for_key
-from support import OTHER_KEY, TEST_KEY
+from support import OTHER_KEY, TEST_KEY, job_spec
 
 _VOLATILE = ("requestId", "timestamp")
 
@@ -52,16 +52,7 @@ def _world(tmp_path: Path, *, rate_limit_per_min: int) -> Iterator[tuple[Setting
 
 
 def _spec() -> JobSpec:
-    return JobSpec(
-        tenant=tenant_for_key(TEST_KEY),
-        model="video-01-live2d",
-        engine="live2d",
-        prompt="she smiles",
-        image=b"\x89PNG fake bytes",
-        image_format="png",
-        image_width=400,
-        image_height=600,
-    )
+    return job_spec(tenant_for_key(TEST_KEY))
 
 
 def _answer(response: Any) -> tuple[int, dict[str, str], Any]:

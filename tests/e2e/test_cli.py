@@ -11,10 +11,10 @@ from click.testing import CliRunner
 
 from stillmotion.cli import main
 from stillmotion.config import Settings
-from stillmotion.domain import JobSpec, JobStatus
+from stillmotion.domain import JobStatus
 from stillmotion.jobs import JobStore
 from stillmotion.media.video import probe_video
-from support import make_image
+from support import job_spec, make_image
 
 
 @pytest.mark.parametrize(
@@ -82,18 +82,7 @@ def test_a_worker_takes_only_the_engines_and_models_it_is_given(
     data_dir = tmp_path / "data"
     store = JobStore(Settings(data_dir=data_dir).resolved_database_url)
     store.create_schema()
-    job = store.create(
-        JobSpec(
-            tenant="t",
-            model="video-01-live2d",
-            engine="live2d",
-            prompt="she smiles",
-            image=make_image(64, 64),
-            image_format="png",
-            image_width=64,
-            image_height=64,
-        )
-    )
+    job = store.create(job_spec("t", image=make_image(64, 64), image_width=64, image_height=64))
     runner = CliRunner()
     gpu_only = runner.invoke(main, ["worker", "--burst", "--engine", "diffusion", "--data-dir", str(data_dir)])
     assert gpu_only.exit_code == 0, gpu_only.output

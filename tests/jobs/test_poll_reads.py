@@ -19,20 +19,11 @@ from stillmotion.api.app import create_app
 from stillmotion.config import Settings
 from stillmotion.domain import JobNotFound, JobSpec
 from stillmotion.jobs import DatabaseUnavailable, JobStore, tenant_for_key
+from support import job_spec
 
 
 def _spec(tenant: str) -> JobSpec:
-    return JobSpec(
-        tenant=tenant,
-        model="video-01-live2d",
-        engine="live2d",
-        prompt="she waves",
-        image=b"\x89PNG fake bytes",
-        image_format="png",
-        image_width=400,
-        image_height=600,
-        options={"duration": 3, "seed": 7},
-    )
+    return job_spec(tenant, prompt="she waves", options={"duration": 3, "seed": 7})
 
 
 @pytest.fixture
