@@ -284,6 +284,17 @@ def _links(client: TestClient, job_id: str) -> dict[str, object]:
     }
 
 
+# What every dialect's poll says about an expired job: no link anywhere.
+EXPIRED_EVERYWHERE: dict[str, object] = {
+    "aiml": ("error", None),
+    "unified": ("error", None),
+    "minimax": ("Fail", None),
+    "retrieve": None,
+    "openai": ("failed", "expired"),
+    "content": 404,
+}
+
+
 def test_after_expiry_no_dialect_hands_out_a_link(retained: tuple[Settings, Services, TestClient]) -> None:
     _settings, services, client = retained
     storage = services.storage
@@ -301,14 +312,7 @@ def test_after_expiry_no_dialect_hands_out_a_link(retained: tuple[Settings, Serv
     cleanup_once(services.store, storage, retention_s=RETENTION_S, now=_later())
     assert not storage.exists(job.media_key)
     after = _links(client, job.id)
-    assert after == {
-        "aiml": ("error", None),
-        "unified": ("error", None),
-        "minimax": ("Fail", None),
-        "retrieve": None,
-        "openai": ("failed", "expired"),
-        "content": 404,
-    }
+    assert after == EXPIRED_EVERYWHERE
     assert client.get(link).status_code == 404  # the old link finds nothing (and had expired anyway)
 
 
@@ -350,14 +354,7 @@ def test_past_the_deadline_a_job_reads_as_expired_before_any_cleaner_ran(
             {"shift": RETENTION_S + 5, "id": job.id},
         )
 
-    assert _links(client, job.id) == {
-        "aiml": ("error", None),
-        "unified": ("error", None),
-        "minimax": ("Fail", None),
-        "retrieve": None,
-        "openai": ("failed", "expired"),
-        "content": 404,
-    }
+    assert _links(client, job.id) == EXPIRED_EVERYWHERE
     listed = client.get("/v1/videos", headers=AUTH).json()["data"]
     assert [(video["status"], video["error"]["code"]) for video in listed] == [("failed", "expired")]
     assert storage.exists(job.media_key)  # no cleaner has run: the file is there, but nobody is handed it
