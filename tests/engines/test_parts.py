@@ -12,6 +12,7 @@ from PIL import Image
 
 from stillmotion.engines.live2d import parts
 from stillmotion.engines.live2d.parts import Box, Parts, find_parts
+from stillmotion.engines.live2d.parts import animeface as animeface_shim
 from support_drawings import RGB, Background, DrawnTruth, draw_character
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -168,13 +169,13 @@ def test_drawn_character_variants_are_found_without_animeface(
     background: Background,
 ) -> None:
     # Where the animeface wheel is missing (not Linux x86_64) the flat-colour heuristic must do alone.
-    monkeypatch.setattr(parts, "_animeface_detect", lambda: None)
+    monkeypatch.setattr(animeface_shim, "_animeface_detect", lambda: None)
     image, truth = draw_character(*size, seed=seed, hair_color=hair_color, background=background)
     _assert_finds_the_character(find_parts(image), truth)
 
 
 def test_animeface_finds_the_drawn_character_when_the_heuristic_does_not(monkeypatch: pytest.MonkeyPatch) -> None:
-    if parts._animeface_detect() is None:
+    if animeface_shim._animeface_detect() is None:
         pytest.skip("animeface is not installed here (it ships Linux x86_64 wheels only)")
     monkeypatch.setattr(parts, "_detect_drawn_face", lambda small: None)
     image, truth = _character()

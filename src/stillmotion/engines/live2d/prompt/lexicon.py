@@ -1,0 +1,398 @@
+"""The prompt reader's vocabulary: the phrase table that says which words move what.
+
+Each `_Phrase` is one way of saying a motion ("shakes her head", "zoom out", "her hair blows"), matched as a
+regex over the normalised clause; `_v` spells out a verb's inflections. A phrase's kind says what it asks for:
+motion to draw, stillness of the whole image, a motion ruled out ("with her eyes closed"), or motion the
+engine cannot draw (reported in the plan's notes). Also here: the amplitude and speed scale that degree words
+map onto, who does a verb (`_SUBJECT`), and whether the prompt mentions clothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final, Literal
+
+# Amplitudes on the plan's scale (see plan.py) and speed factors (fewer or more cycles, longer or shorter spans).
+SOFT_AMPLITUDE: Final = 0.35
+DEFAULT_AMPLITUDE: Final = 0.7
+STRONG_AMPLITUDE: Final = 1.0
+SLOW: Final = 0.6
+FAST: Final = 1.6
+
+
+# ---------------------------------------------------------------------------------------------------
+# The phrase table
+
+
+def _v(forms: str) -> str:
+    """A regex alternation of word forms: `_v("nod nods nodded")` -> `(?:nod|nods|nodded)`."""
+    return "(?:" + "|".join(forms.split()) + ")"
+
+
+PhraseKind = Literal["motion", "still", "forbid", "unsupported"]
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    """One way of saying a motion. `target` is "part.action", or "@name" for verbs whose part depends on
+    the subject or the direction ("tilt up" is the camera, "tilts to the left" is the head)."""
+
+    pattern: re.Pattern[str]
+    target: str
+    kind: PhraseKind = "motion"
+    direction: str | None = None  # fixed by the phrase itself ("zoom out"); else read from nearby words
+    amplitude: float = (
+        DEFAULT_AMPLITUDE  # before degree words: "grin" is broader than "smile", "breeze" softer than "wind"
+    )
+
+
+def _p(
+    pattern: str,
+    target: str = "",
+    *,
+    kind: PhraseKind = "motion",
+    direction: str | None = None,
+    amplitude: float = DEFAULT_AMPLITUDE,
+) -> _Phrase:
+    return _Phrase(re.compile(rf"\b(?:{pattern})\b"), target, kind, direction, amplitude)
+
+
+_POSS = r"(?:her|his|their|its|the|my|your|one)"
+_OBJ = rf"(?:{_POSS}\s+)?"  # "shakes her head", "shakes head"
+_ADVS = r"(?:(?:very\s+)?(?:slowly|gently|softly|slightly|quickly|rapidly|smoothly|steadily|gradually|then|also)\s+)?"
+_SAY = _v("say says said saying")
+_HAIR = _v("hair locks ponytail ponytails braid braids pigtails twintails bangs fringe tresses curls strands")
+_HAIR_FLOW = _v(
+    "blow blows blew blowing blown move moves moved moving flow flows flowed flowing wave waves waved waving "
+    "stream streams streamed streaming whip whips whipped whipping billow billows billowed billowing dance "
+    "dances danced dancing sway sways swayed swaying ripple ripples rippled rippling drift drifts drifted "
+    "drifting float floats floated floating swirl swirls swirled swirling lift lifts lifted lifting tossed "
+    "tousled ruffled swept rustle rustles rustling"
+)
+_CLOTH = _v(
+    "clothes clothing dress dresses skirt skirts scarf scarves cape capes cloak cloaks sleeve sleeves robe "
+    "robes kimono coat coats jacket shirt ribbon ribbons veil veils shawl gown hood apron garment garments "
+    "fabric cloth curtain curtains flag flags banner banners hem coattails kerchief"
+)
+_CLOTH_FLOW = _v(
+    "blow blows blew blowing billow billows billowed billowing wave waves waved waving sway sways swaying "
+    "flow flows flowing stream streams streaming whip whips whipping ripple ripples rippling swirl swirls "
+    "swirling move moves moving flap flaps flapping"
+)
+_LOOK = _v(
+    "look looks looked looking gaze gazes gazed gazing stare stares stared staring peer peers peered "
+    "peering peek peeks peeked peeking"
+)
+_CAMERA_MOVE = _v(
+    "move moves moved moving slide slides slid sliding drift drifts drifted drifting glide glides glided "
+    "gliding travel travels traveled travelled traveling travelling swing swings swung swinging sweep sweeps "
+    "swept sweeping turn turns turned turning rotate rotates rotated rotating shift shifts shifted shifting "
+    "rise rises rose rising lower lowers lowered lowering descend descends descended descending crane cranes "
+    "craned craning"
+)
+_DOLLY = _v("dolly dollies dollied dollying track tracks tracked tracking truck trucks trucking")
+_LOOK_OR_GLANCE = _v("look looks looked looking glance glances glanced glancing")
+_HEAD_OR_GAZE = r"(?:head|chin|gaze|eyes)"
+_LASHES = r"(?:eyelashes|lashes|eyelids|lids|eyes)"
+_FLUTTER = _v("flutter flutters fluttered fluttering")
+_ROCK = _v("rock rocks rocked rocking")
+_HAIR_TOUCH = _v(
+    "blow blows blew blowing ruffle ruffles ruffled ruffling tousle tousles tousled tousling toss tosses tossed "
+    "tossing stir stirs stirred stirring whip whips whipping"
+)
+_APPROACH = _v(
+    "move moves moved moving come comes came coming get gets got getting draw draws drew drawing creep creeps "
+    "crept creeping inch inches inched inching"
+)
+_RAISE = _v("raise raises raised raising lift lifts lifted lifting")
+_LOWER = _v("lower lowers lowered lowering bow bows bowed bowing drop drops dropped dropping")
+_ZOOM = _v("zoom zooms zoomed zooming")
+_STAY = _v(
+    "stay stays staying stand stands standing sit sits sitting remain remains remaining hold holds holding keep "
+    "keeps keeping"
+)
+
+# Longer phrases win over shorter ones they overlap ("shakes her head" over "shake", "no camera movement"
+# over "no movement"), so the order here only breaks ties between phrases of the same length.
+_PHRASES: Final[tuple[_Phrase, ...]] = (
+    # -- head
+    _p(_v("nod nods nodded nodding"), "head.nod"),
+    _p(rf"{_v('bob bobs bobbed bobbing dip dips dipped dipping')}\s+{_OBJ}head", "head.nod"),
+    _p(r"head\s+(?:bob|bobs|bobbed|bobbing)", "head.nod"),
+    _p(rf"{_SAY}\s+yes", "head.nod"),
+    _p(rf"{_v('shake shakes shook shaking')}\s+{_OBJ}head", "head.shake"),
+    _p(r"head\s+(?:shake|shakes|shook|shaking)|shake\s+of\s+(?:the|her|his|their)\s+head", "head.shake"),
+    _p(rf"{_SAY}\s+no", "head.shake"),
+    _p(
+        rf"{_v('tilt tilts tilted tilting cock cocks cocked cocking tip tips tipped tipping')}\s+{_OBJ}(?:head|chin)",
+        "@head_tilt",
+    ),
+    _p(
+        r"head\s+(?:tilt|tilts|tilted|tilting|cocked|cocks|tips|tipped)|(?:tilt|cock)\s+of\s+(?:the|her|his|their)\s+head",
+        "@head_tilt",
+    ),
+    _p(_v("tilt tilts tilted tilting"), "@tilt"),
+    _p(rf"{_v('turn turns turned turning swivel swivels swiveled swiveling')}\s+{_OBJ}(?:head|face)", "@head_turn"),
+    _p(r"head\s+(?:turn|turns|turned|turning|swivels)", "@head_turn"),
+    _p(_v("turn turns turned turning"), "@turn"),
+    _p(_LOOK, "@look"),
+    _p(rf"{_LOOK_OR_GLANCE}\s+over\s+{_OBJ}(?:left\s+|right\s+)?shoulder", "@head_turn"),
+    _p(rf"{_RAISE}\s+{_OBJ}{_HEAD_OR_GAZE}", "head.look", direction="up"),
+    _p(
+        rf"{_LOWER}\s+{_OBJ}{_HEAD_OR_GAZE}",
+        "head.look",
+        direction="down",
+    ),
+    _p(r"head\s+(?:bows|bowed|drops|dropped|hangs|lowers)", "head.look", direction="down"),
+    # -- eyes
+    _p(_v("blink blinks blinked blinking"), "eyes.blink"),
+    _p(rf"{_v('bat bats batted batting')}\s+{_OBJ}{_LASHES}", "eyes.blink"),
+    _p(rf"{_FLUTTER}\s+{_OBJ}{_LASHES}", "eyes.blink"),
+    _p(rf"(?:eyelashes|lashes|eyelids)\s+{_FLUTTER}", "eyes.blink"),
+    _p(
+        rf"{_v('close closes closed closing shut shuts shutting')}\s+{_OBJ}eyes"
+        r"(?:\s+(?:briefly|momentarily|for\s+a\s+(?:moment|second|beat|split\s+second)))?",
+        "eyes.blink",
+    ),
+    _p(r"eyes\s+(?:close|closes|shut)\s+(?:briefly|momentarily|for\s+a\s+(?:moment|second))", "eyes.blink"),
+    # "with her eyes closed": blinking would open them, so it is ruled out rather than drawn.
+    _p(rf"eyes\s+(?:closed|shut)|(?:keeps|keep|keeping)\s+{_OBJ}eyes\s+(?:closed|shut)", "eyes.blink", kind="forbid"),
+    _p(_v("wink winks winked winking"), "eyes.wink"),
+    _p(rf"(?:{_POSS}\s+)?(?:left|right)\s+eye\s+{_v('wink winks winked winking')}", "eyes.wink"),
+    _p(_v("glance glances glanced glancing"), "eyes.look"),
+    _p(
+        r"(?:eyes|gaze|pupils)\s+(?:\w+ly\s+)?"
+        + _v(
+            "dart darts darted darting move moves moved moving shift shifts shifted shifting flick flicks flicked "
+            "flicking wander wanders wandered wandering look looks looked looking glance glances drift drifts "
+            "drifted drifting turn turns turned"
+        ),
+        "eyes.look",
+    ),
+    _p(
+        rf"{_v('shift shifts shifted shifting move moves moved moving dart darts darted')}\s+{_OBJ}(?:eyes|gaze)",
+        "eyes.look",
+    ),
+    _p(rf"{_v('roll rolls rolled rolling')}\s+{_OBJ}eyes", "eyes.look", direction="up"),
+    # -- mouth
+    _p(_v("smile smiles smiled smiling beam beams beamed beaming"), "mouth.smile"),
+    _p(_v("grin grins grinned grinning"), "mouth.smile", amplitude=0.85),
+    _p(_v("smirk smirks smirked smirking"), "mouth.smile", amplitude=0.4),
+    _p(r"(?:face|expression)\s+(?:lights|lit)\s+up", "mouth.smile"),
+    _p(rf"{_v('open opens opened opening part parts parted parting')}\s+{_OBJ}(?:mouth|lips|jaw)", "mouth.open"),
+    _p(
+        r"(?:mouth|lips|jaw)\s+(?:opens|opened|opening|open|falls\s+open|fell\s+open|drops\s+open|drops|dropped|parts|parted"
+        r"|agape)",
+        "mouth.open",
+    ),
+    _p(_v("gasp gasps gasped gasping"), "mouth.open", amplitude=0.85),
+    _p(_v("yawn yawns yawned yawning"), "mouth.open", amplitude=1.0),
+    _p(
+        _v(
+            "talk talks talked talking speak speaks spoke speaking chat chats chatted chatting sing sings sang "
+            "singing whisper whispers whispered whispering murmur murmurs murmured murmuring mutter mutters "
+            "muttered muttering"
+        ),
+        "mouth.talk",
+    ),
+    _p(rf"{_SAY}(?!\s+(?:yes|no)\b)", "mouth.talk"),
+    _p(
+        rf"lip\s?sync\w*|mouths\s+(?:the\s+)?words|{_v('move moves moving')}\s+{_OBJ}lips|lips\s+(?:move|moves|moving)",
+        "mouth.talk",
+    ),
+    _p(_v("laugh laughs laughed laughing laughter cackle cackles cackled cackling"), "mouth.laugh"),
+    _p(
+        _v("giggle giggles giggled giggling chuckle chuckles chuckled chuckling snicker snickers snickering"),
+        "mouth.laugh",
+        amplitude=0.5,
+    ),
+    # -- body
+    _p(
+        _v(
+            "breathe breathes breathed breathing breath breaths inhale inhales inhaled inhaling exhale exhales "
+            "exhaled exhaling sigh sighs sighed sighing"
+        ),
+        "body.breathe",
+    ),
+    _p(
+        r"chest\s+(?:\w+ly\s+)?(?:rises|rising|rose|heaves|heaving|swells|swelling|expands|expanding|moves|moving)"
+        r"(?:\s+and\s+(?:falls|falling|fell|sinks|sinking))?",
+        "body.breathe",
+    ),
+    _p(rf"{_v('hold holds held holding')}\s+{_OBJ}breath", "body.breathe", kind="forbid"),
+    _p(_v("sway sways swayed swaying"), "body.sway"),
+    # "rocks" alone is usually a noun; only a manner word makes it the motion.
+    _p(
+        rf"{_ROCK}(?=\s+(?:gently|slowly|softly|lightly|slightly|back|from|side|to\s+and\s+fro|a\s+little))"
+        rf"|(?:gently|slowly|softly|lightly)\s+{_ROCK}",
+        "body.sway",
+    ),
+    _p(r"(?:moves|move|moving|rocks|rocking|swings|swinging)\s+(?:from\s+)?side\s+to\s+side", "body.sway"),
+    _p(r"to\s+and\s+fro", "body.sway"),
+    _p(_v("dance dances danced dancing"), "body.sway", amplitude=0.9),
+    _p(_v("lean leans leaned leant leaning"), "body.lean"),
+    _p(rf"{_v('lean leans leaned leant leaning')}\s+(?:in|closer|toward|towards)", "body.lean", direction="forward"),
+    _p(rf"{_v('bend bends bent bending')}\s+forward", "body.lean", direction="forward"),
+    _p(_v("bounce bounces bounced bouncing hop hops hopped hopping jump jumps jumped jumping"), "body.bounce"),
+    _p(rf"{_v('bob bobs bobbed bobbing')}(?:\s+up\s+and\s+down)?", "body.bounce"),
+    _p(r"(?:moves|move|moving|bounces|bouncing)\s+up\s+and\s+down", "body.bounce"),
+    # -- hair and clothes
+    _p(rf"{_HAIR}\s+(?:is\s+|are\s+)?(?:\w+ly\s+)?{_HAIR_FLOW}", "hair.wind"),
+    _p(
+        rf"{_HAIR_TOUCH}\s+{_OBJ}{_HAIR}",
+        "hair.wind",
+    ),
+    _p(rf"{_HAIR}\s+(?:is\s+|are\s+)?(?:\w+ly\s+)?{_v('flutter flutters fluttered fluttering')}", "hair.flutter"),
+    _p(r"wind|winds|windy|wind\s+blown|windblown", "hair.wind"),
+    _p(r"breeze|breezes|breezy", "hair.wind", amplitude=0.5),
+    _p(r"gust|gusts|gusty|gale|gales", "hair.wind", amplitude=1.0),
+    _p(rf"{_CLOTH}\s+(?:is\s+|are\s+)?(?:\w+ly\s+)?{_CLOTH_FLOW}", "clothes.wind"),
+    _p(rf"{_CLOTH}\s+(?:is\s+|are\s+)?(?:\w+ly\s+)?{_v('flutter flutters fluttered fluttering')}", "clothes.flutter"),
+    _p(_v("flutter flutters fluttered fluttering flap flaps flapped flapping"), "clothes.flutter"),
+    # -- camera
+    _p(rf"{_ZOOM}\s+{_ADVS}(?:in|into|inward|inwards|closer|on|onto|toward|towards)", "camera.zoom", direction="in"),
+    _p(rf"{_ZOOM}\s+{_ADVS}(?:out|outward|outwards|back|away)", "camera.zoom", direction="out"),
+    _p(_ZOOM, "camera.zoom", direction="in"),
+    _p(
+        rf"{_v('push pushes pushed pushing')}\s+{_ADVS}(?:in|into|inward|inwards|closer|toward|towards)"
+        r"|push\s?in|slow\s+push",
+        "camera.zoom",
+        direction="in",
+    ),
+    _p(rf"{_DOLLY}\s+{_ADVS}(?:in|forward|forwards|closer)", "camera.zoom", direction="in"),
+    _p(rf"{_DOLLY}\s+{_ADVS}(?:out|back|backward|backwards|away)", "camera.zoom", direction="out"),
+    _p(
+        rf"{_APPROACH}\s+{_ADVS}closer",
+        "camera.zoom",
+        direction="in",
+    ),
+    # A "close-up portrait" is framing, not motion: only a moving close-up is a push-in.
+    _p(
+        r"(?:slow|slowly|gradual|gradually|smooth|smoothly)\s+close\s?up|close\s?up\s+(?:slowly|gradually|smoothly)"
+        r"|(?:into|to)\s+(?:a\s+)?(?:slow\s+)?close\s?up",
+        "camera.zoom",
+        direction="in",
+    ),
+    _p(rf"camera\s+{_ADVS}{_v('approach approaches approached approaching nears')}", "camera.zoom", direction="in"),
+    _p(
+        rf"{_v('pull pulls pulled pulling')}\s+{_ADVS}(?:back|away|out|backward|backwards)|pull\s?back|pull\s?out",
+        "camera.zoom",
+        direction="out",
+    ),
+    _p(_v("reveal reveals revealed revealing"), "camera.zoom", direction="out"),
+    _p(r"widens?\s+(?:the\s+)?(?:shot|view|frame)|(?:shot|view|frame)\s+widens", "camera.zoom", direction="out"),
+    _p(_v("pan pans panned panning"), "camera.pan"),
+    _p(r"tracking\s+shot|trucking\s+shot", "camera.pan"),
+    _p(r"(?:track|tracks|tracking|truck|trucks|trucking)(?=\s+(?:to\s+the\s+)?(?:left|right))", "camera.pan"),
+    _p(rf"camera\s+{_ADVS}{_CAMERA_MOVE}", "@camera_move"),
+    _p(
+        r"(?:fixed|static|still|stationary|locked|locked\s+off|locked\s+down|steady|tripod|stable|unmoving|motionless)"
+        r"\s+(?:camera|shot|view|lens|framing)",
+        "camera.static",
+    ),
+    _p(
+        rf"camera\s+{_ADVS}(?:stays|stay|remains|remain|is|holds|stands|keeps|sits)\s+"
+        r"(?:completely\s+|perfectly\s+|totally\s+|absolutely\s+|very\s+)?"
+        r"(?:still|static|fixed|steady|stationary|locked|locked\s+off|motionless|unmoving|in\s+place)",
+        "camera.static",
+    ),
+    _p(
+        r"no\s+camera\s+(?:movement|movements|motion|moves|move|moving)|no\s+(?:movement|motion)\s+(?:of|from)\s+the\s+camera"
+        r"|without\s+(?:any\s+)?camera\s+(?:movement|motion|moves)",
+        "camera.static",
+    ),
+    _p(
+        r"camera\s+(?:does|do|did|will|should|must|can|shall)\s+not\s+(?:\w+\s+)?(?:move|moves)|camera\s+never\s+moves?"
+        r"|camera\s+(?:is\s+)?not\s+moving",
+        "camera.static",
+    ),
+    _p(
+        r"(?:do|does|did|will|should|must)\s+not\s+move\s+the\s+camera|never\s+move\s+the\s+camera"
+        r"|without\s+moving\s+the\s+camera|(?:keep|keeps|hold|holds)\s+the\s+camera\s+(?:still|static|fixed|steady)",
+        "camera.static",
+    ),
+    # -- ambient
+    _p(_v("flicker flickers flickered flickering"), "ambient.flicker"),
+    _p(
+        r"candle\s?light|candlelit|candles?|fire\s?light|firelit|fireplace|torch\s?light|campfire|flames?\s+(?:dance|dancing)",
+        "ambient.flicker",
+    ),
+    _p(_v("glow glows glowed glowing"), "ambient.glow"),
+    _p(
+        r"(?:light|lights|glow|aura|halo)\s+(?:pulses|pulse|pulsing|pulsates|pulsating|throbs|breathes|breathing)"
+        r"|(?:pulsing|pulsating)\s+(?:light|lights|glow)",
+        "ambient.glow",
+    ),
+    _p(r"light\s+beams|beams\s+of\s+light|sun\s?beams?|god\s+rays|light\s+rays|rays\s+of\s+light", "ambient.glow"),
+    _p(_v("snow snows snowed snowing snowfall snowflake snowflakes flurries blizzard"), "ambient.snow"),
+    _p(r"snow\s+flakes?", "ambient.snow"),
+    _p(
+        _v("rain rains rained raining rainfall raindrop raindrops rainy drizzle drizzles drizzled drizzling downpour"),
+        "ambient.rain",
+    ),
+    _p(_v("storm stormy thunderstorm rainstorm"), "ambient.rain", amplitude=1.0),
+    _p(
+        r"petals?|cherry\s+blossoms?|blossoms?\s+(?:fall|falls|falling|drift|drifts|drifting)|sakura|falling\s+leaves|autumn\s+leaves"
+        r"|leaves\s+(?:fall|falling|drift|drifting|swirl|swirling|blow|blowing)",
+        "ambient.petals",
+    ),
+    _p(
+        _v(
+            "sparkle sparkles sparkled sparkling glitter glitters glittering twinkle twinkles twinkled twinkling "
+            "shimmer shimmers shimmering fireflies firefly particles sparks stardust bokeh"
+        )
+        + r"|magic(?:al)?\s+(?:particles|dust|sparks|lights)|fairy\s+dust|dust\s+motes",
+        "ambient.sparkles",
+    ),
+    # -- stillness of the whole image ("the camera stays still" is the camera's, above, and longer)
+    _p(r"no\s+(?:motion|movement|movements|animation|moving)(?:\s+at\s+all)?", kind="still"),
+    _p(
+        r"(?:completely|perfectly|totally|entirely|absolutely|utterly|dead|stock)\s+"
+        r"(?:still|motionless|static|frozen|immobile)",
+        kind="still",
+    ),
+    _p(r"motionless|immobile|unmoving", kind="still"),
+    # "frozen in place" or a clause-final "frozen", but not "a frozen lake"
+    _p(r"frozen(?=\s+(?:in\s+(?:place|time)|still|solid|moment)|\s*$)|freezes|freeze\s?frame", kind="still"),
+    _p(r"(?:static|still)\s+(?:image|picture|photo|photograph|frame|scene)", kind="still"),
+    _p(
+        r"nothing\s+(?:else\s+)?(?:moves|is\s+moving|should\s+move|will\s+move|changes|happens)"
+        r"|(?:nobody|no\s+one)\s+moves",
+        kind="still",
+    ),
+    _p(r"(?:does|do|did|will|should|must|can)\s+not\s+(?:\w+ly\s+)?move(?:\s+at\s+all)?|never\s+moves?", kind="still"),
+    _p(
+        rf"{_STAY}\s+(?:completely\s+|perfectly\s+|totally\s+|very\s+|absolutely\s+)?still",
+        kind="still",
+    ),
+    _p(r"without\s+(?:any\s+)?(?:motion|movement|moving)(?:\s+at\s+all)?", kind="still"),
+    _p(r"(?:do|does)\s+not\s+animate|not\s+animated", kind="still"),
+    # -- motion the engine cannot draw: reported in `notes` so the user knows it was read, not ignored
+    _p(
+        r"wav(?:e|es|ed|ing)\s+(?:(?:her|his|their|a)\s+)?(?:hands?|arms?|hello|goodbye|hi|bye)|wav(?:e|es|ed|ing)\s+at",
+        kind="unsupported",
+    ),
+    _p(_v("walk walks walked walking run runs ran running jog jogs jogging stroll strolls"), kind="unsupported"),
+    _p(r"turns?\s+around|turning\s+around|spins?|spinning|twirl\w*", kind="unsupported"),
+    _p(
+        r"clap\w*|points?\s+(?:at|to)|pointing\s+(?:at|to)|rais(?:e|es|ed|ing)\s+(?:(?:her|his|their)\s+)?(?:hands?|arms?)"
+        r"|reach(?:es|ed|ing)?\s+out|shrug\w*|stretch(?:es|ed|ing)",
+        kind="unsupported",
+    ),
+    _p(r"cry|cries|cried|crying|weep\w*|sob|sobs|sobbing", kind="unsupported"),
+    _p(r"tears\s+(?:roll|rolling|stream|streaming|fall|falling)", kind="unsupported"),
+    _p(
+        r"frown\w*|pout\w*|scowl\w*|eyebrows?\s+(?:raise|raises|raised|rise|rises|lift|lifts|furrow\w*)"
+        r"|rais(?:e|es|ed|ing)\s+(?:(?:her|his|their)\s+)?(?:eyebrows?|brows?)|eyes\s+widen\w*",
+        kind="unsupported",
+    ),
+    _p(r"kiss|kisses|kissing|blows\s+a\s+kiss|hug|hugs|hugging", kind="unsupported"),
+)
+
+# Who does the verb, for the verbs shared by the camera and the character ("tilts", "turns").
+_SUBJECT: Final = re.compile(
+    r"\b(?:(?P<camera>camera|shot|lens|view)|(?P<person>she|he|they|girl|boy|woman|man|lady|guy|character|person"
+    r"|figure|child|kid|cat|dog|subject|model))\b"
+)
+_CLOTHING_MENTION: Final = re.compile(rf"\b{_CLOTH}\b")

@@ -1,0 +1,327 @@
+"""Reading the prompt's clauses into motions: what moves, which way, how strongly, and what is forbidden.
+
+In each clause the phrase table (`lexicon.py`) finds what moves, longest phrases first where they overlap; a
+negation rule removes what the prompt forbids; the words around each phrase (`modifiers.py`) give direction,
+strength, speed and count. `_read_prompt` reads every clause (`clauses.py`) and lends the words of a clause
+with no phrase in it to a neighbour.
+
+Negation rule: a negator ("not", "n't", "never", "no", "without", "nor", "neither", "instead of",
+"avoid") applies to the first motion phrase after it in the same clause, at most four words away with no
+conjunction in between, and carries on to further phrases joined only by "or"/"nor" ("doesn't nod or
+shake her head"). Clause boundaries (commas, "but", "then", "while", sentence ends) always end it.
+A negated motion is never drawn and also stops the optimizer and idle life from adding it.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+from dataclasses import dataclass, replace
+from typing import Final, cast
+
+from stillmotion.engines.live2d.plan import ACTIONS, Easing, Part
+from stillmotion.engines.live2d.prompt.clauses import (
+    _CONNECTOR_RANK,
+    Connector,
+    _normalize,
+    _Piece,
+    _split_clauses,
+)
+from stillmotion.engines.live2d.prompt.lexicon import _CLOTHING_MENTION, _PHRASES, _SUBJECT, _Phrase
+from stillmotion.engines.live2d.prompt.modifiers import (
+    _ADJACENT_RUN,
+    _ALL_DIRECTIONS,
+    _CAMERA_DIRECTIONS,
+    _CONJUNCTION,
+    _DEFAULT_DIRECTION,
+    _find_direction,
+    _read_modifiers,
+)
+from stillmotion.engines.live2d.prompt.timings import _TIMINGS
+
+# ---------------------------------------------------------------------------------------------------
+# Reading one clause
+
+
+@dataclass(frozen=True)
+class _Motion:
+    part: Part
+    action: str
+    direction: str | None
+    amplitude: float
+    amplitude_said: bool  # a degree word set it, so it wins over another phrase's default when merging
+    speed: float
+    count: int | None
+    continuous: bool
+    easing: Easing
+    phrase: str
+
+
+@dataclass(frozen=True)
+class _Clause:
+    text: str
+    connector: Connector
+    motions: tuple[_Motion, ...]
+
+
+@dataclass(frozen=True)
+class _ClauseReading:
+    motions: tuple[_Motion, ...] = ()
+    forbidden: frozenset[tuple[str, str]] = frozenset()
+    still: bool = False
+    notes: tuple[str, ...] = ()
+    hits: int = 0  # phrases of any kind found: 0 means the clause is only modifiers or scenery
+
+
+@dataclass(frozen=True)
+class _Hit:
+    phrase: _Phrase
+    start: int
+    end: int
+    text: str
+
+
+def _find_hits(text: str) -> list[_Hit]:
+    """All phrases in `text`, longest first where they overlap, in reading order."""
+    candidates = [
+        _Hit(phrase, found.start(), found.end(), found.group())
+        for phrase in _PHRASES
+        for found in phrase.pattern.finditer(text)
+    ]
+    candidates.sort(key=lambda hit: (-(hit.end - hit.start), hit.start))
+    chosen: list[_Hit] = []
+    for hit in candidates:
+        if all(hit.end <= other.start or hit.start >= other.end for other in chosen):
+            chosen.append(hit)
+    return sorted(chosen, key=lambda hit: hit.start)
+
+
+def _windows(text: str, hits: list[_Hit]) -> list[tuple[str, str]]:
+    """(before, after) text owned by each hit. Between two hits, the last conjunction splits the gap:
+    "nods twice and slowly smiles" gives "twice" to the nod and "slowly" to the smile."""
+    cuts: list[tuple[int, int]] = []
+    for left, right in itertools.pairwise(hits):
+        gap = text[left.end : right.start]
+        conjunctions = list(_CONJUNCTION.finditer(gap))
+        if conjunctions:
+            cuts.append((left.end + conjunctions[-1].start(), left.end + conjunctions[-1].end()))
+        else:
+            # "flutters in a strong wind": the adjectives touching the right-hand phrase are its own.
+            run = _ADJACENT_RUN.search(gap)
+            cut = left.end + (run.start() if run is not None else len(gap))
+            cuts.append((cut, cut))
+    windows: list[tuple[str, str]] = []
+    for index, hit in enumerate(hits):
+        pre_from = cuts[index - 1][1] if index > 0 else 0
+        post_to = cuts[index][0] if index < len(cuts) else len(text)
+        windows.append((text[pre_from : hit.start], text[hit.end : post_to]))
+    return windows
+
+
+_NEGATOR: Final = re.compile(
+    r"\b(?:not|never|no|without|nor|neither|instead\s+of|avoids?|avoiding|no\s+longer|refuses?\s+to)\b"
+)
+_NEGATION_REACH_WORDS: Final = 4
+_NEGATION_STOP: Final = frozenset({"and", "but", "so", "yet", "because", "although", "though", "or", "then"})
+_NEGATION_CHAIN: Final = frozenset({"or", "nor", "even", "ever", "any"})
+
+
+def _negated(text: str, hits: list[_Hit]) -> set[int]:
+    """Indices of hits a negator rules out (see the module docstring for the rule)."""
+    negated: set[int] = set()
+    for negator in _NEGATOR.finditer(text):
+        if any(hit.start <= negator.start() < hit.end for hit in hits):
+            continue  # part of a phrase: "says no", "no camera movement"
+        following = [index for index, hit in enumerate(hits) if hit.start >= negator.end()]
+        if not following:
+            continue
+        gap = text[negator.end() : hits[following[0]].start].split()
+        if len(gap) > _NEGATION_REACH_WORDS or _NEGATION_STOP.intersection(gap):
+            continue
+        negated.add(following[0])
+        for previous, index in itertools.pairwise(following):
+            words = set(text[hits[previous].end : hits[index].start].split())
+            if not words or not words <= _NEGATION_CHAIN or not words & {"or", "nor"}:
+                break
+            negated.add(index)
+    return negated
+
+
+def _subject_before(text: str, position: int) -> str | None:
+    subject: str | None = None
+    for found in _SUBJECT.finditer(text, 0, position):
+        subject = "camera" if found["camera"] else "person"
+    return subject
+
+
+def _resolve(target: str, direction: str | None, subject: str | None) -> str | None:
+    """The "part.action" of a subject- or direction-dependent verb, or None when it cannot be drawn."""
+    vertical = direction in ("up", "down")
+    sideways = direction in ("left", "right")
+    camera_move = {"left": "camera.pan", "right": "camera.pan", "up": "camera.tilt", "down": "camera.tilt"}
+    camera_move |= {"in": "camera.zoom", "out": "camera.zoom"}
+    if target == "@camera_move" or (target == "@turn" and subject == "camera"):
+        return camera_move.get(direction or "")
+    if target == "@tilt" and (subject == "camera" or (subject is None and vertical)):
+        return "camera.pan" if sideways else "camera.tilt"
+    if target in ("@tilt", "@head_tilt"):
+        return "head.look" if vertical else "head.tilt"
+    if target == "@head_turn":
+        return "head.look" if vertical else "head.turn"
+    if target in ("@turn", "@look"):
+        return "head.look" if vertical else "head.turn" if sideways else None
+    return target
+
+
+def _read_clause(text: str) -> _ClauseReading:
+    hits = _find_hits(text)
+    negated = _negated(text, hits)
+    motions: list[_Motion] = []
+    forbidden: set[tuple[str, str]] = set()
+    notes: list[str] = []
+    still = False
+    for index, (hit, (pre, post)) in enumerate(zip(hits, _windows(text, hits), strict=True)):
+        phrase = hit.phrase
+        if phrase.kind == "still":
+            still = still or index not in negated
+            continue
+        if phrase.kind == "unsupported":
+            if index not in negated:
+                notes.append(f"not animated: {hit.text!r} is not something the live2d engine can draw")
+            continue
+        if phrase.kind == "forbid":
+            part, action = phrase.target.split(".")
+            forbidden.add((part, action))
+            continue
+
+        scan = f"{hit.text} {post}"
+        direction = phrase.direction
+        if direction is None and phrase.target.startswith("@"):
+            allowed = _CAMERA_DIRECTIONS if phrase.target == "@camera_move" else _ALL_DIRECTIONS
+            direction = _find_direction(scan, allowed)
+        target = _resolve(phrase.target, direction, _subject_before(text, hit.start))
+        if target is None:
+            if index not in negated and phrase.target != "@look":  # "she looks happy" is not motion
+                notes.append(f"no direction understood for {hit.text!r}; say left, right, up or down")
+            continue
+        part_name, action = target.split(".")
+        part = cast(Part, part_name)
+        if index in negated:
+            forbidden.add((part, action))
+            continue
+        allowed_here = ACTIONS[part][action]
+        if phrase.direction is None or phrase.direction not in allowed_here:
+            direction = _find_direction(scan, frozenset(d for d in allowed_here if d is not None))
+        if direction is None and None not in allowed_here:
+            direction = _DEFAULT_DIRECTION.get((part, action))
+            if direction is None:
+                notes.append(f"no direction understood for {hit.text!r}; say left, right, up or down")
+                continue
+        timing = _TIMINGS[(part, action)]
+        modifiers = _read_modifiers(pre, hit.text, post, countable=timing.countable)
+        # "she smiles while nodding": the progressive is an ongoing activity, not a nod or two.
+        progressive = timing.default_count is not None and hit.text.split()[0].endswith("ing")
+        motions.append(
+            _Motion(
+                part=part,
+                action=action,
+                direction=direction,
+                amplitude=modifiers.amplitude if modifiers.amplitude is not None else phrase.amplitude,
+                amplitude_said=modifiers.amplitude is not None,
+                speed=modifiers.speed,
+                count=modifiers.count,
+                continuous=modifiers.continuous or (progressive and modifiers.count is None),
+                easing=modifiers.easing,
+                phrase=hit.text,
+            )
+        )
+    return _ClauseReading(tuple(_merge_same(motions)), frozenset(forbidden), still, tuple(notes), len(hits))
+
+
+def _merge_same(motions: list[_Motion]) -> list[_Motion]:
+    """One motion per (part, action) in a clause: "her hair blows in the wind" says hair.wind twice."""
+    merged: dict[tuple[str, str], _Motion] = {}
+    for motion in motions:
+        key = (motion.part, motion.action)
+        first = merged.get(key)
+        if first is None:
+            merged[key] = motion
+            continue
+        merged[key] = replace(
+            first,
+            direction=first.direction or motion.direction,
+            amplitude=first.amplitude if first.amplitude_said or not motion.amplitude_said else motion.amplitude,
+            amplitude_said=first.amplitude_said or motion.amplitude_said,
+            speed=first.speed if first.speed != 1.0 else motion.speed,
+            count=first.count if first.count is not None else motion.count,
+            continuous=first.continuous or motion.continuous,
+        )
+    return list(merged.values())
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading the whole prompt
+
+
+@dataclass(frozen=True)
+class _Reading:
+    clauses: tuple[_Clause, ...]
+    forbidden: frozenset[tuple[str, str]]
+    still: bool  # stillness was asked for (of the whole image or the character)
+    notes: tuple[str, ...]
+    understood: bool  # any phrase at all was recognised, negated or not
+    mentions_clothing: bool
+
+
+_DIRECTION_ONLY: Final = re.compile(
+    r"^(?:back\s+)?(?:to\s+(?:the\s+)?|towards?\s+(?:the\s+)?)?(?:left|right|up|down|in|out)(?:\s+again)?$"
+)
+
+
+@functools.lru_cache(maxsize=512)
+def _read_prompt(prompt: str) -> _Reading:
+    """Everything the text says, independent of the clip length (cached: the same prompt is often planned
+    for several durations or seeds)."""
+    text = _normalize(prompt)
+    pieces = _split_clauses(text)
+    readings = [_read_clause(piece.text) for piece in pieces]
+    # A clause with no phrase at all ("Slowly, she smiles"; "she nods, gently") lends its words to a
+    # neighbour instead of being lost.
+    index = 0
+    while index < len(pieces):
+        if readings[index].hits or len(pieces) == 1:
+            index += 1
+            continue
+        if index > 0 and _DIRECTION_ONLY.match(pieces[index].text):
+            # "she looks left, then right": the bare direction repeats the previous verb.
+            verbs = [h for h in _find_hits(pieces[index - 1].text) if h.phrase.kind == "motion"]
+            if verbs:
+                pieces[index] = _Piece(f"{verbs[-1].text} {pieces[index].text}", pieces[index].connector)
+                readings[index] = _read_clause(pieces[index].text)
+                index += 1
+                continue
+        if index + 1 < len(pieces):
+            nxt = pieces[index + 1]
+            connector = max(pieces[index].connector, nxt.connector, key=_CONNECTOR_RANK.__getitem__)
+            pieces[index + 1] = _Piece(f"{pieces[index].text} {nxt.text}", connector)
+            readings[index + 1] = _read_clause(pieces[index + 1].text)
+        elif index > 0:
+            prev = pieces[index - 1]
+            pieces[index - 1] = _Piece(f"{prev.text} {pieces[index].text}", prev.connector)
+            readings[index - 1] = _read_clause(pieces[index - 1].text)
+        del pieces[index], readings[index]
+
+    forbidden: set[tuple[str, str]] = set()
+    notes: list[str] = []
+    for reading in readings:
+        forbidden |= reading.forbidden
+        notes.extend(n for n in reading.notes if n not in notes)
+    return _Reading(
+        clauses=tuple(_Clause(p.text, p.connector, r.motions) for p, r in zip(pieces, readings, strict=True)),
+        forbidden=frozenset(forbidden),
+        still=any(r.still for r in readings),
+        notes=tuple(notes),
+        understood=any(r.hits for r in readings),
+        mentions_clothing=bool(_CLOTHING_MENTION.search(text)),
+    )
