@@ -20,7 +20,7 @@ Conventions:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -105,6 +105,10 @@ NATURAL_AMPLITUDE: Final = 0.7
 class Term:
     basis: Vector  # (h, w, 2) displacement in pixels at curve value 1
     curve: Curve  # (T,)
+    # Which layers follow it (`rig.layers.LAYER_GAINS`): "" takes the track's part; `gains` overrides
+    # the group's per-layer gains (a head turn: back hair less, bangs more).
+    group: str = ""
+    gains: Mapping[str, float] | None = None
 
 
 @dataclass
@@ -799,6 +803,8 @@ class LocalField:
     mouth_open: Curve  # (T,)
     smile: Curve  # (T,)
     notes: list[str]
+    groups: tuple[str, ...] = ()  # (K,) each term's deformer group
+    overrides: tuple[Mapping[str, float] | None, ...] = ()  # (K,) each term's own per-layer gains
 
     @classmethod
     def build(
@@ -821,6 +827,8 @@ class LocalField:
         smile = np.zeros(frame_count)
         bases: list[Vector] = []
         curves: list[Curve] = []
+        groups: list[str] = []
+        overrides: list[Mapping[str, float] | None] = []
         for plan_index, track in tracks:
             context = FieldContext(regions, clock, motion.track_rng(seed, plan_index))
             drawn = build_track(track, context)
@@ -843,6 +851,8 @@ class LocalField:
                 )
             bases.extend(np.asarray(scale * basis, dtype=np.float32) for basis in track_bases)
             curves.extend(track_curves)
+            groups.extend(term.group or track.part for term in drawn.terms)
+            overrides.extend(term.gains for term in drawn.terms)
         # Tracks acting on the same place add up; scale them all down together if their sum would not fit.
         overall = limiter.scale_to_fit(bases, curves, grid.cell_px) if bases else 1.0
         rows, columns = grid.shape
@@ -860,14 +870,27 @@ class LocalField:
             mouth_open=mouth_open,
             smile=smile,
             notes=notes,
+            groups=tuple(groups),
+            overrides=tuple(overrides),
         )
 
-    def displacement(self, index: int) -> Vector:
-        """`(h, w, 2)` float32 content displacement at frame `index`."""
+    def layer_weights(self, layer: str, gains: Mapping[str, Mapping[str, float]]) -> npt.NDArray[np.float32]:
+        """`(K,)` how much of each term `layer` follows: the term's own gain for it, else its group's."""
+        table = gains.get(layer, {})
+        weights = [
+            (override[layer] if override is not None and layer in override else table.get(group, 0.0))
+            for group, override in zip(self.groups, self.overrides, strict=True)
+        ]
+        return np.asarray(weights, dtype=np.float32)
+
+    def displacement(self, index: int, weights: npt.NDArray[np.float32] | None = None) -> Vector:
+        """`(h, w, 2)` float32 content displacement at frame `index`; `weights` `(K,)` scale the terms
+        (one layer's share, `layer_weights`)."""
         rows, columns = self.shape
         if self.bases.shape[0] == 0:
             return np.zeros((rows, columns, 2), dtype=np.float32)
-        flat = self.curves[index] @ self.bases  # (h*w*2,)
+        curve = self.curves[index] if weights is None else self.curves[index] * weights
+        flat = curve @ self.bases  # (h*w*2,)
         return np.asarray(flat.reshape(rows, columns, 2), dtype=np.float32)
 
     @property

@@ -1,21 +1,25 @@
-"""Draw a `MotionPlan` on a first frame, one frame at a time.
+"""Draw a `MotionPlan` on a first frame, one frame at a time, as a layered rig.
 
 Once per clip (`ClipRenderer.__init__`): the camera path and the canvas it needs, the region weights
-and every track's bases and curves, the face layers, the ambient effects. Per frame:
+and every track's bases and curves, the layer stack (`rig.layers`: background plate, back hair, body,
+face, side locks, bangs), the eyelid and mouth layers, the ambient effects. Per frame:
 
-1. local displacement on the coarse grid: `curves[f] @ bases`                (~0.1 ms)
-2. camera: the scene point each coarse output node looks at, the displacement there (a tiny remap),
-   sample positions `q - D(q)` in canvas pixels; upsampled with cv2.resize   (~1 ms)
-3. face layers painted into the canvas (small regions), cv2.remap of the canvas  (~2.5 ms, 2 threads)
-4. ambient overlays on the result                                           (~0.5-1.5 ms)
+1. the background plate, moved by the camera only (a copy while the camera rests);
+2. per layer, back to front: its displacement on the coarse grid (`(curves[f] * gains) @ bases`,
+   sub-pixel amounts snapped to 0), the camera, sample positions `q - D(q)`, upsampled over the part of
+   the frame the layer can reach; its texture and matte resampled once (bicubic, so that moving parts
+   stay sharp) and laid over what is below;
+3. ambient overlays on the result.
 
 Frame 0 is the input, pixel for pixel: every curve is 0 there, the camera is at rest, integer sample
-positions make remap copy pixels exactly, and layers and overlays skip strength 0.
+positions make remap copy pixels exactly, the stack composites back to the input (`rig.layers`), and
+face layers and overlays skip strength 0.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 import cv2
 import numpy as np
@@ -29,9 +33,18 @@ from stillmotion.engines.live2d.overlays import AmbientOverlays
 from stillmotion.engines.live2d.parts import Parts
 from stillmotion.engines.live2d.plan import MotionPlan, Track
 from stillmotion.engines.live2d.regions import Grid, Regions
+from stillmotion.engines.live2d.rig.layers import LAYER_GAINS, Layer, build_stack, double_size, mattes_for, rgba
 
 RGBFrame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
 SampleMap = npt.NDArray[np.float32]  # (H, W, 2) float32: the canvas position (x, y) each output pixel shows
+
+# Displacements shorter than this (px) are drawn as none, so that a pixel that barely moves is the input's
+# pixel, not a resampled one.
+SNAP_PX: Final = 0.35
+
+# Layer textures get this many pixels of their own edge colour around them, with alpha 0: a layer that
+# reaches the picture's edge fades out beyond it in its own colour, not towards black.
+_PAD_PX: Final = 3
 
 # remap's second map is unused when the first holds (x, y) pairs; OpenCV takes an empty one for that.
 _NO_SECOND_MAP = np.empty((0, 0), dtype=np.float32)
@@ -88,34 +101,77 @@ class ClipRenderer:
         )
         self.notes.extend(self.local.notes)
 
-        self.layers: FaceLayers | None = None
         geometry = regions.geometry
+        self.stack = build_stack(first_frame, mattes_for(parts, geometry)) if self.local.moves else None
+        if self.stack is not None:
+            # The plate on the camera's canvas: what lies beyond the picture continues the picture itself.
+            inside = (
+                slice(self.margins.top, self.margins.top + height),
+                slice(self.margins.left, self.margins.left + width),
+            )
+            self.canvas = self.canvas.copy()
+            self.canvas[inside] = self.stack.plate
+        # Each layer's texture and matte at twice the size (Lanczos midpoints): bilinear sampling of that
+        # is nearly as sharp as Lanczos and as fast as bilinear.
+        self._doubled = {
+            layer.name: double_size(_padded(rgba(layer.texture, layer.alpha)))
+            for layer in (self.stack.layers if self.stack is not None else ())
+        }
+        self._weights = {
+            name: self.local.layer_weights(name, LAYER_GAINS)
+            for name in (self.stack.names if self.stack is not None else ())
+        }
+
+        self.layers: FaceLayers | None = None
+        self._face_layer: Layer | None = None
         eyes_close = {side: curve for side, curve in self.local.lids.items() if float(curve.max()) > 0.0}
         mouth_opens = float(self.local.mouth_open.max()) > 0.0
         drawn = parts.face is not None and parts.face.kind == "drawn"
         # A photo's smile is the warp's; a drawn mouth is a line too short to bend within the stretch limit.
         line_bends = drawn and float(self.local.smile.max()) > 0.0
         if geometry is not None and (eyes_close or mouth_opens or line_bends):
-            self.layers = FaceLayers(
-                self.canvas,
-                offset=(self.margins.left, self.margins.top),
-                eyes={side: geometry.eye(side) for side in eyes_close},
-                mouth=geometry.mouth if mouth_opens else None,
-                drawn=drawn,
-                face=geometry.face,
-                smile_mouth=geometry.mouth if line_bends else None,
-            )
+            face_layer = self._layer("face")
+            if face_layer is not None:
+                self._face_layer = face_layer
+                self._face_shown = face_layer.texture.copy()  # what the doubled face texture holds now
+                x0, y0 = face_layer.box[:2]
+                self.layers = FaceLayers(
+                    face_layer.texture,
+                    offset=(-x0, -y0),
+                    eyes={side: geometry.eye(side) for side in eyes_close},
+                    mouth=geometry.mouth if mouth_opens else None,
+                    drawn=drawn,
+                    face=geometry.face,
+                    smile_mouth=geometry.mouth if line_bends else None,
+                )
         self.overlays = AmbientOverlays(ambient_tracks, self.clock, width=width, height=height, seed=settings.seed)
-        self._static = not self.local.moves and self.layers is None and not self.overlays.effects
+        self._static = not self.local.moves and not self.overlays.effects
+
+    def _layer(self, name: str) -> Layer | None:
+        if self.stack is None:
+            return None
+        return next((layer for layer in self.stack.layers if layer.name == name), None)
 
     @property
     def frame_count(self) -> int:
         return int(self.clock.times.shape[0])
 
-    def coarse_sample_map(self, index: int) -> npt.NDArray[np.float32]:
-        """`(h, w, 2)` float32 on the coarse grid: the canvas position each node shows in frame `index`."""
+    def coarse_sample_map(
+        self,
+        index: int,
+        *,
+        weights: npt.NDArray[np.float32] | None = None,
+        offset: tuple[float, float] | None = None,
+    ) -> npt.NDArray[np.float32]:
+        """`(h, w, 2)` float32 on the coarse grid: the position each node shows in frame `index`, on the
+        canvas (default) or in a texture whose origin lies at `offset` (image pixels). `weights`: one
+        layer's share of each term (all terms in full by default)."""
         grid = self.grid
-        displacement = self.local.displacement(index)  # (h, w, 2) at the scene's grid nodes
+        displacement = self.local.displacement(index, weights)  # (h, w, 2) at the scene's grid nodes
+        if weights is not None:
+            # A layer that moves less than a third of a pixel here is drawn where it is.
+            still = np.hypot(displacement[..., 0], displacement[..., 1]) < SNAP_PX
+            displacement[still] = 0.0
         if self.camera.is_still(index):
             scene_x, scene_y = grid.x, grid.y
         else:
@@ -130,13 +186,15 @@ class ClipRenderer:
                     cv2.remap(displacement, lookup_x, lookup_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE),
                     dtype=np.float32,
                 )
+        origin_x, origin_y = self._offset if offset is None else (np.float32(-offset[0]), np.float32(-offset[1]))
         coarse = np.empty((*grid.shape, 2), dtype=np.float32)
-        coarse[..., 0] = scene_x - displacement[..., 0] + self._offset[0]
-        coarse[..., 1] = scene_y - displacement[..., 1] + self._offset[1]
+        coarse[..., 0] = scene_x - displacement[..., 0] + origin_x
+        coarse[..., 1] = scene_y - displacement[..., 1] + origin_y
         return coarse
 
     def sample_map(self, index: int) -> SampleMap:
-        """`(H, W, 2)` float32: the canvas position (x, y) each output pixel shows in frame `index`.
+        """`(H, W, 2)` float32: the canvas position (x, y) each output pixel shows in frame `index`, for
+        content that follows every term in full (the subject without layers).
 
         A view into a slightly larger array (the grid's outer ring); cv2 accepts it as is.
         """
@@ -147,20 +205,184 @@ class ClipRenderer:
         cell = grid.cell_px
         return np.asarray(extended, dtype=np.float32)[cell : cell + self.height, cell : cell + self.width]
 
+    def _window_map(
+        self, coarse: npt.NDArray[np.float32], size: tuple[int, int]
+    ) -> tuple[tuple[int, int, int, int], SampleMap] | None:
+        """The output window `(x0, y0, x1, y1)` whose pixels may sample a texture of `size` (w, h), and
+        the sample map over it, upsampled from the coarse nodes around it only."""
+        cell = self.grid.cell_px
+        tex_w, tex_h = size
+        reach = np.float32(2 * cell)
+        inside = (
+            (coarse[..., 0] > -reach)
+            & (coarse[..., 0] < tex_w + reach)
+            & (coarse[..., 1] > -reach)
+            & (coarse[..., 1] < tex_h + reach)
+        )
+        rows = np.flatnonzero(inside.any(axis=1))
+        columns = np.flatnonzero(inside.any(axis=0))
+        if rows.size == 0 or columns.size == 0:
+            return None
+        # Node j covers output pixels [(j - 1) cell, j cell): the grid has one ring of cells outside.
+        r0, r1 = int(rows[0]), int(rows[-1]) + 1
+        c0, c1 = int(columns[0]), int(columns[-1]) + 1
+        y0, y1 = max(0, (r0 - 1) * cell), min(self.height, (r1 - 1) * cell)
+        x0, x1 = max(0, (c0 - 1) * cell), min(self.width, (c1 - 1) * cell)
+        if y1 <= y0 or x1 <= x0:
+            return None
+        # One more ring of nodes, so that the upsampling inside the window is the whole grid's.
+        ra, rb = max(0, r0 - 1), min(coarse.shape[0], r1 + 1)
+        ca, cb = max(0, c0 - 1), min(coarse.shape[1], c1 + 1)
+        patch = np.ascontiguousarray(coarse[ra:rb, ca:cb])
+        upsampled = cv2.resize(patch, ((cb - ca) * cell, (rb - ra) * cell), interpolation=cv2.INTER_LINEAR)
+        top, left = y0 - (ra - 1) * cell, x0 - (ca - 1) * cell
+        window = np.asarray(upsampled, dtype=np.float32)[top : top + y1 - y0, left : left + x1 - x0]
+        return (x0, y0, x1, y1), window
+
+    def _background(self, index: int) -> RGBFrame:
+        if self.camera.is_still(index):
+            top, left = self.margins.top, self.margins.left
+            return self.canvas[top : top + self.height, left : left + self.width].copy()
+        grid = self.grid
+        scene_x, scene_y = self.camera.scene_points(index, grid.x, grid.y, width=self.width, height=self.height)
+        coarse = np.empty((*grid.shape, 2), dtype=np.float32)
+        coarse[..., 0] = scene_x + self._offset[0]
+        coarse[..., 1] = scene_y + self._offset[1]
+        extended = cv2.resize(coarse, grid.extended_size, interpolation=cv2.INTER_LINEAR)
+        cell = grid.cell_px
+        sample = np.asarray(extended, dtype=np.float32)[cell : cell + self.height, cell : cell + self.width]
+        warped = cv2.remap(self.canvas, sample, _NO_SECOND_MAP, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT_101)
+        return np.asarray(warped, dtype=np.uint8)
+
+    def _redouble_face(self, painted: RGBFrame) -> None:
+        """Bring the face layer's doubled texture up to date where the eyelids and mouth painted this frame
+        differ from what it holds (they paint a few small regions)."""
+        layer = self._face_layer
+        assert layer is not None
+        changed = (painted != self._face_shown).any(axis=2)
+        rows, columns = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+        if rows.size == 0:
+            return
+        height, width = changed.shape
+        reach = 4  # a midpoint depends on the 4 pixels on either side
+        # What to refresh: the change and the midpoints it reaches; computed from a crop `reach` wider still.
+        y0, y1 = max(0, int(rows[0]) - reach), min(height, int(rows[-1]) + 1 + reach)
+        x0, x1 = max(0, int(columns[0]) - reach), min(width, int(columns[-1]) + 1 + reach)
+        cy0, cy1 = max(0, y0 - reach), min(height, y1 + reach)
+        cx0, cx1 = max(0, x0 - reach), min(width, x1 + reach)
+        doubled = double_size(rgba(painted[cy0:cy1, cx0:cx1], layer.alpha[cy0:cy1, cx0:cx1]))
+        pad = _PAD_PX
+        self._doubled[layer.name][2 * (y0 + pad) : 2 * (y1 + pad), 2 * (x0 + pad) : 2 * (x1 + pad)] = doubled[
+            2 * (y0 - cy0) : 2 * (y1 - cy0), 2 * (x0 - cx0) : 2 * (x1 - cx0)
+        ]
+        self._face_shown[y0:y1, x0:x1] = painted[y0:y1, x0:x1]
+
+    def _placement(self, layer: Layer, index: int) -> tuple[tuple[int, int, int, int], SampleMap] | None:
+        """Where `layer` shows in frame `index` and what it samples there (a window of the frame and its
+        sample map), or None when it rests where it is in the input."""
+        x0, y0, x1, y1 = layer.box
+        coarse = self.coarse_sample_map(index, weights=self._weights[layer.name], offset=(float(x0), float(y0)))
+        if self.camera.is_still(index) and not self._layer_moves(coarse, layer):
+            return None
+        return self._window_map(coarse, (x1 - x0, y1 - y0))
+
+    def _layer_moves(self, coarse: npt.NDArray[np.float32], layer: Layer) -> bool:
+        grid = self.grid
+        x0, y0 = layer.box[:2]
+        return bool(
+            np.any(coarse[..., 0] != grid.x - np.float32(x0)) or np.any(coarse[..., 1] != grid.y - np.float32(y0))
+        )
+
+    def _lay_moved(
+        self,
+        target: RGBFrame,
+        origin: tuple[int, int],
+        layer: Layer,
+        window: tuple[int, int, int, int],
+        sample: SampleMap,
+    ) -> None:
+        """Resample `layer` over `window` (frame pixels) of `target`, whose top-left is frame pixel `origin`."""
+        wx0, wy0, wx1, wy1 = window
+        sample = (sample + np.float32(_PAD_PX)) * np.float32(2.0)  # positions in the padded, doubled texture
+        sampled = cv2.remap(
+            self._doubled[layer.name], sample, _NO_SECOND_MAP, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+        )  # (h, w, 4) uint8
+        weight = cv2.extractChannel(sampled, 3).astype(np.float32)
+        below = target[wy0 - origin[1] : wy1 - origin[1], wx0 - origin[0] : wx1 - origin[0]]
+        below[:] = cv2.blendLinear(cv2.cvtColor(sampled, cv2.COLOR_RGBA2RGB), below, weight, 255.0 - weight)
+
+    def _lay_still(self, target: RGBFrame, area: tuple[int, int, int, int], layer: Layer, texture: RGBFrame) -> None:
+        """Lay `layer` (with `texture`) where it rests, over the part of `target` (frame pixels `area`) it covers."""
+        ax0, ay0, ax1, ay1 = area
+        x0, y0, x1, y1 = layer.box
+        cx0, cy0, cx1, cy1 = max(ax0, x0), max(ay0, y0), min(ax1, x1), min(ay1, y1)
+        if cx1 <= cx0 or cy1 <= cy0:
+            return
+        alpha = layer.alpha[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
+        below = target[cy0 - ay0 : cy1 - ay0, cx0 - ax0 : cx1 - ax0]
+        colour = np.ascontiguousarray(texture[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0])
+        below[:] = cv2.blendLinear(colour, below, alpha, np.float32(1.0) - alpha)
+
+    def _composite(self, index: int) -> RGBFrame:
+        """The layer stack drawn for frame `index`. With the camera at rest only the part of the frame that
+        a moving (or repainted) layer touches is composited; the rest is the input."""
+        assert self.stack is not None
+        face_texture: RGBFrame | None = None
+        if self.layers is not None:
+            lids: dict[str, float] = {side: float(curve[index]) for side, curve in self.local.lids.items()}
+            face_texture = self.layers.canvas_for(
+                lids, float(self.local.mouth_open[index]), float(self.local.smile[index])
+            )
+            self._redouble_face(face_texture)
+        placements = {layer.name: self._placement(layer, index) for layer in self.stack.layers}
+        if self.camera.is_still(index):
+            touched: list[tuple[int, int, int, int]] = []
+            for layer in self.stack.layers:
+                placement = placements[layer.name]
+                if placement is not None:
+                    touched += [placement[0], layer.box]
+                elif layer is self._face_layer and face_texture is not None:
+                    touched.append(layer.box)
+            frame = self.first_frame.copy()
+            if not touched:
+                return frame
+            area = (
+                min(box[0] for box in touched),
+                min(box[1] for box in touched),
+                min(self.width, max(box[2] for box in touched)),
+                min(self.height, max(box[3] for box in touched)),
+            )
+            top, left = self.margins.top, self.margins.left
+            target = self.canvas[top + area[1] : top + area[3], left + area[0] : left + area[2]].copy()
+        else:
+            frame = self._background(index)
+            area = (0, 0, self.width, self.height)
+            target = frame
+        for layer in self.stack.layers:
+            placement = placements[layer.name]
+            if placement is not None:
+                self._lay_moved(target, area[:2], layer, *placement)
+            else:
+                texture = face_texture if layer is self._face_layer and face_texture is not None else layer.texture
+                self._lay_still(target, area, layer, texture)
+        if target is not frame:
+            frame[area[1] : area[3], area[0] : area[2]] = target
+        return frame
+
     def frame(self, index: int) -> RGBFrame:
         """Frame `index` as `(H, W, 3)` uint8, a new array."""
         if self._static and self.camera.is_still(index):
             return self.first_frame.copy()
-        source = self.canvas
-        if self.layers is not None:
-            lids: dict[str, float] = {side: float(curve[index]) for side, curve in self.local.lids.items()}
-            source = self.layers.canvas_for(lids, float(self.local.mouth_open[index]), float(self.local.smile[index]))
-        # Float maps straight into remap: it converts them to 1/32 px fixed point block by block, as fast
-        # as precomputed CV_16SC2 maps here and without a separate convertMaps pass. Integer positions
-        # stay exact; every sample lies on the canvas, REFLECT_101 only guards the last rounding.
-        warped = cv2.remap(
-            source, self.sample_map(index), _NO_SECOND_MAP, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
-        )
-        frame = np.asarray(warped, dtype=np.uint8)
+        frame = self._background(index) if self.stack is None else self._composite(index)
         self.overlays.draw(frame, index)
         return frame
+
+
+def _padded(texture: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """`(h, w, 4)` RGBA grown by `_PAD_PX` on every side: colour repeated from the edge, alpha 0."""
+    grown = cv2.copyMakeBorder(texture, _PAD_PX, _PAD_PX, _PAD_PX, _PAD_PX, cv2.BORDER_REPLICATE)
+    grown[:_PAD_PX, :, 3] = 0
+    grown[-_PAD_PX:, :, 3] = 0
+    grown[:, :_PAD_PX, 3] = 0
+    grown[:, -_PAD_PX:, 3] = 0
+    return np.asarray(grown, dtype=np.uint8)

@@ -1,0 +1,215 @@
+"""The picture as a stack of layers, as a Live2D model is drawn: a background plate at the back, then back
+hair, body, face, side locks and bangs, each an RGB texture with a soft over-matte ("alpha").
+
+Composited back to front, at rest, the stack gives the input back exactly. That holds by construction,
+whatever the mattes: a layer's texture is the input wherever the layer shows at all (its matte times the
+clear share of every layer in front of it is above 0), and is painted in (filled from its own visible
+pixels) only where layers in front cover it completely. The plate likewise is the input wherever any
+background shows, and painted in under the subject. So a layer may reach under the ones in front of it
+(the back hair behind the face, the neck under the chin, the forehead under the bangs), and what a moving
+layer reveals is the layer behind it, never a smear of the layer itself.
+
+Which layer moves how is the deformers' business (`LAYER_GAINS`): the background never moves with the
+subject, the face does not move with the wind, back hair turns less than the face (parallax).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from stillmotion.engines.live2d.parts import Parts
+from stillmotion.engines.live2d.regions import FaceGeometry
+from stillmotion.engines.live2d.rig.fill import fill_hole
+
+RGBFrame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
+Matte = npt.NDArray[np.float32]  # (H, W) float32 in [0, 1]
+
+# Back to front. Without a face the stack is the plate and one "subject" layer.
+FACE_LAYERS: Final = ("back_hair", "body", "face", "side_locks", "bangs")
+SUBJECT_LAYERS: Final = ("subject",)
+
+# How much of each deformer group a layer follows (a missing group: 0). Deformers may override these
+# per term: a head turn moves back hair less and bangs more than the face (parallax).
+LAYER_GAINS: Final[Mapping[str, Mapping[str, float]]] = {
+    "back_hair": {"head": 1.0, "body": 1.0, "hair": 1.0},
+    "body": {"head": 1.0, "body": 1.0, "clothes": 1.0},
+    "face": {"head": 1.0, "eyes": 1.0, "mouth": 1.0, "body": 1.0},
+    "side_locks": {"head": 1.0, "body": 1.0, "hair": 1.0},
+    "bangs": {"head": 1.0, "body": 1.0, "hair": 1.0},
+    "subject": {"head": 1.0, "eyes": 1.0, "mouth": 1.0, "body": 1.0, "hair": 1.0, "clothes": 1.0},
+}
+
+
+def smoothstep(values: npt.NDArray[np.float32], start: float, end: float) -> Matte:
+    """0 up to `start`, 1 from `end` (works for end < start too: then it falls)."""
+    u = np.clip((values - np.float32(start)) / np.float32(end - start), 0.0, 1.0)
+    return np.asarray(u * u * (3.0 - 2.0 * u), dtype=np.float32)
+
+
+def sharpen(mask: Matte, low: float = 0.15, high: float = 0.85) -> Matte:
+    """A soft mask with an exact 1 inside and an exact 0 outside, the soft edge kept."""
+    return np.asarray(np.clip((mask - np.float32(low)) / np.float32(high - low), 0.0, 1.0), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    texture: RGBFrame  # (h, w, 3) uint8 over `box`: the input where the layer shows, painted in elsewhere
+    alpha: Matte  # (h, w) float32 over `box`
+    box: tuple[int, int, int, int]  # (x0, y0, x1, y1) in image pixels
+
+
+@dataclass(frozen=True)
+class LayerStack:
+    plate: RGBFrame  # (H, W, 3) the background with the subject painted out
+    layers: tuple[Layer, ...]  # back to front
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(layer.name for layer in self.layers)
+
+
+def face_mattes(parts: Parts, geometry: FaceGeometry) -> dict[str, Matte]:
+    """Over-mattes, back to front, of a picture with a face.
+
+    Hair splits by where it lies: over the forehead (bangs), below the chin (side locks, in front of the
+    body), the rest behind the head (back hair). The face is the skin around the face box; it reaches
+    under the bangs. The body is the rest of the subject; it reaches up under the chin, so that a head
+    that lifts shows a neck.
+    """
+    height, width = parts.height, parts.width
+    face = geometry.face
+    subject = sharpen(parts.subject)
+    hair = np.minimum(sharpen(parts.hair), subject)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    soft = 0.06 * max(face.w, face.h)  # width of the zones' soft edges, px
+
+    # The face: an ellipse around the face box, a little taller upwards (the box starts at the brows).
+    cx, cy = face.cx, face.cy - 0.06 * face.h
+    radius = np.sqrt(((xs - cx) / (0.56 * face.w)) ** 2 + ((ys - cy) / (0.6 * face.h)) ** 2)
+    face_zone = smoothstep(radius, 1.0 + soft / face.w, 1.0 - soft / face.w)
+    eye_top = min(geometry.left_eye.y, geometry.right_eye.y)
+    in_columns = smoothstep(np.abs(xs - face.cx), 0.62 * face.w, 0.5 * face.w)
+    bangs_zone = in_columns * smoothstep(ys, eye_top + 0.25 * soft, eye_top - 0.25 * soft)
+    chin = face.y + face.h
+    locks_zone = smoothstep(ys, chin - 0.1 * face.h - soft, chin - 0.1 * face.h)
+    mouth_line = geometry.mouth.y + geometry.mouth.h
+
+    bangs = hair * bangs_zone
+    side_locks = hair * (1.0 - bangs_zone) * locks_zone
+    back_hair = hair * (1.0 - bangs_zone) * (1.0 - locks_zone)
+    # Back hair reaches under the head (the face may turn away from it).
+    behind_head = subject * smoothstep(radius, 1.35, 1.1) * (1.0 - locks_zone)
+    back_hair = np.maximum(back_hair, behind_head * (1.0 - hair))
+    face_matte = subject * face_zone * (1.0 - hair * (1.0 - bangs_zone))
+    neck = subject * face_zone * smoothstep(ys, mouth_line, mouth_line + soft)
+    body = subject * (1.0 - hair * (1.0 - locks_zone)) * np.maximum(1.0 - face_zone, neck)
+    return {
+        "back_hair": np.asarray(back_hair, dtype=np.float32),
+        "body": np.asarray(body, dtype=np.float32),
+        "face": np.asarray(face_matte, dtype=np.float32),
+        "side_locks": np.asarray(side_locks, dtype=np.float32),
+        "bangs": np.asarray(bangs, dtype=np.float32),
+    }
+
+
+def _bounding_box(alpha: Matte, *, pad: int) -> tuple[int, int, int, int] | None:
+    rows = np.flatnonzero(alpha.max(axis=1) > 0.0)
+    columns = np.flatnonzero(alpha.max(axis=0) > 0.0)
+    if rows.size == 0:
+        return None
+    height, width = alpha.shape
+    return (
+        max(0, int(columns[0]) - pad),
+        max(0, int(rows[0]) - pad),
+        min(width, int(columns[-1]) + 1 + pad),
+        min(height, int(rows[-1]) + 1 + pad),
+    )
+
+
+def paint_in(image: RGBFrame, known: npt.NDArray[np.bool_]) -> RGBFrame:
+    """`image` with the pixels where `known` is False painted in from the known ones around them."""
+    if bool(known.all()):
+        return image
+    if not bool(known.any()):
+        mean = image.reshape(-1, 3).mean(axis=0)
+        return np.broadcast_to(np.rint(mean).astype(np.uint8), image.shape).copy()
+    filled = fill_hole(image.astype(np.float32), known.astype(np.float32))
+    return np.asarray(np.clip(np.rint(filled), 0, 255), dtype=np.uint8)
+
+
+def build_stack(image: RGBFrame, mattes: Mapping[str, Matte], *, pad_px: int = 2) -> LayerStack:
+    """Textures and the plate for `mattes` (back to front, each `(H, W)`)."""
+    names = tuple(mattes)
+    clear_in_front = np.ones(image.shape[:2], dtype=np.float32)  # product of (1 - alpha) of the layers in front
+    shows: dict[str, npt.NDArray[np.bool_]] = {}
+    for name in reversed(names):
+        shows[name] = (mattes[name] * clear_in_front) > 0.0
+        clear_in_front = clear_in_front * (1.0 - mattes[name])
+    layers: list[Layer] = []
+    for name in names:
+        alpha = mattes[name]
+        box = _bounding_box(alpha, pad=pad_px)
+        if box is None:
+            continue
+        x0, y0, x1, y1 = box
+        texture = paint_in(np.ascontiguousarray(image[y0:y1, x0:x1]), shows[name][y0:y1, x0:x1])
+        layers.append(Layer(name, texture, np.ascontiguousarray(alpha[y0:y1, x0:x1]), box))
+    plate = paint_in(image, clear_in_front > 0.0)
+    return LayerStack(plate=plate, layers=tuple(layers))
+
+
+def mattes_for(parts: Parts, geometry: FaceGeometry | None) -> dict[str, Matte]:
+    """The stack's over-mattes: a face's five layers, or one subject layer without a face."""
+    if geometry is None:
+        return {"subject": sharpen(parts.subject)}
+    return face_mattes(parts, geometry)
+
+
+def _lanczos_midpoint_taps() -> npt.NDArray[np.float32]:
+    """The 8 weights that give the value half-way between two pixels, from the 4 pixels on each side
+    (Lanczos, a = 4), normalised to sum to 1."""
+    offsets = np.arange(-3.5, 4.0, 1.0)
+    taps = np.sinc(offsets) * np.sinc(offsets / 4.0)
+    return np.asarray(taps / taps.sum(), dtype=np.float32)
+
+
+_MIDPOINT_TAPS: Final = _lanczos_midpoint_taps()
+
+
+def _double_axis(image: npt.NDArray[np.float32], axis: int) -> npt.NDArray[np.float32]:
+    """`image` with a Lanczos midpoint between every two neighbours along `axis` (0 rows, 1 columns): pixel
+    k of the input is pixel 2k of the output, exactly."""
+    kernel = _MIDPOINT_TAPS[None, :] if axis == 1 else _MIDPOINT_TAPS[:, None]
+    # anchor 3: output k = sum_j taps[j] * input[k + j - 3], the midpoint between k and k + 1.
+    anchor = (3, 0) if axis == 1 else (0, 3)
+    mid = cv2.filter2D(image, -1, kernel, anchor=anchor, borderType=cv2.BORDER_REPLICATE)
+    shape = list(image.shape)
+    shape[axis] *= 2
+    out = np.empty(shape, dtype=np.float32)
+    if axis == 1:
+        out[:, 0::2] = image
+        out[:, 1::2] = mid
+    else:
+        out[0::2] = image
+        out[1::2] = mid
+    return out
+
+
+def double_size(rgba: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """`(h, w, 4)` -> `(2h, 2w, 4)` uint8 with input pixel (x, y) at (2x, 2y) unchanged and Lanczos
+    midpoints between. Bilinear sampling of this at twice the coordinates resamples about as sharply as
+    Lanczos itself (and copies pixels exactly at whole positions), for the cost of a bilinear remap."""
+    wide = _double_axis(_double_axis(rgba.astype(np.float32), 1), 0)
+    return np.asarray(np.clip(np.rint(wide), 0, 255), dtype=np.uint8)
+
+
+def rgba(texture: RGBFrame, alpha: Matte) -> npt.NDArray[np.uint8]:
+    """`(h, w, 4)` uint8: `texture` with `alpha` (0..1) as its fourth channel."""
+    return np.dstack([texture, np.clip(np.rint(alpha * 255.0), 0, 255).astype(np.uint8)])
