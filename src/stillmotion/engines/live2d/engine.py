@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final, Protocol
 
@@ -22,8 +23,8 @@ import numpy.typing as npt
 from stillmotion.engines.base import ProgressCallback, RenderRequest, RenderResult
 from stillmotion.engines.live2d.motion import idle_plan, seed_from_image
 from stillmotion.engines.live2d.parts import Parts, find_parts
-from stillmotion.engines.live2d.plan import MotionPlan
-from stillmotion.engines.live2d.prompt import parse_prompt
+from stillmotion.engines.live2d.plan import MotionPlan, Track
+from stillmotion.engines.live2d.prompt import describe_plan, parse_prompt
 from stillmotion.engines.live2d.regions import fallback_parts
 from stillmotion.engines.live2d.warp import ClipRenderer, RenderSettings
 from stillmotion.media.still import decode_image
@@ -134,6 +135,29 @@ def make_plan(request: RenderRequest, *, seed: int, parser: PromptParser | None)
     return idle_plan(duration_s=request.duration_s, prompt=request.prompt), "idle"
 
 
+# Parts that only a character has: the optimizer's and idle life's tracks for them are dropped from a picture
+# without a face (a coffee cup does not breathe, and has no hair in the wind).
+_CHARACTER_PARTS: Final = frozenset({"head", "eyes", "mouth", "hair", "body", "clothes"})
+
+
+def fit_plan(plan: MotionPlan, parts: Parts) -> MotionPlan:
+    """`plan` without the secondary motion (optimizer, idle) that does not fit the picture."""
+    if parts.face is not None:
+        return plan
+    kept = tuple(t for t in plan.tracks if t.source == "prompt" or t.part not in _CHARACTER_PARTS)
+    if len(kept) == len(plan.tracks):
+        return plan
+    return replace(plan, tracks=kept)
+
+
+def as_drawn(plan: MotionPlan, drawn: tuple[Track, ...]) -> MotionPlan:
+    """`plan` reduced to the tracks the renderer drew, its description rewritten to match."""
+    if plan.still or drawn == plan.tracks:
+        return plan
+    reduced = replace(plan, tracks=drawn)
+    return replace(reduced, optimized_prompt=describe_plan(reduced))
+
+
 def describe_parts(parts: Parts) -> dict[str, Any]:
     face = parts.face
     box = (
@@ -168,6 +192,7 @@ class Live2DEngine:
         total_frames = frame_count(duration_s=request.duration_s, fps=request.fps)
         parts = detect_parts(first_frame)
         plan, plan_source = make_plan(request, seed=seed, parser=self.parser)
+        plan = fit_plan(plan, parts)
         renderer = ClipRenderer(
             first_frame,
             parts,
@@ -195,6 +220,7 @@ class Live2DEngine:
             output_path.unlink(missing_ok=True)
             raise
 
+        plan = as_drawn(plan, renderer.drawn_tracks)
         extra: dict[str, Any] = {
             "motion_plan": plan.to_dict(),
             "optimized_prompt": plan.optimized_prompt,

@@ -33,9 +33,9 @@ TWO_PI: Final = 2.0 * math.pi
 # A pose takes this long to reach (and to leave) its peak, unless the span is too short for it.
 POSE_RISE_S: Final = 0.6
 # A blink: lid down, a moment closed, lid up (the opening is slower, as in a real blink).
-BLINK_CLOSE_S: Final = 0.09
+BLINK_CLOSE_S: Final = 0.10
 BLINK_HOLD_S: Final = 0.05
-BLINK_OPEN_S: Final = 0.16
+BLINK_OPEN_S: Final = 0.15
 WINK_HOLD_S: Final = 0.25
 
 
@@ -239,15 +239,15 @@ def talk_curve(track: Track, clock: Clock, rng: np.random.Generator) -> Curve:
 
 
 def idle_plan(*, duration_s: float, prompt: str = "") -> MotionPlan:
-    """Gentle idle life when the prompt cannot be read: breathing, a slight sway, a blink every few
-    seconds and a slow push-in, all marked `source="idle"`."""
+    """Gentle idle life when the prompt cannot be read: breathing, a rig's idle head and body, a blink
+    every few seconds and a slow push-in, all marked `source="idle"`."""
     end = duration_s
     blinks = max(1, round(duration_s / 3.5))
     return MotionPlan(
         duration_s=duration_s,
         tracks=(
             Track("body", "breathe", amplitude=0.6, end_s=end, source="idle"),
-            Track("body", "sway", amplitude=0.15, end_s=end, source="idle"),
+            Track("head", "idle", amplitude=1.0, end_s=end, easing="linear", source="idle"),
             Track("eyes", "blink", amplitude=0.7, end_s=end, repeats=blinks, source="idle"),
             Track("camera", "zoom", "in", amplitude=0.35, end_s=end, source="idle"),
         ),

@@ -32,6 +32,7 @@ ACTIONS: Final[dict[str, dict[str, frozenset[str | None]]]] = {
         "tilt": frozenset({"left", "right"}),
         "turn": frozenset({"left", "right"}),
         "look": frozenset({"up", "down"}),
+        "idle": frozenset({None}),
     },
     "eyes": {
         "blink": frozenset({None}),

@@ -145,6 +145,9 @@ class ClipRenderer:
                     smile_mouth=geometry.mouth if line_bends else None,
                 )
         self.overlays = AmbientOverlays(ambient_tracks, self.clock, width=width, height=height, seed=settings.seed)
+        # The tracks this clip really draws: camera and ambient tracks always are.
+        drawn_indices = set(self.local.drawn) | {i for i, track in indexed if track.part in ("camera", "ambient")}
+        self.drawn_tracks: tuple[Track, ...] = tuple(track for i, track in indexed if i in drawn_indices)
         self._static = not self.local.moves and not self.overlays.effects
 
     def _layer(self, name: str) -> Layer | None:

@@ -47,7 +47,7 @@ def parse_prompt(prompt: str, *, duration_s: float, optimize: bool, seed: int = 
         if optimize:
             tracks += _optimizer_tracks(tracks, reading.forbidden, duration_s, seed)
         elif not tracks:
-            tracks += _idle_tracks(reading.forbidden, duration_s)
+            tracks += _idle_tracks(reading.forbidden, duration_s, seed)
     if not reading.understood and prompt.strip():
         notes.append(f"no motion understood in {prompt.strip()!r}")
     tracks.sort(key=lambda t: (t.start_s, _PART_ORDER[t.part], t.action, t.end_s))

@@ -206,7 +206,8 @@ def _clothes_in_wind(tracks: list[Track], reading: _Reading) -> list[Track]:
 # Secondary motion
 
 OPTIMIZER_BLINK_S: Final = 0.3
-OPTIMIZER_BLINK_GAP_S: Final = (2.5, 4.0)
+# Between one blink's end and the next one's start (Live2D blinks every 0-7 s at random).
+OPTIMIZER_BLINK_GAP_S: Final = (0.0, 7.0)
 
 
 def _whole_clip(
@@ -228,24 +229,43 @@ def _optimizer_tracks(
         added.append(_whole_clip("body", "breathe", duration_s, 0.5, "optimizer"))
     eyes_busy = any(t.part == "eyes" and t.action in ("blink", "wink") for t in tracks)
     if not eyes_busy and ("eyes", "blink") not in forbidden:
-        rng = random.Random(seed)
-        moment = rng.uniform(0.5, 1.5)
-        while (start := round(moment, 2)) + OPTIMIZER_BLINK_S <= duration_s:
-            end = round(start + OPTIMIZER_BLINK_S, 3)
-            added.append(Track("eyes", "blink", None, 0.7, start, end, "ease_in_out", 1, "optimizer"))
-            moment += rng.uniform(*OPTIMIZER_BLINK_GAP_S)
-    if not any(t.part == "hair" for t in tracks) and ("hair", "wind") not in forbidden:
-        added.append(_whole_clip("hair", "wind", duration_s, 0.25, "optimizer"))
+        added += _blinks(duration_s, seed, "optimizer")
+    head_busy = any(t.part == "head" for t in tracks)
+    if not head_busy and not _forbids_head(forbidden):
+        added.append(Track("head", "idle", None, 1.0, 0.0, duration_s, "linear", 1, "optimizer"))
     if not tracks and ("camera", "zoom") not in forbidden:
         added.append(_whole_clip("camera", "zoom", duration_s, 0.4, "optimizer", direction="in"))
     return added
 
 
-def _idle_tracks(forbidden: frozenset[tuple[str, str]], duration_s: float) -> list[Track]:
-    """Gentle idle life for a prompt with no motion in it, when the optimizer is off."""
-    wanted = (("body", "breathe", 0.5, None), ("body", "sway", 0.3, None), ("camera", "zoom", 0.4, "in"))
-    return [
+def _blinks(duration_s: float, seed: int, source: Source) -> list[Track]:
+    """Seeded blinks as a rig blinks: the first within the first 1.5 s, then after a random 0-7 s."""
+    rng = random.Random(seed)
+    blinks: list[Track] = []
+    moment = rng.uniform(0.5, 1.5)
+    while (start := round(moment, 2)) + OPTIMIZER_BLINK_S <= duration_s:
+        end = round(start + OPTIMIZER_BLINK_S, 3)
+        blinks.append(Track("eyes", "blink", None, 0.7, start, end, "ease_in_out", 1, source))
+        moment += OPTIMIZER_BLINK_S + rng.uniform(*OPTIMIZER_BLINK_GAP_S)
+    return blinks
+
+
+def _forbids_head(forbidden: frozenset[tuple[str, str]]) -> bool:
+    return any(part == "head" for part, _ in forbidden)
+
+
+def _idle_tracks(forbidden: frozenset[tuple[str, str]], duration_s: float, seed: int = 0) -> list[Track]:
+    """Idle life like a rig's for a prompt with no motion in it, when the optimizer is off: breathing, the
+    head and body drifting on their own periods, seeded blinks, a slow push-in. A picture without a
+    character draws only what fits it (the engine drops the rest and says so in the plan)."""
+    wanted = (("body", "breathe", 0.5, None), ("camera", "zoom", 0.4, "in"))
+    tracks = [
         _whole_clip(cast(Part, part), action, duration_s, amplitude, "idle", direction=direction)
         for part, action, amplitude, direction in wanted
         if (part, action) not in forbidden
     ]
+    if not _forbids_head(forbidden):
+        tracks.append(Track("head", "idle", None, 1.0, 0.0, duration_s, "linear", 1, "idle"))
+    if ("eyes", "blink") not in forbidden:
+        tracks += _blinks(duration_s, seed, "idle")
+    return tracks

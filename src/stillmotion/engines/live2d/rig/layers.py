@@ -107,7 +107,9 @@ def face_mattes(parts: Parts, geometry: FaceGeometry) -> dict[str, Matte]:
     # Back hair reaches under the head (the face may turn away from it).
     behind_head = subject * smoothstep(radius, 1.35, 1.1) * (1.0 - locks_zone)
     back_hair = np.maximum(back_hair, behind_head * (1.0 - hair))
-    face_matte = subject * face_zone * (1.0 - hair * (1.0 - bangs_zone))
+    # Whatever lies in the face's zone moves with the face, its outline included (in a drawing the line
+    # around the face is dark, and a hair detector takes it for hair), except the bangs in front of it.
+    face_matte = subject * face_zone * (1.0 - bangs)
     neck = subject * face_zone * smoothstep(ys, mouth_line, mouth_line + soft)
     body = subject * (1.0 - hair * (1.0 - locks_zone)) * np.maximum(1.0 - face_zone, neck)
     return {
