@@ -23,6 +23,7 @@ from stillmotion.engines.live2d.parts import Box, Face, Parts
 from stillmotion.engines.live2d.plan import ACTIONS, MotionPlan, Track
 from stillmotion.engines.live2d.regions import FaceGeometry, Grid, fallback_parts
 from stillmotion.engines.live2d.rig.fill import fill_hole
+from stillmotion.engines.live2d.rig.layers import mattes_for
 from stillmotion.engines.live2d.warp import ClipRenderer, RenderSettings
 
 Frame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
@@ -117,9 +118,10 @@ def renderer(
     return ClipRenderer(image, parts or found, plan, settings)
 
 
-def content_shift(clip: ClipRenderer, index: int) -> Floats:
-    """`(H, W, 2)`: how far the content shown at each pixel has moved there, for a still camera."""
-    sample = clip.sample_map(index).astype(np.float64)
+def content_shift(clip: ClipRenderer, index: int, layer: str | None = "face") -> Floats:
+    """`(H, W, 2)`: how far the content of `layer` (default the face layer; None: every term in full) shown
+    at each pixel has moved there, for a still camera."""
+    sample = clip.sample_map(index, layer).astype(np.float64)
     identity = np.stack(np.meshgrid(np.arange(WIDTH), np.arange(HEIGHT)), axis=-1).astype(np.float64)
     offset = np.array([clip.margins.left, clip.margins.top], dtype=np.float64)
     return identity + offset - sample
@@ -161,15 +163,23 @@ def singular_values(sample: Floats) -> tuple[Floats, Floats]:
 
 
 def assert_mild_and_on_canvas(clip: ClipRenderer) -> None:
+    """Every layer's map keeps samples on the canvas and, where that layer is, the content's stretch mild."""
     canvas_h, canvas_w = clip.canvas.shape[:2]
-    for index in range(clip.frame_count):
-        sample = clip.sample_map(index).astype(np.float64)
-        assert sample[..., 0].min() >= -1e-3 and sample[..., 0].max() <= canvas_w - 1 + 1e-3, index
-        assert sample[..., 1].min() >= -1e-3 and sample[..., 1].max() <= canvas_h - 1 + 1e-3, index
-        low, high = singular_values(sample)
-        # The content's stretch is the inverse of the sampling map's: within 0.7x .. 1.4x.
-        assert 1.0 / high.max() >= 0.7 - 1e-3 and 1.0 / low.min() <= 1.4 + 1e-3, index
-        assert low.min() > 0.0  # and the map never folds
+    mattes = mattes_for(clip.parts, clip.geometry)
+    for layer, matte in mattes.items():
+        # The singular values are per pixel pair (one less row and column); where the layer is.
+        inside = np.asarray(matte[:-1, :-1] > 0.0)
+        if not inside.any():
+            continue
+        for index in range(clip.frame_count):
+            sample = clip.sample_map(index, layer).astype(np.float64)
+            assert sample[..., 0].min() >= -1e-3 and sample[..., 0].max() <= canvas_w - 1 + 1e-3, (layer, index)
+            assert sample[..., 1].min() >= -1e-3 and sample[..., 1].max() <= canvas_h - 1 + 1e-3, (layer, index)
+            low, high = singular_values(sample)
+            low, high = low[inside], high[inside]
+            # The content's stretch is the inverse of the sampling map's: within 0.7x .. 1.4x.
+            assert 1.0 / high.max() >= 0.7 - 1e-3 and 1.0 / low.min() <= 1.4 + 1e-3, (layer, index)
+            assert low.min() > 0.0  # and the map never folds
 
 
 @pytest.mark.parametrize(("part", "action", "direction"), ALL_MOTIONS)
@@ -500,12 +510,16 @@ def test_bounce_lifts_the_subject_repeatedly(portrait: tuple[Frame, Parts]) -> N
 @pytest.mark.parametrize(("direction", "sign"), [("right", 1.0), ("left", -1.0)])
 def test_wind_blows_the_hair_more_at_its_ends(portrait: tuple[Frame, Parts], direction: str, sign: float) -> None:
     clip = renderer(portrait, track("hair", "wind", direction), fps=20)
-    shifts = [content_shift(clip, i) for i in range(clip.frame_count)]
-    end = np.array([sign * at(s, 120, 44, 0) for s in shifts])  # the top of the hair, furthest from the face
-    root = np.array([sign * at(s, 70, 125, 0) for s in shifts])  # beside the cheek, near the roots
-    face = np.array([sign * at(s, FACE.cx, FACE.cy, 0) for s in shifts])
-    assert end[10:].mean() > 1.0 and end[10:].mean() > root[10:].mean() > face[10:].mean()
-    assert np.abs(np.stack(shifts)[:, 290:]).max() < 0.5  # the body does not blow about
+    shifts = [content_shift(clip, i, "back_hair") for i in range(clip.frame_count)]
+    hair = portrait[1].hair > 0.5
+    ends, roots = hair.copy(), hair.copy()
+    ends[:140], roots[80:] = False, False  # the hair hanging lowest; the hair on the crown, near its roots
+    end = np.array([sign * s[ends, 0].mean() for s in shifts])
+    root = np.array([sign * s[roots, 0].mean() for s in shifts])
+    assert end[10:].mean() > 1.0 and end[10:].mean() > 3.0 * root[10:].mean()
+    # The face and the body are other layers: the wind does not move them at all.
+    for layer in ("face", "body"):
+        assert all(np.abs(content_shift(clip, i, layer)).max() == 0.0 for i in range(clip.frame_count))
     # Ripples: the motion at the tips keeps changing, not a single push.
     assert np.std(end[10:]) > 0.1
 
@@ -513,8 +527,9 @@ def test_wind_blows_the_hair_more_at_its_ends(portrait: tuple[Frame, Parts], dir
 def test_flutter_ripples_without_a_steady_push(portrait: tuple[Frame, Parts]) -> None:
     wind = renderer(portrait, track("hair", "wind", "right"), fps=20)
     flutter = renderer(portrait, track("hair", "flutter"), fps=20)
-    wind_dx = series(wind, 120, 44, 0)
-    flutter_dx = series(flutter, 120, 44, 0)
+    tip = (66, 165)  # low in the hair, beside the neck
+    wind_dx = np.array([at(content_shift(wind, i, "back_hair"), *tip, 0) for i in range(wind.frame_count)])
+    flutter_dx = np.array([at(content_shift(flutter, i, "back_hair"), *tip, 0) for i in range(flutter.frame_count)])
     assert abs(flutter_dx.mean()) < 0.5 * abs(wind_dx.mean())
     assert np.std(flutter_dx) > 0.05
     assert np.abs(flutter_dx).max() < np.abs(wind_dx).max()
@@ -522,8 +537,8 @@ def test_flutter_ripples_without_a_steady_push(portrait: tuple[Frame, Parts]) ->
 
 def test_clothes_wind_grows_below_the_shoulders(portrait: tuple[Frame, Parts]) -> None:
     clip = renderer(portrait, track("clothes", "wind", "left"), fps=20)
-    low = series(clip, 120, 300, 0)
-    high = series(clip, 120, 205, 0)
+    low = np.array([at(content_shift(clip, i, "body"), 120, 300, 0) for i in range(clip.frame_count)])
+    high = np.array([at(content_shift(clip, i, "body"), 120, 205, 0) for i in range(clip.frame_count)])
     assert low[10:].mean() < -0.5 and low[10:].mean() < high[10:].mean()
     assert np.abs(series(clip, FACE.cx, FACE.cy, 0)).max() < 0.05  # the face stays
 

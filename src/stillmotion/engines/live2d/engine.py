@@ -191,8 +191,8 @@ class Live2DEngine:
         seed = request.seed if request.seed is not None else seed_from_image(request.image)
         total_frames = frame_count(duration_s=request.duration_s, fps=request.fps)
         parts = detect_parts(first_frame)
-        plan, plan_source = make_plan(request, seed=seed, parser=self.parser)
-        plan = fit_plan(plan, parts)
+        asked, plan_source = make_plan(request, seed=seed, parser=self.parser)
+        plan = fit_plan(asked, parts)
         renderer = ClipRenderer(
             first_frame,
             parts,
@@ -220,7 +220,7 @@ class Live2DEngine:
             output_path.unlink(missing_ok=True)
             raise
 
-        plan = as_drawn(plan, renderer.drawn_tracks)
+        plan = as_drawn(asked, renderer.drawn_tracks)
         extra: dict[str, Any] = {
             "motion_plan": plan.to_dict(),
             "optimized_prompt": plan.optimized_prompt,

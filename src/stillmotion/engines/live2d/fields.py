@@ -290,9 +290,12 @@ def _head_idle(track: Track, context: FieldContext) -> TrackMotion:
     face = geometry.face
     amplitude = track.amplitude
 
+    # Out of a loop the motion eases in from the picture's pose over the first second; a loop has no start.
+    ease_in = np.ones_like(clock.times) if clock.loop else motion.smoothstep_array(np.clip(clock.times, 0.0, 1.0))
+
     def wave(period_s: float) -> Curve:
         sign = 1.0 if context.rng.random() < 0.5 else -1.0
-        return sign * np.sin(motion.TWO_PI * clock.frequency(1.0 / period_s) * clock.times)
+        return sign * ease_in * np.sin(motion.TWO_PI * clock.frequency(1.0 / period_s) * clock.times)
 
     yaw_px = 0.5 * face.w * math.sin(math.radians(IDLE_YAW_DEG)) * amplitude
     pitch_px = 0.5 * face.h * math.sin(math.radians(IDLE_PITCH_DEG)) * amplitude
@@ -687,18 +690,22 @@ def _wind_terms(
 
 
 def _hair_wind(track: Track, context: FieldContext) -> TrackMotion:
-    """Wind in the hair layers only (the face does not move with it): still at the roots, growing down
-    each strand to its tip."""
+    """Wind in the hair layers only (the face does not move with it): still at the roots, growing towards
+    the tips."""
     geometry, _, _, head_radius = _need_geometry(context)
     face = geometry.face
     note = None
     if float(context.regions.hair.max()) <= 0.05:
         note = f"{_name(track)}: no hair found; nothing for the wind to move"
     mean_radius = 0.5 * sum(geometry.head_radii)
+    # Hanging hair by how far down the strand a point lies; hair on the head by how far out from the face.
+    face_radius = context.grid.ellipse_radius(face.cx, face.cy, 0.5 * face.w, 0.5 * face.h)
+    beyond_face = np.maximum(face_radius - 1.0, 0.0) * np.float32(0.25 * (face.w + face.h))  # px
+    weight = np.maximum(np.power(_hang(context), 1.2), rise(beyond_face, 0.0, 1.2 * face.w))
     terms = _wind_terms(
         track,
         context,
-        weight=np.asarray(np.power(_hang(context), 1.2), dtype=np.float32),
+        weight=np.asarray(weight, dtype=np.float32),
         distance_px=np.asarray(head_radius * np.float32(mean_radius), dtype=np.float32),
         wavelength_px=0.9 * face.w,
         steady_px=HAIR_WIND_FACE_W * face.w * track.amplitude,
@@ -879,10 +886,13 @@ class StretchLimiter:
             low, high = (middle, high) if fits(middle) else (low, middle)
         return low
 
-    def scale_to_fit(self, bases: list[Vector], curves: list[Curve], cell_px: int) -> float:
+    def scale_to_fit(
+        self, bases: list[Vector], curves: list[Curve], cell_px: int, support: Field | None = None
+    ) -> float:
         """`scale` for the field `sum_k curves[k] * bases[k]`: the cheap bound first, the measured peak
         strain only when the bound says the field might not fit and is not exact (terms that share one
-        curve are one term: both eyes of a blink)."""
+        curve are one term: both eyes of a blink). `support` (0/1 per node): only there does the strain
+        count (a layer's field moves nothing outside the layer)."""
         merged_bases: list[Vector] = []
         merged_curves: list[Curve] = []
         for basis, curve in zip(bases, curves, strict=True):
@@ -893,10 +903,16 @@ class StretchLimiter:
             else:
                 merged_bases.append(basis)
                 merged_curves.append(curve)
-        quick = self.scale(*quick_strain(merged_bases, merged_curves, cell_px))
+
+        def within(strain: tuple[Field, Field]) -> tuple[Field, Field]:
+            if support is None:
+                return strain
+            return np.asarray(strain[0] * support, dtype=np.float32), np.asarray(strain[1] * support, dtype=np.float32)
+
+        quick = self.scale(*within(quick_strain(merged_bases, merged_curves, cell_px)))
         if quick >= 1.0 or len(merged_curves) == 1:
             return quick
-        return self.scale(*peak_strain(merged_bases, merged_curves, cell_px))
+        return self.scale(*within(peak_strain(merged_bases, merged_curves, cell_px)))
 
 
 def _gains(
@@ -920,16 +936,19 @@ def _layered_scale(
     groups: list[str],
     overrides: list[Mapping[str, float] | None],
     cell_px: int,
+    supports: Mapping[str, Field] | None,
 ) -> float:
     """The limiter's scale for the field each layer draws (its gains times the terms), the smallest: a
-    layer is warped on its own, so the strain that counts is each layer's, not that of their sum."""
+    layer is warped on its own, so the strain that counts is each layer's, where the layer is (`supports`,
+    per layer on the grid; without them, every layer everywhere)."""
     scale = 1.0
-    for layer in LAYER_GAINS:
+    for layer in LAYER_GAINS if supports is None else supports:
         weights = _gains(layer, LAYER_GAINS, groups, overrides)
         layer_bases = [np.asarray(w * basis, dtype=np.float32) for w, basis in zip(weights, bases, strict=True) if w]
         layer_curves = [curve for w, curve in zip(weights, curves, strict=True) if w]
         if layer_bases:
-            scale = min(scale, limiter.scale_to_fit(layer_bases, layer_curves, cell_px))
+            support = None if supports is None else supports[layer]
+            scale = min(scale, limiter.scale_to_fit(layer_bases, layer_curves, cell_px, support))
     return scale
 
 
@@ -957,8 +976,10 @@ class LocalField:
         clock: Clock,
         seed: int,
         limiter: StretchLimiter,
+        supports: Mapping[str, Field] | None = None,
     ) -> LocalField:
-        """`tracks`: (index in the plan, track) pairs; the index seeds the track's randomness."""
+        """`tracks`: (index in the plan, track) pairs; the index seeds the track's randomness. `supports`:
+        where each layer is, on the grid (0/1), so that each layer's stretch is limited where it shows."""
         grid = regions.grid
         notes: list[str] = []
         if regions.geometry is not None and regions.geometry.estimated:
@@ -991,7 +1012,9 @@ class LocalField:
             track_curves = [term.curve for term in drawn.terms]
             track_groups = [term.group or track.part for term in drawn.terms]
             track_overrides = [term.gains for term in drawn.terms]
-            scale = _layered_scale(limiter, track_bases, track_curves, track_groups, track_overrides, grid.cell_px)
+            scale = _layered_scale(
+                limiter, track_bases, track_curves, track_groups, track_overrides, grid.cell_px, supports
+            )
             if scale < 0.8:
                 notes.append(
                     f"{_name(track)}: drawn at {scale:.0%} strength to keep the local stretch within 0.7x..1.4x"
@@ -1001,7 +1024,7 @@ class LocalField:
             groups.extend(track_groups)
             overrides.extend(track_overrides)
         # Tracks acting on the same place add up; scale them all down together if their sum would not fit.
-        overall = _layered_scale(limiter, bases, curves, groups, overrides, grid.cell_px) if bases else 1.0
+        overall = _layered_scale(limiter, bases, curves, groups, overrides, grid.cell_px, supports) if bases else 1.0
         rows, columns = grid.shape
         stacked = np.zeros((len(bases), rows * columns * 2), dtype=np.float32)
         for index, basis in enumerate(bases):

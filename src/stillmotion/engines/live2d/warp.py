@@ -40,7 +40,7 @@ SampleMap = npt.NDArray[np.float32]  # (H, W, 2) float32: the canvas position (x
 
 # Displacements shorter than this (px) are drawn as none, so that a pixel that barely moves is the input's
 # pixel, not a resampled one.
-SNAP_PX: Final = 0.35
+SNAP_PX: Final = 0.2
 
 # Layer textures get this many pixels of their own edge colour around them, with alpha 0: a layer that
 # reaches the picture's edge fades out beyond it in its own colour, not towards black.
@@ -91,6 +91,10 @@ class ClipRenderer:
         self._offset = (np.float32(self.margins.left), np.float32(self.margins.top))
 
         regions = Regions.build(parts, self.grid, first_frame)
+        geometry = regions.geometry
+        self.parts = parts
+        self.geometry = geometry
+        mattes = mattes_for(parts, geometry)
         zoom_min, zoom_max = self.camera.zoom_range
         self.local = LocalField.build(
             local_tracks,
@@ -98,11 +102,11 @@ class ClipRenderer:
             clock=self.clock,
             seed=settings.seed,
             limiter=StretchLimiter(zoom_min=zoom_min, zoom_max=zoom_max),
+            supports={name: _support(self.grid, matte) for name, matte in mattes.items()},
         )
         self.notes.extend(self.local.notes)
 
-        geometry = regions.geometry
-        self.stack = build_stack(first_frame, mattes_for(parts, geometry)) if self.local.moves else None
+        self.stack = build_stack(first_frame, mattes) if self.local.moves else None
         if self.stack is not None:
             # The plate on the camera's canvas: what lies beyond the picture continues the picture itself.
             inside = (
@@ -172,7 +176,7 @@ class ClipRenderer:
         grid = self.grid
         displacement = self.local.displacement(index, weights)  # (h, w, 2) at the scene's grid nodes
         if weights is not None:
-            # A layer that moves less than a third of a pixel here is drawn where it is.
+            # A layer that moves less than a fifth of a pixel here is drawn where it is.
             still = np.hypot(displacement[..., 0], displacement[..., 1]) < SNAP_PX
             displacement[still] = 0.0
         if self.camera.is_still(index):
@@ -195,16 +199,18 @@ class ClipRenderer:
         coarse[..., 1] = scene_y - displacement[..., 1] + origin_y
         return coarse
 
-    def sample_map(self, index: int) -> SampleMap:
+    def sample_map(self, index: int, layer: str | None = None) -> SampleMap:
         """`(H, W, 2)` float32: the canvas position (x, y) each output pixel shows in frame `index`, for
-        content that follows every term in full (the subject without layers).
+        content of `layer` (`rig.layers.LAYER_GAINS`), or that follows every term in full (None).
 
         A view into a slightly larger array (the grid's outer ring); cv2 accepts it as is.
         """
         grid = self.grid
+        weights = None if layer is None else self.local.layer_weights(layer, LAYER_GAINS)
         # resize(INTER_LINEAR) is exact for the linear part (identity, zoom, pan) except in the outer half
         # cell, where it clamps: so the grid has a ring of extra cells, and the frame is cut from the middle.
-        extended = cv2.resize(self.coarse_sample_map(index), grid.extended_size, interpolation=cv2.INTER_LINEAR)
+        coarse = self.coarse_sample_map(index, weights=weights)
+        extended = cv2.resize(coarse, grid.extended_size, interpolation=cv2.INTER_LINEAR)
         cell = grid.cell_px
         return np.asarray(extended, dtype=np.float32)[cell : cell + self.height, cell : cell + self.width]
 
@@ -389,3 +395,9 @@ def _padded(texture: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     grown[:, :_PAD_PX, 3] = 0
     grown[:, -_PAD_PX:, 3] = 0
     return np.asarray(grown, dtype=np.uint8)
+
+
+def _support(grid: Grid, matte: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """`(h, w)` 1 on the grid nodes within two nodes of a cell that holds any of `matte`, else 0."""
+    covered = (grid.resample(matte) > 0.0).astype(np.uint8)
+    return np.asarray(cv2.dilate(covered, np.ones((5, 5), np.uint8)), dtype=np.float32)

@@ -12,7 +12,7 @@ _CHARACTER_VERBS: Final[dict[tuple[str, str], str]] = {
     ("head", "tilt"): "tilts the head {to}",
     ("head", "turn"): "turns the head {to}",
     ("head", "look"): "looks {to}",
-    ("head", "idle"): "moves the head and shoulders a little, as if alive",
+    ("head", "idle"): "sways the head and shoulders gently",
     ("eyes", "blink"): "blinks",
     ("eyes", "wink"): "winks the eye on the {dir}",
     ("eyes", "look"): "glances {to}",
