@@ -1,15 +1,21 @@
-"""The live2d renderer on a drawn character, end to end through `ClipRenderer`: the mouth layers (a drawn
-line bent into a smile, the dark "D" of an open or talking mouth) and the whole-body motions measured
-against the face (breathing, sway, nod, bounce).
+"""The live2d renderer's face layers and whole-body motions.
 
-The character comes from `support_drawings.draw_character`; its parts are built from the drawing's own
-truth (kind "drawn"), so nothing here depends on detection. Frames are small and clips short; nothing
-is encoded.
+On a drawn character, end to end through `ClipRenderer`: the mouth layers (a drawn line bent into a
+smile, the dark "D" of an open or talking mouth) and the whole-body motions measured against the face
+(breathing, sway, nod, bounce). The character comes from `support_drawings.draw_character`; its parts are
+built from the drawing's own truth (kind "drawn"), so nothing there depends on detection.
+
+`FaceLayers` on its own: eyelids that close by bringing the picture's own lid and lash line down over
+the eye, on drawings and on photos (eye boxes from the engine's own detection, placed as the renderer
+places them), and a photo's mouth that opens by moving the lower lip down from under the upper lip and
+teeth. Frames are small and clips short; nothing is encoded.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cache
+from pathlib import Path
 from typing import Final
 
 import cv2
@@ -18,16 +24,21 @@ import numpy.typing as npt
 import pytest
 
 from stillmotion.engines.live2d.fields import BREATHE_FACE_H, SWAY_FACE_H
-from stillmotion.engines.live2d.parts import Box, Face, Parts
+from stillmotion.engines.live2d.layers import FaceLayers, MouthOpening
+from stillmotion.engines.live2d.parts import Box, Face, Parts, find_parts
 from stillmotion.engines.live2d.plan import MotionPlan, Track
+from stillmotion.engines.live2d.regions import FaceGeometry
 from stillmotion.engines.live2d.warp import ClipRenderer, RenderSettings
-from support_drawings import DrawnTruth, draw_character
+from stillmotion.media.still import decode_image
+from support_drawings import IRIS_COLORS, SKIN, DrawnTruth, draw_character
 
 Frame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
 Floats = npt.NDArray[np.float64]
 Character = tuple[Frame, DrawnTruth, Parts]
 
 FPS: Final = 10
+FIXTURES: Final = Path(__file__).resolve().parent.parent / "fixtures"
+_EYE_LABEL: Final = 4
 _MOUTH_LABEL: Final = 5
 _LUMA: Final = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # Darker than this is line art (the mouth line is ~90, skin ~230).
@@ -428,3 +439,323 @@ def test_every_frame_starts_from_the_input_and_samples_the_canvas(small: Charact
         assert float(sample[..., 1].min()) >= 0.0 and float(sample[..., 1].max()) <= canvas_h - 1, f"frame {index}"
         frame = clip.frame(index)
         assert frame.shape == image.shape and frame.dtype == np.uint8
+
+
+# -- 8. eyelids ---------------------------------------------------------------------------------------
+
+# The canvas FaceLayers paints on has margins around the picture (the camera's room), as the renderer's.
+_MARGINS: Final = (6, 4)  # left, top (and as much on the right and bottom)
+
+
+def _luma(pixels: npt.NDArray[np.generic]) -> npt.NDArray[np.float32]:
+    luma: npt.NDArray[np.float32] = pixels.astype(np.float32) @ _LUMA
+    return luma
+
+
+def _ellipse(shape: tuple[int, ...], box: Box) -> npt.NDArray[np.bool_]:
+    """`(H, W)` True inside the ellipse inscribed in `box`."""
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    mask: npt.NDArray[np.bool_] = ((xx - box.cx) / (0.5 * box.w)) ** 2 + ((yy - box.cy) / (0.5 * box.h)) ** 2 <= 1
+    return mask
+
+
+def _rows(shape: tuple[int, ...]) -> npt.NDArray[np.float32]:
+    return np.broadcast_to(np.arange(shape[0], dtype=np.float32)[:, None], shape[:2])
+
+
+def _moved(box: Box, offset: tuple[int, int]) -> Box:
+    return Box(box.x + offset[0], box.y + offset[1], box.w, box.h)
+
+
+def _with_margins(image: Frame) -> Frame:
+    left, top = _MARGINS
+    return np.asarray(cv2.copyMakeBorder(image, top, top, left, left, cv2.BORDER_REFLECT_101), dtype=np.uint8)
+
+
+def lash_line(frame: Frame, box: Box, dark_below: float) -> tuple[float, float]:
+    """(share of the eye's columns with a dark pixel between the eye's middle and just under it, spread
+    in rows of the lowest such pixel over the middle 60% of the columns): a closed eye's lash line."""
+    dark = _luma(frame) < dark_below
+    top, bottom = round(box.cy), int(np.ceil(box.y + 1.2 * box.h + 2))
+    columns = range(int(np.ceil(box.x)), int(box.x + box.w) + 1)
+    found = [column for column in columns if dark[top:bottom, column].any()]
+    lowest = [top + int(np.flatnonzero(dark[top:bottom, c])[-1]) for c in found if abs(c - box.cx) <= 0.3 * box.w]
+    return len(found) / len(columns), float(max(lowest) - min(lowest)) if lowest else np.inf
+
+
+def assert_covered_from_above(before: Frame, after: Frame, box: Box) -> npt.NDArray[np.float32]:
+    """In every column of the eye (inside its ellipse) the pixels the lid changed lie above those it
+    left as they were: a lid over the eye, the eye below it as it is. Returns each column's lowest
+    changed row (-1 where none)."""
+    inside = _ellipse(before.shape, box)
+    changed = (after != before).any(axis=2) & inside
+    lowest = np.full(before.shape[1], -1.0, dtype=np.float32)
+    for column in np.flatnonzero(inside.any(axis=0)):
+        rows = np.flatnonzero(inside[:, column])
+        changes = changed[rows, column]
+        if changes.any():
+            last = int(np.flatnonzero(changes)[-1])
+            assert changes[: last + 1].all(), f"column {column}: the eye shows through the lid: {changes.astype(int)}"
+            lowest[column] = rows[last]
+    return lowest
+
+
+@cache
+def drawn_eyes(seed: int) -> tuple[Frame, npt.NDArray[np.bool_], dict[str, Box], tuple[int, int, int], FaceLayers]:
+    """A drawn character on a canvas with margins: the canvas, its eye pixels (the drawing's own labels),
+    the eye boxes on it, the iris colour and the layers closing both eyes."""
+    image, truth, parts = character(360, 480, seed=seed)
+    assert parts.face is not None and parts.face.left_eye is not None and parts.face.right_eye is not None
+    canvas = _with_margins(image)
+    left, top = _MARGINS
+    labels = np.asarray(cv2.copyMakeBorder(truth.labels, top, top, left, left, cv2.BORDER_CONSTANT, value=0))
+    eyes = {"left": parts.face.left_eye, "right": parts.face.right_eye}
+    eye_pixels = image[truth.labels == _EYE_LABEL].astype(np.int16)
+    iris = max(IRIS_COLORS, key=lambda colour: int((np.abs(eye_pixels - colour).sum(axis=1) == 0).sum()))
+    layers = FaceLayers(canvas, offset=_MARGINS, eyes=eyes, mouth=None, drawn=True, face=parts.face.box)
+    boxes = {side: _moved(box, _MARGINS) for side, box in eyes.items()}
+    return canvas, labels == _EYE_LABEL, boxes, iris, layers
+
+
+def drawn_shares(frame: Frame, eye: npt.NDArray[np.bool_], iris: tuple[int, int, int]) -> tuple[float, float, float]:
+    """(iris-coloured, eye-white, skin-coloured) shares of the pixels `eye` marks."""
+    pixels = frame[eye].astype(np.float32)
+    iris_share = float((np.linalg.norm(pixels - np.array(iris), axis=1) < 40.0).mean())
+    white_share = float((pixels.min(axis=1) >= 235.0).mean())
+    skin_share = float((np.linalg.norm(pixels - np.array(SKIN), axis=1) < 30.0).mean())
+    return iris_share, white_share, skin_share
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_a_drawn_eye_closes_under_its_own_lid_with_the_lash_line_at_the_bottom(seed: int) -> None:
+    canvas, eye_pixels, boxes, iris, layers = drawn_eyes(seed)
+    assert set(layers.eyelids) == {"left", "right"}
+    for side, box in boxes.items():
+        eye = eye_pixels & _ellipse(canvas.shape, Box(box.x - 4, box.y - 4, box.w + 8, box.h + 8))
+        iris_open, white_open, _ = drawn_shares(canvas, eye, iris)
+        assert iris_open > 0.2 and white_open > 0.1, (side, iris_open, white_open)  # the measures see an eye
+
+        closed = layers.canvas_for({side: 1.0}, 0.0).copy()
+        iris_share, white_share, skin_share = drawn_shares(closed, eye, iris)
+        assert iris_share <= 0.01, (side, iris_share)
+        assert white_share <= 0.03, (side, white_share)
+        assert skin_share >= 0.55, (side, skin_share)
+        share, spread = lash_line(closed, box, dark_below=100.0)
+        assert share >= 0.6, (side, share)
+        assert spread <= 0.35 * box.h, (side, spread, box.h)  # a curve across the eye, not a scribble
+
+
+def test_a_drawn_eyelid_comes_down_over_the_eye_as_it_is() -> None:
+    canvas, _, boxes, _, layers = drawn_eyes(0)
+    for side, box in boxes.items():
+        lowest = [assert_covered_from_above(canvas, layers.canvas_for({side: c}, 0.0), box) for c in (0.3, 0.6, 1.0)]
+        # The lid's edge comes down in every column it covers, further the more the eye closes.
+        covered = lowest[0] >= 0
+        assert covered.sum() >= 0.8 * box.w, (side, int(covered.sum()), box.w)
+        assert np.all(lowest[1][covered] >= lowest[0][covered]) and np.all(lowest[2][covered] >= lowest[1][covered])
+        assert float(np.mean(lowest[1][covered] - lowest[0][covered])) > 0.15 * box.h
+
+        # Half closed: the top of the eye is under the lid, its lower half exactly as drawn.
+        half = layers.canvas_for({side: 0.5}, 0.0)
+        inside = _ellipse(canvas.shape, box)
+        lower = inside & (_rows(canvas.shape) >= box.cy + 0.2 * box.h)
+        upper = inside & (_rows(canvas.shape) < box.y + 0.25 * box.h)
+        assert np.array_equal(half[lower], canvas[lower]), side
+        assert float((half[upper] != canvas[upper]).any(axis=1).mean()) > 0.8, side
+
+
+def test_eyelids_leave_the_canvas_as_it_was_when_open_and_between_frames() -> None:
+    canvas, _, boxes, _, layers = drawn_eyes(1)
+    assert np.array_equal(layers.canvas_for({}, 0.0), canvas)
+    assert np.array_equal(layers.canvas_for({"left": 0.0, "right": 0.0}, 0.0), canvas)
+
+    closed = layers.canvas_for({"left": 1.0, "right": 1.0}, 0.0).copy()
+    assert not np.array_equal(closed, canvas)
+    # Only the eyes and the lids over them change.
+    near = np.zeros(canvas.shape[:2], dtype=bool)
+    for box in boxes.values():
+        near[
+            round(box.y - 2.0 * box.h) : round(box.y + 1.5 * box.h), round(box.x - box.w) : round(box.x + 2 * box.w)
+        ] = True
+    assert np.array_equal(closed[~near], canvas[~near])
+
+    # Each frame is drawn from the picture, whatever the frame before it was.
+    assert np.array_equal(layers.canvas_for({"left": 0.0}, 0.0), canvas)
+    fresh = FaceLayers(canvas, offset=_MARGINS, eyes=_eye_boxes(1), mouth=None, drawn=True)
+    for lids in ({"left": 0.6}, {"left": 1.0, "right": 0.3}, {"right": 0.6}, {"left": 0.3, "right": 0.3}):
+        assert np.array_equal(layers.canvas_for(lids, 0.0), fresh.canvas_for(lids, 0.0)), lids
+    assert np.array_equal(layers.canvas_for({}, 0.0), canvas)
+
+
+def _eye_boxes(seed: int) -> dict[str, Box]:
+    _, _, parts = character(360, 480, seed=seed)
+    assert parts.face is not None and parts.face.left_eye is not None and parts.face.right_eye is not None
+    return {"left": parts.face.left_eye, "right": parts.face.right_eye}
+
+
+# -- 9. a photo's eyelids -----------------------------------------------------------------------------
+
+PHOTO_EYES: Final = [("astronaut.png", "left"), ("astronaut.png", "right"), ("grace_hopper.jpg", "right")]
+
+
+@cache
+def photo(name: str) -> tuple[Frame, FaceGeometry]:
+    """A fixture photo and its face as the renderer places it (`Regions.build`): the engine's own
+    detection, eye boxes shrunk to the openings and the mouth moved onto the lip line."""
+    image = decode_image((FIXTURES / name).read_bytes())
+    parts = find_parts(image)
+    assert parts.face is not None and parts.face.kind == "photo", name
+    return image, FaceGeometry.from_face(parts.face, image)
+
+
+@cache
+def photo_eyelid(name: str, side: str) -> tuple[Frame, FaceGeometry, FaceLayers]:
+    """The photo on a canvas with margins, its face, and the layers closing one of its eyes."""
+    image, geometry = photo(name)
+    canvas = _with_margins(image)
+    eyes = {side: geometry.left_eye if side == "left" else geometry.right_eye}
+    layers = FaceLayers(canvas, offset=_MARGINS, eyes=eyes, mouth=None, drawn=False, face=geometry.face)
+    return canvas, geometry, layers
+
+
+@pytest.mark.parametrize(("name", "side"), PHOTO_EYES)
+def test_a_photos_eye_closes_under_its_own_lid_with_the_lash_line_at_the_bottom(name: str, side: str) -> None:
+    canvas, geometry, layers = photo_eyelid(name, side)
+    assert side in layers.eyelids
+    box = _moved(geometry.eye(side), _MARGINS)
+    pixels = canvas.astype(np.float32)
+    inside = _ellipse(canvas.shape, box)
+    # The iris: the darkest pixels of the opening; the lid's skin: above the lash line, under the brow.
+    luma = _luma(canvas)
+    iris = pixels[inside & (luma <= np.percentile(luma[inside], 15))].mean(axis=0)
+    lid = (
+        slice(round(box.y - 0.7 * box.h), round(box.y - 0.15 * box.h)),
+        slice(round(box.cx - 0.3 * box.w), round(box.cx + 0.3 * box.w)),
+    )
+    skin = np.median(pixels[lid].reshape(-1, 3), axis=0)
+    apart = float(np.linalg.norm(skin - iris))
+    skin_chroma = float(skin.max() - skin.min())
+
+    def shares(frame: Frame, where: npt.NDArray[np.bool_]) -> tuple[float, float, float]:
+        values = frame[where].astype(np.float32)
+        iris_share = float((np.linalg.norm(values - iris, axis=1) < 0.35 * apart).mean())
+        grey = (values.max(axis=1) - values.min(axis=1)) < 0.6 * skin_chroma
+        white_share = float((grey & (_luma(values) > float(skin @ _LUMA) - 15.0)).mean())
+        skin_share = float((np.linalg.norm(values - skin, axis=1) < 0.45 * apart).mean())
+        return iris_share, white_share, skin_share
+
+    # The opening above the closed lid's lash line (which lies along the rim, as dark as the iris).
+    opening = inside & (_rows(canvas.shape) < box.y + 0.8 * box.h)
+    iris_open, white_open, _ = shares(canvas, opening)
+    assert iris_open > 0.2 and white_open > 0.02, (iris_open, white_open)  # the measures see an eye
+
+    closed = layers.canvas_for({side: 1.0}, 0.0).copy()
+    iris_share, white_share, skin_share = shares(closed, opening)
+    assert iris_share <= 0.01, iris_share
+    assert white_share <= 0.03, white_share
+    assert skin_share >= 0.55, skin_share
+    # Nothing of the iris stays in place anywhere in the opening, lash line included.
+    kept = (closed == canvas).all(axis=2) & (np.linalg.norm(pixels - iris, axis=2) < 0.35 * apart)
+    assert float(kept[inside].mean()) <= 0.01
+    share, spread = lash_line(closed, box, dark_below=0.5 * float((iris + skin) @ _LUMA))
+    assert share >= 0.6, share
+    assert spread <= 0.5 * box.h, (spread, box.h)
+    # The lid is the picture's skin, not a flat fill.
+    assert float(_luma(closed[opening]).std()) > 3.0
+
+
+@pytest.mark.parametrize(("name", "side"), PHOTO_EYES)
+def test_a_photos_eyelid_comes_down_over_the_eye_as_it_is(name: str, side: str) -> None:
+    canvas, geometry, layers = photo_eyelid(name, side)
+    box = _moved(geometry.eye(side), _MARGINS)
+    lowest = [assert_covered_from_above(canvas, layers.canvas_for({side: c}, 0.0), box) for c in (0.3, 0.6, 1.0)]
+    covered = lowest[2] >= 0
+    assert covered.sum() >= 0.8 * box.w
+    assert np.all(lowest[1][covered] >= lowest[0][covered]) and np.all(lowest[2][covered] >= lowest[1][covered])
+
+    half = layers.canvas_for({side: 0.5}, 0.0)
+    inside = _ellipse(canvas.shape, box)
+    lower = inside & (_rows(canvas.shape) >= box.cy + 0.2 * box.h + 1.5)
+    upper = inside & (_rows(canvas.shape) < box.y + 0.3 * box.h)
+    assert lower.any() and np.array_equal(half[lower], canvas[lower])
+    assert float((half[upper] != canvas[upper]).any(axis=1).mean()) > 0.5
+    assert np.array_equal(layers.canvas_for({}, 0.0), canvas)
+
+
+# -- 10. a photo's mouth ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["astronaut.png", "grace_hopper.jpg"])
+def test_a_photos_mouth_opens_under_the_upper_lip_and_teeth(name: str) -> None:
+    image, geometry = photo(name)
+    layers = FaceLayers(image, offset=(0, 0), eyes={}, mouth=geometry.mouth, drawn=False, face=geometry.face)
+    mouth = layers.mouth
+    assert isinstance(mouth, MouthOpening)
+    region = mouth.region
+    rows = _rows((region.y1 - region.y0, region.x1 - region.x0))
+    above = rows < np.floor(mouth.line - 0.5)  # the rows wholly above the lip line, per column
+    assert np.array_equal(layers.canvas_for({}, 0.0), image)
+
+    for opening in (0.5, 1.0):
+        frame = layers.canvas_for({}, opening).copy()
+        outside = np.ones(image.shape[:2], dtype=bool)
+        outside[region.y0 : region.y1, region.x0 : region.x1] = False
+        assert np.array_equal(frame[outside], image[outside])
+        before, after = region.view(image), region.view(frame)
+        assert np.array_equal(after[above], before[above]), "the upper lip or teeth changed"
+
+        # The middle of the mouth: dark, reddish interior in the gap, the lower lip moved down under it.
+        gap = opening * mouth.gap
+        middle = np.flatnonzero(gap >= 0.8 * float(gap.max()))
+        for column in middle:
+            line, height = float(mouth.line[column]), float(gap[column])
+            inner = after[int(np.ceil(line + 0.5)) : int(np.floor(line + height - 0.5)) + 1, column].astype(np.float32)
+            assert inner.shape[0] >= max(1, int(0.6 * height)), (column, line, height)
+            assert float(_luma(inner).max()) < 80.0 and np.all(inner[:, 0] > inner[:, 1]), (column, inner)
+            lip_rows = np.arange(int(np.ceil(line + height + 1)), int(line + height + mouth.hold))
+            shifted = [
+                np.interp(row - height, np.arange(before.shape[0]), before[:, column, channel].astype(np.float64))
+                for row in lip_rows
+                for channel in range(3)
+            ]
+            moved = after[lip_rows, column].astype(np.float64).reshape(-1)
+            assert float(np.abs(moved - np.array(shifted)).mean()) < 6.0, column
+
+    assert np.array_equal(layers.canvas_for({}, 0.0), image)
+
+
+def test_a_smile_with_teeth_opens_below_the_teeth() -> None:
+    image, geometry = photo("astronaut.png")
+    layers = FaceLayers(image, offset=(0, 0), eyes={}, mouth=geometry.mouth, drawn=False, face=geometry.face)
+    mouth_box = geometry.mouth
+    pixels = image.astype(np.float32)
+    chroma = pixels.max(axis=2) - pixels.min(axis=2)
+    near = np.zeros(image.shape[:2], dtype=bool)
+    near[
+        round(mouth_box.y - mouth_box.h) : round(mouth_box.y + mouth_box.h),
+        round(mouth_box.x) : round(mouth_box.x + mouth_box.w),
+    ] = True
+    bright = (near & (_luma(image) > 225.0) & (chroma < 45.0)).astype(np.uint8)
+    # The upper teeth: the largest bright, greyish patch (a glint on the lower lip is another).
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=8)
+    assert count > 1
+    teeth = labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    assert teeth.sum() > 30  # the smile shows its upper teeth
+    opened = layers.canvas_for({}, 1.0)
+    assert np.array_equal(opened[teeth], image[teeth])
+    assert not np.array_equal(opened, image)
+
+
+def test_eyes_that_close_together_close_together_or_not_at_all() -> None:
+    image, geometry = photo("astronaut.png")
+    eyes = {"left": geometry.left_eye, "right": geometry.right_eye}
+    assert set(FaceLayers(image, offset=(0, 0), eyes=eyes, mouth=None, drawn=False).eyelids) == {"left", "right"}
+    # An eye box on noise holds no lash line: that eye gets no lid, and its pair none either (a wink).
+    noisy = image.copy()
+    box = geometry.right_eye
+    rows = slice(round(box.y - 2 * box.h), round(box.y + 2 * box.h))
+    columns = slice(round(box.x - box.w), round(box.x + 2 * box.w))
+    noisy[rows, columns] = np.random.default_rng(0).integers(0, 256, noisy[rows, columns].shape, dtype=np.uint8)
+    assert FaceLayers(noisy, offset=(0, 0), eyes=eyes, mouth=None, drawn=False).eyelids == {}
+    wink = FaceLayers(noisy, offset=(0, 0), eyes={"left": geometry.left_eye}, mouth=None, drawn=False)
+    assert set(wink.eyelids) == {"left"}
