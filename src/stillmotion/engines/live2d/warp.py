@@ -42,6 +42,9 @@ SampleMap = npt.NDArray[np.float32]  # (H, W, 2) float32: the canvas position (x
 # pixel, not a resampled one.
 SNAP_PX: Final = 0.2
 
+# How far the background behind a character moves with the camera, as a share of the character's motion.
+PARALLAX: Final = 0.8
+
 # Layer textures get this many pixels of their own edge colour around them, with alpha 0: a layer that
 # reaches the picture's edge fades out beyond it in its own colour, not towards black.
 _PAD_PX: Final = 3
@@ -107,6 +110,14 @@ class ClipRenderer:
         self.notes.extend(self.local.notes)
 
         self.stack = build_stack(first_frame, mattes) if self.local.moves else None
+        # Behind a character the background lies further away: the camera moves it less (parallax).
+        self.far_camera = self.camera
+        if self.stack is not None and geometry is not None:
+            self.far_camera = CameraPath(
+                zoom=np.power(self.camera.zoom, PARALLAX),
+                pan_x=self.camera.pan_x * PARALLAX,
+                pan_y=self.camera.pan_y * PARALLAX,
+            )
         if self.stack is not None:
             # The plate on the camera's canvas: what lies beyond the picture continues the picture itself.
             inside = (
@@ -253,7 +264,7 @@ class ClipRenderer:
             top, left = self.margins.top, self.margins.left
             return self.canvas[top : top + self.height, left : left + self.width].copy()
         grid = self.grid
-        scene_x, scene_y = self.camera.scene_points(index, grid.x, grid.y, width=self.width, height=self.height)
+        scene_x, scene_y = self.far_camera.scene_points(index, grid.x, grid.y, width=self.width, height=self.height)
         coarse = np.empty((*grid.shape, 2), dtype=np.float32)
         coarse[..., 0] = scene_x + self._offset[0]
         coarse[..., 1] = scene_y + self._offset[1]
