@@ -151,9 +151,10 @@ def renderer(drawn: Character, *tracks: Track, duration_s: float = 3.0, seed: in
     return ClipRenderer(image, parts, plan, settings)
 
 
-def content_shift(clip: ClipRenderer, index: int) -> Floats:
-    """`(H, W, 2)`: how far the content shown at each pixel has moved there (the camera is still)."""
-    sample = clip.sample_map(index).astype(np.float64)
+def content_shift(clip: ClipRenderer, index: int, layer: str | None = "face") -> Floats:
+    """`(H, W, 2)`: how far the content of `layer` (default the face layer; None: every term in full) shown
+    at each pixel has moved there (the camera is still)."""
+    sample = clip.sample_map(index, layer).astype(np.float64)
     identity = np.stack(np.meshgrid(np.arange(clip.width), np.arange(clip.height)), axis=-1).astype(np.float64)
     offset = np.array([clip.margins.left, clip.margins.top], dtype=np.float64)
     return identity + offset - sample
@@ -379,6 +380,8 @@ def test_a_nod_moves_the_face_and_hardly_the_background(small: Character) -> Non
         moved = np.hypot(*np.moveaxis(content_shift(clip, index), -1, 0))  # (H, W) px
         assert float(np.median(moved[background])) < 0.05 * peak, f"frame {index}"
         assert float(moved[far].max()) < 0.05 * peak, f"frame {index}"
+        # The background is a layer of its own: away from the subject it is the input, pixel for pixel.
+        assert np.array_equal(clip.frame(index)[far], image[far]), f"frame {index}"
 
 
 # -- 6. bounce ----------------------------------------------------------------------------------------
