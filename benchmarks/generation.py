@@ -8,7 +8,12 @@ repeated and the best time kept; runs alternate so that a noisy neighbour hurts 
 times the engine's stages on their own. Prints a table and rewrites its own section of BENCHMARKS.md
 (between the HTML comment markers below), leaving the rest of the file alone.
 
-Usage: python benchmarks/generation.py [--repeats 3] [--output BENCHMARKS.md] [--no-write]
+A second picture, 5:2 (`WIDE_WIDTH` x `WIDE_HEIGHT`, the three sample photos side by side), is timed the
+same way (generation and encode-only, same prompt and clip length): both sizes report the ratio and the
+seconds per clip. `--baseline` stores both in `artefacts_baseline.json` as the "before the rig" figures,
+printed beside later runs' own.
+
+Usage: python benchmarks/generation.py [--repeats 3] [--output BENCHMARKS.md] [--no-write] [--baseline]
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
+import json
 import os
 import platform
 import tempfile
@@ -23,7 +29,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import av
 import cv2
@@ -35,12 +41,11 @@ from rich.console import Console
 from rich.table import Table
 
 import stillmotion
+from artefacts import BASELINE_JSON, load_baseline
+from artefacts import engine_source as source_state
 from report import cpu_model, write_section
 from stillmotion.engines.base import RenderRequest
 from stillmotion.engines.live2d import Live2DEngine
-from stillmotion.engines.live2d.engine import detect_parts, fit_image, make_plan
-from stillmotion.engines.live2d.motion import seed_from_image
-from stillmotion.engines.live2d.warp import ClipRenderer, RenderSettings
 from stillmotion.media.still import decode_image
 from stillmotion.media.video import VideoWriter, i420_to_rgb, read_frames, rgb_to_i420
 
@@ -54,6 +59,9 @@ SECTION_START: Final = "<!-- benchmark:generation-vs-encode:start -->"
 SECTION_END: Final = "<!-- benchmark:generation-vs-encode:end -->"
 TARGET_RATIO: Final = 2.0
 PROMPT: Final = "she blinks and smiles, hair moving in the wind, the camera slowly zooms in"
+# The 5:2 picture: the three sample photos, each cropped to 600x720, side by side.
+WIDE_WIDTH: Final = 1800
+WIDE_HEIGHT: Final = 720
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,24 @@ def make_input() -> bytes:
     image = image.crop((left, top, left + crop_w, top + crop_h)).resize((WIDTH, HEIGHT), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def make_wide_input() -> bytes:
+    """A 5:2 landscape, `WIDE_WIDTH` x `WIDE_HEIGHT`: the sample photos (coffee, astronaut, portrait),
+    each resized to the full height and cropped about its centre to a third of the width, as PNG."""
+    panel_w = WIDE_WIDTH // len(PHOTOS)
+    panels = []
+    for name in ("coffee.png", "astronaut.png", "grace_hopper.jpg"):
+        with Image.open(FIXTURES / name) as opened:
+            image = opened.convert("RGB")
+        scale = max(WIDE_HEIGHT / image.height, panel_w / image.width)
+        size = (round(image.width * scale), round(image.height * scale))
+        image = image.resize(size, Image.Resampling.LANCZOS)
+        left, top = (size[0] - panel_w) // 2, (size[1] - WIDE_HEIGHT) // 2
+        panels.append(np.asarray(image.crop((left, top, left + panel_w, top + WIDE_HEIGHT)), dtype=np.uint8))
+    buffer = io.BytesIO()
+    Image.fromarray(np.concatenate(panels, axis=1)).save(buffer, format="PNG")
     return buffer.getvalue()
 
 
@@ -131,6 +157,111 @@ def run(repeats: int) -> tuple[list[Row], int, dict[str, float], dict[str, objec
 
 
 @dataclass(frozen=True)
+class SizeRun:
+    """Generation vs encode-only for one picture size: best seconds per clip of each."""
+
+    label: str
+    width: int
+    height: int
+    frame_count: int
+    generation_s: float
+    encode_s: float
+
+    @property
+    def ratio(self) -> float:
+        return self.generation_s / self.encode_s
+
+
+def run_wide(repeats: int) -> SizeRun:
+    """The 5:2 picture: the engine's clip and `VideoWriter` alone on the same frames, best of `repeats`,
+    interleaved (no calling-thread variant: the portrait measures what that buys)."""
+    request = RenderRequest(image=make_wide_input(), prompt=PROMPT)
+    engine = Live2DEngine()
+    with tempfile.TemporaryDirectory(prefix="stillmotion-bench-wide-") as scratch:
+        work = Path(scratch)
+        clip = work / "generated.mp4"
+        result = engine.render(request, clip, on_progress=lambda _fraction: None)  # warm-up
+        assert (result.width, result.height) == (WIDE_WIDTH, WIDE_HEIGHT), result
+        frames: list[npt.NDArray[np.uint8]] = list(read_frames(clip))
+
+        def generate() -> None:
+            target = work / f"gen-{time.monotonic_ns()}.mp4"
+            engine.render(request, target, on_progress=lambda _fraction: None)
+            target.unlink()
+
+        def encode_only() -> None:
+            target = work / f"enc-{time.monotonic_ns()}.mp4"
+            with VideoWriter(target, width=WIDE_WIDTH, height=WIDE_HEIGHT, fps=request.fps) as writer:
+                for frame in frames:
+                    writer.write(frame)
+            target.unlink()
+
+        generation, encode = [], []
+        for _ in range(repeats):
+            generation.append(time_once(generate))
+            encode.append(time_once(encode_only))
+    return SizeRun("1800x720 (5:2)", WIDE_WIDTH, WIDE_HEIGHT, len(frames), min(generation), min(encode))
+
+
+def portrait_run(rows: list[Row], frame_count: int) -> SizeRun:
+    by_name = {row.name: row for row in rows}
+    return SizeRun(
+        f"{WIDTH}x{HEIGHT} (portrait)",
+        WIDTH,
+        HEIGHT,
+        frame_count,
+        by_name["generation (live2d engine)"].best_s,
+        by_name["encode only (VideoWriter)"].best_s,
+    )
+
+
+def size_key(run: SizeRun) -> str:
+    return f"{run.width}x{run.height}"
+
+
+def save_baseline(runs: list[SizeRun], path: Path = BASELINE_JSON) -> None:
+    """Store these figures as the generation baseline in the JSON the artefact table also uses."""
+    data = load_baseline(path)
+    data["generation"] = {
+        "source": source_state(),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{os.cpu_count()} CPUs, {cpu_model()}",
+        "prompt": PROMPT,
+        "sizes": {
+            size_key(run): {
+                "frames": run.frame_count,
+                "generation_s": round(run.generation_s, 3),
+                "encode_s": round(run.encode_s, 3),
+                "ratio": round(run.ratio, 3),
+            }
+            for run in runs
+        },
+    }
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def size_lines(runs: list[SizeRun], baseline: dict[str, Any]) -> list[str]:
+    """The two picture sizes, with the stored "before the rig" figures beside them."""
+    before = baseline.get("generation") or {}
+    sizes = before.get("sizes") or {}
+    lines = [
+        "| picture | generation (s / clip) | encode only (s) | ratio | before the rig: generation (s / clip) "
+        "| before: encode only (s) | before: ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        old = sizes.get(size_key(run))
+        then = f"{old['generation_s']:.2f} | {old['encode_s']:.2f} | {old['ratio']:.2f}" if old else "- | - | -"
+        lines.append(f"| {run.label} | {run.generation_s:.2f} | {run.encode_s:.2f} | {run.ratio:.2f} | {then} |")
+    if before:
+        lines += [
+            "",
+            f"Before the rig: engine source {before.get('source')}, {before.get('date')}, {before.get('machine')}.",
+        ]
+    return lines
+
+
+@dataclass(frozen=True)
 class Stage:
     name: str
     best_ms: float
@@ -139,7 +270,14 @@ class Stage:
 
 def stage_timings(repeats: int) -> list[Stage]:
     """The engine's steps on their own (best of `repeats`): decoding, detection, planning, the renderer's
-    per-clip setup, and drawing the 150 frames without encoding them."""
+    per-clip setup, and drawing the 150 frames without encoding them. Empty when the engine no longer
+    has these stages (the internals imported here are the warp engine's)."""
+    try:
+        from stillmotion.engines.live2d.engine import detect_parts, fit_image, make_plan
+        from stillmotion.engines.live2d.motion import seed_from_image
+        from stillmotion.engines.live2d.warp import ClipRenderer, RenderSettings
+    except ImportError:
+        return []
     data = make_input()
     request = RenderRequest(image=data, prompt=PROMPT)
     seed = seed_from_image(data)
@@ -277,6 +415,8 @@ def render_section(
     *,
     frame_count: int,
     repeats: int,
+    sizes: list[SizeRun],
+    baseline: dict[str, Any],
 ) -> str:
     by_name = {row.name: row for row in rows}
     generation = by_name["generation (live2d engine)"].best_s
@@ -295,6 +435,7 @@ def render_section(
         *plan_lines(facts),
         "",
         *machine_lines(),
+        f"- engine source: {source_state()}",
         "",
         "| case | best (s) | ms / frame | all runs (s) |",
         "|---|---:|---:|---|",
@@ -308,6 +449,14 @@ def render_section(
         f"({'meets' if generation / encode <= TARGET_RATIO else 'misses'} the <= {TARGET_RATIO:g} target).",
         f"Encoding on a background thread instead of the calling thread: {inline:.2f} s -> {generation:.2f} s "
         f"({100 * (inline - generation) / inline:.0f}% less time).",
+        "",
+        "### Picture sizes",
+        "",
+        f"The same clip and prompt from the portrait above and from a 5:2 picture ({WIDE_WIDTH}x{WIDE_HEIGHT}: "
+        "the three sample photos side by side); best of "
+        f"{repeats}, generation and encode-only interleaved. Same target for both: ratio <= {TARGET_RATIO:g}.",
+        "",
+        *size_lines(sizes, baseline),
         "",
         "### The engine's stages on their own",
         "",
@@ -385,11 +534,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs per case; the best is kept (default 3)")
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "BENCHMARKS.md")
     parser.add_argument("--no-write", action="store_true", help="print the table only")
+    parser.add_argument(
+        "--baseline", action="store_true", help=f"store both sizes' figures in {BASELINE_JSON.name} as the baseline"
+    )
     args = parser.parse_args()
 
     console = Console()
+    console.print(f"engine source: {source_state()} ({stillmotion.__file__})")
     repeats = max(1, args.repeats)
     rows, frame_count, encoded_psnr, facts = run(repeats)
+    sizes = [portrait_run(rows, frame_count), run_wide(repeats)]
+    if args.baseline:
+        save_baseline(sizes)
+        console.print(f"wrote {BASELINE_JSON}")
+    baseline = load_baseline()
     stages = stage_timings(repeats)
     conversions = compare_conversions()
     print_table(console, rows, conversions, encoded_psnr, frame_count=frame_count)
@@ -397,9 +555,19 @@ def main() -> None:
         console.print(line)
     for stage in stages:
         console.print(f"{stage.name}: {stage.best_ms:.{2 if stage.per_frame else 0}f} ms")
+    for line in size_lines(sizes, baseline):
+        console.print(line)
     if not args.no_write:
         section = render_section(
-            rows, conversions, encoded_psnr, stages, facts, frame_count=frame_count, repeats=repeats
+            rows,
+            conversions,
+            encoded_psnr,
+            stages,
+            facts,
+            frame_count=frame_count,
+            repeats=repeats,
+            sizes=sizes,
+            baseline=baseline,
         )
         write_section(args.output, section, start=SECTION_START, end=SECTION_END)
         console.print(f"wrote {args.output}")

@@ -7,8 +7,13 @@ hand-labelled one (IoU >= 0.3; otherwise the label is used and the detail says s
 from the hand labels (the engine does not report them); for drawings, the drawing's own truth. Prints
 a table and the pass count, and rewrites its own section of BENCHMARKS.md (full runs only).
 
+A second table, "artefacts", runs the measures of `artefacts.py` (background motion, blink peak, wind
+only, head turn, sharpness, zoom-out borders) on characters drawn over a brick wall and on a photo, and
+writes its own section (`--artefacts-only` runs just those). `--baseline` stores that run's figures in
+`artefacts_baseline.json` as the "before" column that later runs print beside their own.
+
 Usage: python benchmarks/motion_eval.py [--cases NAME ...] [--keep DIR] [--duration-s 3] [--fps 15]
-       [--no-write] [--list]
+       [--no-write] [--list] [--artefacts-only] [--baseline] [--flow-scale 1.0]
 """
 
 from __future__ import annotations
@@ -16,10 +21,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
+import json
 import math
 import os
 import platform
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -35,9 +40,10 @@ from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
+import artefacts as art
 import flow_metrics as fm
 import stillmotion
-from illustrations import Illustration, illustration, png_bytes
+from illustrations import PAIR_LAYOUTS, Illustration, PartTruth, character_pair, illustration, png_bytes
 from report import cpu_model, write_section
 from stillmotion.engines.base import RenderRequest, RenderResult
 from stillmotion.engines.live2d import Live2DEngine
@@ -49,6 +55,9 @@ REPO_ROOT: Final = Path(__file__).resolve().parent.parent
 FIXTURES: Final = REPO_ROOT / "tests" / "fixtures"
 SECTION_START: Final = "<!-- benchmark:motion-eval:start -->"
 SECTION_END: Final = "<!-- benchmark:motion-eval:end -->"
+ARTEFACTS_START: Final = "<!-- benchmark:artefacts:start -->"
+ARTEFACTS_END: Final = "<!-- benchmark:artefacts:end -->"
+BASELINE_JSON: Final = art.BASELINE_JSON
 SEED: Final = 7
 _CONTROL_MARGIN_PX: Final = 40
 
@@ -554,17 +563,8 @@ def engine_state() -> str:
 
 
 def source_state() -> str:
-    """The commit measured, and whether the engine's sources had uncommitted changes."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "src"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (no git)"
-    return f"{commit}" + (" + uncommitted changes in src/" if dirty else "")
+    """The commit of the engine measured (see `artefacts.engine_source`)."""
+    return art.engine_source()
 
 
 def machine_lines() -> list[str]:
@@ -629,6 +629,168 @@ def print_table(console: Console, outcomes: Sequence[Outcome]) -> None:
     console.print(table)
 
 
+# --- artefacts ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class ArtefactOutcome:
+    case: art.ArtefactCase
+    measures: list[art.Measure]
+    plan: str
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+def artefact_picture(case: art.ArtefactCase) -> tuple[bytes, PartTruth | None]:
+    """The picture's PNG/JPEG bytes and, for a drawn character, its parts' truth (input pixels)."""
+    if case.image in PAIR_LAYOUTS:
+        pair = character_pair(case.image)
+        return png_bytes(pair.textured), pair.parts
+    return (FIXTURES / case.image).read_bytes(), None
+
+
+def run_artefact_case(
+    case: art.ArtefactCase, engine: Live2DEngine, work: Path, *, duration_s: float, fps: int, flow_scale: float
+) -> ArtefactOutcome:
+    start = time.perf_counter()
+    image, parts = artefact_picture(case)
+    request = RenderRequest(
+        image=image, prompt=case.prompt, prompt_optimizer=case.optimizer, duration_s=duration_s, fps=fps, seed=SEED
+    )
+    clip_path = work / f"{case.name}.mp4"
+    try:
+        result = engine.render(request, clip_path, on_progress=lambda _fraction: None)
+    except Exception as error:  # an engine crash fails the case's measures, not the evaluation
+        return ArtefactOutcome(
+            case, [], "-", time.perf_counter() - start, error=f"render failed: {type(error).__name__}: {error}"
+        )
+    frames = list(read_frames(clip_path))
+    notes = []
+    moved_parts = None
+    if parts is not None:
+        matrix, note = frame0_alignment(image, frames[0])
+        zoom = math.sqrt(abs(np.linalg.det(matrix[:, :2])))
+        if abs(zoom - 1) < 0.002 and np.all(np.abs(matrix[:, 2]) < 0.5):
+            matrix = np.eye(2, 3)  # ECC's sub-pixel noise would only jitter the masks
+        elif note:
+            notes.append(note)
+        moved_parts = parts.mapped(matrix, result.width, result.height)
+    flows = art.flows_from_first(frames, scale=flow_scale) if art.needs_flow(case) else None
+    measures = art.evaluate(case, frames, moved_parts, flows)
+    return ArtefactOutcome(case, measures, plan_summary(result), time.perf_counter() - start, notes)
+
+
+def artefact_key(measure: art.Measure, case: art.ArtefactCase) -> str:
+    return f"{measure.name} | {case.name}"
+
+
+load_baseline = art.load_baseline
+
+
+def baseline_cell(baseline: dict[str, Any], key: str) -> str:
+    rows = (baseline.get("artefacts") or {}).get("rows") or {}
+    row = rows.get(key)
+    if not isinstance(row, dict):
+        return "-"
+    return f"{row['text']} ({'pass' if row['passed'] else 'fail'})"
+
+
+def save_baseline(
+    outcomes: Sequence[ArtefactOutcome], *, duration_s: float, fps: int, path: Path = BASELINE_JSON
+) -> None:
+    """Store this run's artefact figures as the baseline (the generation benchmark's entry is kept)."""
+    data = load_baseline(path)
+    rows: dict[str, dict[str, Any]] = {}
+    for outcome in outcomes:
+        for m in outcome.measures:
+            value = m.value if math.isfinite(m.value) else None
+            rows[artefact_key(m, outcome.case)] = {
+                "value": value,
+                "text": m.value_text,
+                "bar": m.bar_text,
+                "passed": m.passed,
+            }
+    data["artefacts"] = {
+        "source": source_state(),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{os.cpu_count()} CPUs, {cpu_model()}",
+        "clip": f"{duration_s:g} s at {fps} fps, seed {SEED}",
+        "rows": rows,
+    }
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def render_artefacts_section(
+    outcomes: Sequence[ArtefactOutcome], baseline: dict[str, Any], *, duration_s: float, fps: int, total_s: float
+) -> str:
+    measures = [(o, m) for o in outcomes for m in o.measures]
+    passed = sum(m.passed for _, m in measures)
+    base = baseline.get("artefacts") or {}
+    base_rows = base.get("rows") or {}
+    base_passed = sum(1 for row in base_rows.values() if row.get("passed"))
+    lines = [
+        ARTEFACTS_START,
+        "## Artefacts: what the motion breaks",
+        "",
+        f"`python benchmarks/motion_eval.py --artefacts-only`: {len(outcomes)} clips ({duration_s:g} s at {fps} fps, "
+        f"seed {SEED}) of characters drawn over a brick wall with a window and a poster (`brick-main` 720x960; "
+        "`brick-heldout` 900x720, another seed, hair colour and eye size, so that no bar is tuned on one picture) "
+        "and of a photo, each measured on the decoded frames with Farneback flow from frame 0 to every frame "
+        "(`benchmarks/artefacts.py`, where every measure and bar is documented). The subject mask is where the "
+        "character over the wall and the same character over a flat colour agree. Bars are the issue's.",
+        "",
+        *machine_lines(),
+        f"- engine source: {source_state()}",
+        f"- runtime: {total_s:.0f} s in all",
+    ]
+    if base:
+        lines.append(
+            f"- baseline (before the rig): source {base.get('source')}, {base.get('date')}, {base.get('machine')} "
+            f"(`benchmarks/artefacts_baseline.json`, written by `--baseline`)"
+        )
+    lines += [
+        "",
+        f"**{passed} / {len(measures)} measures pass**"
+        + (f" (baseline: {base_passed} / {len(base_rows)})." if base else "."),
+        "",
+        "| measure | case | value | bar | pass | baseline (before the rig) | detail |",
+        "|---|---|---:|---|---|---:|---|",
+    ]
+    for outcome, m in measures:
+        lines.append(
+            f"| {m.name} | {outcome.case.name} | {m.value_text} | {m.bar_text} | {'yes' if m.passed else '**no**'} | "
+            f"{baseline_cell(baseline, artefact_key(m, outcome.case))} | {_cell(m.detail)} |"
+        )
+    lines += ["", "| case | picture | prompt | plan (engine) | notes |", "|---|---|---|---|---|"]
+    for o in outcomes:
+        prompt = o.case.prompt + ("" if o.case.optimizer else " (optimizer off)")
+        notes = " / ".join([*o.notes, *([o.error] if o.error else [])])
+        lines.append(f"| {o.case.name} | {o.case.image} | {_cell(prompt)} | {_cell(o.plan)} | {_cell(notes) or '-'} |")
+    lines.append(ARTEFACTS_END)
+    return "\n".join(lines) + "\n"
+
+
+def print_artefacts(console: Console, outcomes: Sequence[ArtefactOutcome], baseline: dict[str, Any]) -> None:
+    table = Table(title="Artefacts", show_lines=False)
+    for column in ("measure", "case", "value", "bar", "pass", "baseline", "detail"):
+        table.add_column(column, justify="right" if column in ("value", "baseline") else "left", overflow="fold")
+    for o in outcomes:
+        if o.error:
+            table.add_row("-", o.case.name, "-", "-", "[red]no[/red]", "-", o.error)
+        for m in o.measures:
+            table.add_row(
+                m.name,
+                o.case.name,
+                m.value_text,
+                m.bar_text,
+                "[green]yes[/green]" if m.passed else "[red]no[/red]",
+                baseline_cell(baseline, artefact_key(m, o.case)),
+                m.detail,
+            )
+    console.print(table)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", nargs="+", metavar="NAME", help="run only these cases (names or prefixes)")
@@ -638,24 +800,43 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "BENCHMARKS.md")
     parser.add_argument("--no-write", action="store_true", help="print the table only")
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
+    parser.add_argument("--artefacts-only", action="store_true", help="run only the artefact cases")
+    parser.add_argument(
+        "--baseline", action="store_true", help="store this run's artefact figures as the baseline (full runs only)"
+    )
+    parser.add_argument(
+        "--flow-scale", type=float, default=1.0, help="artefact flow at this size (1 = full, down to 0.5)"
+    )
     args = parser.parse_args()
 
     console = Console(width=200)
-    cases = list(CASES)
+    cases = [] if args.artefacts_only else list(CASES)
+    artefact_cases = list(art.CASES)
     if args.list:
         for case in cases:
             expected = "; ".join(e.label() for e in case.expects)
             console.print(f"{case.name:32} {case.image:18} {case.prompt!r:45} {expected}")
+        for a_case in artefact_cases:
+            prompt = a_case.prompt + ("" if a_case.optimizer else " (optimizer off)")
+            console.print(f"{a_case.name:32} {a_case.image:18} {prompt!r:45} {', '.join(a_case.measures)}")
         return
     if args.cases:
-        cases = [c for c in cases if any(c.name == n or c.name.startswith(n) for n in args.cases)]
-        if not cases:
+
+        def chosen(name: str) -> bool:
+            return any(name == n or name.startswith(n) for n in args.cases)
+
+        cases = [c for c in cases if chosen(c.name)]
+        artefact_cases = [c for c in artefact_cases if chosen(c.name)]
+        if not cases and not artefact_cases:
             parser.error(f"no case matches {args.cases}; see --list")
+    if args.baseline and args.cases:
+        parser.error("--baseline stores a full artefact run; leave out --cases")
     cv2.setNumThreads(len(os.sched_getaffinity(0)))
     state = engine_state()
-    console.print(f"engine: {state}")
+    console.print(f"engine: {state}; source {source_state()} ({stillmotion.__file__})")
     engine = Live2DEngine()
     outcomes = []
+    artefact_outcomes = []
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="stillmotion-motion-eval-") as scratch:
         work = args.keep or Path(scratch)
@@ -665,16 +846,41 @@ def main() -> None:
             outcomes.append(outcome)
             mark = "[green]pass[/green]" if outcome.passed else "[red]FAIL[/red]"
             console.print(f"{mark} {case.name} ({outcome.seconds:.1f} s) {' / '.join(outcome.details)}")
+        motion_s = time.perf_counter() - start
+        for a_case in artefact_cases:
+            a_outcome = run_artefact_case(
+                a_case, engine, work, duration_s=args.duration_s, fps=args.fps, flow_scale=args.flow_scale
+            )
+            artefact_outcomes.append(a_outcome)
+            summary = ", ".join(f"{m.name} {m.value_text} {'ok' if m.passed else 'FAIL'}" for m in a_outcome.measures)
+            console.print(f"{a_case.name} ({a_outcome.seconds:.1f} s) {a_outcome.error or summary}")
     total_s = time.perf_counter() - start
-    print_table(console, outcomes)
-    passed = sum(o.passed for o in outcomes)
-    console.print(f"[bold]{passed} / {len(outcomes)} cases pass[/bold] in {total_s:.0f} s")
-    if not args.no_write and not args.cases:
-        section = render_section(outcomes, duration_s=args.duration_s, fps=args.fps, total_s=total_s, state=state)
-        write_section(args.output, section, start=SECTION_START, end=SECTION_END)
-        console.print(f"wrote {args.output}")
-    elif not args.no_write:
+    if outcomes:
+        print_table(console, outcomes)
+        passed = sum(o.passed for o in outcomes)
+        console.print(f"[bold]{passed} / {len(outcomes)} cases pass[/bold] in {motion_s:.0f} s")
+    if artefact_outcomes:
+        if args.baseline:
+            save_baseline(artefact_outcomes, duration_s=args.duration_s, fps=args.fps)
+            console.print(f"wrote {BASELINE_JSON}")
+        baseline = load_baseline()
+        print_artefacts(console, artefact_outcomes, baseline)
+        measures = [m for o in artefact_outcomes for m in o.measures]
+        console.print(f"[bold]{sum(m.passed for m in measures)} / {len(measures)} artefact measures pass[/bold]")
+    if args.no_write:
+        return
+    if args.cases:
         console.print("a subset ran: BENCHMARKS.md left alone")
+        return
+    if outcomes:
+        section = render_section(outcomes, duration_s=args.duration_s, fps=args.fps, total_s=motion_s, state=state)
+        write_section(args.output, section, start=SECTION_START, end=SECTION_END)
+    if artefact_outcomes:
+        section = render_artefacts_section(
+            artefact_outcomes, load_baseline(), duration_s=args.duration_s, fps=args.fps, total_s=total_s - motion_s
+        )
+        write_section(args.output, section, start=ARTEFACTS_START, end=ARTEFACTS_END)
+    console.print(f"wrote {args.output}")
 
 
 if __name__ == "__main__":

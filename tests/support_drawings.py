@@ -16,9 +16,13 @@ import numpy as np
 import numpy.typing as npt
 
 RGB = tuple[int, int, int]
-Background = Literal["gradient", "plain"] | RGB
+# A named fill, one colour, or a whole `(H, W, 3)` uint8 RGB picture to paint the character over.
+Background = Literal["gradient", "plain"] | RGB | npt.NDArray[np.uint8]
 
 SKIN: RGB = (252, 224, 200)
+EYE_WHITE: RGB = (255, 255, 255)
+PUPIL: RGB = (25, 20, 30)
+LASH: RGB = (35, 25, 30)
 SHIRT_COLORS: tuple[RGB, ...] = ((70, 90, 160), (200, 60, 70), (60, 130, 90), (240, 240, 245))
 IRIS_COLORS: tuple[RGB, ...] = ((60, 110, 200), (40, 150, 90), (150, 60, 40), (140, 60, 170))
 HAIR_COLORS: tuple[RGB, ...] = ((90, 50, 30), (240, 210, 110), (40, 40, 55), (230, 120, 150), (110, 150, 230))
@@ -36,6 +40,13 @@ class DrawnTruth:
     mouth: tuple[float, float]  # (x, y) px
     neck: tuple[float, float]  # (x, y) px, the top of the neck under the chin
     labels: npt.NDArray[np.uint8]  # (H, W): 0 background, 1 hair, 2 body, 3 skin, 4 eye, 5 mouth
+    # The colours the drawing used (filled in by `draw_character`; the defaults are its fixed ones).
+    iris_color: RGB = (0, 0, 0)
+    hair_color: RGB = (0, 0, 0)
+    skin_color: RGB = SKIN
+    eye_white_color: RGB = EYE_WHITE
+    pupil_color: RGB = PUPIL
+    lash_color: RGB = LASH
 
     @property
     def hair_mask(self) -> npt.NDArray[np.bool_]:  # (H, W)
@@ -59,6 +70,10 @@ class DrawnTruth:
 
 
 def _background(width: int, height: int, background: Background, rng: np.random.Generator) -> npt.NDArray[np.uint8]:
+    if isinstance(background, np.ndarray):
+        if background.shape != (height, width, 3) or background.dtype != np.uint8:
+            raise ValueError(f"a background picture must be ({height}, {width}, 3) uint8, got {background.shape}")
+        return np.ascontiguousarray(background).copy()
     if isinstance(background, tuple):
         return np.broadcast_to(np.array(background, np.uint8), (height, width, 3)).copy()
     if background == "plain":
@@ -78,10 +93,14 @@ def draw_character(
     seed: int = 0,
     hair_color: RGB | None = None,
     background: Background = "gradient",
+    eye_scale: float = 1.0,
 ) -> tuple[npt.NDArray[np.uint8], DrawnTruth]:
     """A front-facing anime-style bust: `(H, W, 3)` uint8 RGB and its `DrawnTruth`.
 
     `seed` varies placement, size and colours a little; the head is always fully inside the frame.
+    `background` may be a picture of the output size: the character is painted over it, and the same
+    character over a flat colour differs from it only where the background shows. `eye_scale` sizes
+    the eyes (irises, pupils, highlights and lash lines with them) about their centres.
     """
     rng = np.random.default_rng(seed)
     hair = hair_color if hair_color is not None else HAIR_COLORS[int(rng.integers(len(HAIR_COLORS)))]
@@ -167,16 +186,17 @@ def draw_character(
     # Eyes: big white ellipse, iris, dark pupil, two highlights; a brow-like upper lash line.
     eye_dx = 0.42 * a
     eye_y = cy + 0.12 * b
-    eye_ax = (0.2 * a, 0.27 * a)
+    e = a * eye_scale if eye_scale != 1.0 else a  # the eyes' own unit (exactly `a` at the default size)
+    eye_ax = (0.2 * e, 0.27 * e)
     eyes = ((cx - eye_dx, eye_y), (cx + eye_dx, eye_y))
     for ex, ey in eyes:
-        ellipse((ex, ey), eye_ax, (255, 255, 255), _EYE)
-        ellipse((ex, ey + 0.03 * a), (0.16 * a, 0.23 * a), iris, _EYE)
-        ellipse((ex, ey + 0.05 * a), (0.09 * a, 0.13 * a), (25, 20, 30), _EYE)
-        ellipse((ex - 0.06 * a, ey - 0.08 * a), (0.05 * a, 0.05 * a), (255, 255, 255), _EYE)
-        ellipse((ex + 0.05 * a, ey + 0.1 * a), (0.025 * a, 0.025 * a), (255, 255, 255), _EYE)
-        lash, lash_axes = (round(ex), round(ey - 0.02 * a)), (round(0.24 * a), round(0.3 * a))
-        cv2.ellipse(image, lash, lash_axes, 0, 200, 340, (35, 25, 30), max(2, round(0.04 * a)), cv2.LINE_AA)
+        ellipse((ex, ey), eye_ax, EYE_WHITE, _EYE)
+        ellipse((ex, ey + 0.03 * e), (0.16 * e, 0.23 * e), iris, _EYE)
+        ellipse((ex, ey + 0.05 * e), (0.09 * e, 0.13 * e), PUPIL, _EYE)
+        ellipse((ex - 0.06 * e, ey - 0.08 * e), (0.05 * e, 0.05 * e), EYE_WHITE, _EYE)
+        ellipse((ex + 0.05 * e, ey + 0.1 * e), (0.025 * e, 0.025 * e), EYE_WHITE, _EYE)
+        lash, lash_axes = (round(ex), round(ey - 0.02 * e)), (round(0.24 * e), round(0.3 * e))
+        cv2.ellipse(image, lash, lash_axes, 0, 200, 340, LASH, max(2, round(0.04 * e)), cv2.LINE_AA)
     # Mouth: a short smiling arc.
     mouth = (cx, cy + 0.6 * b)
     thickness = max(2, round(0.035 * a))
@@ -195,5 +215,7 @@ def draw_character(
         mouth=mouth,
         neck=(cx, chin_y),
         labels=labels,
+        iris_color=iris,
+        hair_color=hair,
     )
     return np.ascontiguousarray(image), truth
