@@ -17,13 +17,13 @@ import pytest
 
 from stillmotion.engines.live2d import motion, regions
 from stillmotion.engines.live2d.camera import CameraPath, Margins, extend_canvas
-from stillmotion.engines.live2d.fields import StretchLimiter, strain_bounds
 from stillmotion.engines.live2d.motion import Clock
 from stillmotion.engines.live2d.parts import Box, Face, Parts
 from stillmotion.engines.live2d.plan import ACTIONS, MotionPlan, Track
 from stillmotion.engines.live2d.regions import FaceGeometry, Grid, fallback_parts
 from stillmotion.engines.live2d.rig.fill import fill_hole
 from stillmotion.engines.live2d.rig.layers import mattes_for
+from stillmotion.engines.live2d.rig.limits import StretchLimiter, strain_bounds
 from stillmotion.engines.live2d.warp import ClipRenderer, RenderSettings
 
 Frame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB

@@ -26,14 +26,15 @@ import numpy as np
 import numpy.typing as npt
 
 from stillmotion.engines.live2d.camera import CameraPath, Margins, extend_canvas
-from stillmotion.engines.live2d.fields import LocalField, StretchLimiter
 from stillmotion.engines.live2d.layers import FaceLayers
 from stillmotion.engines.live2d.motion import Clock
 from stillmotion.engines.live2d.overlays import AmbientOverlays
 from stillmotion.engines.live2d.parts import Parts
 from stillmotion.engines.live2d.plan import MotionPlan, Track
 from stillmotion.engines.live2d.regions import Grid, Regions
+from stillmotion.engines.live2d.rig.deformers import LocalField
 from stillmotion.engines.live2d.rig.layers import LAYER_GAINS, Layer, build_stack, double_size, mattes_for, rgba
+from stillmotion.engines.live2d.rig.limits import StretchLimiter
 
 RGBFrame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
 SampleMap = npt.NDArray[np.float32]  # (H, W, 2) float32: the canvas position (x, y) each output pixel shows

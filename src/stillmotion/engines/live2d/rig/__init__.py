@@ -1,2 +1,8 @@
 """The rig: the picture cut into depth-ordered layers over a background plate, each moved by its own
-deformers (`layers.py`), with hair that swings as a damped spring chain (`physics.py`)."""
+deformers (`layers.py`), with hair that swings as a damped spring chain (`physics.py`).
+
+The deformers, one module per part, each building a track's field terms (`terms.py`): `head.py` (nod,
+shake, tilt, turn, look, idle), `face.py` (eyes and mouth), `body.py` (breathe, sway, lean, bounce, and
+whole-subject motion when no face was found), `hair.py` (hair following the head, wind in hair and
+clothes). `deformers.py` puts a plan's tracks together into one `LocalField`, within the stretch limits
+of `limits.py`. Imports run one way: terms <- body, hair <- head <- face <- deformers."""
