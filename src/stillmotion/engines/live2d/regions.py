@@ -152,9 +152,9 @@ def eye_opening(image: RGBFrame, box: Box) -> Box:
     darkest = np.argpartition(score.reshape(-1), count - 1)[:count]
     pupil_x = float(np.median(xx.reshape(-1)[darkest])) + x0 + 0.5
     pupil_y = float(np.median(yy.reshape(-1)[darkest])) + y0 + 0.5
-    half_w = 0.42 * box.w
+    half_w = 0.38 * box.w
     half_h = min(0.5 * box.h, 0.42 * half_w)
-    centre_x = 0.5 * (box.cx + pupil_x)  # the pupil may look aside; the opening stays near the box's centre
+    centre_x = 0.25 * box.cx + 0.75 * pupil_x  # the pupil may look aside; the opening leans towards the box
     centre_y = float(np.clip(pupil_y, box.y + half_h, box.y + box.h - half_h))
     return Box(centre_x - half_w, centre_y - half_h, 2 * half_w, 2 * half_h)
 
