@@ -1,7 +1,7 @@
 """Time for the live2d renderer: how strongly each track acts at each frame, as one curve per frame.
 
 A track of a `MotionPlan` says what moves and when (`start_s`/`end_s`, `repeats`, `easing`); the fields
-(`fields.py`) say where and in which direction. This module turns the "when" into curves of shape
+(the deformers in `rig/`) say where and in which direction. This module turns the "when" into curves of shape
 `(T,)`, one value per frame, computed once per clip. Every curve is 0 at t = 0, so that frame 0 is the
 input; with `loop` every curve is back at 0 on the last frame, so that the clip ends where it began.
 
