@@ -93,7 +93,9 @@ def face_mattes(parts: Parts, geometry: FaceGeometry) -> dict[str, Matte]:
     # The face: an ellipse around the face box, a little taller upwards (the box starts at the brows).
     cx, cy = face.cx, face.cy - 0.06 * face.h
     radius = np.sqrt(((xs - cx) / (0.56 * face.w)) ** 2 + ((ys - cy) / (0.6 * face.h)) ** 2)
-    face_zone = smoothstep(radius, 1.0 + soft / face.w, 1.0 - soft / face.w)
+    # A crisp edge (a few px): hair moving behind the face must not show through the face's outline.
+    crisp = 0.012 * max(face.w, face.h) / face.w
+    face_zone = smoothstep(radius, 1.0 + crisp, 1.0 - crisp)
     eye_top = min(geometry.left_eye.y, geometry.right_eye.y)
     in_columns = smoothstep(np.abs(xs - face.cx), 0.62 * face.w, 0.5 * face.w)
     bangs_zone = in_columns * smoothstep(ys, eye_top + 0.25 * soft, eye_top - 0.25 * soft)
@@ -104,14 +106,19 @@ def face_mattes(parts: Parts, geometry: FaceGeometry) -> dict[str, Matte]:
     bangs = hair * bangs_zone
     side_locks = hair * (1.0 - bangs_zone) * locks_zone
     back_hair = hair * (1.0 - bangs_zone) * (1.0 - locks_zone)
-    # Back hair reaches under the head (the face may turn away from it).
+    # What lies behind a side lock that swings away: the body where the body is near (a shoulder), more
+    # hair elsewhere (beside the jaw and neck).
+    body_seen = (subject * (1.0 - hair) * (1.0 - face_zone) > 0.5).astype(np.uint8)
+    to_body = np.asarray(cv2.distanceTransform(1 - body_seen, cv2.DIST_L2, 5), dtype=np.float32)  # (H, W) px
+    near_body = smoothstep(to_body, 0.25 * face.h, 0.1 * face.h)
+    # Back hair reaches under the head (the face may turn away from it) and under the locks.
     behind_head = subject * smoothstep(radius, 1.35, 1.1) * (1.0 - locks_zone)
-    back_hair = np.maximum(back_hair, behind_head * (1.0 - hair))
+    back_hair = np.maximum(np.maximum(back_hair, behind_head * (1.0 - hair)), side_locks * (1.0 - near_body))
     # Whatever lies in the face's zone moves with the face, its outline included (in a drawing the line
     # around the face is dark, and a hair detector takes it for hair), except the bangs in front of it.
     face_matte = subject * face_zone * (1.0 - bangs)
     neck = subject * face_zone * smoothstep(ys, mouth_line, mouth_line + soft)
-    body = subject * (1.0 - hair * (1.0 - locks_zone)) * np.maximum(1.0 - face_zone, neck)
+    body = np.maximum(subject * (1.0 - hair) * np.maximum(1.0 - face_zone, neck), side_locks * near_body)
     return {
         "back_hair": np.asarray(back_hair, dtype=np.float32),
         "body": np.asarray(body, dtype=np.float32),
