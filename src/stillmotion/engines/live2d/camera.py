@@ -6,12 +6,14 @@ moves down; `zoom in` makes content larger.
 
 Pans and tilts also push in just enough to hide half of their travel, so that a pan reveals a narrow
 band of the extended canvas rather than a wide one; a zoom out reveals it on every side. The canvas is
-the first frame padded by exactly the margin the path needs, filled with mirrored content that is
-blurred more the further it lies from the image, so that the edge never shows black or smeared pixels.
+the first frame padded by exactly the margin the path needs, filled with content that continues the
+picture: its own texture, quilted outward from each edge in patches taken from near that edge (see
+`extend_canvas`), as sharp as the picture and no mirror image of it, built once per clip from its seed.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Final
@@ -25,14 +27,57 @@ from stillmotion.engines.live2d.motion import Clock, Curve
 from stillmotion.engines.live2d.plan import Track
 
 RGBFrame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
+FloatFrame = npt.NDArray[np.float32]  # (H, W, 3) or (H, W, 1) float32
 
 # At amplitude 1.0: zoom by 15%; pan or tilt by 10% of the frame's width or height.
 ZOOM_FRACTION: Final = 0.15
 PAN_FRACTION: Final = 0.10
 # Share of a pan's travel hidden by pushing in (the rest reveals the extended canvas).
 PAN_HIDDEN: Final = 0.5
-# Margins this small are only the guard band around the frame, never shown.
-_GUARD_ONLY_PX: Final = 4
+
+# The extended canvas (`extend_canvas`, `_Quilter`).
+# Pictures narrower than this are tiled, not quilted.
+_QUILT_MIN_PX: Final = 8
+# Patches: this many along the picture's shorter side; searched at the size where one is this many px.
+_PATCHES_PER_SIDE: Final = 10
+_COARSE_PATCH_PX: Final = 12
+# Patches come from this share of the picture (its width, for a side band) nearest the edge, and from
+# within this many patch sizes of their own place along the edge.
+_SOURCE_SHARE: Final = 0.25
+_SEARCH_ROWS: Final = 2
+# The overlap with the patch above weighs this much per pixel against that with the patch left.
+_TOP_WEIGHT: Final = 0.5
+# Overlap differences (mean squared, summed over the channels) count relative to the best's plus this.
+_OVERLAP_FLOOR: Final = 100.0
+# The guide: per patch, this many bands along the edge; colour and texture (mean gradient, weighed by
+# `_TEXTURE_WEIGHT` against colour) up to `_GUIDE_SLACK` grey levels from the edge's are free, and each
+# `_GUIDE_SCALE` beyond costs `_GUIDE_WEIGHT` (squared) as much as the best overlap's difference.
+_GUIDE_BANDS: Final = 4
+_TEXTURE_WEIGHT: Final = 2.0
+_GUIDE_SLACK: Final = 24.0
+_GUIDE_SCALE: Final = 24.0
+_GUIDE_WEIGHT: Final = 1.0
+# A source patch at the far side of the source costs this share more than one at the edge.
+_DEPTH_PENALTY: Final = 0.5
+# Each earlier use of a source patch within a patch size over `_REUSE_RADIUS` costs this share more.
+_REUSE_PENALTY: Final = 0.5
+_REUSE_RADIUS: Final = 2
+# A patch is picked at random among this many lowest costs within this share of the lowest.
+_CANDIDATES: Final = 6
+_TOLERANCE: Final = 0.1
+# A patch carries on where its neighbour's came from if that costs at most this many times the pick.
+_COHERENCE: Final = 1.3
+# The most a patch's brightness is shifted to match what it overlaps.
+_MAX_SHIFT: Final = 24.0
+# The membrane at the edge (`_meet_edge`) spreads over colours within about this of the edge pixel's,
+# smooths its correction along the edge over a patch over `_MEMBRANE_ALONG`, and corrects what step is
+# left at the edge by at most `_MEMBRANE_STEP_MOST`.
+_MEMBRANE_COLOUR_PX: Final = 25.0
+_MEMBRANE_ALONG: Final = 12.0
+_MEMBRANE_STEP_MOST: Final = 16.0
+# Summing and weighing (as `cv2.COLOR_RGB2GRAY` does) the colour channels, by matrix product.
+_ONES: Final = np.ones(3, dtype=np.float32)
+_GREY: Final = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -115,47 +160,449 @@ class CameraPath:
         return Margins(pad(float(left)), pad(float(top)), pad(float(right)), pad(float(bottom)))
 
 
-def extend_canvas(image: RGBFrame, margins: Margins) -> RGBFrame:
-    """`image` `(H, W, 3)` padded to `(H + top + bottom, W + left + right, 3)`: the image itself untouched,
-    the padding mirrored and blurred, sharp at the image edge and fully blurred a short way out."""
-    canvas = cv2.copyMakeBorder(
-        image, margins.top, margins.bottom, margins.left, margins.right, cv2.BORDER_REFLECT
-    )  # (H', W', 3) uint8
-    widest = max(margins.left, margins.top, margins.right, margins.bottom)
-    if widest <= _GUARD_ONLY_PX:
-        # A guard band no sample reaches (see `CameraPath.margins`): a plain mirror will do.
-        return np.asarray(canvas, dtype=np.uint8)
-    canvas_h, canvas_w = canvas.shape[:2]
-    # A strong blur, cheaply: at a quarter of the size, then back up.
-    small_w, small_h = max(1, canvas_w // 4), max(1, canvas_h // 4)
-    small = cv2.resize(canvas, (small_w, small_h), interpolation=cv2.INTER_AREA)
-    sigma = float(np.clip(widest / 12.0, 2.0, 8.0))
-    small = cv2.GaussianBlur(small, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-    blurred = cv2.resize(small, (canvas_w, canvas_h), interpolation=cv2.INTER_LINEAR)
+def extend_canvas(image: RGBFrame, margins: Margins, *, seed: int = 0) -> RGBFrame:
+    """`image` `(H, W, 3)` padded to `(H + top + bottom, W + left + right, 3)`: the image itself copied
+    exactly, the padding synthesised so that it continues the picture.
 
-    # Blend weight: 0 inside the image and at its edge, 1 from `feather` px out. Only the four padding
-    # strips are blended; the image in the middle is left exactly as it is.
+    A mirror shows as a reflection and a blur as a soft band, in every frame that reveals the padding.
+    Quilting (`_Quilter`) instead copies the picture's own texture from near each edge, in overlapping
+    patches each chosen to agree with the edge and with its neighbours, so lines that cross an edge go
+    on and the padding is as sharp as the picture. The left and right bands come first; the top and
+    bottom bands are then quilted along the widened picture, which fills the corners from both sides.
+    The same `seed` gives the same canvas: the clip builds it once and shows it in every frame, so what
+    is revealed never flickers.
+    """
     height, width = image.shape[:2]
-    feather = float(np.clip(widest / 3.0, 2.0, 24.0))
-    xs = np.arange(canvas_w, dtype=np.float32) - margins.left
-    ys = np.arange(canvas_h, dtype=np.float32) - margins.top
-    out_x = np.maximum(np.maximum(-xs, xs - (width - 1)), 0.0) / feather  # (W',)
-    out_y = np.maximum(np.maximum(-ys, ys - (height - 1)), 0.0) / feather  # (H',)
-    out: RGBFrame = np.asarray(canvas, dtype=np.uint8).copy()
-    bottom = margins.top + height
-    right = margins.left + width
-    strips = (
-        (slice(0, margins.top), slice(0, canvas_w)),
-        (slice(bottom, canvas_h), slice(0, canvas_w)),
-        (slice(margins.top, bottom), slice(0, margins.left)),
-        (slice(margins.top, bottom), slice(right, canvas_w)),
-    )
-    for rows, columns in strips:
-        distance = np.clip(np.maximum(out_x[None, columns], out_y[rows, None]), 0.0, 1.0)
-        if distance.size == 0:
-            continue
-        weight = (distance * distance * (3.0 - 2.0 * distance))[..., None]  # (h, w, 1)
-        sharp = canvas[rows, columns].astype(np.float32)
-        soft = blurred[rows, columns].astype(np.float32)
-        out[rows, columns] = np.clip(np.rint(sharp + weight * (soft - sharp)), 0, 255).astype(np.uint8)
-    return out
+    top, bottom, left, right = margins.top, margins.bottom, margins.left, margins.right
+    if min(height, width) < _QUILT_MIN_PX:
+        # Too small to hold a patch: tile the picture, which continues it without reflecting it.
+        wrapped = cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_WRAP)
+        return np.asarray(wrapped, dtype=np.uint8)
+    canvas: RGBFrame = np.empty((height + top + bottom, width + left + right, 3), dtype=np.uint8)
+    canvas[top : top + height, left : left + width] = image
+    rng = np.random.default_rng(seed)
+    patch = _Patches.for_image(width, height)
+    # Each band is quilted to the right of a flipped or transposed view, and lands back through it.
+    middle = canvas[top : top + height]  # (H, W', 3), the picture widened once its sides are filled
+    middle[:, :left] = _quilt_band(image[:, ::-1], left, patch, rng)[:, ::-1]
+    middle[:, left + width :] = _quilt_band(image, right, patch, rng)
+    canvas[:top] = _quilt_band(middle[::-1].transpose(1, 0, 2), top, patch, rng).transpose(1, 0, 2)[::-1]
+    canvas[top + height :] = _quilt_band(middle.transpose(1, 0, 2), bottom, patch, rng).transpose(1, 0, 2)
+    return canvas
+
+
+@dataclass(frozen=True)
+class _Patches:
+    """Quilting sizes: `size` px square patches that overlap their neighbours by `overlap` px. The search
+    runs at `1 / coarse` of the size (where a patch is about `_COARSE_PATCH_PX` across) and is refined at
+    `1 / fine` (1, or 2 for large patches): the search is what costs."""
+
+    size: int
+    overlap: int
+    coarse: int
+    fine: int
+
+    @classmethod
+    def for_image(cls, width: int, height: int) -> _Patches:
+        # Patches scale with the picture, so that they hold the same share of its texture at any size.
+        shorter = min(width, height)
+        size = min(int(np.clip(round(shorter / _PATCHES_PER_SIDE), 16, 128)), shorter // 2)
+        if size > 48:  # refined at half size, from an even coarse size
+            coarse, fine = 2 * max(1, round(size / (2 * _COARSE_PATCH_PX))), 2
+        else:
+            coarse, fine = max(1, round(size / _COARSE_PATCH_PX)), 1
+        return cls(size=size, overlap=max(1, round(size / 4)), coarse=coarse, fine=fine)
+
+
+def _quilt_band(picture: RGBFrame, band: int, patch: _Patches, rng: np.random.Generator) -> RGBFrame:
+    """`(h, band, 3)`: the `band` columns to the right of `picture` `(h, w, 3)`, quilted (`_Quilter`)."""
+    if band <= 0:
+        return np.zeros((picture.shape[0], 0, 3), dtype=np.uint8)
+    quilted = _Quilter(picture, patch).band(band, rng)
+    return np.asarray(np.clip(np.rint(quilted), 0, 255), dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class _Coarse:
+    """The quilting source at `1 / c` of its size, from full row `phase` on: coarse pixel `(i, j)` is the
+    mean of full rows `[phase + i c, phase + (i + 1) c)` by columns `[j c, (j + 1) c)`. A patch's rows can
+    start anywhere; searching the phase its rows start at puts candidates in the same rows (a horizon,
+    a shelf) exactly in line with it, where a single grid would be up to `c - 1` rows off."""
+
+    channels: tuple[npt.NDArray[np.float32], ...]  # 3 x (h', S'): the colour planes
+    squares: npt.NDArray[np.float32]  # (h', S'): the squared colour, summed over the channels
+    block_looks: npt.NDArray[np.float32]  # (h', S', 4): the guide's looks of the block right and down of each
+    block_squares: npt.NDArray[np.float32]  # (h', S'): the squared looks, summed
+    edge_looks: npt.NDArray[np.float32]  # (h', 4): the guide's looks of the edge from each row
+
+    @classmethod
+    def build(
+        cls, rows: FloatFrame, phase: int, patch: _Patches, small_size: int, small_overlap: int, guide_rows: int
+    ) -> _Coarse:
+        """From `rows` `(h, S / c, 3)`, the source shrunk across and averaged over `c` rows down from each."""
+        coarse = patch.coarse
+        small = np.ascontiguousarray(rows[phase : rows.shape[0] - coarse + 1 : coarse])  # (h', S', 3)
+        grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+        gradient = np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=1)) + np.abs(
+            cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=1)
+        )
+        # Looks: colour, and texture as the mean gradient in grey levels per full pixel.
+        looks = np.dstack([small, (_TEXTURE_WEIGHT / coarse) * gradient])  # (h', S', 4)
+        block = (small_size, guide_rows)
+        block_looks = cv2.boxFilter(looks, -1, block, anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)
+        # At the edge: its outermost overlap's width, which misses what stands a little inside it, over the
+        # band and one either side, since the edge may alternate (brick and mortar, stripes) and which one
+        # it shows just there is chance.
+        edge = looks[:, -small_overlap:].mean(axis=1, keepdims=True)  # (h', 1, 4)
+        edge_looks = cv2.boxFilter(
+            edge, -1, (1, 3 * guide_rows), anchor=(0, guide_rows), borderType=cv2.BORDER_REPLICATE
+        )
+        return cls(
+            channels=tuple(np.ascontiguousarray(small[..., channel]) for channel in range(3)),
+            squares=np.ascontiguousarray(np.square(small).sum(axis=2)),
+            block_looks=np.asarray(block_looks, dtype=np.float32),
+            block_squares=np.asarray(np.square(block_looks).sum(axis=2), dtype=np.float32),
+            edge_looks=np.asarray(edge_looks, dtype=np.float32).reshape(-1, 4),
+        )
+
+    def ssd(self, lo: int, rows: int, columns: int, template: FloatFrame) -> npt.NDArray[np.float32]:
+        """`(rows, columns)`: the squared difference between `template` `(t, s, 3)` and this source at each
+        top-left `(lo + i, j)`, as `sum I^2 - 2 sum I T + sum T^2` (small kernels are filtered directly,
+        where `cv2.matchTemplate` always pays for a DFT)."""
+        t_rows, t_columns = template.shape[:2]
+        span = slice(lo, lo + rows + t_rows - 1)
+        squares = cv2.boxFilter(self.squares[span], -1, (t_columns, t_rows), anchor=(0, 0), normalize=False)
+        total = squares[:rows, :columns] + float(np.square(template).sum())
+        for channel, plane in enumerate(self.channels):
+            kernel = np.ascontiguousarray(template[..., channel])
+            product = cv2.filter2D(plane[span], -1, kernel, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+            total -= 2.0 * product[:rows, :columns]
+        return np.asarray(np.maximum(total, 0.0), dtype=np.float32)
+
+
+class _Quilter:
+    """Quilts the band to the right of `picture` `(h, w, 3)` from its rightmost `_SOURCE_SHARE` (the content
+    nearest the edge is the likeliest to continue past it): see `band`."""
+
+    def __init__(self, picture: RGBFrame, patch: _Patches) -> None:
+        height, width = picture.shape[:2]
+        self.patch = patch
+        source_w = min(width, max(round(_SOURCE_SHARE * width), 2 * patch.size))
+        self.source: FloatFrame = np.ascontiguousarray(picture[:, width - source_w :], dtype=np.float32)
+        self.edge: FloatFrame = np.asarray(picture[:, width - patch.overlap :], dtype=np.float32)  # (h, O, 3)
+        # The picture's strip that the first column is matched to: the overlap and, further in, a multiple
+        # of the coarse size up to half a patch more (less where the source is too narrow for it).
+        extra = min(patch.size // 2, source_w - 2 * patch.size) // patch.coarse * patch.coarse
+        self.context: FloatFrame = np.asarray(picture[:, width - patch.overlap - max(extra, 0) :], dtype=np.float32)
+        self.small_size = max(1, patch.size // patch.coarse)
+        self.small_overlap = max(1, patch.overlap // patch.coarse)
+        self.guide_rows = max(1, self.small_size // _GUIDE_BANDS)
+        self.phases: dict[int, _Coarse] = {}  # built as patches need them, from:
+        coarse = patch.coarse
+        across = self.source
+        if coarse > 1:  # block means across (an exact multiple of the coarse size wide), then down
+            cropped = self.source[:, : source_w // coarse * coarse]
+            shrunk = cv2.resize(cropped, (source_w // coarse, height), interpolation=cv2.INTER_AREA)
+            across = np.asarray(shrunk, dtype=np.float32)
+        self.rows: FloatFrame = np.asarray(
+            cv2.boxFilter(across, -1, (1, coarse), anchor=(0, 0), borderType=cv2.BORDER_REPLICATE), dtype=np.float32
+        )  # (h, S / c, 3)
+        # The colours the source holds, near enough (see `band`).
+        means = self.rows.reshape(-1, 3)
+        self.low, self.high = means.min(axis=0), means.max(axis=0)
+        # Source patches used so far, counted around their coarse top-left.
+        self.used = np.zeros((height // patch.coarse + 1, source_w // patch.coarse + 1), dtype=np.float32)
+        grey = np.asarray(cv2.cvtColor(self.source, cv2.COLOR_RGB2GRAY), dtype=np.float32)
+        self.detail = _shrink(grey, patch.fine)  # (h / f, S / f)
+        # The deeper inside a source patch lies, the less likely it is to continue past the edge.
+        columns = source_w // patch.coarse - self.small_size + 1
+        self.depth = _DEPTH_PENALTY * np.linspace(1.0, 0.0, max(columns, 1), dtype=np.float32)  # (columns,)
+
+    def band(self, band: int, rng: np.random.Generator) -> FloatFrame:
+        """`(h, band, 3)`, quilted (image quilting, Efros and Freeman 2001, with a guide).
+
+        Patches are laid column by column outward, top to bottom. Each is the source patch, among those
+        within `_SEARCH_ROWS` patch sizes of its own rows (which keeps a horizon at its height), that best
+        agrees with what lies left of it (for the first column, the picture's strip at the edge, wider
+        than the overlap) and above it, and whose colour and texture, band by band along the edge, are
+        near the edge's there: a face or a rocket near the edge is not copied into the sky beside it.
+        It is picked at random among the few best (the seed's part), the less likely the more often it
+        was used and the deeper inside it lies; where the patch left or above came from carries on
+        instead if that fits nearly as well, which makes larger coherent pieces. It is shifted in
+        brightness to match what it overlaps and cut in along the line where it differs least from it.
+        Last, the band is brought to the edge's colour where it meets it (`_meet_edge`)."""
+        height = self.source.shape[0]
+        size, overlap = self.patch.size, self.patch.overlap
+        step = size - overlap
+        canvas = np.zeros((height, overlap + band + size, 3), dtype=np.float32)
+        canvas[:, :overlap] = self.edge
+        rows = list(range(0, height - size + 1, step))
+        if rows[-1] != height - size:
+            rows.append(height - size)
+        taken: list[tuple[int, int]] = []  # the source of each patch of the column before
+        # What the first column's patches hold where they overlap the picture's edge strip (cut away).
+        ghost = np.zeros((height, overlap, 3), dtype=np.float32)
+        for x0 in range(0, band, step):
+            column: list[tuple[int, int]] = []
+            for index, y0 in enumerate(rows):
+                above = rows[index - 1] + size - y0 if index > 0 else 0  # rows shared with the patch above
+                left_part = canvas[y0 : y0 + size, x0 : x0 + overlap]  # (P, O, 3)
+                top_part = canvas[y0 : y0 + above, x0 : x0 + size]  # (A, P, 3)
+                # The first column matches more of the picture than it overlaps: the wider the strip, the
+                # surer the phase of a pattern (which course of bricks, which stripe) beyond the edge.
+                context = self.context[y0 : y0 + size] if x0 == 0 else left_part
+                src_y, src_x = self._find(y0, context, top_part, rng)
+                # Carrying on where the patch left or above came from, if that fits nearly as well,
+                # makes larger coherent pieces, so fewer seams and fragments.
+                onward = []
+                if taken:
+                    onward.append((taken[index][0], taken[index][1] + step))
+                if column:
+                    onward.append((column[-1][0] + y0 - rows[index - 1], column[-1][1]))
+                onward = [(y, x) for y, x in onward if y <= height - size and x <= self.source.shape[1] - size]
+                if onward:
+                    found_overlap, found_guide = self._fit(y0, (src_y, src_x), context, top_part)  # finite
+                    scale = found_overlap + _OVERLAP_FLOOR  # costs as `_find` weighs them
+                    fits = [self._fit(y0, place, context, top_part) for place in onward]
+                    costs = [overlap / scale + guide for overlap, guide in fits]
+                    best = int(np.argmin(costs))
+                    if costs[best] <= _COHERENCE * (found_overlap / scale + found_guide):
+                        src_y, src_x = onward[best]
+                column.append((src_y, src_x))
+                piece = self.source[src_y : src_y + size, src_x : src_x + size]  # (P, P, 3)
+                piece = piece + _colour_shift(piece, left_part, top_part)  # clipped with the band, below
+                weight = _cut_weight(piece, left_part, top_part, first=x0 == 0)  # (P, P, 1)
+                target = canvas[y0 : y0 + size, x0 : x0 + size]
+                target += weight * (piece - target)
+                if x0 == 0:
+                    hidden = ghost[y0 : y0 + size]
+                    hidden += weight[:, overlap : overlap + 1] * (piece[:, :overlap] - hidden)
+            taken = column
+        met = _meet_edge(canvas[:, overlap : overlap + band], self.edge, ghost, reach=size // 2)
+        # Shifts in colour and brightness stay within the colours the source holds.
+        return np.asarray(np.minimum(np.maximum(met, self.low), self.high), dtype=np.float32)
+
+    def _fit(self, y0: int, place: tuple[int, int], left_part: FloatFrame, top_part: FloatFrame) -> tuple[float, float]:
+        """The search's costs of the source patch at `place` for the patch at row `y0`: its difference from
+        the overlaps (at full size) and its guide's cost."""
+        src_y, src_x = place
+        size, overlap, coarse = self.patch.size, self.patch.overlap, self.patch.coarse
+        extra = left_part.shape[1] - overlap  # `left_part` may reach left of the patch, as in `_find`
+        if src_x < extra:
+            return math.inf, math.inf
+        beside = self.source[src_y : src_y + size, src_x - extra : src_x + overlap]
+        cost = cv2.norm(np.ascontiguousarray(beside), np.ascontiguousarray(left_part), cv2.NORM_L2SQR)
+        count = float(left_part.shape[0] * left_part.shape[1])
+        if top_part.shape[0] > 0:
+            above = np.ascontiguousarray(self.source[src_y : src_y + top_part.shape[0], src_x : src_x + size])
+            cost += _TOP_WEIGHT * cv2.norm(above, np.ascontiguousarray(top_part), cv2.NORM_L2SQR)
+            count += _TOP_WEIGHT * top_part.shape[0] * size
+        cost /= count
+        level = self._level(src_y % coarse)
+        last_row, last_column = level.block_looks.shape[0] - 1, level.block_looks.shape[1] - 1
+        rows = np.minimum(src_y // coarse + self.guide_rows * np.arange(_GUIDE_BANDS), last_row)
+        looks = level.block_looks[rows, min(round(src_x / coarse), last_column)]  # (bands, 4)
+        wanted = self._wanted(self._level(y0 % coarse), y0 // coarse)  # (bands, 4)
+        beyond = np.maximum(np.sqrt(np.square(looks - wanted).sum(axis=1)) - _GUIDE_SLACK, 0.0)  # (bands,)
+        return float(cost), _GUIDE_WEIGHT * float(np.square(beyond / _GUIDE_SCALE).mean())
+
+    def _wanted(self, level: _Coarse, here: int) -> npt.NDArray[np.float32]:
+        """`(bands, 4)`: the edge's looks for each guide band of the patch at coarse row `here` of `level`."""
+        bands = here + self.guide_rows * np.arange(_GUIDE_BANDS)
+        return np.asarray(level.edge_looks[np.minimum(bands, level.edge_looks.shape[0] - 1)], dtype=np.float32)
+
+    def _level(self, phase: int) -> _Coarse:
+        level = self.phases.get(phase)
+        if level is None:
+            level = _Coarse.build(self.rows, phase, self.patch, self.small_size, self.small_overlap, self.guide_rows)
+            self.phases[phase] = level
+        return level
+
+    def _find(self, y0: int, left_part: FloatFrame, top_part: FloatFrame, rng: np.random.Generator) -> tuple[int, int]:
+        """The top-left in the source of the patch for row `y0`: searched coarse, refined fine. `left_part`
+        `(P, O + e, 3)` may reach `e` px (a multiple of the coarse size) left of the patch."""
+        coarse, fine, size = self.patch.coarse, self.patch.fine, self.patch.size
+        small_size = self.small_size
+        phase, here = y0 % coarse, y0 // coarse
+        level = self._level(phase)
+        reach = _SEARCH_ROWS * size // coarse
+        lo = max(0, here - reach)
+        hi = max(lo, min(level.squares.shape[0] - small_size, here + reach))
+        extra = left_part.shape[1] - self.patch.overlap  # px of the left part left of the patch
+        first = extra // coarse  # the first coarse column a patch can start at, with room for them
+        rows, columns = hi - lo + 1, level.squares.shape[1] - small_size + 1 - first
+        span = slice(first, first + columns)
+        # Agreement with the overlaps, per pixel of them (`_TOP_WEIGHT` for each above): what lies left, the
+        # way out from the picture, carries the lines that cross the edge on; the picture's own strip, for
+        # the first column, is the widest, and counts the most.
+        left = _shrink_to(left_part, self.small_overlap + first, small_size)
+        cost = level.ssd(lo, rows, columns, left)
+        count = float(left.shape[0] * left.shape[1])
+        if top_part.shape[0] > 0:
+            top = _shrink_to(top_part, small_size, max(1, round(top_part.shape[0] / coarse)))
+            cost += _TOP_WEIGHT * level.ssd(lo, rows, first + columns, top)[:, span]
+            count += _TOP_WEIGHT * top.shape[0] * top.shape[1]
+        cost /= count
+        # The guide: colour and texture, band by band, beyond `_GUIDE_SLACK` from the edge's (`_wanted`).
+        wanted = self._wanted(level, here)  # (bands, 4)
+        starts = lo + self.guide_rows * np.arange(_GUIDE_BANDS)[:, None] + np.arange(rows)[None, :]  # (bands, rows)
+        looks = level.block_looks[starts, span]  # (bands, rows, columns, 4)
+        squares = level.block_squares[starts, span]  # (bands, rows, columns)
+        products = np.matmul(looks, wanted[:, None, :, None])[..., 0]  # (bands, rows, columns)
+        distance = squares - 2.0 * products + np.square(wanted).sum(axis=1)[:, None, None]
+        beyond = np.maximum(np.sqrt(np.maximum(distance, 0.0)) - _GUIDE_SLACK, 0.0)
+        guide = _GUIDE_WEIGHT * np.square(beyond / _GUIDE_SCALE).mean(axis=0)
+        # The overlap's difference as a multiple of the best's, so that the guide counts for little where a
+        # patch fits the overlaps far better than others (the next course of bricks), and decides where
+        # none does (an object at the edge, or a patch before that went astray).
+        cost = cost / (float(cost.min()) + _OVERLAP_FLOOR) + guide
+        cost *= 1.0 + _REUSE_PENALTY * self.used[lo : lo + rows, span] + self.depth[span]
+        pick_row, pick_column = _pick(cost, rng)
+        radius = small_size // _REUSE_RADIUS
+        used_y, used_x = lo + pick_row, first + pick_column
+        self.used[max(0, used_y - radius) : used_y + radius + 1, max(0, used_x - radius) : used_x + radius + 1] += 1.0
+        guess_y, guess_x = phase + used_y * coarse, used_x * coarse
+        if coarse == fine:
+            return guess_y, guess_x
+        # Refine in grey, at 1 / fine, within a coarse pixel of the guess.
+        detail = self.detail
+        fine_size = size // fine
+        spread = coarse // fine  # a coarse pixel either way: `_pick` may take a neighbour of the best
+        y_lo = max(0, guess_y // fine - spread)
+        y_hi = max(y_lo, min(detail.shape[0] - fine_size, guess_y // fine + spread))
+        extra_fine = extra // fine
+        x_lo = max(extra_fine, guess_x // fine - spread)
+        x_hi = max(x_lo, min(detail.shape[1] - fine_size, guess_x // fine + spread))
+        near = detail[y_lo : y_hi + fine_size, x_lo - extra_fine : x_hi + fine_size]  # with the room left
+        fit_rows, fit_columns = y_hi - y_lo + 1, x_hi - x_lo + 1
+        left_grey = _grey(left_part, max(1, left_part.shape[1] // fine), fine_size)
+        fit = cv2.matchTemplate(near, left_grey, cv2.TM_SQDIFF)[:fit_rows, :fit_columns]
+        if top_part.shape[0] > 0:
+            top_grey = _grey(top_part, fine_size, max(1, top_part.shape[0] // fine))
+            on_patch = np.ascontiguousarray(near[:, extra_fine:])
+            fit = fit + cv2.matchTemplate(on_patch, top_grey, cv2.TM_SQDIFF)[:fit_rows, :fit_columns]
+        best_y, best_x = divmod(int(np.argmin(fit)), fit_columns)
+        src_y = min((y_lo + best_y) * fine, self.source.shape[0] - size)
+        src_x = min((x_lo + best_x) * fine, self.source.shape[1] - size)
+        return src_y, src_x
+
+
+def _meet_edge(band: FloatFrame, edge: FloatFrame, ghost: FloatFrame, *, reach: int) -> FloatFrame:
+    """`band` `(h, b, 3)` corrected in colour to meet the picture's edge strip `edge` `(h, O, 3)`, in full
+    at the edge and fading out over `reach` px: a membrane, as in seamless cloning. Where no source patch
+    matches the edge (a face or a hand cut by it), this turns the step in colour at the edge into a short
+    transition; the band's texture, its gradients, is kept, so it does not blur.
+
+    The correction is the difference between the strip and what the first column's patches held there,
+    `ghost` `(h, O, 3)`, where patch and picture are meant to agree (so a line along the edge in one and
+    not the other does not darken the band), smoothed along the edge (so one pixel's noise does not
+    streak outward); then what little step is left, between the strip's last pixels and the band's first,
+    smoothed further and bounded. It spreads only over what looks like the band's pixel at the edge, the
+    thing that continues the picture there, not over a line or another thing beyond it."""
+    if band.shape[1] == 0:
+        return band
+    along = max(1.0, reach / _MEMBRANE_ALONG)
+    mismatch = (edge - ghost)[:, -max(2, edge.shape[1] // 3) :]  # the columns next to the band
+    difference = cv2.GaussianBlur(mismatch.mean(axis=1, keepdims=True), (1, 0), along)  # (h, 1, 3)
+    near = min(band.shape[1], reach)  # beyond, the fade is 0
+    distance = np.arange(near, dtype=np.float32) / max(1, reach)
+    fade = np.square(1.0 - distance)[None, :]  # (1, n)
+    # Only what looks like the band's first pixel in its row, so that the part of it that continues the
+    # edge takes the correction, not a line or another thing beyond.
+    unlike = np.square(band[:, :near] - band[:, :1]).sum(axis=2) / (6.0 * _MEMBRANE_COLOUR_PX**2)  # (h, n)
+    weight = fade * np.exp(-unlike)
+    met = band.copy()
+    met[:, :near] += weight[..., None] * difference.reshape(-1, 1, 3)
+    pixels = min(2, near)
+    step = edge[:, -pixels:].mean(axis=1) - met[:, :pixels].mean(axis=1)  # (h, 3)
+    step = cv2.GaussianBlur(step[:, None], (1, 0), 3.0 * along).reshape(-1, 1, 3)
+    met[:, :near] += weight[..., None] * np.clip(step, -_MEMBRANE_STEP_MOST, _MEMBRANE_STEP_MOST)
+    return met
+
+
+def _shrink(image: FloatFrame, factor: int) -> FloatFrame:
+    """`image` `(h, w, ...)` shrunk by `factor`, each pixel the mean of its block (a ragged end is cut)."""
+    if factor == 1:
+        return np.ascontiguousarray(image)
+    height, width = image.shape[0] // factor, image.shape[1] // factor
+    cropped = image[: height * factor, : width * factor]
+    return np.asarray(cv2.resize(cropped, (width, height), interpolation=cv2.INTER_AREA), dtype=np.float32)
+
+
+def _shrink_to(image: FloatFrame, width: int, height: int) -> FloatFrame:
+    if image.shape[0] == height and image.shape[1] == width:
+        return np.ascontiguousarray(image)
+    return np.asarray(cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA), dtype=np.float32)
+
+
+def _grey(image: FloatFrame, width: int, height: int) -> FloatFrame:
+    """`image` `(h, w, 3)` in grey (as `cv2.COLOR_RGB2GRAY` weighs the channels), shrunk to `(height, width)`."""
+    return _shrink_to(np.asarray(image @ _GREY, dtype=np.float32), width, height)
+
+
+def _pick(cost: npt.NDArray[np.float32], rng: np.random.Generator) -> tuple[int, int]:
+    """A position of `cost` at random among the `_CANDIDATES` lowest that are within `_TOLERANCE` of the
+    lowest: near-ties are common in texture, and always taking the lowest repeats one patch."""
+    flat = cost.ravel()
+    count = min(_CANDIDATES, flat.size)
+    best = np.argpartition(flat, count - 1)[:count]
+    lowest = float(flat[best].min())
+    good = best[flat[best] <= lowest * (1.0 + _TOLERANCE) + 1e-3]
+    chosen = int(good[rng.integers(good.size)]) if good.size > 1 else int(good[0])
+    row, column = divmod(chosen, cost.shape[1])
+    return row, column
+
+
+def _colour_shift(piece: FloatFrame, left_part: FloatFrame, top_part: FloatFrame) -> FloatFrame:
+    """`(P, P, 1)`: the mean brightness difference between what the overlaps hold and `piece` there,
+    bounded, in full over the overlaps and fading to none across the patch. The best patch rarely matches
+    the light at the edge exactly, and a step in brightness shows as a seam. Brightness only, the same
+    on every channel: a shift per channel would tint greys; fading keeps shifts from adding up from patch
+    to patch."""
+    size, overlap = left_part.shape[:2]
+    above = top_part.shape[0]
+    difference = float((left_part - piece[:, :overlap]).sum())
+    count = size * overlap * 3
+    if above > 0:
+        difference += float((top_part[:, overlap:] - piece[:above, overlap:]).sum())
+        count += above * (size - overlap) * 3
+    shift = min(max(difference / count, -_MAX_SHIFT), _MAX_SHIFT)
+    return np.asarray(_fade(size, overlap, above) * shift, dtype=np.float32)
+
+
+@functools.cache
+def _fade(size: int, overlap: int, above: int) -> FloatFrame:
+    """`(P, P, 1)`: 1 over the overlaps, falling to 0 across the rest of the patch."""
+    reach = np.arange(size, dtype=np.float32)
+    beyond = np.broadcast_to(np.maximum(reach - (overlap - 1), 0.0)[None, :], (size, size))  # px past the left
+    if above > 0:
+        beyond = np.minimum(beyond, np.maximum(reach - (above - 1), 0.0)[:, None])  # or past the top overlap
+    fade = np.clip(1.0 - beyond / max(1, size - overlap), 0.0, 1.0)
+    return np.asarray(fade[..., None], dtype=np.float32)
+
+
+def _cut_weight(piece: FloatFrame, left_part: FloatFrame, top_part: FloatFrame, *, first: bool) -> FloatFrame:
+    """`(P, P, 1)`: how much of `piece` to lay over what is already there. 0 left of a cut through the left
+    overlap (all of it for the `first` column, which lies on the picture) and above a cut through the top
+    overlap, 1 elsewhere, half on the cut. Each cut follows, row by row, the least difference between
+    `piece` and what is there, smoothed along the cut so that it does not jump."""
+    size = piece.shape[0]
+    overlap = left_part.shape[1]
+    above = top_part.shape[0]
+    weight = np.ones((size, size), dtype=np.float32)
+    smooth = 2 * max(1, size // 8) + 1
+    if first:
+        weight[:, :overlap] = 0.0
+    else:
+        error = np.square(piece[:, :overlap] - left_part) @ _ONES  # (P, O), summed over the channels
+        error = cv2.blur(error, (1, smooth), borderType=cv2.BORDER_REPLICATE)
+        cut = np.argmin(error, axis=1).astype(np.float32)  # (P,) column
+        columns = np.arange(overlap, dtype=np.float32)
+        weight[:, :overlap] *= np.minimum(np.maximum((columns[None, :] - cut[:, None]) * 0.5 + 0.5, 0.0), 1.0)
+    if above > 0:
+        error = np.square(piece[:above] - top_part) @ _ONES  # (A, P)
+        error = cv2.blur(error, (smooth, 1), borderType=cv2.BORDER_REPLICATE)
+        cut = np.argmin(error, axis=0).astype(np.float32)  # (P,) row
+        rows_ = np.arange(above, dtype=np.float32)
+        weight[:above] *= np.minimum(np.maximum((rows_[:, None] - cut[None, :]) * 0.5 + 0.5, 0.0), 1.0)
+    return weight[..., None]
