@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from stillmotion.engines.live2d.engine import fit_image, output_size
 from stillmotion.engines.live2d.layers import FaceLayers, MouthOpening
 from stillmotion.engines.live2d.parts import Box, Face, Parts, find_parts
 from stillmotion.engines.live2d.plan import MotionPlan, Track
@@ -683,6 +684,69 @@ def test_a_photos_eyelid_comes_down_over_the_eye_as_it_is(name: str, side: str) 
     assert lower.any() and np.array_equal(half[lower], canvas[lower])
     assert float((half[upper] != canvas[upper]).any(axis=1).mean()) > 0.5
     assert np.array_equal(layers.canvas_for({}, 0.0), canvas)
+
+
+@cache
+def rendered_eyelid(name: str, side: str) -> tuple[Frame, Box, FaceLayers]:
+    """The photo at the size the engine renders it (`output_size`, `fit_image`: Grace Hopper's eyes are
+    larger there than in the file, and both get a lid), on a canvas with margins; the eye's box on it and
+    the layers closing that eye."""
+    image = decode_image((FIXTURES / name).read_bytes())
+    width, height = output_size(image.shape[1], image.shape[0])
+    image = fit_image(image, width=width, height=height)
+    parts = find_parts(image)
+    assert parts.face is not None and parts.face.kind == "photo", name
+    geometry = FaceGeometry.from_face(parts.face, image)
+    canvas = _with_margins(image)
+    eye = geometry.eye(side)
+    layers = FaceLayers(canvas, offset=_MARGINS, eyes={side: eye}, mouth=None, drawn=False, face=geometry.face)
+    return canvas, _moved(eye, _MARGINS), layers
+
+
+RENDERED_EYES: Final = [("grace_hopper.jpg", "left"), ("grace_hopper.jpg", "right"), ("astronaut.png", "right")]
+
+
+@pytest.mark.parametrize(("name", "side"), RENDERED_EYES)
+def test_a_closed_photo_eye_keeps_its_eye_in_no_column(name: str, side: str) -> None:
+    """A catchlight read as skin put one column's lash line low in the iris (Grace Hopper's right eye):
+    the iris above it, stretched down as that column's lid, stayed as a dark streak in the closed eye."""
+    canvas, box, layers = rendered_eyelid(name, side)
+    assert side in layers.eyelids
+    opening = _ellipse(canvas.shape, box) & (_rows(canvas.shape) < box.y + 0.8 * box.h)
+    columns = [column for column in np.flatnonzero(opening.any(axis=0)) if np.count_nonzero(opening[:, column]) >= 3]
+    dark_level = float(np.percentile(_luma(canvas)[opening], 25))  # the iris, the pupil, the lash line
+
+    def dark_shares(frame: Frame) -> Floats:
+        """Per column of the opening: the share of its pixels as dark as the open eye's darkest quarter."""
+        dark = _luma(frame) <= dark_level
+        return np.array([float(dark[opening[:, column], column].mean()) for column in columns])
+
+    assert np.count_nonzero(dark_shares(canvas) >= 0.3) >= 0.3 * len(columns)  # the measure sees an eye
+    closed = layers.canvas_for({side: 1.0}, 0.0)
+    shares = dark_shares(closed)
+    assert float(shares.max()) <= 0.1, {int(columns[i]): round(float(shares[i]), 2) for i in np.argsort(shares)[-3:]}
+    # The lid came down over every column of the opening.
+    moved = (closed != canvas).any(axis=2)
+    assert all(float(moved[opening[:, column], column].mean()) >= 0.5 for column in columns)
+
+
+@pytest.mark.parametrize(("name", "side"), RENDERED_EYES)
+def test_a_photos_lid_fades_into_the_picture_towards_the_eyes_ends(name: str, side: str) -> None:
+    """Grace Hopper's left eye: the lid's columns ended where the eye's search ended, in a hard vertical
+    edge down the lid. The lid's change grows from nothing over several columns at each end."""
+    canvas, box, layers = rendered_eyelid(name, side)
+    closed = layers.canvas_for({side: 1.0}, 0.0)
+    change = np.abs(closed.astype(np.int16) - canvas.astype(np.int16)).sum(axis=2).mean(axis=0)  # per column
+    changed = np.flatnonzero(change > 0)
+    peak = float(change.max())
+    # The lid reaches past the opening's ends, towards the eye's corners.
+    assert changed[0] < box.x - 1 and changed[-1] > box.x + box.w + 1, (changed[0], changed[-1], box)
+    for end, inward in ((int(changed[0]), 1), (int(changed[-1]), -1)):
+        # From the last unchanged column inward over six columns, the change grows from next to nothing,
+        # by a little per column (a lid cut off in a column changed it by a fifth of its peak at once).
+        profile = change[[end - inward + step * inward for step in range(7)]] / peak
+        assert float(profile[1:4].max()) <= 0.1, np.round(profile, 3).tolist()
+        assert float(np.abs(np.diff(profile)).max()) <= 0.12, np.round(profile, 3).tolist()
 
 
 # -- 10. a photo's mouth ------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ on screen. So each eye gets its own lid, made from the picture: in every column 
 (the dark band along the top of the opening) and the lower rim are found once per clip, and a blink moves
 the lash line down to the rim with the lid's skin above it stretched down after it, as an upper lid
 unfolds when it closes. The eye below the lid's edge stays as it is until the lid has passed over it.
+A column whose lash line strays from the smooth curve through its neighbours (a catchlight taken for
+skin) takes the curve's, and a photo's lid fades into the picture beyond the eye's ends.
 What lies on the skin above the lid (a brow, a glasses frame, a drawing's bangs) stays where it is; a
 drawing's lid, of flat colour, is its skin colour.
 
@@ -34,6 +36,7 @@ from stillmotion.engines.live2d.parts import Box
 RGBFrame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
 Patch = npt.NDArray[np.float32]  # (h, w, 3) float32, a small region of the canvas
 Columns = npt.NDArray[np.float32]  # (w,) float32, one value per column of a region
+Flags = npt.NDArray[np.bool_]  # (w,) one flag per column of a region
 
 # A photo's lid is its skin above the lash line, LID_SOURCE times as tall as the way the lid travels
 # (closed, it is at most 1 + 1 / LID_SOURCE times as tall as it was) or up to a brow or a glasses frame
@@ -49,8 +52,20 @@ LASH_SEARCH_ABOVE: Final = 0.3
 # from the parabola through it (in a fifth of its columns) was not found, and the eye is left open rather
 # than closed by a lid made of whatever lies there (a glasses frame over a misplaced eye box).
 LASH_IRREGULAR: Final = 0.15
+# A column whose lash line strays further than this share of the eye's height (and LASH_STRAY_PX) from
+# the smooth curve through its neighbours was misread (a catchlight in the iris, a glint on glasses
+# taken for skin): it takes the curve's value, so that no column of the eye is left out of the lid.
+LASH_STRAY: Final = 0.1
+LASH_STRAY_PX: Final = 1.5
+# A photo's lash line comes down at least this tall: a thinner one, resampled, fades into the skin.
+LASH_LEAST_PX: Final = 1.5
 # A closed lid's edge lands this far below the lower rim, so that nothing of the eye stays.
 LID_LANDING_PX: Final = 1.0
+# A photo's lid travels in full over the opening and tapers from its ends to none this share of the eye's
+# width (at least LID_TAPER_PX) beyond the last column of its lash line, fading into the picture there:
+# towards the eye's corners, as a lid does, rather than ending in a hard column.
+LID_TAPER: Final = 0.25
+LID_TAPER_PX: Final = 3.0
 # A mouth open at 1.0 has a gap this tall, as a fraction of the mouth box (the warp adds to it) ...
 MOUTH_GAP_H: Final = 0.36
 # ... and at least this share of the face's height: a line-drawn mouth is only as tall as its line.
@@ -146,6 +161,29 @@ def _column_curve(values: Columns, known: npt.NDArray[np.bool_], sigma: float) -
     return np.convolve(np.pad(median, radius, mode="edge"), kernel, mode="valid").astype(np.float32)
 
 
+def _robust_columns(values: Columns, known: Flags, tolerance: float) -> tuple[Columns, Flags]:
+    """A smooth reference through `values[known]` (w,) and the known columns that stray further than
+    `tolerance` from it. The reference is a parabola fitted with the columns far from it weighted down,
+    plus the median over about a quarter of the columns of what they add to it (an eye's corners bend
+    more than a parabola does): a few neighbouring columns that stray together do not move it."""
+    columns = values.size
+    index = np.flatnonzero(known)
+    if index.size < 4:
+        return values.astype(np.float32), np.zeros(columns, dtype=bool)
+    xs = np.linspace(-1.0, 1.0, columns)
+    weight = np.ones(index.size)
+    fit = np.zeros(columns)
+    for _ in range(4):
+        fit = np.asarray(np.polyval(np.polyfit(xs[index], values[index], 2, w=np.sqrt(weight)), xs), np.float64)
+        weight = 1.0 / (1.0 + ((values[index] - fit[index]) / tolerance) ** 2)
+    added = np.interp(np.arange(columns), index, values[index] - fit[index])
+    reach = max(4, round(0.12 * columns))
+    windows = np.lib.stride_tricks.sliding_window_view(np.pad(added, reach, mode="edge"), 2 * reach + 1)
+    reference = (fit + np.median(windows, axis=1)).astype(np.float32)
+    stray = known & (np.abs(values - reference) > tolerance)
+    return reference, stray
+
+
 def _smooth_lash_line(lash_top: Columns, found: npt.NDArray[np.bool_], eye_h: float) -> bool:
     """Whether the lash line found in the columns `found` follows a parabola (LASH_IRREGULAR)."""
     if np.count_nonzero(found) < 4:
@@ -188,6 +226,25 @@ class _EyeTrace:
     found: npt.NDArray[np.bool_]  # (w,) the columns a lash line was found in
     spans: npt.NDArray[np.bool_]  # (w,) the columns the lid spans
     skin: npt.NDArray[np.float32] | None = None  # (3,) a drawing's skin colour
+
+    def widened(self, left: int, right: int) -> _EyeTrace:
+        """The trace with `left` and `right` columns added on either side, where nothing was found."""
+
+        def pad(values: Columns) -> Columns:
+            return np.pad(values, (left, right), constant_values=np.nan).astype(np.float32)
+
+        def pad_mask(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+            return np.pad(mask, (left, right), constant_values=False)
+
+        return _EyeTrace(
+            pad(self.lash_top),
+            pad(self.edge),
+            pad(self.rim),
+            pad(self.ceiling),
+            pad_mask(self.found),
+            pad_mask(self.spans),
+            self.skin,
+        )
 
 
 def _trace_eye(patch: RGBFrame, box: Box, *, drawn: bool, reach: float) -> _EyeTrace:
@@ -316,6 +373,7 @@ class Eyelid:
     lash: Columns
     travel: Columns
     ease: Columns  # LID_EASE, less where the lid's skin is too short to stretch that unevenly
+    blend: Columns  # how much of a photo's lid shows over the picture: 1 over the opening, fading out beyond
     skin: npt.NDArray[np.float32] | None  # (3,) a drawing's skin colour: its lid, instead of the stretched rows
     rows: npt.NDArray[np.float32]  # (h, 1) each row's index
     columns_map: npt.NDArray[np.float32]  # (h, w) each pixel's column: the remap's x
@@ -339,36 +397,55 @@ class Eyelid:
             return None
         box = Box(eye.x + offset[0] - search.x0, eye.y + offset[1] - search.y0, eye.w, eye.h)
         traced = _trace_eye(search.view(canvas), box, drawn=drawn, reach=LID_SOURCE * (eye.h + 2.0))
+        # Room beside the traced columns for the lid's travel to taper to none.
+        taper = 1.5 if drawn else max(LID_TAPER_PX, LID_TAPER * eye.w)
+        room = int(np.ceil(taper)) + 1
+        left, right = min(room, search.x0), min(room, width - search.x1)
+        search = Region(search.x0 - left, search.y0, search.x1 + right, search.y1)
+        traced = traced.widened(left, right)
+        box = Box(box.x + left, box.y, box.w, box.h)
         columns = search.x1 - search.x0
         xs = np.arange(columns, dtype=np.float32)
         # Where nothing was found: the box's ellipse (a pixel wider: its soft edge), a lash line of typical
         # height over it.
         half = 0.5 * box.h * np.sqrt(np.clip(1.0 - ((xs - box.cx) / (0.5 * box.w + 1.0)) ** 2, 0.0, 1.0))
         found, spans = traced.found, traced.spans
-        lash_top, edge = traced.lash_top, traced.edge
+        lash_top, edge, ceiling_seen = traced.lash_top, traced.edge, traced.ceiling
         if traced.skin is None and not _smooth_lash_line(lash_top, found & (np.abs(xs - box.cx) <= 0.5 * box.w), box.h):
             return None
         if not np.any(found):
             found = spans
             lash_top = (box.cy - half - float(np.clip(0.15 * box.h, 1.0, 4.0))).astype(np.float32)
             edge = (box.cy - half).astype(np.float32)
+        measured = found  # the columns whose lash line's height is known
+        if np.any(traced.found):
+            # A column whose lash line strays from the curve through its neighbours takes the curve's,
+            # and its neighbours' lash height: a catchlight read as skin puts the lash line low in the
+            # iris, and the iris above it would be stretched down the lid as a dark streak.
+            reference, stray = _robust_columns(lash_top, found, max(LASH_STRAY_PX, LASH_STRAY * box.h))
+            lash_top = np.where(stray, reference, lash_top).astype(np.float32)
+            measured = found & ~stray if np.any(found & ~stray) else found
+            ceiling_seen = np.where(stray, np.nan, ceiling_seen).astype(np.float32)
         sigma = 0.7 if drawn else 1.0
         lash_top = _column_curve(lash_top, found, sigma)
-        lash = np.maximum(_column_curve(edge - lash_top, found, sigma), 0.0)
+        lash = np.maximum(_column_curve(edge - lash_top, measured, sigma), 0.0 if drawn else LASH_LEAST_PX)
         edge = lash_top + lash
         # The rim: where the eye was seen to end, below the box's ellipse but not far (a shadowed corner
-        # is as dark as an eye).
+        # is as dark as an eye), and nowhere above the lid's edge.
         rim = np.where(spans & ~np.isnan(traced.rim), traced.rim, box.cy + half)
         rim = np.clip(rim, box.cy + half, box.cy + half + 0.15 * box.h + 1.0).astype(np.float32)
-        rim = _column_curve(rim, spans, sigma)
+        rim = np.maximum(_column_curve(rim, spans, sigma), edge)
 
-        # Full travel over the lid's columns, easing to none over a few columns beyond.
+        # Full travel over the opening's columns, easing to none from its ends to a few columns beyond
+        # the lid's: the lid blends into the picture, as a lid's edge meets the lower lid at the corners.
+        # A drawing's lash arc comes down whole, its ends too.
         lid_columns = np.flatnonzero(spans)
         if lid_columns.size == 0:
             return None
-        outside = np.maximum(lid_columns[0] - xs, xs - lid_columns[-1])
-        taper = 1.5 if drawn else max(2.0, 0.1 * eye.w)
-        window = 1.0 - _smoothstep(np.maximum(outside, 0.0) / taper)
+        first, last = float(lid_columns[0]), float(lid_columns[-1])
+        start, end = (first, last) if drawn else (max(box.x - 0.5, first), min(box.x + box.w + 0.5, last))
+        beyond = np.maximum((start - xs) / (start - first + taper), (xs - end) / (last - end + taper))
+        window = 1.0 - _smoothstep(beyond)
         travel = (np.maximum(rim + LID_LANDING_PX - edge, 0.0) * window).astype(np.float32)
         longest = float(travel.max())
         if longest < 0.5:
@@ -377,18 +454,18 @@ class Eyelid:
         # frame, bangs), which stays where it is. A drawing's lid is its flat skin colour, up to what lies
         # above it in each column. A photo's lid is its own skin, stretched: as tall along the whole lash
         # line (columns stretched differently would tear its texture) and at least LID_SHORTEST travels.
-        known = ~np.isnan(traced.ceiling)
+        known = ~np.isnan(ceiling_seen)
         if traced.skin is not None:
             ceiling = np.full(columns, -np.inf, dtype=np.float32)
             if np.any(known):  # columns where no lash line was found take their neighbours' ceiling
-                ceiling = np.interp(xs, xs[known], traced.ceiling[known]).astype(np.float32)
+                ceiling = np.interp(xs, xs[known], ceiling_seen[known]).astype(np.float32)
             windows = np.lib.stride_tricks.sliding_window_view(np.pad(ceiling, 2, mode="edge"), 5)
             lid_top = np.minimum(np.maximum(lash_top - LID_SOURCE * longest, windows.max(axis=1)), lash_top)
         else:
             lid_h = LID_SOURCE * longest
             lifting = known & (travel > 0.5 * longest)
             if np.any(lifting):
-                clear = float(np.percentile(lash_top[lifting] - traced.ceiling[lifting], 20))
+                clear = float(np.percentile(lash_top[lifting] - ceiling_seen[lifting], 20))
                 lid_h = float(np.clip(clear, LID_SHORTEST * longest, lid_h))
             lid_top = lash_top - lid_h
         lid_top = np.maximum(lid_top, -0.5).astype(np.float32)
@@ -412,6 +489,7 @@ class Eyelid:
             lash=np.ascontiguousarray(lash[x0:x1]),
             travel=np.ascontiguousarray(travel[x0:x1]),
             ease=np.ascontiguousarray(ease[x0:x1]),
+            blend=np.ascontiguousarray((np.ones_like(window) if drawn else window)[x0:x1]),
             skin=traced.skin,
             rows=np.arange(rows_h, dtype=np.float32)[:, None],
             columns_map=np.ascontiguousarray(
@@ -448,7 +526,9 @@ class Eyelid:
             skin = np.clip(edge - self.lash - rows + 0.5, 0.0, 1.0) * np.clip(rows + 0.5 - self.lid_top, 0.0, 1.0)
             skin *= np.minimum(moved, 1.0)  # a column that stays keeps its own pixels
             lid += skin[..., None] * (self.skin - lid)
-        cover = np.clip(edge - rows + 0.5, 0.0, 1.0)[..., None]  # how much of each pixel the lid covers
+        # How much of each pixel the lid covers; towards its ends it fades into the picture along the row,
+        # so that what the picture holds beside the lid (a glint on glasses) meets it in no hard column.
+        cover = (np.clip(edge - rows + 0.5, 0.0, 1.0) * self.blend)[..., None]
         base = source.astype(np.float32)
         mixed = base + cover * (lid - base)
         self.region.view(canvas)[:rows_h] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
