@@ -230,9 +230,9 @@ def save_baseline(runs: list[SizeRun], path: Path = BASELINE_JSON) -> None:
         "sizes": {
             size_key(run): {
                 "frames": run.frame_count,
-                "generation_s": round(run.generation_s, 3),
-                "encode_s": round(run.encode_s, 3),
-                "ratio": round(run.ratio, 3),
+                "generation_s": run.generation_s,
+                "encode_s": run.encode_s,
+                "ratio": run.ratio,
             }
             for run in runs
         },
@@ -254,9 +254,11 @@ def size_lines(runs: list[SizeRun], baseline: dict[str, Any]) -> list[str]:
         then = f"{old['generation_s']:.2f} | {old['encode_s']:.2f} | {old['ratio']:.2f}" if old else "- | - | -"
         lines.append(f"| {run.label} | {run.generation_s:.2f} | {run.encode_s:.2f} | {run.ratio:.2f} | {then} |")
     if before:
+        note = f" {before['note']}" if before.get("note") else ""
         lines += [
             "",
-            f"Before the rig: engine source {before.get('source')}, {before.get('date')}, {before.get('machine')}.",
+            f"Before the rig: engine source {before.get('source')}, {before.get('date')}, "
+            f"{before.get('machine')}.{note}",
         ]
     return lines
 
