@@ -590,7 +590,7 @@ def test_a_revealing_camera_shows_picture_content_never_black(portrait: tuple[Fr
     assert float(edges.mean()) > 100
 
 
-def test_extended_canvas_keeps_the_image_exact_and_blurs_the_padding() -> None:
+def test_extended_canvas_keeps_the_image_exact_and_continues_it_sharply() -> None:
     rng = np.random.default_rng(0)
     image = rng.integers(60, 255, (50, 70, 3), dtype=np.uint8)
     margins = Margins(left=20, top=10, right=5, bottom=30)
@@ -599,7 +599,8 @@ def test_extended_canvas_keeps_the_image_exact_and_blurs_the_padding() -> None:
     assert np.array_equal(canvas[10:60, 20:90], image)
     far = canvas[-10:].astype(np.float64)  # deep in the bottom padding
     assert far.min() > 40  # no black
-    assert np.abs(np.diff(far, axis=1)).mean() < 0.3 * np.abs(np.diff(image.astype(np.float64), axis=1)).mean()
+    # Not a blur: the padding keeps the picture's grain (texture synthesis, `camera.extend_canvas`).
+    assert np.abs(np.diff(far, axis=1)).mean() > 0.6 * np.abs(np.diff(image.astype(np.float64), axis=1)).mean()
 
 
 def test_camera_margins_cover_every_frame() -> None:

@@ -43,6 +43,8 @@ IDLE_YAW_PERIOD_S: Final = 6.53
 IDLE_PITCH_PERIOD_S: Final = 3.53
 IDLE_ROLL_PERIOD_S: Final = 5.53
 IDLE_BODY_PERIOD_S: Final = 15.0
+# Out of a loop the idle eases in from the picture's pose over this long (a second or two, as a rig wakes).
+IDLE_EASE_IN_S: Final = 2.0
 # A head that turns (yaw) carries the layers nearer the viewer further: bangs lie in front of the face,
 # back hair behind the head, side locks in between (parallax).
 YAW_GAINS: Final[Mapping[str, float]] = {"back_hair": 0.35, "side_locks": 0.5, "bangs": 1.15}
@@ -147,8 +149,8 @@ def _head_idle(track: Track, context: FieldContext) -> TrackMotion:
     face = geometry.face
     amplitude = track.amplitude
 
-    # Out of a loop the motion eases in from the picture's pose over the first second; a loop has no start.
-    ease_in = np.ones_like(clock.times) if clock.loop else motion.smoothstep_array(np.clip(clock.times, 0.0, 1.0))
+    # Out of a loop the motion eases in from the picture's pose; a loop has no start.
+    ease_in = np.ones_like(clock.times) if clock.loop else motion.smoothstep_array(clock.times / IDLE_EASE_IN_S)
 
     def wave(period_s: float) -> Curve:
         sign = 1.0 if context.rng.random() < 0.5 else -1.0
