@@ -192,16 +192,17 @@ def _lanczos_midpoint_taps() -> npt.NDArray[np.float32]:
 _MIDPOINT_TAPS: Final = _lanczos_midpoint_taps()
 
 
-def _double_axis(image: npt.NDArray[np.float32], axis: int) -> npt.NDArray[np.float32]:
+def _double_axis(image: npt.NDArray[np.uint8], axis: int) -> npt.NDArray[np.uint8]:
     """`image` with a Lanczos midpoint between every two neighbours along `axis` (0 rows, 1 columns): pixel
     k of the input is pixel 2k of the output, exactly."""
     kernel = _MIDPOINT_TAPS[None, :] if axis == 1 else _MIDPOINT_TAPS[:, None]
-    # anchor 3: output k = sum_j taps[j] * input[k + j - 3], the midpoint between k and k + 1.
+    # anchor 3: output k = sum_j taps[j] * input[k + j - 3], the midpoint between k and k + 1 (rounded and
+    # clipped to 0..255 by filter2D itself).
     anchor = (3, 0) if axis == 1 else (0, 3)
     mid = cv2.filter2D(image, -1, kernel, anchor=anchor, borderType=cv2.BORDER_REPLICATE)
     shape = list(image.shape)
     shape[axis] *= 2
-    out = np.empty(shape, dtype=np.float32)
+    out = np.empty(shape, dtype=np.uint8)
     if axis == 1:
         out[:, 0::2] = image
         out[:, 1::2] = mid
@@ -212,11 +213,10 @@ def _double_axis(image: npt.NDArray[np.float32], axis: int) -> npt.NDArray[np.fl
 
 
 def double_size(rgba: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    """`(h, w, 4)` -> `(2h, 2w, 4)` uint8 with input pixel (x, y) at (2x, 2y) unchanged and Lanczos
+    """`(h, w, c)` -> `(2h, 2w, c)` uint8 with input pixel (x, y) at (2x, 2y) unchanged and Lanczos
     midpoints between. Bilinear sampling of this at twice the coordinates resamples about as sharply as
     Lanczos itself (and copies pixels exactly at whole positions), for the cost of a bilinear remap."""
-    wide = _double_axis(_double_axis(rgba.astype(np.float32), 1), 0)
-    return np.asarray(np.clip(np.rint(wide), 0, 255), dtype=np.uint8)
+    return _double_axis(_double_axis(np.ascontiguousarray(rgba), 1), 0)
 
 
 def rgba(texture: RGBFrame, alpha: Matte) -> npt.NDArray[np.uint8]:
