@@ -277,7 +277,7 @@ def stage_timings(repeats: int) -> list[Stage]:
     try:
         from stillmotion.engines.live2d.engine import detect_parts, fit_image, make_plan
         from stillmotion.engines.live2d.motion import seed_from_image
-        from stillmotion.engines.live2d.warp import ClipRenderer, RenderSettings
+        from stillmotion.engines.live2d.render.compositor import ClipRenderer, RenderSettings
     except ImportError:
         return []
     data = make_input()

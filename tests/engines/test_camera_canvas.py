@@ -1,4 +1,4 @@
-"""The extended canvas (`camera.extend_canvas`): the picture copied exactly, and beyond it content that
+"""The extended canvas (`render.canvas.extend_canvas`): the picture copied exactly, and beyond it content that
 continues it, neither mirrored nor blurred, with no seam at the edge, the same for the same seed.
 
 The bars are measured on pictures whose texture runs up to and across the edges, extended by 15% of
@@ -18,7 +18,8 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
-from stillmotion.engines.live2d.camera import Margins, extend_canvas
+from stillmotion.engines.live2d.render.camera import Margins
+from stillmotion.engines.live2d.render.canvas import extend_canvas
 
 RGBFrame = npt.NDArray[np.uint8]
 Grey = npt.NDArray[np.float64]

@@ -24,12 +24,13 @@ import numpy.typing as npt
 import pytest
 
 from stillmotion.engines.live2d.engine import fit_image, output_size
-from stillmotion.engines.live2d.layers import FaceLayers, MouthOpening
 from stillmotion.engines.live2d.parts import Box, Face, Parts, find_parts
 from stillmotion.engines.live2d.plan import MotionPlan, Track
 from stillmotion.engines.live2d.regions import FaceGeometry
+from stillmotion.engines.live2d.render.compositor import ClipRenderer, RenderSettings
 from stillmotion.engines.live2d.rig.body import BREATHE_FACE_H, SWAY_FACE_H
-from stillmotion.engines.live2d.warp import ClipRenderer, RenderSettings
+from stillmotion.engines.live2d.rig.face_layers import FaceLayers
+from stillmotion.engines.live2d.rig.mouth import MouthOpening
 from stillmotion.media.still import decode_image
 from support_drawings import IRIS_COLORS, SKIN, DrawnTruth, draw_character
 

@@ -20,12 +20,12 @@ from stillmotion.domain import ModelSpec
 from stillmotion.engines import Cancelled, RenderRequest, RenderResult, load_engine
 from stillmotion.engines.live2d import Live2DEngine
 from stillmotion.engines.live2d import engine as engine_module
-from stillmotion.engines.live2d.camera import CameraPath
 from stillmotion.engines.live2d.engine import output_size
 from stillmotion.engines.live2d.motion import Clock, idle_plan
 from stillmotion.engines.live2d.plan import MotionPlan, Track
 from stillmotion.engines.live2d.regions import fallback_parts
-from stillmotion.engines.live2d.warp import ClipRenderer, RenderSettings
+from stillmotion.engines.live2d.render.camera import CameraPath
+from stillmotion.engines.live2d.render.compositor import ClipRenderer, RenderSettings
 from stillmotion.media.still import decode_image
 from stillmotion.media.video import probe_video, read_frames
 

@@ -16,15 +16,16 @@ import numpy.typing as npt
 import pytest
 
 from stillmotion.engines.live2d import motion, regions
-from stillmotion.engines.live2d.camera import CameraPath, Margins, extend_canvas
 from stillmotion.engines.live2d.motion import Clock
 from stillmotion.engines.live2d.parts import Box, Face, Parts
 from stillmotion.engines.live2d.plan import ACTIONS, MotionPlan, Track
 from stillmotion.engines.live2d.regions import FaceGeometry, Grid, fallback_parts
+from stillmotion.engines.live2d.render.camera import CameraPath, Margins
+from stillmotion.engines.live2d.render.canvas import extend_canvas
+from stillmotion.engines.live2d.render.compositor import ClipRenderer, RenderSettings
 from stillmotion.engines.live2d.rig.fill import fill_hole
 from stillmotion.engines.live2d.rig.layers import mattes_for
 from stillmotion.engines.live2d.rig.limits import StretchLimiter, strain_bounds
-from stillmotion.engines.live2d.warp import ClipRenderer, RenderSettings
 
 Frame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
 Floats = npt.NDArray[np.float64]
@@ -599,7 +600,7 @@ def test_extended_canvas_keeps_the_image_exact_and_continues_it_sharply() -> Non
     assert np.array_equal(canvas[10:60, 20:90], image)
     far = canvas[-10:].astype(np.float64)  # deep in the bottom padding
     assert far.min() > 40  # no black
-    # Not a blur: the padding keeps the picture's grain (texture synthesis, `camera.extend_canvas`).
+    # Not a blur: the padding keeps the picture's grain (texture synthesis, `render.canvas.extend_canvas`).
     assert np.abs(np.diff(far, axis=1)).mean() > 0.6 * np.abs(np.diff(image.astype(np.float64), axis=1)).mean()
 
 

@@ -26,7 +26,7 @@ from stillmotion.engines.live2d.parts import Parts, find_parts
 from stillmotion.engines.live2d.plan import MotionPlan, Track
 from stillmotion.engines.live2d.prompt import describe_plan, parse_prompt
 from stillmotion.engines.live2d.regions import fallback_parts
-from stillmotion.engines.live2d.warp import ClipRenderer, RenderSettings
+from stillmotion.engines.live2d.render.compositor import ClipRenderer, RenderSettings
 from stillmotion.media.still import decode_image
 from stillmotion.media.video import VideoWriter
 

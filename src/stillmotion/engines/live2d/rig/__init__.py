@@ -5,4 +5,9 @@ The deformers, one module per part, each building a track's field terms (`terms.
 shake, tilt, turn, look, idle), `face.py` (eyes and mouth), `body.py` (breathe, sway, lean, bounce, and
 whole-subject motion when no face was found), `hair.py` (hair following the head, wind in hair and
 clothes). `deformers.py` puts a plan's tracks together into one `LocalField`, within the stretch limits
-of `limits.py`. Imports run one way: terms <- body, hair <- head <- face <- deformers."""
+of `limits.py`. Imports run one way: terms <- body, hair <- head <- face <- deformers.
+
+The face's own layers, made from the picture and painted onto the canvas before it is warped, where a warp
+alone cannot go: eyelids that close (`eyelids.py`), a mouth that opens or bends into a smile (`mouth.py`),
+both built on `tracing.py` (`Region`, the column-by-column tracing) and drawn per frame by `FaceLayers`
+(`face_layers.py`). Imports run tracing <- eyelids, mouth <- face_layers."""

@@ -1,8 +1,10 @@
-"""Draw a `MotionPlan` on a first frame, one frame at a time, as a layered rig.
+"""`ClipRenderer`: draws a `MotionPlan` on a first frame, one frame at a time, as a layered rig
+(`RenderSettings`: the clip's frame rate, length, seed and grid).
 
-Once per clip (`ClipRenderer.__init__`): the camera path and the canvas it needs, the region weights
-and every track's bases and curves, the layer stack (`rig.layers`: background plate, back hair, body,
-face, side locks, bangs), the eyelid and mouth layers, the ambient effects. Per frame:
+Once per clip (`ClipRenderer.__init__`): the camera path and the canvas it needs (`camera.py`,
+`canvas.py`), the region weights and every track's bases and curves, the layer stack (`rig.layers`:
+background plate, back hair, body, face, side locks, bangs), the eyelid and mouth layers
+(`rig.face_layers`), the ambient effects (`overlays.py`). Per frame:
 
 1. the background plate, moved by the camera only (a copy while the camera rests);
 2. per layer, back to front: its displacement on the coarse grid (`(curves[f] * gains) @ bases`,
@@ -25,14 +27,15 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from stillmotion.engines.live2d.camera import CameraPath, Margins, extend_canvas
-from stillmotion.engines.live2d.layers import FaceLayers
 from stillmotion.engines.live2d.motion import Clock
-from stillmotion.engines.live2d.overlays import AmbientOverlays
 from stillmotion.engines.live2d.parts import Parts
 from stillmotion.engines.live2d.plan import MotionPlan, Track
 from stillmotion.engines.live2d.regions import Grid, Regions
+from stillmotion.engines.live2d.render.camera import CameraPath, Margins
+from stillmotion.engines.live2d.render.canvas import extend_canvas
+from stillmotion.engines.live2d.render.overlays import AmbientOverlays
 from stillmotion.engines.live2d.rig.deformers import LocalField
+from stillmotion.engines.live2d.rig.face_layers import FaceLayers
 from stillmotion.engines.live2d.rig.layers import LAYER_GAINS, Layer, build_stack, double_size, mattes_for, rgba
 from stillmotion.engines.live2d.rig.limits import StretchLimiter
 

@@ -1,19 +1,12 @@
-"""The camera: zoom and pan per frame, and the extended canvas that moves revealing beyond the image need.
-
-Output pixel p looks at scene point `q = c + (p - c) / zoom + pan`, c the frame centre. Film language
-(see `plan.py`): `pan right` moves `pan` right, so content moves left; `tilt up` moves it up, so content
-moves down; `zoom in` makes content larger.
-
-Pans and tilts also push in just enough to hide half of their travel, so that a pan reveals a narrow
-band of the extended canvas rather than a wide one; a zoom out reveals it on every side. The canvas is
-the first frame padded by exactly the margin the path needs, filled with content that continues the
-picture: its own texture, quilted outward from each edge in patches taken from near that edge (see
-`extend_canvas`), as sharp as the picture and no mirror image of it, built once per clip from its seed.
+"""The extended canvas (`extend_canvas`): the first frame padded by the margins the camera path needs
+(`camera.Margins`), the padding filled with content that continues the picture: its own texture, quilted
+outward from each edge in patches taken from near that edge (`_Quilter`, which searches for each patch),
+as sharp as the picture and no mirror image of it, built once per clip from its seed. How a chosen patch
+is laid in where it meets what is already there is `seams.py`'s.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 from typing import Final
@@ -22,18 +15,11 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from stillmotion.engines.live2d import motion
-from stillmotion.engines.live2d.motion import Clock, Curve
-from stillmotion.engines.live2d.plan import Track
+from stillmotion.engines.live2d.render.camera import Margins
+from stillmotion.engines.live2d.render.seams import _colour_shift, _cut_weight, _meet_edge
 
 RGBFrame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
 FloatFrame = npt.NDArray[np.float32]  # (H, W, 3) or (H, W, 1) float32
-
-# At amplitude 1.0: zoom by 15%; pan or tilt by 10% of the frame's width or height.
-ZOOM_FRACTION: Final = 0.15
-PAN_FRACTION: Final = 0.10
-# Share of a pan's travel hidden by pushing in (the rest reveals the extended canvas).
-PAN_HIDDEN: Final = 0.5
 
 # The extended canvas (`extend_canvas`, `_Quilter`).
 # Pictures narrower than this are tiled, not quilted.
@@ -67,97 +53,8 @@ _CANDIDATES: Final = 6
 _TOLERANCE: Final = 0.1
 # A patch carries on where its neighbour's came from if that costs at most this many times the pick.
 _COHERENCE: Final = 1.3
-# The most a patch's brightness is shifted to match what it overlaps.
-_MAX_SHIFT: Final = 24.0
-# The membrane at the edge (`_meet_edge`) spreads over colours within about this of the edge pixel's,
-# smooths its correction along the edge over a patch over `_MEMBRANE_ALONG`, and corrects what step is
-# left at the edge by at most `_MEMBRANE_STEP_MOST`.
-_MEMBRANE_COLOUR_PX: Final = 25.0
-_MEMBRANE_ALONG: Final = 12.0
-_MEMBRANE_STEP_MOST: Final = 16.0
-# Summing and weighing (as `cv2.COLOR_RGB2GRAY` does) the colour channels, by matrix product.
-_ONES: Final = np.ones(3, dtype=np.float32)
+# Weighing (as `cv2.COLOR_RGB2GRAY` does) the colour channels, by matrix product.
 _GREY: Final = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-
-
-@dataclass(frozen=True)
-class Margins:
-    left: int
-    top: int
-    right: int
-    bottom: int
-
-
-@dataclass(frozen=True)
-class CameraPath:
-    zoom: Curve  # (T,) > 0, 1 = as framed
-    pan_x: Curve  # (T,) image pixels the view centre has moved right
-    pan_y: Curve  # (T,) ... moved down
-
-    @classmethod
-    def still(cls, frame_count: int) -> CameraPath:
-        return cls(zoom=np.ones(frame_count), pan_x=np.zeros(frame_count), pan_y=np.zeros(frame_count))
-
-    @classmethod
-    def from_tracks(cls, tracks: tuple[Track, ...], clock: Clock, *, width: int, height: int) -> CameraPath:
-        """Camera tracks combined: zooms multiply, pans add. `static` anywhere means no camera move."""
-        frame_count = clock.times.shape[0]
-        if any(track.action == "static" for track in tracks):
-            return cls.still(frame_count)
-        log_zoom = np.zeros(frame_count)
-        pan_x = np.zeros(frame_count)
-        pan_y = np.zeros(frame_count)
-        for track in tracks:
-            progress = motion.ramp_curve(track, clock)
-            if track.action == "zoom":
-                amount = math.log1p(ZOOM_FRACTION * track.amplitude)
-                log_zoom += amount * progress if track.direction == "in" else -amount * progress
-            elif track.action in ("pan", "tilt"):
-                side = width if track.action == "pan" else height
-                sign = -1.0 if track.direction in ("left", "up") else 1.0
-                travel = PAN_FRACTION * track.amplitude * side * progress  # (T,) px
-                if track.action == "pan":
-                    pan_x += sign * travel
-                else:
-                    pan_y += sign * travel
-                # Pushing in by z frees (side / 2) (1 - 1 / z) px on each side.
-                log_zoom -= np.log1p(-np.minimum(2.0 * PAN_HIDDEN * travel / side, 0.5))
-        return cls(zoom=np.exp(log_zoom), pan_x=pan_x, pan_y=pan_y)
-
-    @property
-    def zoom_range(self) -> tuple[float, float]:
-        return float(self.zoom.min()), float(self.zoom.max())
-
-    def is_still(self, index: int) -> bool:
-        return bool(self.zoom[index] == 1.0 and self.pan_x[index] == 0.0 and self.pan_y[index] == 0.0)
-
-    def scene_points(
-        self, index: int, x: npt.NDArray[np.float32], y: npt.NDArray[np.float32], *, width: int, height: int
-    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-        """The scene points `(x, y)` output pixels look at in frame `index`."""
-        centre_x = np.float32((width - 1) / 2.0)
-        centre_y = np.float32((height - 1) / 2.0)
-        inverse = np.float32(1.0 / self.zoom[index])
-        scene_x = centre_x + (x - centre_x) * inverse + np.float32(self.pan_x[index])
-        scene_y = centre_y + (y - centre_y) * inverse + np.float32(self.pan_y[index])
-        return scene_x, scene_y
-
-    def margins(self, *, width: int, height: int, reach_px: float, guard_px: int = 2) -> Margins:
-        """Padding on each side so that every scene point the output (and `reach_px` beyond its edges, the
-        coarse grid's outer ring) ever looks at lies on the canvas."""
-        centre_x = (width - 1) / 2.0
-        centre_y = (height - 1) / 2.0
-        half_w = centre_x + reach_px
-        half_h = centre_y + reach_px
-        left = np.max(-(centre_x - half_w / self.zoom + self.pan_x))
-        right = np.max(centre_x + half_w / self.zoom + self.pan_x - (width - 1))
-        top = np.max(-(centre_y - half_h / self.zoom + self.pan_y))
-        bottom = np.max(centre_y + half_h / self.zoom + self.pan_y - (height - 1))
-
-        def pad(need: float) -> int:
-            return max(0, math.ceil(need)) + guard_px
-
-        return Margins(pad(float(left)), pad(float(top)), pad(float(right)), pad(float(bottom)))
 
 
 def extend_canvas(image: RGBFrame, margins: Margins, *, seed: int = 0) -> RGBFrame:
@@ -487,39 +384,6 @@ class _Quilter:
         return src_y, src_x
 
 
-def _meet_edge(band: FloatFrame, edge: FloatFrame, ghost: FloatFrame, *, reach: int) -> FloatFrame:
-    """`band` `(h, b, 3)` corrected in colour to meet the picture's edge strip `edge` `(h, O, 3)`, in full
-    at the edge and fading out over `reach` px: a membrane, as in seamless cloning. Where no source patch
-    matches the edge (a face or a hand cut by it), this turns the step in colour at the edge into a short
-    transition; the band's texture, its gradients, is kept, so it does not blur.
-
-    The correction is the difference between the strip and what the first column's patches held there,
-    `ghost` `(h, O, 3)`, where patch and picture are meant to agree (so a line along the edge in one and
-    not the other does not darken the band), smoothed along the edge (so one pixel's noise does not
-    streak outward); then what little step is left, between the strip's last pixels and the band's first,
-    smoothed further and bounded. It spreads only over what looks like the band's pixel at the edge, the
-    thing that continues the picture there, not over a line or another thing beyond it."""
-    if band.shape[1] == 0:
-        return band
-    along = max(1.0, reach / _MEMBRANE_ALONG)
-    mismatch = (edge - ghost)[:, -max(2, edge.shape[1] // 3) :]  # the columns next to the band
-    difference = cv2.GaussianBlur(mismatch.mean(axis=1, keepdims=True), (1, 0), along)  # (h, 1, 3)
-    near = min(band.shape[1], reach)  # beyond, the fade is 0
-    distance = np.arange(near, dtype=np.float32) / max(1, reach)
-    fade = np.square(1.0 - distance)[None, :]  # (1, n)
-    # Only what looks like the band's first pixel in its row, so that the part of it that continues the
-    # edge takes the correction, not a line or another thing beyond.
-    unlike = np.square(band[:, :near] - band[:, :1]).sum(axis=2) / (6.0 * _MEMBRANE_COLOUR_PX**2)  # (h, n)
-    weight = fade * np.exp(-unlike)
-    met = band.copy()
-    met[:, :near] += weight[..., None] * difference.reshape(-1, 1, 3)
-    pixels = min(2, near)
-    step = edge[:, -pixels:].mean(axis=1) - met[:, :pixels].mean(axis=1)  # (h, 3)
-    step = cv2.GaussianBlur(step[:, None], (1, 0), 3.0 * along).reshape(-1, 1, 3)
-    met[:, :near] += weight[..., None] * np.clip(step, -_MEMBRANE_STEP_MOST, _MEMBRANE_STEP_MOST)
-    return met
-
-
 def _shrink(image: FloatFrame, factor: int) -> FloatFrame:
     """`image` `(h, w, ...)` shrunk by `factor`, each pixel the mean of its block (a ragged end is cut)."""
     if factor == 1:
@@ -551,58 +415,3 @@ def _pick(cost: npt.NDArray[np.float32], rng: np.random.Generator) -> tuple[int,
     chosen = int(good[rng.integers(good.size)]) if good.size > 1 else int(good[0])
     row, column = divmod(chosen, cost.shape[1])
     return row, column
-
-
-def _colour_shift(piece: FloatFrame, left_part: FloatFrame, top_part: FloatFrame) -> FloatFrame:
-    """`(P, P, 1)`: the mean brightness difference between what the overlaps hold and `piece` there,
-    bounded, in full over the overlaps and fading to none across the patch. The best patch rarely matches
-    the light at the edge exactly, and a step in brightness shows as a seam. Brightness only, the same
-    on every channel: a shift per channel would tint greys; fading keeps shifts from adding up from patch
-    to patch."""
-    size, overlap = left_part.shape[:2]
-    above = top_part.shape[0]
-    difference = float((left_part - piece[:, :overlap]).sum())
-    count = size * overlap * 3
-    if above > 0:
-        difference += float((top_part[:, overlap:] - piece[:above, overlap:]).sum())
-        count += above * (size - overlap) * 3
-    shift = min(max(difference / count, -_MAX_SHIFT), _MAX_SHIFT)
-    return np.asarray(_fade(size, overlap, above) * shift, dtype=np.float32)
-
-
-@functools.cache
-def _fade(size: int, overlap: int, above: int) -> FloatFrame:
-    """`(P, P, 1)`: 1 over the overlaps, falling to 0 across the rest of the patch."""
-    reach = np.arange(size, dtype=np.float32)
-    beyond = np.broadcast_to(np.maximum(reach - (overlap - 1), 0.0)[None, :], (size, size))  # px past the left
-    if above > 0:
-        beyond = np.minimum(beyond, np.maximum(reach - (above - 1), 0.0)[:, None])  # or past the top overlap
-    fade = np.clip(1.0 - beyond / max(1, size - overlap), 0.0, 1.0)
-    return np.asarray(fade[..., None], dtype=np.float32)
-
-
-def _cut_weight(piece: FloatFrame, left_part: FloatFrame, top_part: FloatFrame, *, first: bool) -> FloatFrame:
-    """`(P, P, 1)`: how much of `piece` to lay over what is already there. 0 left of a cut through the left
-    overlap (all of it for the `first` column, which lies on the picture) and above a cut through the top
-    overlap, 1 elsewhere, half on the cut. Each cut follows, row by row, the least difference between
-    `piece` and what is there, smoothed along the cut so that it does not jump."""
-    size = piece.shape[0]
-    overlap = left_part.shape[1]
-    above = top_part.shape[0]
-    weight = np.ones((size, size), dtype=np.float32)
-    smooth = 2 * max(1, size // 8) + 1
-    if first:
-        weight[:, :overlap] = 0.0
-    else:
-        error = np.square(piece[:, :overlap] - left_part) @ _ONES  # (P, O), summed over the channels
-        error = cv2.blur(error, (1, smooth), borderType=cv2.BORDER_REPLICATE)
-        cut = np.argmin(error, axis=1).astype(np.float32)  # (P,) column
-        columns = np.arange(overlap, dtype=np.float32)
-        weight[:, :overlap] *= np.minimum(np.maximum((columns[None, :] - cut[:, None]) * 0.5 + 0.5, 0.0), 1.0)
-    if above > 0:
-        error = np.square(piece[:above] - top_part) @ _ONES  # (A, P)
-        error = cv2.blur(error, (smooth, 1), borderType=cv2.BORDER_REPLICATE)
-        cut = np.argmin(error, axis=0).astype(np.float32)  # (P,) row
-        rows_ = np.arange(above, dtype=np.float32)
-        weight[:above] *= np.minimum(np.maximum((rows_[:, None] - cut[None, :]) * 0.5 + 0.5, 0.0), 1.0)
-    return weight[..., None]
