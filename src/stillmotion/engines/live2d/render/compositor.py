@@ -30,7 +30,7 @@ import numpy.typing as npt
 from stillmotion.engines.live2d.motion import Clock
 from stillmotion.engines.live2d.parts import Parts
 from stillmotion.engines.live2d.plan import MotionPlan, Track
-from stillmotion.engines.live2d.regions import Grid, Regions
+from stillmotion.engines.live2d.regions import Grid, Regions, Vector
 from stillmotion.engines.live2d.render.camera import CameraPath, Margins
 from stillmotion.engines.live2d.render.canvas import extend_canvas
 from stillmotion.engines.live2d.render.overlays import AmbientOverlays
@@ -47,11 +47,9 @@ SampleMap = npt.NDArray[np.float32]  # (H, W, 2) float32: the canvas position (x
 SNAP_PX: Final = 0.2
 
 # Resampling at a fraction of a pixel (bilinear in the doubled texture) keeps 64-76% of a picture's fine
-# detail (the variance of its Laplacian), the least half-way between the doubled texture's samples; an
-# unsharp mask on the resampled pixels, stronger the further from a sample they were taken, gives most of it
+# detail (the variance of its Laplacian); one unsharp mask over the frame's resampled pixels gives most of it
 # back, so that a moving part looks as crisp as it did at rest.
-DETAIL_GAIN: Final = 0.15  # on every resampled pixel (half the doubled samples are Lanczos midpoints)
-DETAIL_GAIN_HALFWAY: Final = 0.45  # more, half-way between two samples on both axes
+DETAIL_GAIN: Final = 0.3
 DETAIL_SIGMA_PX: Final = 0.8
 
 # How far the background behind a character moves with the camera, as a share of the character's motion.
@@ -121,7 +119,7 @@ class ClipRenderer:
         )
         self.notes.extend(self.local.notes)
 
-        self.stack = build_stack(first_frame, mattes) if self.local.moves else None
+        self.stack = build_stack(first_frame, mattes, seed=settings.seed) if self.local.moves else None
         # Behind a character the background lies further away: the camera moves it less (parallax).
         self.far_camera = self.camera
         if self.stack is not None and geometry is not None:
@@ -138,18 +136,20 @@ class ClipRenderer:
             )
             self.canvas = self.canvas.copy()
             self.canvas[inside] = self.stack.plate
+        # The canvas at twice the size for frames where the camera moves (see the layers' below).
+        camera_moves = not all(self.camera.is_still(i) for i in range(self.frame_count))
+        self._doubled_canvas = double_size(self.canvas) if camera_moves else None
         # Each layer's texture and matte at twice the size (Lanczos midpoints): bilinear sampling of that
         # is nearly as sharp as Lanczos and as fast as bilinear.
-        self._columns = np.arange(width, dtype=np.float32)[None, :]  # (1, W) output pixel x
-        self._rows = np.arange(height, dtype=np.float32)[:, None]  # (H, 1) output pixel y
         self._doubled = {
             layer.name: double_size(_padded(rgba(layer.texture, layer.alpha)))
             for layer in (self.stack.layers if self.stack is not None else ())
         }
-        self._weights = {
-            name: self.local.layer_weights(name, LAYER_GAINS)
-            for name in (self.stack.names if self.stack is not None else ())
-        }
+        # (L, K): how much of each term each layer follows, in the stack's order.
+        names = self.stack.names if self.stack is not None else ()
+        self._weight_table = np.zeros((len(names), len(self.local.groups)), dtype=np.float32)
+        for number, name in enumerate(names):
+            self._weight_table[number] = self.local.layer_weights(name, LAYER_GAINS)
 
         self.layers: FaceLayers | None = None
         self._face_layer: Layer | None = None
@@ -198,9 +198,16 @@ class ClipRenderer:
         """`(h, w, 2)` float32 on the coarse grid: the position each node shows in frame `index`, on the
         canvas (default) or in a texture whose origin lies at `offset` (image pixels). `weights`: one
         layer's share of each term (all terms in full by default)."""
+        return self._to_sample_map(
+            index, self.local.displacement(index, weights), snap=weights is not None, offset=offset
+        )
+
+    def _to_sample_map(
+        self, index: int, displacement: Vector, *, snap: bool, offset: tuple[float, float] | None
+    ) -> npt.NDArray[np.float32]:
+        """`coarse_sample_map` from a displacement `(h, w, 2)` at the scene's grid nodes (changed in place)."""
         grid = self.grid
-        displacement = self.local.displacement(index, weights)  # (h, w, 2) at the scene's grid nodes
-        if weights is not None:
+        if snap:
             # A layer that moves less than a fifth of a pixel here is drawn where it is.
             still = np.hypot(displacement[..., 0], displacement[..., 1]) < SNAP_PX
             displacement[still] = 0.0
@@ -240,10 +247,11 @@ class ClipRenderer:
         return np.asarray(extended, dtype=np.float32)[cell : cell + self.height, cell : cell + self.width]
 
     def _window_map(
-        self, coarse: npt.NDArray[np.float32], size: tuple[int, int]
-    ) -> tuple[tuple[int, int, int, int], SampleMap] | None:
-        """The output window `(x0, y0, x1, y1)` whose pixels may sample a texture of `size` (w, h), and
-        the sample map over it, upsampled from the coarse nodes around it only."""
+        self, coarse: npt.NDArray[np.float32], size: tuple[int, int], *, moved: npt.NDArray[np.float32]
+    ) -> tuple[tuple[int, int, int, int], SampleMap, npt.NDArray[np.float32]] | None:
+        """The output window `(x0, y0, x1, y1)` whose pixels may sample a texture of `size` (w, h); the
+        sample map over it, in the padded, doubled texture's pixels; and `moved` (per node, 0 or 1) over it.
+        Both upsampled from the coarse nodes around the window only."""
         cell = self.grid.cell_px
         tex_w, tex_h = size
         reach = np.float32(2 * cell)
@@ -267,11 +275,17 @@ class ClipRenderer:
         # One more ring of nodes, so that the upsampling inside the window is the whole grid's.
         ra, rb = max(0, r0 - 1), min(coarse.shape[0], r1 + 1)
         ca, cb = max(0, c0 - 1), min(coarse.shape[1], c1 + 1)
-        patch = np.ascontiguousarray(coarse[ra:rb, ca:cb])
-        upsampled = cv2.resize(patch, ((cb - ca) * cell, (rb - ra) * cell), interpolation=cv2.INTER_LINEAR)
+        # Linear upsampling commutes with the move into the padded, doubled texture: do that on the nodes.
+        patch = (coarse[ra:rb, ca:cb] + np.float32(_PAD_PX)) * np.float32(2.0)
+        size_px = ((cb - ca) * cell, (rb - ra) * cell)
         top, left = y0 - (ra - 1) * cell, x0 - (ca - 1) * cell
-        window = np.asarray(upsampled, dtype=np.float32)[top : top + y1 - y0, left : left + x1 - x0]
-        return (x0, y0, x1, y1), window
+        crop = (slice(top, top + y1 - y0), slice(left, left + x1 - x0))
+        window = np.asarray(cv2.resize(patch, size_px, interpolation=cv2.INTER_LINEAR), dtype=np.float32)[crop]
+        share = np.asarray(
+            cv2.resize(np.ascontiguousarray(moved[ra:rb, ca:cb]), size_px, interpolation=cv2.INTER_LINEAR),
+            dtype=np.float32,
+        )[crop]
+        return (x0, y0, x1, y1), window, share
 
     def _background(self, index: int) -> RGBFrame:
         if self.camera.is_still(index):
@@ -280,12 +294,20 @@ class ClipRenderer:
         grid = self.grid
         scene_x, scene_y = self.far_camera.scene_points(index, grid.x, grid.y, width=self.width, height=self.height)
         coarse = np.empty((*grid.shape, 2), dtype=np.float32)
-        coarse[..., 0] = scene_x + self._offset[0]
-        coarse[..., 1] = scene_y + self._offset[1]
+        # In the doubled canvas's pixels (linear upsampling commutes with the scaling).
+        coarse[..., 0] = (scene_x + self._offset[0]) * np.float32(2.0)
+        coarse[..., 1] = (scene_y + self._offset[1]) * np.float32(2.0)
         extended = cv2.resize(coarse, grid.extended_size, interpolation=cv2.INTER_LINEAR)
         cell = grid.cell_px
         sample = np.asarray(extended, dtype=np.float32)[cell : cell + self.height, cell : cell + self.width]
-        warped = cv2.remap(self.canvas, sample, _NO_SECOND_MAP, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT_101)
+        assert self._doubled_canvas is not None
+        warped = cv2.remap(
+            self._doubled_canvas,
+            sample,
+            _NO_SECOND_MAP,
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REFLECT_101,
+        )
         return np.asarray(warped, dtype=np.uint8)
 
     def _redouble_face(self, painted: RGBFrame) -> None:
@@ -311,47 +333,48 @@ class ClipRenderer:
         ]
         self._face_shown[y0:y1, x0:x1] = painted[y0:y1, x0:x1]
 
-    def _placement(self, layer: Layer, index: int) -> tuple[tuple[int, int, int, int], SampleMap] | None:
-        """Where `layer` shows in frame `index` and what it samples there (a window of the frame and its
-        sample map), or None when it rests where it is in the input."""
+    def _placement(
+        self, layer: Layer, index: int, displacement: Vector
+    ) -> tuple[tuple[int, int, int, int], SampleMap, npt.NDArray[np.float32]] | None:
+        """Where `layer` shows in frame `index` and what it samples there (`_window_map`), or None when it
+        rests where it is in the input."""
         x0, y0, x1, y1 = layer.box
-        coarse = self.coarse_sample_map(index, weights=self._weights[layer.name], offset=(float(x0), float(y0)))
-        if self.camera.is_still(index) and not self._layer_moves(coarse, layer):
-            return None
-        return self._window_map(coarse, (x1 - x0, y1 - y0))
-
-    def _layer_moves(self, coarse: npt.NDArray[np.float32], layer: Layer) -> bool:
+        coarse = self._to_sample_map(index, displacement, snap=True, offset=(float(x0), float(y0)))
         grid = self.grid
-        x0, y0 = layer.box[:2]
-        return bool(
-            np.any(coarse[..., 0] != grid.x - np.float32(x0)) or np.any(coarse[..., 1] != grid.y - np.float32(y0))
-        )
+        moved = (coarse[..., 0] != grid.x - np.float32(x0)) | (coarse[..., 1] != grid.y - np.float32(y0))
+        if self.camera.is_still(index) and not moved.any():
+            return None
+        return self._window_map(coarse, (x1 - x0, y1 - y0), moved=moved.astype(np.float32))
 
     def _lay_moved(
         self,
         target: RGBFrame,
+        resampled: npt.NDArray[np.float32],
         origin: tuple[int, int],
         layer: Layer,
         window: tuple[int, int, int, int],
         sample: SampleMap,
+        moved: npt.NDArray[np.float32],
     ) -> None:
-        """Resample `layer` over `window` (frame pixels) of `target`, whose top-left is frame pixel `origin`."""
+        """Resample `layer` over `window` (frame pixels) of `target`, whose top-left is frame pixel `origin`;
+        `resampled` `(h, w)` (over `target`) gets the share of each pixel that was resampled."""
         wx0, wy0, wx1, wy1 = window
-        x0, y0 = layer.box[:2]
-        # Pixels that stay where they are in the texture are copied exactly; only the others are resampled.
-        moved = (np.abs(sample[..., 0] - (self._columns[:, wx0:wx1] - np.float32(x0))) > 1e-3) | (
-            np.abs(sample[..., 1] - (self._rows[wy0:wy1] - np.float32(y0))) > 1e-3
-        )  # (h, w)
-        sample = (sample + np.float32(_PAD_PX)) * np.float32(2.0)  # positions in the padded, doubled texture
+        # `sample`: positions in the padded, doubled texture; `moved` (h, w): 0 where a pixel is copied as it
+        # is, 1 where it is resampled (between nodes that differ, a share).
         sampled = cv2.remap(
             self._doubled[layer.name], sample, _NO_SECOND_MAP, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
         )  # (h, w, 4) uint8
         colour = cv2.cvtColor(sampled, cv2.COLOR_RGBA2RGB)
-        if moved.any():
-            colour = _restore_detail(np.asarray(colour, dtype=np.uint8), moved, sample)
         weight = cv2.extractChannel(sampled, 3).astype(np.float32)
-        below = target[wy0 - origin[1] : wy1 - origin[1], wx0 - origin[0] : wx1 - origin[0]]
+        rows = slice(wy0 - origin[1], wy1 - origin[1])
+        columns = slice(wx0 - origin[0], wx1 - origin[0])
+        below = target[rows, columns]
         below[:] = cv2.blendLinear(colour, below, weight, 255.0 - weight)
+        if resampled.size == 0:
+            return  # the camera moves: every pixel of the frame is resampled anyway
+        # The resampled share is laid over the one below like the colour is.
+        share = resampled[rows, columns]
+        share[:] = cv2.blendLinear(moved, share, weight, 255.0 - weight)
 
     def _lay_still(self, target: RGBFrame, area: tuple[int, int, int, int], layer: Layer, texture: RGBFrame) -> None:
         """Lay `layer` (with `texture`) where it rests, over the part of `target` (frame pixels `area`) it covers."""
@@ -376,7 +399,12 @@ class ClipRenderer:
                 lids, float(self.local.mouth_open[index]), float(self.local.smile[index])
             )
             self._redouble_face(face_texture)
-        placements = {layer.name: self._placement(layer, index) for layer in self.stack.layers}
+        # Every layer's displacement at once: one pass over the bases.
+        displacements = self.local.displacements(index, self._weight_table)  # (L, h, w, 2)
+        placements = {
+            layer.name: self._placement(layer, index, displacements[number])
+            for number, layer in enumerate(self.stack.layers)
+        }
         if self.camera.is_still(index):
             touched: list[tuple[int, int, int, int]] = []
             for layer in self.stack.layers:
@@ -396,20 +424,40 @@ class ClipRenderer:
             )
             top, left = self.margins.top, self.margins.left
             target = self.canvas[top + area[1] : top + area[3], left + area[0] : left + area[2]].copy()
+            resampled = np.zeros(target.shape[:2], dtype=np.float32)
         else:
             frame = self._background(index)
             area = (0, 0, self.width, self.height)
             target = frame
+            resampled = np.empty((0, 0), dtype=np.float32)  # none kept: the camera moves every pixel
         for layer in self.stack.layers:
             placement = placements[layer.name]
             if placement is not None:
-                self._lay_moved(target, area[:2], layer, *placement)
+                self._lay_moved(target, resampled, area[:2], layer, *placement)
             else:
                 texture = face_texture if layer is self._face_layer and face_texture is not None else layer.texture
                 self._lay_still(target, area, layer, texture)
+                if not self.camera.is_still(index):
+                    continue
+                # A layer at rest hides what was resampled below it.
+                self._lay_still_share(resampled, area, layer)
+        _restore_detail(target, resampled if resampled.size else None)
         if target is not frame:
             frame[area[1] : area[3], area[0] : area[2]] = target
         return frame
+
+    def _lay_still_share(
+        self, resampled: npt.NDArray[np.float32], area: tuple[int, int, int, int], layer: Layer
+    ) -> None:
+        """`resampled` (frame pixels `area`) where `layer`, at rest, covers it: what shows there is its copy."""
+        ax0, ay0, ax1, ay1 = area
+        x0, y0, x1, y1 = layer.box
+        cx0, cy0, cx1, cy1 = max(ax0, x0), max(ay0, y0), min(ax1, x1), min(ay1, y1)
+        if cx1 <= cx0 or cy1 <= cy0 or resampled.size == 0:
+            return
+        alpha = layer.alpha[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
+        share = resampled[cy0 - ay0 : cy1 - ay0, cx0 - ax0 : cx1 - ax0]
+        share *= np.float32(1.0) - alpha
 
     def frame(self, index: int) -> RGBFrame:
         """Frame `index` as `(H, W, 3)` uint8, a new array."""
@@ -436,15 +484,24 @@ def _support(grid: Grid, matte: npt.NDArray[np.float32]) -> npt.NDArray[np.float
     return np.asarray(cv2.dilate(covered, np.ones((5, 5), np.uint8)), dtype=np.float32)
 
 
-def _restore_detail(colour: RGBFrame, moved: npt.NDArray[np.bool_], sample: SampleMap) -> RGBFrame:
-    """`colour` `(h, w, 3)` with the detail its resampled pixels (`moved`) lost put back: an unsharp mask
-    whose strength follows where between the doubled texture's samples each was taken (`sample`)."""
-    fraction = sample - np.floor(sample)  # (h, w, 2) in [0, 1)
-    spread = fraction * (np.float32(1.0) - fraction)
-    halfway = np.float32(2.0) * (spread[..., 0] + spread[..., 1])  # (h, w): 0 on a sample, 1 half-way on both
-    full = DETAIL_GAIN + DETAIL_GAIN_HALFWAY
-    # colour + amount * detail, with amount = share * full: a blend of the fully sharpened colour and the colour.
-    share = (np.float32(DETAIL_GAIN / full) + np.float32(DETAIL_GAIN_HALFWAY / full) * halfway) * moved
-    blurred = cv2.GaussianBlur(colour, (0, 0), DETAIL_SIGMA_PX)
-    sharpened = cv2.addWeighted(colour, 1.0 + full, blurred, -full, 0.0)
-    return np.asarray(cv2.blendLinear(sharpened, colour, share, np.float32(1.0) - share), dtype=np.uint8)
+def _restore_detail(frame: RGBFrame, resampled: npt.NDArray[np.float32] | None) -> None:
+    """Give the resampled pixels of `frame` `(h, w, 3)` (in place) back the fine detail resampling took: an
+    unsharp mask weighted by `resampled` `(h, w)`, the share of each pixel that was resampled (0 for pixels
+    copied from the input, which stay as they are; None: every pixel was resampled)."""
+    if resampled is None:
+        blurred = cv2.GaussianBlur(frame, (0, 0), DETAIL_SIGMA_PX)
+        frame[:] = cv2.addWeighted(frame, 1.0 + DETAIL_GAIN, blurred, -DETAIL_GAIN, 0.0)
+        return
+    rows = np.flatnonzero(resampled.max(axis=1) > 0.0)
+    if rows.size == 0:
+        return
+    columns = np.flatnonzero(resampled.max(axis=0) > 0.0)
+    # The blur reaches 3 sigma: take that much context around the resampled pixels.
+    reach = int(np.ceil(3 * DETAIL_SIGMA_PX))
+    y0, y1 = max(0, int(rows[0]) - reach), min(frame.shape[0], int(rows[-1]) + 1 + reach)
+    x0, x1 = max(0, int(columns[0]) - reach), min(frame.shape[1], int(columns[-1]) + 1 + reach)
+    region = frame[y0:y1, x0:x1]
+    share = resampled[y0:y1, x0:x1]
+    blurred = cv2.GaussianBlur(region, (0, 0), DETAIL_SIGMA_PX)
+    sharpened = cv2.addWeighted(region, 1.0 + DETAIL_GAIN, blurred, -DETAIL_GAIN, 0.0)
+    region[:] = cv2.blendLinear(sharpened, region, share, np.float32(1.0) - share)

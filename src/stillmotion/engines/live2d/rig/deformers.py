@@ -223,6 +223,15 @@ class LocalField:
         flat = np.einsum("k,kn->n", curve, self.bases)  # (h*w*2,)
         return np.asarray(flat.reshape(rows, columns, 2), dtype=np.float32)
 
+    def displacements(self, index: int, weights: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """`(L, h, w, 2)` float32: `displacement(index, weights[l])` for each row of `weights` `(L, K)`,
+        in one pass over the bases."""
+        rows, columns = self.shape
+        if self.bases.shape[0] == 0 or weights.shape[0] == 0:
+            return np.zeros((weights.shape[0], rows, columns, 2), dtype=np.float32)
+        flat = np.einsum("lk,kn->ln", weights * self.curves[index], self.bases)  # (L, h*w*2)
+        return np.asarray(flat.reshape(weights.shape[0], rows, columns, 2), dtype=np.float32)
+
     @property
     def moves(self) -> bool:
         return bool(self.bases.shape[0] > 0)

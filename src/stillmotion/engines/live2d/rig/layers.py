@@ -25,10 +25,14 @@ import numpy.typing as npt
 
 from stillmotion.engines.live2d.parts import Parts
 from stillmotion.engines.live2d.regions import FaceGeometry
-from stillmotion.engines.live2d.rig.fill import fill_hole
+from stillmotion.engines.live2d.rig.fill import fill_band, fill_hole
 
 RGBFrame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
 Matte = npt.NDArray[np.float32]  # (H, W) float32 in [0, 1]
+
+# How deep under the subject's edge the plate continues the background's texture, as a share of the
+# picture's long side: further than any part moves.
+PLATE_BAND: Final = 0.03
 
 # Back to front. Without a face the stack is the plate and one "subject" layer.
 FACE_LAYERS: Final = ("back_hair", "body", "face", "side_locks", "bangs")
@@ -153,8 +157,10 @@ def paint_in(image: RGBFrame, known: npt.NDArray[np.bool_]) -> RGBFrame:
     return np.asarray(np.clip(np.rint(filled), 0, 255), dtype=np.uint8)
 
 
-def build_stack(image: RGBFrame, mattes: Mapping[str, Matte], *, pad_px: int = 2) -> LayerStack:
-    """Textures and the plate for `mattes` (back to front, each `(H, W)`)."""
+def build_stack(image: RGBFrame, mattes: Mapping[str, Matte], *, pad_px: int = 2, seed: int = 0) -> LayerStack:
+    """Textures and the plate for `mattes` (back to front, each `(H, W)`). The plate continues the
+    background's texture into a band under the subject's edge (what moving parts uncover; `fill.fill_band`,
+    seeded); deeper, where nothing is ever uncovered, it is smooth."""
     names = tuple(mattes)
     clear_in_front = np.ones(image.shape[:2], dtype=np.float32)  # product of (1 - alpha) of the layers in front
     shows: dict[str, npt.NDArray[np.bool_]] = {}
@@ -170,7 +176,8 @@ def build_stack(image: RGBFrame, mattes: Mapping[str, Matte], *, pad_px: int = 2
         x0, y0, x1, y1 = box
         texture = paint_in(np.ascontiguousarray(image[y0:y1, x0:x1]), shows[name][y0:y1, x0:x1])
         layers.append(Layer(name, texture, np.ascontiguousarray(alpha[y0:y1, x0:x1]), box))
-    plate = paint_in(image, clear_in_front > 0.0)
+    band_px = max(16, round(PLATE_BAND * max(image.shape[:2])))
+    plate = fill_band(image, clear_in_front > 0.0, band_px=band_px, seed=seed)
     return LayerStack(plate=plate, layers=tuple(layers))
 
 
