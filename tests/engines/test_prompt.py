@@ -537,20 +537,20 @@ def test_optimizer_off_takes_the_prompt_literally() -> None:
     assert [(t.part, t.action, t.source) for t in plan.tracks] == [("mouth", "smile", "prompt")]
 
 
-def test_optimizer_on_adds_breathing_blinks_and_idle_head_but_no_camera() -> None:
+def test_optimizer_on_adds_breathing_and_blinks_but_no_idle_head_or_camera() -> None:
     plan = plan_for("she smiles", optimize=True, duration_s=20.0)
     assert only(plan, "mouth", "smile").source == "prompt"
     breathe = only(plan, "body", "breathe")
     assert breathe.source == "optimizer" and (breathe.start_s, breathe.end_s) == (0.0, 20.0)
-    idle = only(plan, "head", "idle")
-    assert idle.source == "optimizer" and (idle.start_s, idle.end_s) == (0.0, 20.0)
-    assert not plan.has("hair")
+    # The rig's idle drift would drown out the asked motion: it is only for prompts with nothing to draw.
+    assert not plan.has("head") and not plan.has("hair")
     blinks = [t for t in plan.tracks if (t.part, t.action) == ("eyes", "blink")]
     assert len(blinks) >= 2 and {t.source for t in blinks} == {"optimizer"}
     # Live2D's blinks: 0.3 s each, the next after a random 0-7 s.
     assert all(b.end_s - b.start_s == pytest.approx(0.3) for b in blinks)
     gaps = [b.start_s - a.end_s for a, b in itertools.pairwise(blinks)]
     assert all(-0.01 <= gap <= 7.0 + 0.01 for gap in gaps) and len(set(gaps)) > 1
+    assert not plan.has("camera")
 
 
 @pytest.mark.parametrize(

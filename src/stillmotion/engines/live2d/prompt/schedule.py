@@ -221,8 +221,8 @@ def _whole_clip(
 def _optimizer_tracks(
     tracks: list[Track], forbidden: frozenset[tuple[str, str]], duration_s: float, seed: int
 ) -> list[Track]:
-    """Natural secondary motion for prompt_optimizer: breathing, seeded blinks, a little hair movement,
-    and a slow push-in only when the prompt asked for no motion at all."""
+    """Natural secondary motion for prompt_optimizer: breathing and seeded blinks; when the prompt asked
+    for no motion at all, a rig's idle (head and body drifting, `rig.head`) and a slow push-in too."""
     added: list[Track] = []
     body_busy = any(t.part == "body" and t.action in ("breathe", "sway", "bounce") for t in tracks)
     if not body_busy and ("body", "breathe") not in forbidden:
@@ -230,8 +230,8 @@ def _optimizer_tracks(
     eyes_busy = any(t.part == "eyes" and t.action in ("blink", "wink") for t in tracks)
     if not eyes_busy and ("eyes", "blink") not in forbidden:
         added += _blinks(duration_s, seed, "optimizer")
-    head_busy = any(t.part == "head" for t in tracks)
-    if not head_busy and not _forbids_head(forbidden):
+    # A rig's idle when the prompt asked for nothing to draw; beside an asked motion it would drown it out.
+    if not tracks and not _forbids_head(forbidden):
         added.append(Track("head", "idle", None, 1.0, 0.0, duration_s, "linear", 1, "optimizer"))
     if not tracks and ("camera", "zoom") not in forbidden:
         added.append(_whole_clip("camera", "zoom", duration_s, 0.4, "optimizer", direction="in"))

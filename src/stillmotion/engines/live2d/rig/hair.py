@@ -122,10 +122,11 @@ def _hair_wind(track: Track, context: FieldContext) -> TrackMotion:
     if float(context.regions.hair.max()) <= 0.05:
         note = f"{_name(track)}: no hair found; nothing for the wind to move"
     mean_radius = 0.5 * sum(geometry.head_radii)
-    # Hanging hair by how far down the strand a point lies; hair on the head by how far out from the face.
+    # Hanging hair by how far down the strand a point lies; hair on the head by how far out from the face,
+    # its roots a little (short hair lifts as a whole, more at its ends).
     face_radius = context.grid.ellipse_radius(face.cx, face.cy, 0.5 * face.w, 0.5 * face.h)
     beyond_face = np.maximum(face_radius - 1.0, 0.0) * np.float32(0.25 * (face.w + face.h))  # px
-    weight = np.maximum(np.power(_hang(context), 1.2), rise(beyond_face, 0.0, 1.2 * face.w))
+    weight = np.maximum(np.power(_hang(context), 0.7), 0.15 + 0.85 * rise(beyond_face, 0.0, 0.6 * face.w))
     terms = _wind_terms(
         track,
         context,
