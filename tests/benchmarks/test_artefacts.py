@@ -193,19 +193,20 @@ def by_name(measures: list[art.Measure]) -> dict[str, art.Measure]:
 
 
 def test_wind_only_passes_when_tips_move_and_the_face_stays() -> None:
-    _, flows = clip([{"tips": (2, 0)}, {"tips": (4, 1)}, {"tips": (2, 0)}])
-    measures = by_name(art.wind_only(flows, parts()))
+    frames, flows = clip([{"tips": (2, 0)}, {"tips": (4, 1)}, {"tips": (2, 0)}])
+    measures = by_name(art.wind_only(frames, flows, parts()))
     assert measures["wind: hair tips move"].passed, measures
     assert measures["wind: face stays"].passed, measures
 
 
 def test_wind_only_fails_when_the_face_moves_or_the_tips_do_not() -> None:
     moved = {"tips": (4, 0), "face": (2, 0), "eyes": (2, 0), "bangs": (2, 0)}
-    _, flows = clip([moved, moved])
-    measures = by_name(art.wind_only(flows, parts()))
+    frames, flows = clip([moved, moved])
+    measures = by_name(art.wind_only(frames, flows, parts()))
     assert not measures["wind: face stays"].passed, measures
-    _, flows = clip([{"tips": (1, 0)}, {"tips": (1, 0)}])
-    assert not by_name(art.wind_only(flows, parts()))["wind: hair tips move"].passed
+    assert measures["wind: face stays"].value == pytest.approx(2.0, abs=0.3)
+    frames, flows = clip([{"tips": (1, 0)}, {"tips": (1, 0)}])
+    assert not by_name(art.wind_only(frames, flows, parts()))["wind: hair tips move"].passed
 
 
 def test_head_turn_passes_when_the_bangs_follow_the_eyes() -> None:

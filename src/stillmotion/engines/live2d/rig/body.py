@@ -5,6 +5,7 @@ fallbacks (head tracks drawn as whole-subject motion when no face was found). Th
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Final
 
 import numpy as np
@@ -94,6 +95,9 @@ def _body_lever(context: FieldContext) -> Field:
     return rise(bottom - grid.y, 0.0, float(bottom - top))
 
 
+_BREATH_GAINS: Final[Mapping[str, float]] = {"face": 0.0, "bangs": 0.0, "back_hair": 0.0}
+
+
 def _breathe(track: Track, context: FieldContext) -> TrackMotion:
     grid = context.grid
     regions = context.regions
@@ -107,7 +111,9 @@ def _breathe(track: Track, context: FieldContext) -> TrackMotion:
     lift = gentle_px * depth * above_band * regions.subject
     period = BREATH_PERIOD_S * float(context.rng.uniform(0.9, 1.1))
     # At least one whole breath, in and out, however short the span (`cycle_count` sees to it).
-    return TrackMotion(track, [Term(vector(0.0, -lift, grid.shape), _down_and_back(_cycles(track, context, period)))])
+    curve = _down_and_back(_cycles(track, context, period))
+    # The chest and shoulders rise; the head and the hair around it stay (the neck takes it up).
+    return TrackMotion(track, [Term(vector(0.0, -lift, grid.shape), curve, gains=_BREATH_GAINS)])
 
 
 def _sway_basis(context: FieldContext, amount_px: float) -> Vector:

@@ -91,7 +91,7 @@ def _wind_terms(
     envelope = motion.fade_curve(track, clock, fade_s=0.8)
     hz = clock.frequency((FLUTTER_RIPPLE_HZ if flutter else WIND_RIPPLE_HZ) * float(context.rng.uniform(0.9, 1.1)))
     wavelength = wavelength_px * (0.55 if flutter else 1.0)
-    ripple_px = steady_px * (0.3 if flutter else 0.4)
+    ripple_px = steady_px * 0.3
     k_rho = np.float32(motion.TWO_PI / wavelength) * distance_px
     sin_k, cos_k = np.sin(k_rho) * weight, np.cos(k_rho) * weight
     shape = context.grid.shape
@@ -132,7 +132,7 @@ def _hair_wind(track: Track, context: FieldContext) -> TrackMotion:
         context,
         weight=np.asarray(weight, dtype=np.float32),
         distance_px=np.asarray(head_radius * np.float32(mean_radius), dtype=np.float32),
-        wavelength_px=0.9 * face.w,
+        wavelength_px=1.2 * face.w,
         steady_px=HAIR_WIND_FACE_W * face.w * track.amplitude,
     )
     return TrackMotion(track, terms, note=note)

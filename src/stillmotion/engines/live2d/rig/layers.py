@@ -94,9 +94,10 @@ def face_mattes(parts: Parts, geometry: FaceGeometry) -> dict[str, Matte]:
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     soft = 0.06 * max(face.w, face.h)  # width of the zones' soft edges, px
 
-    # The face: an ellipse around the face box, a little taller upwards (the box starts at the brows).
-    cx, cy = face.cx, face.cy - 0.06 * face.h
-    radius = np.sqrt(((xs - cx) / (0.56 * face.w)) ** 2 + ((ys - cy) / (0.6 * face.h)) ** 2)
+    # The face: an ellipse around the face box, with room for a box that falls short of the outline (a
+    # detector's box is often a little small): the outline and the chin's line must move with the face.
+    cx, cy = face.cx, face.cy
+    radius = np.sqrt(((xs - cx) / (0.58 * face.w)) ** 2 + ((ys - cy) / (0.62 * face.h)) ** 2)
     # A crisp edge (a few px): hair moving behind the face must not show through the face's outline.
     crisp = 0.012 * max(face.w, face.h) / face.w
     face_zone = smoothstep(radius, 1.0 + crisp, 1.0 - crisp)
@@ -104,7 +105,7 @@ def face_mattes(parts: Parts, geometry: FaceGeometry) -> dict[str, Matte]:
     in_columns = smoothstep(np.abs(xs - face.cx), 0.62 * face.w, 0.5 * face.w)
     bangs_zone = in_columns * smoothstep(ys, eye_top + 0.25 * soft, eye_top - 0.25 * soft)
     chin = face.y + face.h
-    locks_zone = smoothstep(ys, chin - 0.1 * face.h - soft, chin - 0.1 * face.h)
+    locks_zone = smoothstep(ys, chin, chin + soft)  # below the chin: beside the jaw, hair lies behind the face
     mouth_line = geometry.mouth.y + geometry.mouth.h
 
     bangs = hair * bangs_zone
