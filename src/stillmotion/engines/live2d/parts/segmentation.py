@@ -193,10 +193,42 @@ def _hair(seg: RGBFrame, subject: _F32, detection: _Detection) -> _F32:
 
     skin = _skin_probability(seg, detection.skin_rgb)
     hair = (region > 0) * subject * (1.0 - skin)  # (h, w)
+    hair = hair * _hair_not_background(seg, hair, subject, region > 0, top_y=box.y)
     if face.kind == "drawn":
         hair = np.maximum(hair, _hanging_hair(seg, subject, hair, detection))
     hair = cv2.GaussianBlur(hair.astype(np.float32), (0, 0), 1.0)
     return np.clip(hair, 0.0, 1.0).astype(np.float32)
+
+
+# Colour histograms for telling hair from the background around it: bins per channel, and the floor that
+# keeps an empty bin from deciding alone.
+_HAIR_BINS: Final = 8
+_HAIR_HIST_FLOOR: Final = 1e-3
+
+
+def _hair_not_background(
+    seg: RGBFrame, hair: npt.NDArray[np.floating[Any]], subject: _F32, band: _Bool, *, top_y: float
+) -> _F32:
+    """`(h, w)` how likely each pixel's colour is hair rather than the background beside it: colour
+    histograms of the surest hair (above the face box's top) and of the background around the band, and
+    their likelihood ratio. A segmentation that leaks into a wall of brick-red or a dark doorway beside the
+    hair takes those pixels for hair; their colour gives them away."""
+    height, width = seg.shape[:2]
+    crown = (hair > 0.6) & (np.arange(height)[:, None] < top_y)
+    near = cv2.dilate(band.astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+    background = near & (subject < 0.3)
+    if crown.sum() < 30 or background.sum() < 30:
+        return np.ones((height, width), np.float32)
+    bins = (seg.astype(np.int32) * _HAIR_BINS) // 256  # (h, w, 3)
+    index = (bins[..., 0] * _HAIR_BINS + bins[..., 1]) * _HAIR_BINS + bins[..., 2]  # (h, w)
+    size = _HAIR_BINS**3
+
+    def histogram(mask: _Bool) -> npt.NDArray[np.float64]:
+        counts = np.bincount(index[mask], minlength=size).astype(np.float64)
+        return np.asarray(counts / counts.sum() + _HAIR_HIST_FLOOR, dtype=np.float64)
+
+    hair_p, background_p = histogram(crown), histogram(background)
+    return np.asarray((hair_p / (hair_p + background_p))[index], dtype=np.float32)
 
 
 def _hanging_hair(seg: RGBFrame, subject: _F32, hair: npt.NDArray[np.floating[Any]], detection: _Detection) -> _F32:
