@@ -592,6 +592,167 @@ def test_eyelids_leave_the_canvas_as_it_was_when_open_and_between_frames() -> No
     assert np.array_equal(layers.canvas_for({}, 0.0), canvas)
 
 
+# A drawn eye at the renderer's size (the engine's 720x960 portrait): its lash line is a thick arc over the
+# eye white with a thin gap of skin between them, wider than the white, its ends beside it.
+FULL_SIZE: Final = (720, 960)
+_LASH_DARK: Final = 100.0  # darker than this: the lash line (and the pupil); the iris and skin are lighter
+
+
+@cache
+def drawn_eye_full_size(seed: int, placed: str = "exact") -> tuple[Frame, npt.NDArray[np.bool_], Box, FaceLayers]:
+    """A full-size drawing (no margins: the eye is far from the edges), its eye pixels (the drawing's own
+    labels), the left eye's box and the layers closing it, given that box `placed` as a detector may:
+    "exact", "low" (a little small and low, as the engine's drawn-face detector put it on the detailed
+    illustration) or "wide" (a third wider and a third of the eye to one side, as on the brick wall)."""
+    image, truth, parts = character(*FULL_SIZE, seed=seed)
+    assert parts.face is not None and parts.face.left_eye is not None
+    box = parts.face.left_eye
+    given = {
+        "exact": box,
+        "low": Box(box.x + 0.03 * box.w, box.y + 0.11 * box.h, 0.94 * box.w, 0.94 * box.h),
+        "wide": Box(box.x - 0.33 * box.w, box.y + 0.04 * box.h, 1.35 * box.w, 0.96 * box.h),
+    }[placed]
+    layers = FaceLayers(image, offset=(0, 0), eyes={"left": given}, mouth=None, drawn=True, face=parts.face.box)
+    near = np.zeros(truth.labels.shape, dtype=bool)
+    near[:, round(box.x - 0.5 * box.w) : round(box.x + 1.5 * box.w)] = True
+    return image, (truth.labels == _EYE_LABEL) & near, box, layers
+
+
+def drawn_rim(eye: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+    """Per column, the eye's lowest pixel as drawn (its soft edge, a pixel under the labels' last row,
+    included); beside the eye, its nearest column's (the corners)."""
+    columns = np.flatnonzero(eye.any(axis=0))
+    lowest = np.array([int(np.flatnonzero(eye[:, column])[-1]) + 1 for column in columns], dtype=np.int64)
+    every = np.arange(eye.shape[1])
+    after = np.clip(np.searchsorted(columns, every), 1, columns.size - 1)
+    nearest = np.where(np.abs(columns[after - 1] - every) <= np.abs(columns[after] - every), after - 1, after)
+    rim: npt.NDArray[np.int64] = lowest[nearest]
+    return rim
+
+
+def arc_pixels(image: Frame, eye: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """The drawn lash arc: the dark pixels over the eye white (above its top in each column, and beside
+    it down to its middle), in the eye's columns and a third of its width beyond."""
+    columns = np.flatnonzero(eye.any(axis=0))
+    rows = np.flatnonzero(eye.any(axis=1))
+    width = int(columns[-1] - columns[0] + 1)
+    middle = 0.5 * (rows[0] + rows[-1])
+    dark = _luma(image) < _LASH_DARK
+    arc = np.zeros(eye.shape, dtype=bool)
+    for column in range(int(columns[0]) - width // 3, int(columns[-1]) + width // 3 + 1):
+        held = np.flatnonzero(eye[:, column])
+        top = int(held[0]) if held.size else round(middle)
+        arc[rows[0] - width // 2 : top, column] = dark[rows[0] - width // 2 : top, column]
+    return arc
+
+
+@pytest.mark.parametrize(("seed", "placed"), [(0, "exact"), (3, "exact"), (5, "exact"), (0, "low"), (2, "wide")])
+def test_a_drawn_eye_closes_under_its_own_lash_arc(seed: int, placed: str) -> None:
+    """The drawn lash arc sits over the eye white with a thin gap of skin between them. The tracer took the
+    white's top for the lid's edge: the arc stayed where it was with a white smear under it, and the line
+    that closed the eye was a dark U with horns reaching into the cheek. The arc itself comes down: where
+    it was is skin, and it lies along the bottom of the opening, the white and the iris gone; so too where
+    the eye's box is off as a detector's is."""
+    image, eye, box, layers = drawn_eye_full_size(seed, placed)
+    assert set(layers.eyelids) == {"left"}
+    arc = arc_pixels(image, eye)
+    assert arc.sum() > 0.3 * box.w * 4, int(arc.sum())  # the measure sees a thick arc
+    lash_colour = np.median(image[arc].astype(np.float32), axis=0)
+    closed = layers.canvas_for({"left": 1.0}, 0.0).copy()
+    skin = np.linalg.norm(closed.astype(np.float32) - np.array(SKIN), axis=2) < 30.0
+
+    # Where the arc was is skin now, its ends beside the eye included.
+    assert float(skin[arc].mean()) >= 0.97, float(skin[arc].mean())
+    # The opening is closed: its lid's skin over it, the arc along its bottom.
+    iris = tuple(
+        int(v) for v in np.median(image[eye & (_luma(image) > _LASH_DARK) & (image.min(axis=2) < 200)], axis=0)
+    )
+    iris_share, white_share, skin_share = drawn_shares(closed, eye, iris)
+    assert iris_share <= 0.01 and white_share <= 0.03 and skin_share >= 0.55, (iris_share, white_share, skin_share)
+    share, spread = lash_line(closed, box, dark_below=_LASH_DARK)
+    assert share >= 0.6 and spread <= 0.35 * box.h, (share, spread)
+    # The line that closes it is the arc's own: its colour, as thick, just above the rim in each column,
+    # and no higher beside the eye (no ends curled up into horns), nowhere lower (not into the cheek).
+    dark = _luma(closed) < _LASH_DARK
+    line = dark & (closed != image).any(axis=2)  # dark where it was not
+    assert np.linalg.norm(np.median(closed[line].astype(np.float32), axis=0) - lash_colour) < 12.0
+    rim = drawn_rim(eye)
+    columns = np.flatnonzero(eye.any(axis=0))
+    middle = columns[np.abs(columns - columns.mean()) <= 0.25 * columns.size]
+    thickness = float(np.median([np.count_nonzero(arc[:, column]) for column in middle]))
+    rows = _rows(image.shape)
+    assert not np.any(line & ((rows < rim[None, :] - 2.5 * thickness) | (rows > rim[None, :] + 1))), np.argwhere(
+        line & ((rows < rim[None, :] - 2.5 * thickness) | (rows > rim[None, :] + 1))
+    )[:5]
+    for column in middle:
+        assert np.any(line[rim[column] - round(thickness) : rim[column] + 2, column]), column
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_a_drawn_lash_arc_comes_down_whole_as_a_lid(seed: int) -> None:
+    """Mid-blink the arc is on its way down, whole: over the eye's middle it is as thick as it was and as
+    far down as the closure says, with skin above it where it was and the eye as drawn below it."""
+    image, eye, _, layers = drawn_eye_full_size(seed)
+    arc = arc_pixels(image, eye)
+    rim = drawn_rim(eye)
+    columns = np.flatnonzero(eye.any(axis=0))
+    middle = columns[np.abs(columns - columns.mean()) <= 0.2 * columns.size]
+    arc_top = np.array([np.flatnonzero(arc[:, column])[0] for column in middle], dtype=np.float64)
+    arc_bottom = np.array([np.flatnonzero(arc[:, column])[-1] for column in middle], dtype=np.float64)
+    heights = []
+    for closure in (0.3, 0.6):
+        frame = layers.canvas_for({"left": closure}, 0.0).copy()
+        dark = (_luma(frame) < _LASH_DARK) & (frame != image).any(axis=2)  # the arc's colour, moved (not the pupil)
+        tops, bottoms = [], []
+        for index, column in enumerate(middle):
+            # The band of the arc's colour nearest under where its top was: the arc come down.
+            rows = np.flatnonzero(dark[round(arc_top[index]) :, column]) + round(arc_top[index])
+            assert rows.size, column
+            run_end = rows[0]
+            while run_end + 1 < dark.shape[0] and dark[run_end + 1, column]:
+                run_end += 1
+            tops.append(rows[0])
+            bottoms.append(run_end)
+            # Above it: skin, down from where the arc was.
+            above = frame[round(arc_top[index]) - 1 : rows[0] - 1, column].astype(np.float32)
+            assert np.all(np.linalg.norm(above - np.array(SKIN), axis=1) < 30.0), (closure, column)
+        moved = np.median(np.array(bottoms) - arc_bottom)
+        expected = closure * np.median(rim[middle] + 1 - arc_bottom)
+        assert abs(moved - expected) <= max(2.0, 0.15 * expected), (closure, moved, expected)
+        heights.append(float(np.median(np.array(bottoms) - np.array(tops) + 1)))
+        # Below the line the eye is as drawn.
+        below = np.zeros(eye.shape, dtype=bool)
+        for index, column in enumerate(middle):
+            below[bottoms[index] + 2 :, column] = True
+        assert np.array_equal(frame[below], image[below]), closure
+    thickness = float(np.median(arc_bottom - arc_top + 1))
+    assert all(0.6 * thickness <= height <= 1.5 * thickness for height in heights), (heights, thickness)
+
+
+@pytest.mark.parametrize(
+    ("size", "seed"), [((360, 480), 0), ((360, 480), 1), ((360, 480), 2), (FULL_SIZE, 0), (FULL_SIZE, 5)]
+)
+def test_nothing_under_a_drawn_eyes_rim_changes_at_any_closure(size: tuple[int, int], seed: int) -> None:
+    """The skin under the eye is the evaluation's control for the mouth: below the eye's rim (and a
+    pixel, where the closed line lands), and below the corners beside it, every closure leaves the
+    picture bit for bit as it was."""
+    image, truth, parts = character(*size, seed=seed)
+    assert parts.face is not None and parts.face.left_eye is not None and parts.face.right_eye is not None
+    eyes = {"left": parts.face.left_eye, "right": parts.face.right_eye}
+    layers = FaceLayers(image, offset=(0, 0), eyes=eyes, mouth=None, drawn=True, face=parts.face.box)
+    assert set(layers.eyelids) == {"left", "right"}
+    under = np.zeros(image.shape[:2], dtype=bool)
+    rows = _rows(image.shape)
+    for box in eyes.values():
+        near = np.zeros(image.shape[:2], dtype=bool)
+        near[:, round(box.x - 0.6 * box.w) : round(box.x + 1.6 * box.w)] = True
+        rim = drawn_rim((truth.labels == _EYE_LABEL) & near)
+        under |= near & (rows > rim[None, :] + 1)
+    for closure in np.linspace(0.1, 1.0, 10):
+        frame = layers.canvas_for({"left": float(closure), "right": float(closure)}, 0.0)
+        assert np.array_equal(frame[under], image[under]), closure
+
+
 def _eye_boxes(seed: int) -> dict[str, Box]:
     _, _, parts = character(360, 480, seed=seed)
     assert parts.face is not None and parts.face.left_eye is not None and parts.face.right_eye is not None
@@ -748,6 +909,27 @@ def test_a_photos_lid_fades_into_the_picture_towards_the_eyes_ends(name: str, si
         profile = change[[end - inward + step * inward for step in range(7)]] / peak
         assert float(profile[1:4].max()) <= 0.1, np.round(profile, 3).tolist()
         assert float(np.abs(np.diff(profile)).max()) <= 0.12, np.round(profile, 3).tolist()
+
+
+@pytest.mark.parametrize(
+    ("name", "side", "rendered"), [(*eye, False) for eye in PHOTO_EYES] + [(*eye, True) for eye in RENDERED_EYES]
+)
+def test_a_photos_cheek_under_the_eye_stays_as_it_is(name: str, side: str, rendered: bool) -> None:
+    """The skin under a photo's eye (from a fifth of the eye's height under its box: the lower rim and
+    its lashes, where the lid lands), the evaluation's control for the mouth, is bit for bit as it was
+    at every closure."""
+    if rendered:
+        canvas, box, layers = rendered_eyelid(name, side)
+    else:
+        canvas, geometry, layers = photo_eyelid(name, side)
+        box = _moved(geometry.eye(side), _MARGINS)
+    assert side in layers.eyelids
+    cheek = (_rows(canvas.shape) >= box.y + 1.2 * box.h) & np.broadcast_to(
+        np.abs(np.arange(canvas.shape[1]) - box.cx) <= box.w, canvas.shape[:2]
+    )
+    for closure in np.linspace(0.1, 1.0, 10):
+        frame = layers.canvas_for({side: float(closure)}, 0.0)
+        assert np.array_equal(frame[cheek], canvas[cheek]), closure
 
 
 # -- 10. a photo's mouth ------------------------------------------------------------------------------

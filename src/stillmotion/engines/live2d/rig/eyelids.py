@@ -1,21 +1,28 @@
-"""Eyelids that close (`Eyelid`), each made from the picture's own lid, and the tracing of an eye they are
-built from (`_trace_eye`).
+"""Eyelids that close (`Eyelid`), each made from the picture's own lid: a photo's (`PhotoEyelid`, from
+`_trace_eye`) and a drawing's (`DrawnEyelid`, from `_trace_drawn_eye`).
 
 A warp alone cannot close an eye: within the 0.7x..1.4x stretch limit the eye's own pixels always stay
 on screen. So each eye gets its own lid, made from the picture: in every column of the eye, the lash line
-(the dark band along the top of the opening) and the lower rim are found once per clip, and a blink moves
-the lash line down to the rim with the lid's skin above it stretched down after it, as an upper lid
-unfolds when it closes. The eye below the lid's edge stays as it is until the lid has passed over it.
-A column whose lash line strays from the smooth curve through its neighbours (a catchlight taken for
-skin) takes the curve's, and a photo's lid fades into the picture beyond the eye's ends.
-What lies on the skin above the lid (a brow, a glasses frame, a drawing's bangs) stays where it is; a
-drawing's lid, of flat colour, is its skin colour.
+and the lower rim are found once per clip, and a blink moves the lash line down to the rim, a pixel under
+it at full closure, as an upper lid unfolds when it closes. The eye below the lash line stays as it is
+until the lid has passed over it, and nothing under the rim ever changes.
+
+A photo's lash line is the dark band along the top of the opening; the lid's skin above it is stretched
+down after it. A column whose lash line strays from the smooth curve through its neighbours (a
+catchlight taken for skin) takes the curve's, and the lid fades into the picture beyond the eye's ends.
+What lies on the skin above the lid (a brow, a glasses frame) stays where it is.
+
+A drawing's lash line is the bold line drawn over the eye, often an arc wider than the eye white with a
+thin gap of skin under it: traced as a stroke, it comes down whole, its own pixels, flattening from the
+arc it was to the curve of the opening's bottom, its ends beyond the opening thinning away. Where it
+passes, the lid is the skin's flat colour (the skin gap, the eye white, the iris); what is drawn above the
+line (bangs) stays where it is.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import cv2
 import numpy as np
@@ -56,6 +63,31 @@ LID_LANDING_PX: Final = 1.0
 # towards the eye's corners, as a lid does, rather than ending in a hard column.
 LID_TAPER: Final = 0.25
 LID_TAPER_PX: Final = 3.0
+
+# A drawing's eye is whatever is further than this from its skin's colour (RGB distance); what is closer
+# than DRAWN_SKIN_DISTANCE is its skin (a soft edge's pixel lies between).
+DRAWN_EYE_DISTANCE: Final = 40.0
+DRAWN_SKIN_DISTANCE: Final = 20.0
+# Its lash line is darker than this share of the way from the darkest pixels around the eye to the skin.
+DRAWN_LASH_DARK: Final = 0.3
+# The lash line lies over the opening, over at most this share of the opening's height of skin, and in a
+# column it is at most DRAWN_LASH_TALLEST of it tall (taller, it ran into bangs or a brow).
+DRAWN_LASH_GAP: Final = 0.2
+DRAWN_LASH_TALLEST: Final = 0.4
+# The line is followed beyond the opening's ends at most this share of the opening's width (an arc's ends),
+# and across gaps (something drawn over it) of at most DRAWN_LASH_BRIDGE of it.
+DRAWN_LASH_BEYOND: Final = 0.4
+DRAWN_LASH_BRIDGE: Final = 0.25
+# A drawn line's soft edge is at most this many pixels tall in a column.
+DRAWN_SOFT_EDGE_PX: Final = 2
+# Closed, the line thins from its middle towards the opening's ends by this share of its thickness, and is
+# at most DRAWN_CLOSED_RUN times as tall as thick in a column (where the rim is steep).
+DRAWN_CLOSED_TAPER: Final = 0.75
+DRAWN_CLOSED_RUN: Final = 2.5
+# The drawn eye is searched this share of the box's size beside, above and below it (a box may be off).
+DRAWN_SEARCH_BESIDE: Final = 0.35
+DRAWN_SEARCH_ABOVE: Final = 0.6
+DRAWN_SEARCH_BELOW: Final = 0.4
 
 
 def _robust_columns(values: Columns, known: Flags, tolerance: float) -> tuple[Columns, Flags]:
@@ -100,7 +132,6 @@ class _EyeTrace:
     ceiling: Columns  # the bottom of what lies on the lid's skin above the lash line (a brow, a frame, bangs)
     found: npt.NDArray[np.bool_]  # (w,) the columns a lash line was found in
     spans: npt.NDArray[np.bool_]  # (w,) the columns the lid spans
-    skin: npt.NDArray[np.float32] | None = None  # (3,) a drawing's skin colour
 
     def widened(self, left: int, right: int) -> _EyeTrace:
         """The trace with `left` and `right` columns added on either side, where nothing was found."""
@@ -118,26 +149,22 @@ class _EyeTrace:
             pad(self.ceiling),
             pad_mask(self.found),
             pad_mask(self.spans),
-            self.skin,
         )
 
 
-def _trace_eye(patch: RGBFrame, box: Box, *, drawn: bool, reach: float) -> _EyeTrace:
-    """The lash line, lid edge, rim and the ceiling above the lid (at most `reach` rows over the lash
-    line) in each column of `patch`. `box`: the eye in patch coordinates.
+def _trace_eye(patch: RGBFrame, box: Box, *, reach: float) -> _EyeTrace:
+    """A photo's lash line, lid edge, rim and the ceiling above the lid (at most `reach` rows over the
+    lash line) in each column of `patch`. `box`: the eye in patch coordinates.
 
-    Pixels are sorted into skin and eye. In a photo the eye is dark (lashes, iris, pupil: darker than
-    midway from the darkest pixels of the eye to the skin around it) or white (much less colourful than the
-    skin); in a drawing, of flat colours, the eye is whatever is not the skin's colour. In each column the
-    lash line is where skin last turns into eye above the eye's middle, and the rim where eye turns back
-    into skin below it. A drawing's eye white is found that way under a little skin: its lash line is the
-    bold dark band just above.
+    Pixels are sorted into skin and eye: the eye is dark (lashes, iris, pupil: darker than midway from the
+    darkest pixels of the eye to the skin around it) or white (much less colourful than the skin). In each
+    column the lash line is where skin last turns into eye above the eye's middle, and the rim where eye
+    turns back into skin below it.
     """
     rows, columns = patch.shape[:2]
     pixels = patch.astype(np.float32)
     luma = np.asarray(pixels @ _LUMA, dtype=np.float32)
-    if not drawn:
-        luma = np.asarray(cv2.GaussianBlur(luma, (3, 1), 0), dtype=np.float32)  # along the row: less grain
+    luma = np.asarray(cv2.GaussianBlur(luma, (3, 1), 0), dtype=np.float32)  # along the row: less grain
     cx, cy, rx, ry = box.cx, box.cy, 0.5 * box.w, 0.5 * box.h
     xs = np.arange(columns, dtype=np.float32)
     in_box = np.abs(xs - cx) <= rx + 0.5  # the columns of the pixels the box touches
@@ -157,17 +184,11 @@ def _trace_eye(patch: RGBFrame, box: Box, *, drawn: bool, reach: float) -> _EyeT
     if contrast < 30.0:
         return nothing
     dark = luma < darkest + 0.55 * contrast
-    skin: npt.NDArray[np.float32] | None = None
-    if drawn:
-        skin = np.median(pixels[ring], axis=0).astype(np.float32)
-        eye = np.sqrt(((pixels - skin) ** 2).sum(axis=2)) > 40.0
-        above_lid = eye  # bangs, a brow: anything drawn on the skin
-    else:
-        chroma = pixels.max(axis=2) - pixels.min(axis=2)
-        # An eye white is grey, in the shade of the lids: much brighter than the skin is a glint (on glasses).
-        white = (chroma < 0.6 * float(np.median(chroma[ring]))) & (luma < skin_luma + 40.0)
-        eye = dark | white
-        above_lid = luma < skin_luma - 0.22 * contrast  # a brow, a glasses frame, hair
+    chroma = pixels.max(axis=2) - pixels.min(axis=2)
+    # An eye white is grey, in the shade of the lids: much brighter than the skin is a glint (on glasses).
+    white = (chroma < 0.6 * float(np.median(chroma[ring]))) & (luma < skin_luma + 40.0)
+    eye = dark | white
+    above_lid = luma < skin_luma - 0.22 * contrast  # a brow, a glasses frame, hair
 
     search_top = int(np.clip(np.floor(box.y - LASH_SEARCH_ABOVE * box.h), 2, rows - 1))
     centre = int(np.clip(round(cy), search_top, rows - 1))
@@ -215,7 +236,7 @@ def _trace_eye(patch: RGBFrame, box: Box, *, drawn: bool, reach: float) -> _EyeT
         skin_pairs = np.flatnonzero(~column[:-1] & ~column[1:])
         rim[index] = centre + int(skin_pairs[0]) - 0.5 if skin_pairs.size else rim_limit - 0.5
 
-    # The lid spans the box and the lash line's ends beyond it (a drawn arc is wider than the eye white).
+    # The lid spans the box and the lash line's ends beyond it.
     spans = in_box.copy()
     found = ~np.isnan(lash_top)
     if np.any(in_box):
@@ -226,18 +247,252 @@ def _trace_eye(patch: RGBFrame, box: Box, *, drawn: bool, reach: float) -> _EyeT
         while last < columns - 1 and found[last + 1]:
             last += 1
             spans[last] = True
-    return _EyeTrace(lash_top, edge, rim, ceiling, found & spans, spans, skin)
+    return _EyeTrace(lash_top, edge, rim, ceiling, found & spans, spans)
 
 
 @dataclass(frozen=True)
+class _DrawnTrace:
+    """What a drawn eye's columns hold, as boundaries (region rows; NaN where not there)."""
+
+    lash_top: Columns  # the drawn lash line's top: where the arc is, over the opening and beyond its ends
+    lash_bottom: Columns  # ... and its bottom (to a fraction of a pixel: its soft edges' share of its colour)
+    opening_top: Columns  # the top of the opening (eye white, iris), in the opening's columns
+    rim: Columns  # the bottom of the opening: the eye's last pixel (its soft edge included)
+    lid_top: Columns  # where the lid's skin may start: over the line, and its soft pixels, a skin pixel higher
+    skin: npt.NDArray[np.float32]  # (3,) the skin's colour
+
+
+def _run_around(mask: npt.NDArray[np.bool_], low: int, high: int) -> tuple[int, int] | None:
+    """The rows (first, last) of the runs of `mask` (one column) that touch rows `low..high`, or None."""
+    rows = mask.size
+    hits = np.flatnonzero(mask[max(low, 0) : min(high, rows - 1) + 1])
+    if hits.size == 0:
+        return None
+    first, last = max(low, 0) + int(hits[0]), max(low, 0) + int(hits[-1])
+    while first > 0 and mask[first - 1]:
+        first -= 1
+    while last < rows - 1 and mask[last + 1]:
+        last += 1
+    return first, last
+
+
+def _trace_drawn_eye(patch: RGBFrame, box: Box) -> _DrawnTrace | None:
+    """A drawn eye's lash line, opening and rim in each column of `patch`; `box`: the eye in patch
+    coordinates, which need not fit it (a detector's box may be off by a quarter of the eye).
+
+    A drawing is flat colour: the eye is whatever is not the skin's colour, its lash line the darkest of
+    it. The lash line is the dark band the drawing puts over the eye, touching it or over a little skin:
+    found over the middle of the eye's lighter colours (white, iris) where they overlap the box most, it
+    is followed column by column as a stroke, along the eye and beyond its ends (an arc is often wider
+    than the eye white), and not up into bangs that touch it. The opening is then the eye under the lash
+    line (white, iris, pupil, however thin); its rim, in each column, where it ends below.
+    """
+    rows, columns = patch.shape[:2]
+    pixels = patch.astype(np.float32)
+    luma = np.asarray(pixels @ _LUMA, dtype=np.float32)
+    cx, cy, rx, ry = box.cx, box.cy, 0.5 * box.w, 0.5 * box.h
+    yy = np.arange(rows, dtype=np.float32)[:, None]
+    xx = np.arange(columns, dtype=np.float32)[None, :]
+    radius = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2
+    inside = radius <= 1.0
+    below = (yy > box.y + box.h + 0.5) & (np.abs(xx - cx) <= rx)
+    beside = (np.abs(yy - cy) <= 0.25 * box.h) & (np.abs(xx - cx) > 1.1 * rx)
+    ring = below | beside
+    if not np.any(ring) or not np.any(inside):
+        return None
+    skin = np.median(pixels[ring], axis=0).astype(np.float32)
+    distance = np.sqrt(((pixels - skin) ** 2).sum(axis=2))
+    eye = distance > DRAWN_EYE_DISTANCE
+    drawn_on = distance > DRAWN_SKIN_DISTANCE
+    darkest = float(np.percentile(luma[radius <= 1.7], 5))
+    contrast = float(skin @ _LUMA) - darkest
+    if contrast < 30.0:
+        return None
+    lash_dark = luma < darkest + DRAWN_LASH_DARK * contrast
+
+    # Where the eye is: its lighter colours' largest patch over the box, thin parts (a soft edge) left out.
+    light = (eye & ~lash_dark).astype(np.uint8)
+    opened = cv2.morphologyEx(light, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    count, labels = cv2.connectedComponents(opened, connectivity=4)
+    if count < 2:
+        return None
+    overlap = np.bincount(labels[inside], minlength=count)
+    overlap[0] = 0
+    best = int(np.argmax(overlap))
+    if overlap[best] < 0.1 * np.count_nonzero(inside):
+        return None
+    core = labels == best
+    core_rows = np.flatnonzero(core.any(axis=1))
+    core_columns = np.flatnonzero(core.any(axis=0))
+    first, last = int(core_columns[0]), int(core_columns[-1])
+    tall = max(int(core_rows[-1]) - int(core_rows[0]) + 1, round(box.h))
+    gap = max(2, round(DRAWN_LASH_GAP * tall))
+    tallest = max(4, round(DRAWN_LASH_TALLEST * tall))
+
+    # The lash line over the eye's middle: the first dark band over the top of its lighter colours, over
+    # at most `gap` rows of skin; its top no higher than its thickness where it stands free (bangs as dark
+    # as the line may touch it).
+    def band_over(x: int) -> tuple[int, int] | None:
+        held = np.flatnonzero(core[:, x])
+        if held.size == 0:
+            return None
+        start = int(held[0]) - 1
+        while start > 0 and light[start, x]:  # the thin top of the lighter colours
+            start -= 1
+        for row in range(start, max(start - gap - 1, -1), -1):
+            if lash_dark[row, x]:
+                run = _run_around(lash_dark[:, x], row, row)
+                return None if run is None else (run[0], row)
+        return None
+
+    middle = 0.5 * (first + last)
+    seeds = [x for x in range(first, last + 1) if abs(x - middle) <= max(1.0, (last - first) / 6.0)]
+    found = [(x, band) for x in seeds if (band := band_over(x)) is not None]
+    free = [bottom - top + 1 for _, (top, bottom) in found if bottom - top + 1 <= tallest // 2]
+    thickness = int(np.median(free)) if free else max(2, round(0.06 * tall))
+    lash = np.full((columns, 2), -1, dtype=np.int64)  # (first, last) pixel rows of the line in each column
+    if found:
+        start_x, (top, bottom) = min(found, key=lambda item: abs(item[0] - middle))
+        start_band = (max(top, bottom - thickness), bottom)
+        lash[start_x] = start_band
+        beyond = max(2, round(DRAWN_LASH_BEYOND * (last - first + 1)))
+        bridge = max(2, round(DRAWN_LASH_BRIDGE * (last - first + 1)))
+        for step in (1, -1):
+            x, (top, bottom), soft, slope, drift = start_x + step, start_band, 0, 0.0, 0
+            while 0 <= x < columns and first - beyond <= x <= last + beyond:
+                # The stroke goes on where the column holds the line's colour next to it (8-connected), and
+                # past the eye's ends a column or two of its soft end.
+                run = _run_around(lash_dark[:, x], top - 1, bottom + 1) if soft == 0 else None
+                skipped = 0
+                if run is None and soft == 0:
+                    # A gap in the stroke (something drawn over it): it goes on a few columns further, where
+                    # it was heading.
+                    for ahead in range(1, bridge + 1):
+                        probe = x + ahead * step
+                        if not 0 <= probe < columns:
+                            break
+                        shift = drift * (ahead + 1)
+                        run = _run_around(lash_dark[:, probe], top + shift - 1, bottom + shift + 1)
+                        if run is not None:
+                            skipped = ahead
+                            break
+                if run is None and not first <= x <= last and soft < DRAWN_SOFT_EDGE_PX:
+                    run = _run_around(drawn_on[:, x], top - 1, bottom + 1)
+                    soft += 1
+                if run is None:
+                    break
+                # Its bottom may drop as far as it is tall (a steep end); its top rises only as far as its
+                # bottom does, and lies no higher than a stroke of its thickness at that slope reaches (not
+                # up into bangs that touch it).
+                expected = bottom + drift * skipped
+                lower = min(run[1], expected + max(2, bottom - top + 1))
+                slope = max(slope, float(abs(lower - expected)))  # an arc's sides steepen towards its ends
+                reach = round(thickness * np.sqrt(1.0 + slope * slope)) + 2
+                run = (max(run[0], top + drift * skipped - 1 - max(expected - lower, 0), lower - reach), lower)
+                if run[1] - run[0] + 1 > tallest:
+                    break
+                for gap_x in range(1, skipped + 1):  # the gap: the stroke drawn straight across it
+                    part = gap_x / (skipped + 1)
+                    lash[x + (gap_x - 1) * step] = (
+                        round(top + part * (run[0] - top)),
+                        round(bottom + part * (run[1] - bottom)),
+                    )
+                x += skipped * step
+                drift = (run[1] - bottom) // (skipped + 1) if skipped else run[1] - bottom
+                lash[x] = run
+                top, bottom = run
+                x += step
+
+    # A soft edge's pixel is a blend of the line's colour and the skin's (not bangs that touch the line).
+    traced_rows = [(x, int(lash[x, 0]), int(lash[x, 1])) for x in map(int, np.flatnonzero(lash[:, 0] >= 0))]
+    blend = np.zeros((rows, columns), dtype=bool)
+    share = np.zeros((rows, columns), dtype=np.float32)
+    if traced_rows:
+        ink = np.median(np.concatenate([pixels[top : bottom + 1, x] for x, top, bottom in traced_rows]), axis=0)
+        towards = ink - skin
+        share = np.clip(((pixels - skin) @ towards) / max(float(towards @ towards), 1e-3), 0.0, 1.0)
+        apart = np.sqrt(((pixels - skin - share[..., None] * towards) ** 2).sum(axis=2))
+        blend = drawn_on & ~lash_dark & (apart < DRAWN_EYE_DISTANCE)
+
+    unknown = np.full(columns, np.nan, dtype=np.float32)
+    lash_top, lash_bottom = unknown.copy(), unknown.copy()
+    lid_top = unknown.copy()
+    line = np.zeros((rows, columns), dtype=bool)
+    for x, top, bottom in traced_rows:
+        # The line's soft edges above it and below it, over skin (a steep stroke's edge crosses a column
+        # over a few rows): its edges lie as far out as the share of its colour they hold.
+        upper_edge, lower_edge = float(top) - 0.5, float(bottom) + 0.5
+        for _ in range(DRAWN_SOFT_EDGE_PX):
+            if top > 0 and blend[top - 1, x]:
+                top -= 1
+                upper_edge -= float(share[top, x])
+            if bottom + 2 < rows and blend[bottom + 1, x] and not eye[bottom + 2, x]:
+                bottom += 1
+                lower_edge += float(share[bottom, x])
+        lash_top[x], lash_bottom[x] = upper_edge, lower_edge
+        lid_top[x] = top - 1.5 if top > 0 and not drawn_on[top - 1, x] else top - 0.5
+        line[top : bottom + 1, x] = True
+
+    # The opening: what of the eye lies under the line (white, iris, pupil), joined to its lighter colours.
+    lowest = min(max(int(core_rows[-1]), int(np.ceil(box.y + box.h))) + max(3, round(0.12 * tall)), rows - 1)
+    near_line = cv2.dilate(line.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    under = eye & ~near_line  # not the line's soft edge beside it either
+    under[lowest + 1 :] = False
+    traced = ~np.isnan(lash_bottom)
+    if np.any(traced):
+        column_index = np.arange(columns, dtype=np.float32)
+        floor = np.interp(column_index, column_index[traced], lash_bottom[traced])
+        under &= yy > floor[None, :]
+    count, labels = cv2.connectedComponents(under.astype(np.uint8), connectivity=8)
+    joined = np.bincount(labels[core & under], minlength=count)
+    joined[0] = 0
+    if count < 2 or joined.max() == 0:
+        return None
+    opening = labels == int(np.argmax(joined))
+    opening_top, rim = unknown.copy(), unknown.copy()
+    for x in map(int, np.flatnonzero(opening.any(axis=0))):
+        held = np.flatnonzero(opening[:, x])
+        opening_top[x], rim[x] = held[0] - 0.5, held[-1] + 0.5
+    return _DrawnTrace(lash_top, lash_bottom, opening_top, rim, lid_top, skin)
+
+
+def _blurred(values: npt.NDArray[np.floating[Any]], sigma: float) -> npt.NDArray[np.float64]:
+    """`values` (w,) blurred along the columns by a Gaussian of `sigma` columns, the ends held."""
+    radius = max(1, int(np.ceil(3.0 * sigma)))
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1, dtype=np.float64) / sigma) ** 2)
+    return np.convolve(np.pad(values.astype(np.float64), radius, mode="edge"), kernel / kernel.sum(), mode="valid")
+
+
 class Eyelid:
-    """One eye's upper lid, made of the picture's own lid. Per column of `region` (region rows, as
-    boundaries): where the lid's skin starts on the brow side (`lid_top`), its edge under the lash line
-    (`edge`), the lash line's height (`lash`) and how far the edge moves down to close the eye (`travel`).
+    """One eye's upper lid, made from the picture (`PhotoEyelid`, `DrawnEyelid`): painted over the
+    canvas's `region` at a closure from 0 (open) to 1 (closed)."""
+
+    region: Region
+
+    @staticmethod
+    def build(canvas: RGBFrame, eye: Box, *, offset: tuple[int, int], drawn: bool) -> Eyelid | None:
+        """The lid for `eye`, the opening's box in image coordinates (`offset`: the canvas margins); a
+        drawing's box holds its eye white, with a bold lash line drawn over it. None where no lid is found."""
+        if eye.w < 4.0 or eye.h < 2.0:
+            return None
+        if drawn:
+            return DrawnEyelid.from_drawing(canvas, eye, offset=offset)
+        return PhotoEyelid.from_photo(canvas, eye, offset=offset)
+
+    def paint(self, canvas: RGBFrame, closure: float) -> None:
+        """Paint the lid at `closure` (0 open .. 1 closed) into `canvas`."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class PhotoEyelid(Eyelid):
+    """A photo's upper lid, made of its own lid. Per column of `region` (region rows, as boundaries):
+    where the lid's skin starts on the brow side (`lid_top`), its edge under the lash line (`edge`), the
+    lash line's height (`lash`) and how far the edge moves down to close the eye (`travel`).
 
     Closing by c moves the edge down by c * travel; the lid's skin between `lid_top` and the lash line
-    stretches to follow it (a drawing's is its skin colour), the lash line moves as it is, and the eye
-    below the edge stays until the lid covers it. Above `lid_top` nothing moves.
+    stretches to follow it, the lash line moves as it is, and the eye below the edge stays until the lid
+    covers it. Above `lid_top` nothing moves.
     """
 
     region: Region
@@ -248,20 +503,16 @@ class Eyelid:
     lash: Columns
     travel: Columns
     ease: Columns  # LID_EASE, less where the lid's skin is too short to stretch that unevenly
-    blend: Columns  # how much of a photo's lid shows over the picture: 1 over the opening, fading out beyond
-    skin: npt.NDArray[np.float32] | None  # (3,) a drawing's skin colour: its lid, instead of the stretched rows
+    blend: Columns  # how much of the lid shows over the picture: 1 over the opening, fading out beyond
     rows: npt.NDArray[np.float32]  # (h, 1) each row's index
     columns_map: npt.NDArray[np.float32]  # (h, w) each pixel's column: the remap's x
 
     @classmethod
-    def build(cls, canvas: RGBFrame, eye: Box, *, offset: tuple[int, int], drawn: bool) -> Eyelid | None:
-        """The lid for `eye`, the opening's box in image coordinates (`offset`: the canvas margins); a
-        drawing's box holds its eye white, with a bold lash arc drawn above it."""
-        if eye.w < 4.0 or eye.h < 2.0:
-            return None
+    def from_photo(cls, canvas: RGBFrame, eye: Box, *, offset: tuple[int, int]) -> PhotoEyelid | None:
+        """The lid for `eye`, the opening's box in image coordinates (`offset`: the canvas margins)."""
         height, width = canvas.shape[:2]
         above = LID_SOURCE * (eye.h + 2.0) + (LASH_SEARCH_ABOVE + 0.15) * eye.h + 3.0
-        grow_x = 0.2 if drawn else 0.12
+        grow_x = 0.12
         search = Region(
             max(int(np.floor(eye.x - grow_x * eye.w)) + offset[0], 0),
             max(int(np.floor(eye.y - above)) + offset[1], 0),
@@ -271,9 +522,9 @@ class Eyelid:
         if search.empty:
             return None
         box = Box(eye.x + offset[0] - search.x0, eye.y + offset[1] - search.y0, eye.w, eye.h)
-        traced = _trace_eye(search.view(canvas), box, drawn=drawn, reach=LID_SOURCE * (eye.h + 2.0))
+        traced = _trace_eye(search.view(canvas), box, reach=LID_SOURCE * (eye.h + 2.0))
         # Room beside the traced columns for the lid's travel to taper to none.
-        taper = 1.5 if drawn else max(LID_TAPER_PX, LID_TAPER * eye.w)
+        taper = max(LID_TAPER_PX, LID_TAPER * eye.w)
         room = int(np.ceil(taper)) + 1
         left, right = min(room, search.x0), min(room, width - search.x1)
         search = Region(search.x0 - left, search.y0, search.x1 + right, search.y1)
@@ -286,7 +537,7 @@ class Eyelid:
         half = 0.5 * box.h * np.sqrt(np.clip(1.0 - ((xs - box.cx) / (0.5 * box.w + 1.0)) ** 2, 0.0, 1.0))
         found, spans = traced.found, traced.spans
         lash_top, edge, ceiling_seen = traced.lash_top, traced.edge, traced.ceiling
-        if traced.skin is None and not _smooth_lash_line(lash_top, found & (np.abs(xs - box.cx) <= 0.5 * box.w), box.h):
+        if not _smooth_lash_line(lash_top, found & (np.abs(xs - box.cx) <= 0.5 * box.w), box.h):
             return None
         if not np.any(found):
             found = spans
@@ -301,24 +552,22 @@ class Eyelid:
             lash_top = np.where(stray, reference, lash_top).astype(np.float32)
             measured = found & ~stray if np.any(found & ~stray) else found
             ceiling_seen = np.where(stray, np.nan, ceiling_seen).astype(np.float32)
-        sigma = 0.7 if drawn else 1.0
-        lash_top = _column_curve(lash_top, found, sigma)
-        lash = np.maximum(_column_curve(edge - lash_top, measured, sigma), 0.0 if drawn else LASH_LEAST_PX)
+        lash_top = _column_curve(lash_top, found, 1.0)
+        lash = np.maximum(_column_curve(edge - lash_top, measured, 1.0), LASH_LEAST_PX)
         edge = lash_top + lash
         # The rim: where the eye was seen to end, below the box's ellipse but not far (a shadowed corner
         # is as dark as an eye), and nowhere above the lid's edge.
         rim = np.where(spans & ~np.isnan(traced.rim), traced.rim, box.cy + half)
         rim = np.clip(rim, box.cy + half, box.cy + half + 0.15 * box.h + 1.0).astype(np.float32)
-        rim = np.maximum(_column_curve(rim, spans, sigma), edge)
+        rim = np.maximum(_column_curve(rim, spans, 1.0), edge)
 
         # Full travel over the opening's columns, easing to none from its ends to a few columns beyond
         # the lid's: the lid blends into the picture, as a lid's edge meets the lower lid at the corners.
-        # A drawing's lash arc comes down whole, its ends too.
         lid_columns = np.flatnonzero(spans)
         if lid_columns.size == 0:
             return None
         first, last = float(lid_columns[0]), float(lid_columns[-1])
-        start, end = (first, last) if drawn else (max(box.x - 0.5, first), min(box.x + box.w + 0.5, last))
+        start, end = max(box.x - 0.5, first), min(box.x + box.w + 0.5, last)
         beyond = np.maximum((start - xs) / (start - first + taper), (xs - end) / (last - end + taper))
         window = 1.0 - _smoothstep(beyond)
         travel = (np.maximum(rim + LID_LANDING_PX - edge, 0.0) * window).astype(np.float32)
@@ -326,23 +575,15 @@ class Eyelid:
         if longest < 0.5:
             return None
         # The lid's skin: LID_SOURCE travels tall, or up to what lies on the skin above it (a brow, a glasses
-        # frame, bangs), which stays where it is. A drawing's lid is its flat skin colour, up to what lies
-        # above it in each column. A photo's lid is its own skin, stretched: as tall along the whole lash
-        # line (columns stretched differently would tear its texture) and at least LID_SHORTEST travels.
+        # frame), which stays where it is; as tall along the whole lash line (columns stretched differently
+        # would tear its texture) and at least LID_SHORTEST travels.
         known = ~np.isnan(ceiling_seen)
-        if traced.skin is not None:
-            ceiling = np.full(columns, -np.inf, dtype=np.float32)
-            if np.any(known):  # columns where no lash line was found take their neighbours' ceiling
-                ceiling = np.interp(xs, xs[known], ceiling_seen[known]).astype(np.float32)
-            windows = np.lib.stride_tricks.sliding_window_view(np.pad(ceiling, 2, mode="edge"), 5)
-            lid_top = np.minimum(np.maximum(lash_top - LID_SOURCE * longest, windows.max(axis=1)), lash_top)
-        else:
-            lid_h = LID_SOURCE * longest
-            lifting = known & (travel > 0.5 * longest)
-            if np.any(lifting):
-                clear = float(np.percentile(lash_top[lifting] - ceiling_seen[lifting], 20))
-                lid_h = float(np.clip(clear, LID_SHORTEST * longest, lid_h))
-            lid_top = lash_top - lid_h
+        lid_h = LID_SOURCE * longest
+        lifting = known & (travel > 0.5 * longest)
+        if np.any(lifting):
+            clear = float(np.percentile(lash_top[lifting] - ceiling_seen[lifting], 20))
+            lid_h = float(np.clip(clear, LID_SHORTEST * longest, lid_h))
+        lid_top = lash_top - lid_h
         lid_top = np.maximum(lid_top, -0.5).astype(np.float32)
         # Uneven, but nowhere stretched more than twice the lid's stretch on average.
         ease = np.clip(0.5 * (lash_top - lid_top) / np.maximum(travel, 1e-3), 0.0, LID_EASE).astype(np.float32)
@@ -364,8 +605,7 @@ class Eyelid:
             lash=np.ascontiguousarray(lash[x0:x1]),
             travel=np.ascontiguousarray(travel[x0:x1]),
             ease=np.ascontiguousarray(ease[x0:x1]),
-            blend=np.ascontiguousarray((np.ones_like(window) if drawn else window)[x0:x1]),
-            skin=traced.skin,
+            blend=np.ascontiguousarray(window[x0:x1]),
             rows=np.arange(rows_h, dtype=np.float32)[:, None],
             columns_map=np.ascontiguousarray(
                 np.broadcast_to(np.arange(columns_w, dtype=np.float32), (rows_h, columns_w))
@@ -388,22 +628,154 @@ class Eyelid:
             cv2.remap(self.source, columns_map, sample_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE),
             dtype=np.float32,
         )
-        if self.skin is None:
-            # Skin stretched far turns its grain into streaks down the lid: there, the grain is smoothed
-            # along the rows, as a lid's skin is smooth when it is stretched.
-            rate = 1.0 - moved * (1.0 - self.ease + 2.0 * self.ease * along) / span  # source rows per row
-            streaky = np.clip((1.0 / np.maximum(rate, 0.05) - 1.5) / 1.5, 0.0, 1.0) * ((along > 0.0) & (along < 1.0))
-            if np.any(streaky > 0.0):
-                soft = cv2.remap(self.smooth, columns_map, sample_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-                lid += streaky[..., None] * (np.asarray(soft, dtype=np.float32) - lid)
-        else:
-            # How much of each pixel the lid's skin covers, between its top and the lash line.
-            skin = np.clip(edge - self.lash - rows + 0.5, 0.0, 1.0) * np.clip(rows + 0.5 - self.lid_top, 0.0, 1.0)
-            skin *= np.minimum(moved, 1.0)  # a column that stays keeps its own pixels
-            lid += skin[..., None] * (self.skin - lid)
+        # Skin stretched far turns its grain into streaks down the lid: there, the grain is smoothed along
+        # the rows, as a lid's skin is smooth when it is stretched.
+        rate = 1.0 - moved * (1.0 - self.ease + 2.0 * self.ease * along) / span  # source rows per row
+        streaky = np.clip((1.0 / np.maximum(rate, 0.05) - 1.5) / 1.5, 0.0, 1.0) * ((along > 0.0) & (along < 1.0))
+        if np.any(streaky > 0.0):
+            soft = cv2.remap(self.smooth, columns_map, sample_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            lid += streaky[..., None] * (np.asarray(soft, dtype=np.float32) - lid)
         # How much of each pixel the lid covers; towards its ends it fades into the picture along the row,
         # so that what the picture holds beside the lid (a glint on glasses) meets it in no hard column.
         cover = (np.clip(edge - rows + 0.5, 0.0, 1.0) * self.blend)[..., None]
+        base = source.astype(np.float32)
+        mixed = base + cover * (lid - base)
+        self.region.view(canvas)[:rows_h] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class DrawnEyelid(Eyelid):
+    """A drawing's upper lid: its own lash line, come down over the eye. Per column of `region` (region
+    rows, as boundaries): the lash line's bottom (`edge`) and height (`lash`), how far it moves down to
+    close the eye (`travel`: its bottom lands a pixel under the opening's rim), how tall it is then
+    (`closed_lash`), and where the lid's skin starts above it (`lid_top`).
+
+    Closing by c moves the line's bottom down by c * travel, its own pixels squeezed or stretched to a
+    height going from `lash` to `closed_lash`; between `lid_top` and the line is the skin's flat colour
+    (the skin gap the line passes over, the eye it covers), and below the line the picture is as it is.
+    So nothing changes under the rim, and the line that closes the eye is the drawing's own: a thick arc
+    over the eye comes down to lie along the bottom of the opening as a line of its own thickness, its
+    ends beyond the opening thinning away into the skin.
+    """
+
+    region: Region
+    source: RGBFrame  # (h, w, 3) the region as the picture has it
+    lid_top: Columns
+    edge: Columns
+    lash: Columns
+    closed_lash: Columns
+    travel: Columns
+    skin: npt.NDArray[np.float32]  # (3,) the skin's colour
+    rows: npt.NDArray[np.float32]  # (h, 1) each row's index
+    columns_map: npt.NDArray[np.float32]  # (h, w) each pixel's column: the remap's x
+
+    @classmethod
+    def from_drawing(cls, canvas: RGBFrame, eye: Box, *, offset: tuple[int, int]) -> DrawnEyelid | None:
+        """The lid for `eye`, the drawn eye's box in image coordinates (`offset`: the canvas margins)."""
+        height, width = canvas.shape[:2]
+        search = Region(
+            max(int(np.floor(eye.x - DRAWN_SEARCH_BESIDE * eye.w)) + offset[0], 0),
+            max(int(np.floor(eye.y - DRAWN_SEARCH_ABOVE * eye.h - 4.0)) + offset[1], 0),
+            min(int(np.ceil(eye.x + (1.0 + DRAWN_SEARCH_BESIDE) * eye.w)) + 1 + offset[0], width),
+            min(int(np.ceil(eye.y + (1.0 + DRAWN_SEARCH_BELOW) * eye.h + 4.0)) + offset[1], height),
+        )
+        if search.empty:
+            return None
+        box = Box(eye.x + offset[0] - search.x0, eye.y + offset[1] - search.y0, eye.w, eye.h)
+        traced = _trace_drawn_eye(search.view(canvas), box)
+        if traced is None:
+            return None
+        columns = search.x1 - search.x0
+        xs = np.arange(columns, dtype=np.float32)
+        opening = ~np.isnan(traced.rim)
+        found = ~np.isnan(traced.lash_top)
+        if np.any(found):
+            spans = opening | found
+            lash_top = np.interp(xs, xs[found], traced.lash_top[found]).astype(np.float32)
+            lash_bottom = np.interp(xs, xs[found], traced.lash_bottom[found]).astype(np.float32)
+            lid_top = np.where(found, traced.lid_top, lash_top).astype(np.float32)
+        else:  # no line drawn over the eye: the lid's edge is the opening's top, a thin line over it
+            spans = opening
+            lash_bottom = np.where(opening, traced.opening_top, 0.0).astype(np.float32)
+            lash_top = lash_bottom - float(np.clip(0.1 * eye.h, 1.0, 4.0))
+            lid_top = lash_top
+        lash = lash_bottom - lash_top
+        # The line's bottom lands a pixel under the rim, on a smooth curve (the rim is whole pixels) that
+        # nowhere goes further; beyond the opening's ends, at its ends' height.
+        bound = np.interp(xs, xs[opening], traced.rim[opening] + LID_LANDING_PX)
+        landing = np.maximum(np.minimum(_blurred(bound, 1.0), bound), lash_bottom).astype(np.float32)
+        travel = np.where(spans, landing - lash_bottom, 0.0).astype(np.float32)
+        if float(travel.max()) < 0.5:
+            return None
+        # Closed, the line keeps its thickness (its height where it is flattest, over the opening's middle),
+        # thinning towards the opening's ends, along the rim's curve: taller where the rim is steep. Beyond
+        # the opening it thins away.
+        flat = opening & found
+        centre = 0.5 * (float(xs[opening][0]) + float(xs[opening][-1]))
+        half_width = max(0.5 * (float(xs[opening][-1]) - float(xs[opening][0])), 1.0)
+        flattest = flat & (np.abs(xs - centre) <= 0.5 * half_width)
+        thickness = float(np.median(lash[flattest if np.any(flattest) else (flat if np.any(flat) else spans)]))
+        across = np.clip((xs - centre) / half_width, -1.0, 1.0)
+        thick = thickness * (1.0 - DRAWN_CLOSED_TAPER * across * across)
+        slope = np.gradient(_blurred(landing, 1.5))
+        along = _blurred(thick * np.minimum(np.sqrt(1.0 + slope * slope), DRAWN_CLOSED_RUN), 1.0)
+        closed = np.minimum(along, lash + travel)
+        closed_lash = np.where(opening, closed, 0.0).astype(np.float32)
+
+        # Paint only what moves: the lid's columns, from its top to the lowest landing.
+        lid_columns = np.flatnonzero(spans)
+        x0, x1 = max(int(lid_columns[0]) - 1, 0), min(int(lid_columns[-1]) + 2, columns)
+        y0 = max(int(np.floor(float(np.where(spans, lid_top, np.inf)[x0:x1].min()))), 0)
+        y1 = min(int(np.ceil(float(np.where(spans, landing, -np.inf)[x0:x1].max()))) + 2, search.y1 - search.y0)
+        region = Region(search.x0 + x0, search.y0 + y0, search.x0 + x1, search.y0 + y1)
+        rows_h, columns_w = y1 - y0, x1 - x0
+        # Columns beside the lid hold nothing: a line of no height at the region's top that stays.
+        still = ~spans[x0:x1]
+
+        def local(values: Columns) -> Columns:
+            return np.ascontiguousarray(np.where(still, -0.5, values[x0:x1] - y0), dtype=np.float32)
+
+        def kept(values: Columns) -> Columns:
+            return np.ascontiguousarray(np.where(still, 0.0, values[x0:x1]), dtype=np.float32)
+
+        return cls(
+            region=region,
+            source=np.ascontiguousarray(region.view(canvas)),
+            lid_top=local(lid_top),
+            edge=local(lash_bottom),
+            lash=kept(lash),
+            closed_lash=kept(closed_lash),
+            travel=kept(travel),
+            skin=traced.skin,
+            rows=np.arange(rows_h, dtype=np.float32)[:, None],
+            columns_map=np.ascontiguousarray(
+                np.broadcast_to(np.arange(columns_w, dtype=np.float32), (rows_h, columns_w))
+            ),
+        )
+
+    def paint(self, canvas: RGBFrame, closure: float) -> None:
+        """Paint the lid at `closure` (0 open .. 1 closed) into `canvas`."""
+        c = np.float32(closure)
+        edge = self.edge + c * self.travel  # (w,) the line's bottom now
+        height = self.lash + c * (self.closed_lash - self.lash)  # ... and its height
+        top = edge - height
+        # Rows under the line are the picture as it is: only the rows down to it change.
+        rows_h = min(int(np.ceil(float(edge.max()))) + 2, self.source.shape[0])
+        rows, source = self.rows[:rows_h], self.source[:rows_h]
+        lash_top = self.edge - self.lash
+        # In the line: its own rows, from its top to its bottom; above the lid's top: the picture.
+        within = lash_top + (rows - top) * (self.lash / np.maximum(height, 1e-3))
+        sample_y = np.where(rows < self.lid_top, rows, np.clip(within, lash_top, self.edge)).astype(np.float32)
+        lid = np.asarray(
+            cv2.remap(
+                self.source, self.columns_map[:rows_h], sample_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            ),
+            dtype=np.float32,
+        )
+        # How much of each pixel the skin covers, between the lid's top and the line.
+        skin = np.clip(top - rows + 0.5, 0.0, 1.0) * np.clip(rows + 0.5 - self.lid_top, 0.0, 1.0)
+        lid += skin[..., None] * (self.skin - lid)
+        cover = np.clip(edge - rows + 0.5, 0.0, 1.0)[..., None]
         base = source.astype(np.float32)
         mixed = base + cover * (lid - base)
         self.region.view(canvas)[:rows_h] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
