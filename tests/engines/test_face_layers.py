@@ -162,10 +162,10 @@ def content_shift(clip: ClipRenderer, index: int, layer: str | None = "face") ->
     return identity + offset - sample
 
 
-def series(clip: ClipRenderer, point: tuple[float, float], axis: int) -> Floats:
-    """`(T,)` displacement along `axis` (0: x, 1: y) of the content shown at `point` in each frame."""
+def series(clip: ClipRenderer, point: tuple[float, float], axis: int, layer: str = "face") -> Floats:
+    """`(T,)` displacement along `axis` (0: x, 1: y) of `layer`'s content shown at `point` in each frame."""
     x, y = round(point[0]), round(point[1])
-    return np.array([content_shift(clip, index)[y, x, axis] for index in range(clip.frame_count)])
+    return np.array([content_shift(clip, index, layer)[y, x, axis] for index in range(clip.frame_count)])
 
 
 def frames_after(clip: ClipRenderer, end_s: float) -> range:
@@ -314,7 +314,7 @@ def test_a_drawn_mouth_talks_in_several_openings_of_varying_size(mouth_sized: Ch
 def _breath_lift(drawn: Character, amplitude: float) -> float:
     """The largest rise (px) of the shoulders over a breath."""
     clip = renderer(drawn, Track("body", "breathe", amplitude=amplitude, end_s=4.5), duration_s=4.5)
-    return float(np.abs(series(clip, shoulders(drawn[1]), axis=1)).max())
+    return float(np.abs(series(clip, shoulders(drawn[1]), axis=1, layer="body")).max())
 
 
 def test_a_deep_breath_lifts_the_shoulders_with_the_square_of_the_amplitude(small: Character) -> None:

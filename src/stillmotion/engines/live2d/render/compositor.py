@@ -107,7 +107,7 @@ class ClipRenderer:
         geometry = regions.geometry
         self.parts = parts
         self.geometry = geometry
-        mattes = mattes_for(parts, geometry)
+        mattes = mattes_for(parts, geometry, first_frame)
         zoom_min, zoom_max = self.camera.zoom_range
         self.local = LocalField.build(
             local_tracks,
@@ -119,7 +119,14 @@ class ClipRenderer:
         )
         self.notes.extend(self.local.notes)
 
-        self.stack = build_stack(first_frame, mattes, seed=settings.seed) if self.local.moves else None
+        # Anything to draw on the subject: a deformer, or an eyelid or mouth layer (which move no field).
+        paints = (
+            any(float(curve.max()) > 0.0 for curve in self.local.lids.values())
+            or float(self.local.mouth_open.max()) > 0.0
+            or float(self.local.smile.max()) > 0.0
+        )
+        animated = self.local.moves or paints
+        self.stack = build_stack(first_frame, mattes, seed=settings.seed) if animated else None
         # Behind a character the background lies further away: the camera moves it less (parallax).
         self.far_camera = self.camera
         if self.stack is not None and geometry is not None:
@@ -177,7 +184,7 @@ class ClipRenderer:
         # The tracks this clip really draws: camera and ambient tracks always are.
         drawn_indices = set(self.local.drawn) | {i for i, track in indexed if track.part in ("camera", "ambient")}
         self.drawn_tracks: tuple[Track, ...] = tuple(track for i, track in indexed if i in drawn_indices)
-        self._static = not self.local.moves and not self.overlays.effects
+        self._static = not animated and not self.overlays.effects
 
     def _layer(self, name: str) -> Layer | None:
         if self.stack is None:

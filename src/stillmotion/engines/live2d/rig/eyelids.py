@@ -476,7 +476,10 @@ class Eyelid:
         if eye.w < 4.0 or eye.h < 2.0:
             return None
         if drawn:
-            return DrawnEyelid.from_drawing(canvas, eye, offset=offset)
+            # A drawn eye without a lash arc to move (a plain dark eye) closes the way a photo's does.
+            drawn_lid = DrawnEyelid.from_drawing(canvas, eye, offset=offset)
+            if drawn_lid is not None:
+                return drawn_lid
         return PhotoEyelid.from_photo(canvas, eye, offset=offset)
 
     def paint(self, canvas: RGBFrame, closure: float) -> None:

@@ -17,7 +17,6 @@ from stillmotion.engines.live2d.rig.terms import FieldContext, Term, TrackMotion
 # Peak displacement of each action at amplitude 1.0, as a fraction of the part it moves.
 EYE_LOOK_EYE_W: Final = 0.16
 EYE_LOOK_EYE_H: Final = 0.25
-BLINK_EYE_H: Final = 0.3  # the warp part of a blink; the eyelid layer does the covering
 SMILE_MOUTH_W: Final = 0.14
 OPEN_MOUTH_H: Final = 0.45
 # A line-drawn mouth is a few pixels tall: the jaw drops by at least this share of the face's height
@@ -30,16 +29,6 @@ NATURAL_AMPLITUDE: Final = 0.7
 # eyes ------------------------------------------------------------------------------------------------
 
 
-def _lid_basis(context: FieldContext, side: Side, amplitude: float) -> Vector:
-    geometry, _, _, _ = _need_geometry(context)
-    eye = geometry.eye(side)
-    # Centred on the upper lid: the skin above the eye follows the lid down a little. At least two grid
-    # cells wide, or the coarse grid could not draw it smoothly.
-    cells = 2.0 * context.grid.cell_px
-    weight = context.grid.gaussian(eye.cx, eye.y, max(0.5 * eye.w, cells), max(0.8 * eye.h, cells))
-    return vector(0.0, BLINK_EYE_H * eye.h * amplitude * weight, context.grid.shape)
-
-
 def _blink_depth(amplitude: float) -> float:
     """How far the lid comes down: fully from a natural amplitude up, a half-blink at the weakest."""
     return min(1.0, max(0.4, amplitude / NATURAL_AMPLITUDE))
@@ -48,8 +37,9 @@ def _blink_depth(amplitude: float) -> float:
 def _blink(track: Track, context: FieldContext) -> TrackMotion:
     closure = motion.event_curve(track, context.clock, context.rng) * _blink_depth(track.amplitude)
     sides: tuple[Side, ...] = ("left", "right")
-    terms = [Term(_lid_basis(context, side, 1.0), closure) for side in sides]
-    return TrackMotion(track, terms, lids=dict.fromkeys(sides, closure))
+    # The eyelid layers close the eyes (`rig.eyelids`); no warp around them (it dragged the skin and the
+    # bangs' edge beside the eyes down with the lid).
+    return TrackMotion(track, [], lids=dict.fromkeys(sides, closure))
 
 
 def _wink(track: Track, context: FieldContext) -> TrackMotion:
@@ -61,9 +51,7 @@ def _wink(track: Track, context: FieldContext) -> TrackMotion:
     # The cheek under a winking eye rises with it.
     cheek = context.grid.gaussian(eye.cx, eye.y + 1.6 * eye.h, 0.6 * eye.w, 0.8 * eye.h)
     cheek_basis = vector(0.0, -0.25 * eye.h * cheek, context.grid.shape)
-    return TrackMotion(
-        track, [Term(_lid_basis(context, side, 1.0), closure), Term(cheek_basis, closure)], lids={side: closure}
-    )
+    return TrackMotion(track, [Term(cheek_basis, closure)], lids={side: closure})
 
 
 def _eye_look(track: Track, context: FieldContext) -> TrackMotion:

@@ -79,7 +79,7 @@ class LayerStack:
         return tuple(layer.name for layer in self.layers)
 
 
-def face_mattes(parts: Parts, geometry: FaceGeometry) -> dict[str, Matte]:
+def face_mattes(parts: Parts, geometry: FaceGeometry, image: RGBFrame) -> dict[str, Matte]:
     """Over-mattes, back to front, of a picture with a face.
 
     Hair splits by where it lies: over the forehead (bangs), below the chin (side locks, in front of the
@@ -108,6 +108,22 @@ def face_mattes(parts: Parts, geometry: FaceGeometry) -> dict[str, Matte]:
     locks_zone = smoothstep(ys, chin, chin + soft)  # below the chin: beside the jaw, hair lies behind the face
     mouth_line = geometry.mouth.y + geometry.mouth.h
 
+    # The eyes with their lash arcs belong to the face whatever a hair detector says (a drawn lash arc is
+    # dark and thick): the eyelids move them, so no hair layer may hold a copy of them. Near an eye, only what
+    # is darker than the hair is taken (the lash line); the tips of bangs that reach down beside it stay hair.
+    luma = np.asarray(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), dtype=np.float32)  # (H, W)
+    hair_luma = float(np.median(luma[hair > 0.5])) if bool((hair > 0.5).any()) else 255.0
+    lash_like = smoothstep(luma, hair_luma - 5.0, hair_luma - 20.0)
+    eyes_zone = np.zeros((height, width), dtype=np.float32)
+    for eye in (geometry.left_eye, geometry.right_eye):
+        eye_radius = np.sqrt(
+            ((xs - eye.cx) / (0.65 * max(eye.w, 1.0))) ** 2
+            + ((ys - (eye.cy - 0.1 * eye.h)) / (0.7 * max(eye.h, 1.0))) ** 2
+        )
+        eyes_zone = np.maximum(eyes_zone, smoothstep(eye_radius, 1.1, 1.0))
+    eyes_zone = eyes_zone * np.maximum(lash_like, 1.0 - hair)
+    hair = hair * (1.0 - eyes_zone)
+
     bangs = hair * bangs_zone
     side_locks = hair * (1.0 - bangs_zone) * locks_zone
     back_hair = hair * (1.0 - bangs_zone) * (1.0 - locks_zone)
@@ -121,7 +137,7 @@ def face_mattes(parts: Parts, geometry: FaceGeometry) -> dict[str, Matte]:
     back_hair = np.maximum(np.maximum(back_hair, behind_head * (1.0 - hair)), side_locks * (1.0 - near_body))
     # Whatever lies in the face's zone moves with the face, its outline included (in a drawing the line
     # around the face is dark, and a hair detector takes it for hair), except the bangs in front of it.
-    face_matte = subject * face_zone * (1.0 - bangs)
+    face_matte = subject * np.maximum(face_zone * (1.0 - bangs), eyes_zone)
     neck = subject * face_zone * smoothstep(ys, mouth_line, mouth_line + soft)
     body = np.maximum(subject * (1.0 - hair) * np.maximum(1.0 - face_zone, neck), side_locks * near_body)
     return {
@@ -182,11 +198,11 @@ def build_stack(image: RGBFrame, mattes: Mapping[str, Matte], *, pad_px: int = 2
     return LayerStack(plate=plate, layers=tuple(layers))
 
 
-def mattes_for(parts: Parts, geometry: FaceGeometry | None) -> dict[str, Matte]:
-    """The stack's over-mattes: a face's five layers, or one subject layer without a face."""
+def mattes_for(parts: Parts, geometry: FaceGeometry | None, image: RGBFrame) -> dict[str, Matte]:
+    """The stack's over-mattes for `image`: a face's five layers, or one subject layer without a face."""
     if geometry is None:
         return {"subject": sharpen(parts.subject)}
-    return face_mattes(parts, geometry)
+    return face_mattes(parts, geometry, image)
 
 
 def _lanczos_midpoint_taps() -> npt.NDArray[np.float32]:
