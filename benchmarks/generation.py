@@ -57,7 +57,7 @@ WIDTH: Final = 720
 HEIGHT: Final = 1072
 SECTION_START: Final = "<!-- benchmark:generation-vs-encode:start -->"
 SECTION_END: Final = "<!-- benchmark:generation-vs-encode:end -->"
-TARGET_RATIO: Final = 2.0
+TARGET_RATIO: Final = 3.5
 PROMPT: Final = "she blinks and smiles, hair moving in the wind, the camera slowly zooms in"
 # The 5:2 picture: the three sample photos, each cropped to 600x720, side by side.
 WIDE_WIDTH: Final = 1800
