@@ -37,7 +37,7 @@ SWAY_FACE_H: Final = 0.09
 SWAY_FRAME_W: Final = 0.011
 LEAN_FRAME_W: Final = 0.035
 LEAN_SCALE: Final = 0.05
-BOUNCE_FACE_H: Final = 0.21
+BOUNCE_FACE_H: Final = 0.15
 BOUNCE_FRAME_H: Final = 0.02
 # A bounce's lift fades out above, into the top strip of the frame, with at most this strain; towards the
 # sides it fades over this share of the width (wider than SIDE_HOLD_FRAME_W: the shoulders' outline meets
