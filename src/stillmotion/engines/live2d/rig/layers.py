@@ -194,7 +194,12 @@ def build_stack(image: RGBFrame, mattes: Mapping[str, Matte], *, pad_px: int = 2
         texture = paint_in(np.ascontiguousarray(image[y0:y1, x0:x1]), shows[name][y0:y1, x0:x1])
         layers.append(Layer(name, texture, np.ascontiguousarray(alpha[y0:y1, x0:x1]), box))
     band_px = max(16, round(PLATE_BAND * max(image.shape[:2])))
-    plate = fill_band(image, clear_in_front > 0.0, band_px=band_px, seed=seed)
+    # Along the picture's edges the plate keeps the picture as it is: a subject cut by the frame continues
+    # beyond it (the canvas is synthesised from these pixels), and when the camera moves the background less
+    # than the subject (parallax), what shows between the subject's edge and the frame's is its own.
+    keep = np.zeros(image.shape[:2], dtype=bool)
+    keep[:band_px], keep[-band_px:], keep[:, :band_px], keep[:, -band_px:] = True, True, True, True
+    plate = fill_band(image, (clear_in_front > 0.0) | keep, band_px=band_px, seed=seed)
     return LayerStack(plate=plate, layers=tuple(layers))
 
 
