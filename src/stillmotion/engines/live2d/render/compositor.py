@@ -6,12 +6,14 @@ Once per clip (`ClipRenderer.__init__`): the camera path and the canvas it needs
 background plate, back hair, body, face, side locks, bangs), the eyelid and mouth layers
 (`rig.face_layers`), the ambient effects (`overlays.py`). Per frame:
 
-1. the background plate, moved by the camera only (a copy while the camera rests);
-2. per layer, back to front: its displacement on the coarse grid (`(curves[f] * gains) @ bases`,
-   sub-pixel amounts snapped to 0), the camera, sample positions `q - D(q)`, upsampled over the part of
-   the frame the layer can reach; its texture and matte resampled once (bicubic, so that moving parts
-   stay sharp) and laid over what is below;
-3. ambient overlays on the result.
+1. the background plate, moved by the camera only (a copy while the camera rests; behind a character a
+   little less than the camera: parallax);
+2. every layer's displacement on the coarse grid in one pass (`(gains * curves[f]) @ bases`, sub-pixel
+   amounts snapped to 0); per layer, back to front: the camera, sample positions `q - D(q)`, upsampled
+   over the part of the frame the layer can reach; its texture and matte, stored at twice the size with
+   Lanczos midpoints, resampled once (bilinear) and laid over what is below;
+3. the detail resampling took given back where pixels were resampled (one unsharp pass), then ambient
+   overlays. With the camera at rest only the part of the frame a moving layer touches is composited.
 
 Frame 0 is the input, pixel for pixel: every curve is 0 there, the camera is at rest, integer sample
 positions make remap copy pixels exactly, the stack composites back to the input (`rig.layers`), and
