@@ -164,8 +164,14 @@ def test_over_http_a_running_generation_reports_rising_progress_and_cancels_with
     server = Server(tmp_path / "data", workers=1)
     try:
         with httpx.Client(base_url=server.base, headers=AUTH, timeout=10) as http:
-            # A long render so that it is still running when cancelled.
-            body = _body(first_frame_image=b64(make_image(900, 720)), duration=10)
+            # A long render so that it is still running when cancelled: the subject itself moves (a camera
+            # move alone is a cheap resample of one canvas, over before the poller sees it climb).
+            body = _body(
+                first_frame_image=b64(make_image(900, 720)),
+                prompt="it sways from side to side while the camera slowly zooms in",
+                duration=12,
+                fps=30,
+            )
             generation_id = http.post(UNIFIED, json=body).json()["id"]
             seen: list[int] = []
             deadline = time.monotonic() + 60

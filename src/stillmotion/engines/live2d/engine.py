@@ -44,7 +44,10 @@ MAX_ASPECT: Final = 4.0
 # Progress is reported every this many frames (and at the end): often enough for a responsive
 # cancel (5 frames is ~75 ms of work here), rarely enough not to flood the parent process's pipe.
 PROGRESS_EVERY_FRAMES: Final = 5
-# Share of the progress bar given to the frame loop; the rest covers flushing the encoder.
+# Shares of the progress bar: finding the parts, building the rig (layers, plate, deformers; up to a second
+# on a large picture), then the frame loop; the rest covers flushing the encoder.
+_PARTS_SHARE: Final = 0.02
+_RIG_SHARE: Final = 0.06
 _LOOP_SHARE: Final = 0.98
 
 
@@ -193,12 +196,14 @@ class Live2DEngine:
         parts = detect_parts(first_frame)
         asked, plan_source = make_plan(request, seed=seed, parser=self.parser)
         plan = fit_plan(asked, parts)
+        on_progress(_PARTS_SHARE)
         renderer = ClipRenderer(
             first_frame,
             parts,
             plan,
             RenderSettings(fps=request.fps, frame_count=total_frames, seed=seed, loop=request.loop),
         )
+        on_progress(_RIG_SHARE)
 
         with VideoWriter(
             output_path,
@@ -212,7 +217,7 @@ class Live2DEngine:
                 done = index + 1
                 if done % PROGRESS_EVERY_FRAMES == 0 and done < total_frames:
                     # A Cancelled raised here unwinds through the writer, which deletes its temp file.
-                    on_progress(_LOOP_SHARE * done / total_frames)
+                    on_progress(_RIG_SHARE + (_LOOP_SHARE - _RIG_SHARE) * done / total_frames)
         try:
             on_progress(1.0)
         except BaseException:
