@@ -246,11 +246,14 @@ class ClipRenderer:
 
         A view into a slightly larger array (the grid's outer ring); cv2 accepts it as is.
         """
-        grid = self.grid
         weights = None if layer is None else self.local.layer_weights(layer, LAYER_GAINS)
-        # resize(INTER_LINEAR) is exact for the linear part (identity, zoom, pan) except in the outer half
-        # cell, where it clamps: so the grid has a ring of extra cells, and the frame is cut from the middle.
-        coarse = self.coarse_sample_map(index, weights=weights)
+        return self._upsampled(self.coarse_sample_map(index, weights=weights))
+
+    def _upsampled(self, coarse: npt.NDArray[np.float32]) -> SampleMap:
+        """`coarse` `(h, w, 2)` on the grid upsampled to the frame `(H, W, 2)` (a view into a slightly larger
+        array). resize(INTER_LINEAR) is exact for the linear part (identity, zoom, pan) except in the outer
+        half cell, where it clamps: so the grid has a ring of extra cells, and the frame is cut from the middle."""
+        grid = self.grid
         extended = cv2.resize(coarse, grid.extended_size, interpolation=cv2.INTER_LINEAR)
         cell = grid.cell_px
         return np.asarray(extended, dtype=np.float32)[cell : cell + self.height, cell : cell + self.width]
@@ -306,9 +309,7 @@ class ClipRenderer:
         # In the doubled canvas's pixels (linear upsampling commutes with the scaling).
         coarse[..., 0] = (scene_x + self._offset[0]) * np.float32(2.0)
         coarse[..., 1] = (scene_y + self._offset[1]) * np.float32(2.0)
-        extended = cv2.resize(coarse, grid.extended_size, interpolation=cv2.INTER_LINEAR)
-        cell = grid.cell_px
-        sample = np.asarray(extended, dtype=np.float32)[cell : cell + self.height, cell : cell + self.width]
+        sample = self._upsampled(coarse)
         assert self._doubled_canvas is not None
         warped = cv2.remap(
             self._doubled_canvas,
@@ -385,17 +386,28 @@ class ClipRenderer:
         share = resampled[rows, columns]
         share[:] = cv2.blendLinear(moved, share, weight, 255.0 - weight)
 
-    def _lay_still(self, target: RGBFrame, area: tuple[int, int, int, int], layer: Layer, texture: RGBFrame) -> None:
-        """Lay `layer` (with `texture`) where it rests, over the part of `target` (frame pixels `area`) it covers."""
+    def _lay_still(
+        self,
+        target: RGBFrame,
+        resampled: npt.NDArray[np.float32],
+        area: tuple[int, int, int, int],
+        layer: Layer,
+        texture: RGBFrame,
+    ) -> None:
+        """Lay `layer` (with `texture`) where it rests, over the part of `target` (frame pixels `area`) it
+        covers; there it hides what was resampled below it (`resampled`, over `target`, empty when unkept)."""
         ax0, ay0, ax1, ay1 = area
         x0, y0, x1, y1 = layer.box
         cx0, cy0, cx1, cy1 = max(ax0, x0), max(ay0, y0), min(ax1, x1), min(ay1, y1)
         if cx1 <= cx0 or cy1 <= cy0:
             return
-        alpha = layer.alpha[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
-        below = target[cy0 - ay0 : cy1 - ay0, cx0 - ax0 : cx1 - ax0]
-        colour = np.ascontiguousarray(texture[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0])
-        below[:] = cv2.blendLinear(colour, below, alpha, np.float32(1.0) - alpha)
+        inside = (slice(cy0 - y0, cy1 - y0), slice(cx0 - x0, cx1 - x0))
+        under = (slice(cy0 - ay0, cy1 - ay0), slice(cx0 - ax0, cx1 - ax0))
+        alpha = layer.alpha[inside]
+        below = target[under]
+        below[:] = cv2.blendLinear(np.ascontiguousarray(texture[inside]), below, alpha, np.float32(1.0) - alpha)
+        if resampled.size:
+            resampled[under] *= np.float32(1.0) - alpha
 
     def _composite(self, index: int) -> RGBFrame:
         """The layer stack drawn for frame `index`. With the camera at rest only the part of the frame that
@@ -445,28 +457,11 @@ class ClipRenderer:
                 self._lay_moved(target, resampled, area[:2], layer, *placement)
             else:
                 texture = face_texture if layer is self._face_layer and face_texture is not None else layer.texture
-                self._lay_still(target, area, layer, texture)
-                if not self.camera.is_still(index):
-                    continue
-                # A layer at rest hides what was resampled below it.
-                self._lay_still_share(resampled, area, layer)
+                self._lay_still(target, resampled, area, layer, texture)
         _restore_detail(target, resampled if resampled.size else None)
         if target is not frame:
             frame[area[1] : area[3], area[0] : area[2]] = target
         return frame
-
-    def _lay_still_share(
-        self, resampled: npt.NDArray[np.float32], area: tuple[int, int, int, int], layer: Layer
-    ) -> None:
-        """`resampled` (frame pixels `area`) where `layer`, at rest, covers it: what shows there is its copy."""
-        ax0, ay0, ax1, ay1 = area
-        x0, y0, x1, y1 = layer.box
-        cx0, cy0, cx1, cy1 = max(ax0, x0), max(ay0, y0), min(ax1, x1), min(ay1, y1)
-        if cx1 <= cx0 or cy1 <= cy0 or resampled.size == 0:
-            return
-        alpha = layer.alpha[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
-        share = resampled[cy0 - ay0 : cy1 - ay0, cx0 - ax0 : cx1 - ax0]
-        share *= np.float32(1.0) - alpha
 
     def frame(self, index: int) -> RGBFrame:
         """Frame `index` as `(H, W, 3)` uint8, a new array."""

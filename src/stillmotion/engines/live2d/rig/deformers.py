@@ -215,13 +215,8 @@ class LocalField:
     def displacement(self, index: int, weights: npt.NDArray[np.float32] | None = None) -> Vector:
         """`(h, w, 2)` float32 content displacement at frame `index`; `weights` `(K,)` scale the terms
         (one layer's share, `layer_weights`)."""
-        rows, columns = self.shape
-        if self.bases.shape[0] == 0:
-            return np.zeros((rows, columns, 2), dtype=np.float32)
-        curve = self.curves[index] if weights is None else self.curves[index] * weights
-        # einsum, not `@`: BLAS's vector-matrix product ran ~30x slower here on these (K, ~20k) bases.
-        flat = np.einsum("k,kn->n", curve, self.bases)  # (h*w*2,)
-        return np.asarray(flat.reshape(rows, columns, 2), dtype=np.float32)
+        full = np.ones(self.bases.shape[0], dtype=np.float32) if weights is None else weights
+        return np.asarray(self.displacements(index, full[None, :])[0], dtype=np.float32)
 
     def displacements(self, index: int, weights: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """`(L, h, w, 2)` float32: `displacement(index, weights[l])` for each row of `weights` `(L, K)`,
@@ -229,6 +224,7 @@ class LocalField:
         rows, columns = self.shape
         if self.bases.shape[0] == 0 or weights.shape[0] == 0:
             return np.zeros((weights.shape[0], rows, columns, 2), dtype=np.float32)
+        # einsum, not `@`: BLAS's vector-matrix product ran ~30x slower here on these (K, ~20k) bases.
         flat = np.einsum("lk,kn->ln", weights * self.curves[index], self.bases)  # (L, h*w*2)
         return np.asarray(flat.reshape(weights.shape[0], rows, columns, 2), dtype=np.float32)
 

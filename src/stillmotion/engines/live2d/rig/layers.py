@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stillmotion.engines.live2d.parts import Parts
-from stillmotion.engines.live2d.regions import FaceGeometry
+from stillmotion.engines.live2d.regions import FaceGeometry, rise
 from stillmotion.engines.live2d.rig.fill import fill_band, fill_hole
 
 RGBFrame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
@@ -48,12 +48,6 @@ LAYER_GAINS: Final[Mapping[str, Mapping[str, float]]] = {
     "bangs": {"head": 1.0, "body": 1.0, "hair": 1.0},
     "subject": {"head": 1.0, "eyes": 1.0, "mouth": 1.0, "body": 1.0, "hair": 1.0, "clothes": 1.0},
 }
-
-
-def smoothstep(values: npt.NDArray[np.float32], start: float, end: float) -> Matte:
-    """0 up to `start`, 1 from `end` (works for end < start too: then it falls)."""
-    u = np.clip((values - np.float32(start)) / np.float32(end - start), 0.0, 1.0)
-    return np.asarray(u * u * (3.0 - 2.0 * u), dtype=np.float32)
 
 
 def sharpen(mask: Matte, low: float = 0.15, high: float = 0.85) -> Matte:
@@ -100,12 +94,12 @@ def face_mattes(parts: Parts, geometry: FaceGeometry, image: RGBFrame) -> dict[s
     radius = np.sqrt(((xs - cx) / (0.58 * face.w)) ** 2 + ((ys - cy) / (0.62 * face.h)) ** 2)
     # A crisp edge (a few px): hair moving behind the face must not show through the face's outline.
     crisp = 0.012 * max(face.w, face.h) / face.w
-    face_zone = smoothstep(radius, 1.0 + crisp, 1.0 - crisp)
+    face_zone = rise(radius, 1.0 + crisp, 1.0 - crisp)
     eye_top = min(geometry.left_eye.y, geometry.right_eye.y)
-    in_columns = smoothstep(np.abs(xs - face.cx), 0.62 * face.w, 0.5 * face.w)
-    bangs_zone = in_columns * smoothstep(ys, eye_top + 0.25 * soft, eye_top - 0.25 * soft)
+    in_columns = rise(np.abs(xs - face.cx), 0.62 * face.w, 0.5 * face.w)
+    bangs_zone = in_columns * rise(ys, eye_top + 0.25 * soft, eye_top - 0.25 * soft)
     chin = face.y + face.h
-    locks_zone = smoothstep(ys, chin, chin + soft)  # below the chin: beside the jaw, hair lies behind the face
+    locks_zone = rise(ys, chin, chin + soft)  # below the chin: beside the jaw, hair lies behind the face
     mouth_line = geometry.mouth.y + geometry.mouth.h
 
     # The eyes with their lash arcs belong to the face whatever a hair detector says (a drawn lash arc is
@@ -113,14 +107,14 @@ def face_mattes(parts: Parts, geometry: FaceGeometry, image: RGBFrame) -> dict[s
     # is darker than the hair is taken (the lash line); the tips of bangs that reach down beside it stay hair.
     luma = np.asarray(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), dtype=np.float32)  # (H, W)
     hair_luma = float(np.median(luma[hair > 0.5])) if bool((hair > 0.5).any()) else 255.0
-    lash_like = smoothstep(luma, hair_luma - 5.0, hair_luma - 20.0)
+    lash_like = rise(luma, hair_luma - 5.0, hair_luma - 20.0)
     eyes_zone = np.zeros((height, width), dtype=np.float32)
     for eye in (geometry.left_eye, geometry.right_eye):
         eye_radius = np.sqrt(
             ((xs - eye.cx) / (0.65 * max(eye.w, 1.0))) ** 2
             + ((ys - (eye.cy - 0.1 * eye.h)) / (0.7 * max(eye.h, 1.0))) ** 2
         )
-        eyes_zone = np.maximum(eyes_zone, smoothstep(eye_radius, 1.1, 1.0))
+        eyes_zone = np.maximum(eyes_zone, rise(eye_radius, 1.1, 1.0))
     eyes_zone = eyes_zone * np.maximum(lash_like, 1.0 - hair)
     hair = hair * (1.0 - eyes_zone)
 
@@ -131,14 +125,14 @@ def face_mattes(parts: Parts, geometry: FaceGeometry, image: RGBFrame) -> dict[s
     # hair elsewhere (beside the jaw and neck).
     body_seen = (subject * (1.0 - hair) * (1.0 - face_zone) > 0.5).astype(np.uint8)
     to_body = np.asarray(cv2.distanceTransform(1 - body_seen, cv2.DIST_L2, 5), dtype=np.float32)  # (H, W) px
-    near_body = smoothstep(to_body, 0.25 * face.h, 0.1 * face.h)
+    near_body = rise(to_body, 0.25 * face.h, 0.1 * face.h)
     # Back hair reaches under the head (the face may turn away from it) and under the locks.
-    behind_head = subject * smoothstep(radius, 1.35, 1.1) * (1.0 - locks_zone)
+    behind_head = subject * rise(radius, 1.35, 1.1) * (1.0 - locks_zone)
     back_hair = np.maximum(np.maximum(back_hair, behind_head * (1.0 - hair)), side_locks * (1.0 - near_body))
     # Whatever lies in the face's zone moves with the face, its outline included (in a drawing the line
     # around the face is dark, and a hair detector takes it for hair), except the bangs in front of it.
     face_matte = subject * np.maximum(face_zone * (1.0 - bangs), eyes_zone)
-    neck = subject * face_zone * smoothstep(ys, mouth_line, mouth_line + soft)
+    neck = subject * face_zone * rise(ys, mouth_line, mouth_line + soft)
     body = np.maximum(subject * (1.0 - hair) * np.maximum(1.0 - face_zone, neck), side_locks * near_body)
     return {
         "back_hair": np.asarray(back_hair, dtype=np.float32),
