@@ -33,6 +33,9 @@ _SEED_PRIOR: Final = np.array([0.02, 0.98, 0.3, 0.65], np.float32)
 # near-certain colours seed and the edges decide the rest (a white shirt on a white wall splits at its
 # outline); photo textures are full of edges, so the colour evidence must carry more of the decision.
 _MARKER_CONFIDENCE: Final = {"drawn": 0.1, "photo": 0.25}
+# Below this colour likelihood ratio (subject core / (core + outside)) a pixel the flood gave the subject, near
+# its edge, goes back to the background (bricks on brick-red hair: ~0.1; the subject's own colours: > 0.5).
+_COLOUR_VETO: Final = 0.25
 
 
 def _subject_with_face(seg: RGBFrame, detection: _Detection) -> _F32:
@@ -77,7 +80,7 @@ def _subject_with_face(seg: RGBFrame, detection: _Detection) -> _F32:
     _rectangle(core, (neck_x - 0.12 * box.w, chin - 0.05 * box.h), (neck_x + 0.12 * box.w, chin + 0.4 * box.h))
     _rectangle(core, (neck_x - 0.4 * box.w, chin + 0.35 * box.h), (neck_x + 0.4 * box.w, chin + 1.2 * box.h))
     seeds[core > 0] = _SURE_SUBJECT
-    segmented = _segment(seg, seeds, confidence=_MARKER_CONFIDENCE[detection.face.kind])
+    segmented = _segment(seg, seeds, kind=detection.face.kind)
     subject = likely > 0 if segmented is None else segmented
     subject = _keep_touching(subject, core > 0, likely > 0) | (core > 0)
     return _soften(subject)
@@ -96,7 +99,7 @@ def _subject_without_face(seg: RGBFrame) -> tuple[_F32, str]:
     seeds[centre > 0] = _MAYBE_SUBJECT
     border = max(2, round(0.03 * min(height, width)))
     seeds[:border], seeds[-border:], seeds[:, :border], seeds[:, -border:] = (_SURE_BACKGROUND,) * 4
-    segmented = _segment(seg, seeds, confidence=_MARKER_CONFIDENCE["photo"])
+    segmented = _segment(seg, seeds, kind="photo")
     if segmented is None:
         return ellipse, "fallback"
     subject = _keep_touching(segmented, centre > 0, centre > 0)
@@ -108,7 +111,7 @@ def _subject_without_face(seg: RGBFrame) -> tuple[_F32, str]:
     return _soften(subject), "fallback+segment"
 
 
-def _segment(seg: RGBFrame, seeds: npt.NDArray[np.uint8], *, confidence: float) -> _Bool | None:
+def _segment(seg: RGBFrame, seeds: npt.NDArray[np.uint8], *, kind: str) -> _Bool | None:
     """Subject pixels from seed labels: colour posterior -> edge-aware smoothing -> marker watershed.
 
     This does GrabCut's job (colour models learnt from the seeds, boundaries snapped to edges) in ~10 ms at
@@ -131,6 +134,7 @@ def _segment(seg: RGBFrame, seeds: npt.NDArray[np.uint8], *, confidence: float) 
     grey = cv2.cvtColor(seg, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0  # (h, w)
     smooth = _guided_filter(grey, posterior.reshape(height, width).astype(np.float32), max(2, round(blur * 2)), 1e-2)
     markers = np.zeros((height, width), np.int32)  # 0 unknown, 1 background, 2 subject
+    confidence = _MARKER_CONFIDENCE[kind]
     markers[(smooth < confidence) | (seeds == _SURE_BACKGROUND)] = 1
     markers[(smooth > 1.0 - confidence) | (seeds == _SURE_SUBJECT)] = 2
     if not (markers == 1).any() or not (markers == 2).any():
@@ -138,6 +142,22 @@ def _segment(seg: RGBFrame, seeds: npt.NDArray[np.uint8], *, confidence: float) 
     # The undecided band goes to whichever side reaches it first along the weakest image gradient.
     flooded = cv2.watershed(np.ascontiguousarray(seg[..., ::-1]), markers)
     subject: _Bool = (flooded == 2) | ((flooded == -1) & (smooth > 0.5))
+    # The flood fills whole cells of a textured background next to the subject (bricks between mortar lines):
+    # it stops only at edges, and a wall is all edges. So the band along the subject's edge is judged once more,
+    # by colour alone: histograms of the subject's core (its result, eroded) against what lies outside it.
+    reach = max(3, round(0.03 * min(height, width)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
+    core = np.asarray(cv2.erode(subject.astype(np.uint8), kernel), dtype=bool)
+    outside = ~np.asarray(cv2.dilate(subject.astype(np.uint8), np.ones((3, 3), np.uint8)), dtype=bool)
+    if core.sum() < 30 or outside.sum() < 30:
+        return subject
+    core_hist = np.bincount(codes[core.ravel()], minlength=4096) + 0.5
+    outside_hist = np.bincount(codes[outside.ravel()], minlength=4096) + 0.5
+    p_core = (core_hist / core_hist.sum())[codes]
+    p_outside = (outside_hist / outside_hist.sum())[codes]
+    colour = (p_core / (p_core + p_outside)).reshape(height, width).astype(np.float32)
+    colour = np.asarray(cv2.GaussianBlur(colour, (0, 0), 1.0), dtype=np.float32)
+    subject &= core | (colour >= _COLOUR_VETO) | (seeds == _SURE_SUBJECT)
     return subject
 
 
