@@ -17,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from stillmotion.engines.live2d.rig.fill import fill_band, fill_hole
+from stillmotion.engines.live2d.rig.band_fill import fill_band
+from stillmotion.engines.live2d.rig.fill import fill_hole
 
 Frame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
 Mask = npt.NDArray[np.bool_]

@@ -25,7 +25,8 @@ import numpy.typing as npt
 
 from stillmotion.engines.live2d.parts import Parts
 from stillmotion.engines.live2d.regions import FaceGeometry, rise
-from stillmotion.engines.live2d.rig.fill import fill_band, fill_hole
+from stillmotion.engines.live2d.rig.band_fill import fill_band
+from stillmotion.engines.live2d.rig.fill import fill_hole
 
 RGBFrame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
 Matte = npt.NDArray[np.float32]  # (H, W) float32 in [0, 1]
