@@ -259,11 +259,11 @@ class ClipRenderer:
         return np.asarray(extended, dtype=np.float32)[cell : cell + self.height, cell : cell + self.width]
 
     def _window_map(
-        self, coarse: npt.NDArray[np.float32], size: tuple[int, int], *, moved: npt.NDArray[np.float32]
-    ) -> tuple[tuple[int, int, int, int], SampleMap, npt.NDArray[np.float32]] | None:
+        self, coarse: npt.NDArray[np.float32], size: tuple[int, int], *, moved: npt.NDArray[np.float32] | None
+    ) -> tuple[tuple[int, int, int, int], SampleMap, npt.NDArray[np.float32] | None] | None:
         """The output window `(x0, y0, x1, y1)` whose pixels may sample a texture of `size` (w, h); the
-        sample map over it, in the padded, doubled texture's pixels; and `moved` (per node, 0 or 1) over it.
-        Both upsampled from the coarse nodes around the window only."""
+        sample map over it, in the padded, doubled texture's pixels; and `moved` (per node, 0 or 1) over it
+        (None when not asked for). Both upsampled from the coarse nodes around the window only."""
         cell = self.grid.cell_px
         tex_w, tex_h = size
         reach = np.float32(2 * cell)
@@ -293,6 +293,8 @@ class ClipRenderer:
         top, left = y0 - (ra - 1) * cell, x0 - (ca - 1) * cell
         crop = (slice(top, top + y1 - y0), slice(left, left + x1 - x0))
         window = np.asarray(cv2.resize(patch, size_px, interpolation=cv2.INTER_LINEAR), dtype=np.float32)[crop]
+        if moved is None:
+            return (x0, y0, x1, y1), window, None
         share = np.asarray(
             cv2.resize(np.ascontiguousarray(moved[ra:rb, ca:cb]), size_px, interpolation=cv2.INTER_LINEAR),
             dtype=np.float32,
@@ -324,12 +326,18 @@ class ClipRenderer:
         """Bring the face layer's doubled texture up to date where the eyelids and mouth painted this frame
         differ from what it holds (they paint a few small regions)."""
         layer = self._face_layer
-        assert layer is not None
-        changed = (painted != self._face_shown).any(axis=2)
-        rows, columns = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+        assert layer is not None and self.layers is not None
+        height, width = painted.shape[:2]
+        # Only the regions the face layers restored or painted can differ.
+        touched = self.layers.touched
+        if not touched:
+            return
+        bx0, by0 = min(r.x0 for r in touched), min(r.y0 for r in touched)
+        bx1, by1 = max(r.x1 for r in touched), max(r.y1 for r in touched)
+        changed = (painted[by0:by1, bx0:bx1] != self._face_shown[by0:by1, bx0:bx1]).any(axis=2)
+        rows, columns = np.flatnonzero(changed.any(axis=1)) + by0, np.flatnonzero(changed.any(axis=0)) + bx0
         if rows.size == 0:
             return
-        height, width = changed.shape
         reach = 4  # a midpoint depends on the 4 pixels on either side
         # What to refresh: the change and the midpoints it reaches; computed from a crop `reach` wider still.
         y0, y1 = max(0, int(rows[0]) - reach), min(height, int(rows[-1]) + 1 + reach)
@@ -345,16 +353,20 @@ class ClipRenderer:
 
     def _placement(
         self, layer: Layer, index: int, displacement: Vector
-    ) -> tuple[tuple[int, int, int, int], SampleMap, npt.NDArray[np.float32]] | None:
+    ) -> tuple[tuple[int, int, int, int], SampleMap, npt.NDArray[np.float32] | None] | None:
         """Where `layer` shows in frame `index` and what it samples there (`_window_map`), or None when it
-        rests where it is in the input."""
+        rests where it is in the input. The moved share comes only with the camera at rest (when it moves,
+        every pixel is resampled)."""
         x0, y0, x1, y1 = layer.box
         coarse = self._to_sample_map(index, displacement, snap=True, offset=(float(x0), float(y0)))
+        size = (x1 - x0, y1 - y0)
+        if not self.camera.is_still(index):
+            return self._window_map(coarse, size, moved=None)
         grid = self.grid
         moved = (coarse[..., 0] != grid.x - np.float32(x0)) | (coarse[..., 1] != grid.y - np.float32(y0))
-        if self.camera.is_still(index) and not moved.any():
+        if not moved.any():
             return None
-        return self._window_map(coarse, (x1 - x0, y1 - y0), moved=moved.astype(np.float32))
+        return self._window_map(coarse, size, moved=moved.astype(np.float32))
 
     def _lay_moved(
         self,
@@ -364,7 +376,7 @@ class ClipRenderer:
         layer: Layer,
         window: tuple[int, int, int, int],
         sample: SampleMap,
-        moved: npt.NDArray[np.float32],
+        moved: npt.NDArray[np.float32] | None,
     ) -> None:
         """Resample `layer` over `window` (frame pixels) of `target`, whose top-left is frame pixel `origin`;
         `resampled` `(h, w)` (over `target`) gets the share of each pixel that was resampled."""
@@ -380,7 +392,7 @@ class ClipRenderer:
         columns = slice(wx0 - origin[0], wx1 - origin[0])
         below = target[rows, columns]
         below[:] = cv2.blendLinear(colour, below, weight, 255.0 - weight)
-        if resampled.size == 0:
+        if moved is None or resampled.size == 0:
             return  # the camera moves: every pixel of the frame is resampled anyway
         # The resampled share is laid over the one below like the colour is.
         share = resampled[rows, columns]

@@ -54,12 +54,15 @@ class FaceLayers:
         )
         self._working = canvas.copy()
         self._dirty: list[Region] = []
+        # What the last `canvas_for` changed: the regions it restored and those it painted.
+        self.touched: list[Region] = []
 
     def canvas_for(self, lids: Mapping[str, float], mouth_open: float, smile: float = 0.0) -> RGBFrame:
         """The canvas with the layers at these strengths; regions painted for the previous frame are
         restored first. The result is reused by the next call."""
         for region in self._dirty:
             region.view(self._working)[:] = region.view(self._original)
+        self.touched = list(self._dirty)
         self._dirty.clear()
         # Each layer paints over what is already there, so overlapping regions (a small face) compose:
         # the bent line first, an opening over it.
@@ -74,4 +77,5 @@ class FaceLayers:
             if closure > 0.0:
                 lid.paint(self._working, min(closure, 1.0))
                 self._dirty.append(lid.region)
+        self.touched += self._dirty
         return self._working
