@@ -44,6 +44,9 @@ from stillmotion.engines.live2d.rig.limits import StretchLimiter
 RGBFrame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
 SampleMap = npt.NDArray[np.float32]  # (H, W, 2) float32: the canvas position (x, y) each output pixel shows
 PlanarMap = tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]  # the same as two (H, W) planes, x and y
+# Where a layer shows in a frame: its window (x0, y0, x1, y1), the sample map over it, and the share of each
+# pixel that is displaced (None while the camera moves: every pixel is).
+_Placement = tuple[tuple[int, int, int, int], PlanarMap, npt.NDArray[np.float32] | None]
 
 # Displacements shorter than this (px) are drawn as none, so that a pixel that barely moves is the input's
 # pixel, not a resampled one.
@@ -262,7 +265,7 @@ class ClipRenderer:
 
     def _window_map(
         self, coarse: npt.NDArray[np.float32], size: tuple[int, int], *, moved: npt.NDArray[np.float32] | None
-    ) -> tuple[tuple[int, int, int, int], PlanarMap, npt.NDArray[np.float32] | None] | None:
+    ) -> _Placement | None:
         """The output window `(x0, y0, x1, y1)` whose pixels may sample a texture of `size` (w, h); the
         sample map over it, in the padded, doubled texture's pixels; and `moved` (per node, 0 or 1) over it
         (None when not asked for). Both upsampled from the coarse nodes around the window only."""
@@ -353,7 +356,7 @@ class ClipRenderer:
 
     def _placement(
         self, layer: Layer, index: int, displacement: Vector
-    ) -> tuple[tuple[int, int, int, int], PlanarMap, npt.NDArray[np.float32] | None] | None:
+    ) -> _Placement | None:
         """Where `layer` shows in frame `index` and what it samples there (`_window_map`), or None when it
         rests where it is in the input. The moved share comes only with the camera at rest (when it moves,
         every pixel is resampled)."""
@@ -472,8 +475,33 @@ class ClipRenderer:
                 self._lay_still(target, resampled, area, layer, texture)
         _restore_detail(target, resampled if resampled.size else None)
         if target is not frame:
-            frame[area[1] : area[3], area[0] : area[2]] = target
+            # The stack at rest composites back to the input up to a level of rounding at soft edges: outside
+            # what moved or was painted this frame, the input's own pixels.
+            changed = self._changed(placements, area)
+            inside = frame[area[1] : area[3], area[0] : area[2]]
+            inside[changed] = target[changed]
         return frame
+
+    def _changed(
+        self, placements: dict[str, _Placement | None], area: tuple[int, int, int, int]
+    ) -> npt.NDArray[np.bool_]:
+        """`(h, w)` over `area`: where a layer is displaced this frame (whatever its alpha there: a part that
+        moves away uncovers what lies behind it) or the face layers painted or restored a region."""
+        ax0, ay0, ax1, ay1 = area
+        changed = np.zeros((ay1 - ay0, ax1 - ax0), dtype=bool)
+        for placement in placements.values():
+            if placement is None:
+                continue
+            (x0, y0, x1, y1), _, moved = placement
+            window = changed[y0 - ay0 : y1 - ay0, x0 - ax0 : x1 - ax0]
+            window |= moved > 0.0 if moved is not None else True
+        if self.layers is not None and self._face_layer is not None:
+            fx, fy = self._face_layer.box[:2]
+            for r in self.layers.touched:
+                changed[
+                    max(0, fy + r.y0 - ay0) : max(0, fy + r.y1 - ay0), max(0, fx + r.x0 - ax0) : max(0, fx + r.x1 - ax0)
+                ] = True
+        return changed
 
     def frame(self, index: int) -> RGBFrame:
         """Frame `index` as `(H, W, 3)` uint8, a new array."""

@@ -96,10 +96,16 @@ def face_mattes(parts: Parts, geometry: FaceGeometry, image: RGBFrame) -> dict[s
     # A crisp edge (a few px): hair moving behind the face must not show through the face's outline.
     crisp = 0.012 * max(face.w, face.h) / face.w
     face_zone = rise(radius, 1.0 + crisp, 1.0 - crisp)
+    # The subject just outside the hair, above the chin and off the face, is the hair's own outline (a
+    # drawing's dark line around it, a photo's fringe of loose strands): it moves with the hair, not the body.
+    chin = face.y + face.h
+    no_hair = (hair <= 0.5).astype(np.uint8)
+    to_hair = np.asarray(cv2.distanceTransform(no_hair, cv2.DIST_L2, 3), dtype=np.float32)  # (H, W) px
+    outline = subject * rise(to_hair, 0.05 * face.w, 0.0) * rise(ys, chin, chin - soft) * (1.0 - face_zone)
+    hair = np.maximum(hair, outline)
     eye_top = min(geometry.left_eye.y, geometry.right_eye.y)
     in_columns = rise(np.abs(xs - face.cx), 0.62 * face.w, 0.5 * face.w)
     bangs_zone = in_columns * rise(ys, eye_top + 0.25 * soft, eye_top - 0.25 * soft)
-    chin = face.y + face.h
     locks_zone = rise(ys, chin, chin + soft)  # below the chin: beside the jaw, hair lies behind the face
     mouth_line = geometry.mouth.y + geometry.mouth.h
 
@@ -126,7 +132,9 @@ def face_mattes(parts: Parts, geometry: FaceGeometry, image: RGBFrame) -> dict[s
     # hair elsewhere (beside the jaw and neck).
     body_seen = (subject * (1.0 - hair) * (1.0 - face_zone) > 0.5).astype(np.uint8)
     to_body = np.asarray(cv2.distanceTransform(1 - body_seen, cv2.DIST_L2, 5), dtype=np.float32)  # (H, W) px
-    near_body = rise(to_body, 0.25 * face.h, 0.1 * face.h)
+    # ... but only below the body's outline: a lock over the shoulder hides the shoulder's edge, above which
+    # lies the wall, not the body (a lock that swings away must not uncover a painted-in shirt there).
+    near_body = rise(to_body, 0.25 * face.h, 0.1 * face.h) * rise(ys, _body_top(body_seen, hair, chin) - soft, ys.max())
     # Back hair reaches under the head (the face may turn away from it) and under the locks.
     behind_head = subject * rise(radius, 1.35, 1.1) * (1.0 - locks_zone)
     back_hair = np.maximum(np.maximum(back_hair, behind_head * (1.0 - hair)), side_locks * (1.0 - near_body))
@@ -135,13 +143,59 @@ def face_mattes(parts: Parts, geometry: FaceGeometry, image: RGBFrame) -> dict[s
     face_matte = subject * np.maximum(face_zone * (1.0 - bangs), eyes_zone)
     neck = subject * face_zone * rise(ys, mouth_line, mouth_line + soft)
     body = np.maximum(subject * (1.0 - hair) * np.maximum(1.0 - face_zone, neck), side_locks * near_body)
-    return {
-        "back_hair": np.asarray(back_hair, dtype=np.float32),
-        "body": np.asarray(body, dtype=np.float32),
-        "face": np.asarray(face_matte, dtype=np.float32),
-        "side_locks": np.asarray(side_locks, dtype=np.float32),
-        "bangs": np.asarray(bangs, dtype=np.float32),
-    }
+    return covering(
+        {
+            "back_hair": np.asarray(back_hair, dtype=np.float32),
+            "body": np.asarray(body, dtype=np.float32),
+            "face": np.asarray(face_matte, dtype=np.float32),
+            "side_locks": np.asarray(side_locks, dtype=np.float32),
+            "bangs": np.asarray(bangs, dtype=np.float32),
+        },
+        subject,
+    )
+
+
+def covering(mattes: Mapping[str, Matte], subject: Matte) -> dict[str, Matte]:
+    """`mattes` (back to front) with the back-most layer at each pixel reaching up so that the stack covers
+    what `subject` does. Where two zones hand over softly (bangs to back hair across a few dozen pixels, a
+    lock to the body), "over" compositing of their shares covers less than either (0.5 over 0.5 is 0.75):
+    the plate would show through the subject, and a seam opens as soon as a layer is composited."""
+    names = tuple(mattes)
+    out = {name: np.array(mattes[name], dtype=np.float32) for name in names}
+    clear = np.ones_like(subject)
+    for name in names:
+        clear *= 1.0 - out[name]
+    # The back-most layer with any share of each pixel, and what the layers in front of it leave clear.
+    back = np.full(subject.shape, -1, dtype=np.int32)
+    for number in range(len(names) - 1, -1, -1):
+        back[out[names[number]] > 0.0] = number
+    for number, name in enumerate(names):
+        alpha = out[name]
+        here = (back == number) & (clear > 1.0 - subject)
+        if not bool(here.any()):
+            continue
+        in_front = clear[here] / np.maximum(1.0 - alpha[here], 1e-6)  # what the others leave clear
+        needed = 1.0 - (1.0 - subject[here]) / np.maximum(in_front, 1e-6)
+        alpha[here] = np.clip(np.maximum(alpha[here], needed), 0.0, 1.0)
+    return out
+
+
+def _body_top(body_seen: npt.NDArray[np.uint8], hair: Matte, chin: float) -> npt.NDArray[np.float32]:
+    """`(1, W)` the y of the body's upper outline below the chin in each column: where the body's highest
+    pixel meets what lies above it (background), as seen; across the columns where hair covers that edge,
+    interpolated between the seen ones."""
+    height, width = body_seen.shape
+    below_chin = body_seen.copy()
+    below_chin[: max(0, min(height, int(np.ceil(chin))))] = 0
+    has_body = below_chin.any(axis=0)
+    top = np.argmax(below_chin, axis=0)  # (W,) first body row per column (0 where none)
+    above = np.clip(top - 3, 0, height - 1)
+    seen = has_body & (hair[above, np.arange(width)] < 0.5)
+    columns = np.arange(width)
+    if not bool(seen.any()):
+        return np.full((1, width), float(height), dtype=np.float32)  # no edge seen: no body behind the locks
+    line = np.interp(columns, columns[seen], top[seen].astype(np.float64))
+    return np.asarray(line[None, :], dtype=np.float32)
 
 
 def _bounding_box(alpha: Matte, *, pad: int) -> tuple[int, int, int, int] | None:
@@ -171,14 +225,26 @@ def paint_in(image: RGBFrame, known: npt.NDArray[np.bool_]) -> RGBFrame:
 
 def build_stack(image: RGBFrame, mattes: Mapping[str, Matte], *, pad_px: int = 2, seed: int = 0) -> LayerStack:
     """Textures and the plate for `mattes` (back to front, each `(H, W)`). The plate continues the
-    background's texture into a band under the subject's edge (what moving parts uncover; `fill.fill_band`,
-    seeded); deeper, where nothing is ever uncovered, it is smooth."""
+    background's texture into a band under the subject's edge (what moving parts uncover; `band_fill`,
+    seeded); deeper, where nothing is ever uncovered, it is smooth. It holds the background alone: where the
+    subject has a share of a pixel (a soft edge, a drawing's anti-aliased outline), the plate is painted too,
+    and the layers get the colour the subject must have for the stack to composite back to the picture
+    (`unmixed`), so that nothing of the subject's edge stays behind on the wall when it moves."""
     names = tuple(mattes)
     clear_in_front = np.ones(image.shape[:2], dtype=np.float32)  # product of (1 - alpha) of the layers in front
     shows: dict[str, npt.NDArray[np.bool_]] = {}
     for name in reversed(names):
         shows[name] = (mattes[name] * clear_in_front) > 0.0
         clear_in_front = clear_in_front * (1.0 - mattes[name])
+    band_px = max(16, round(PLATE_BAND * max(image.shape[:2])))
+    # Along the picture's edges the plate keeps the picture as it is: a subject cut by the frame continues
+    # beyond it (the canvas is synthesised from these pixels), and when the camera moves the background less
+    # than the subject (parallax), what shows between the subject's edge and the frame's is its own.
+    keep = np.zeros(image.shape[:2], dtype=bool)
+    keep[:band_px], keep[-band_px:], keep[:, :band_px], keep[:, -band_px:] = True, True, True, True
+    plate = fill_band(image, (clear_in_front >= 1.0 - _BACKGROUND_ONLY) | keep, band_px=band_px, seed=seed)
+    source, kept = unmixed(image, plate, clear_in_front)
+    plate[kept] = image[kept]
     layers: list[Layer] = []
     for name in names:
         alpha = mattes[name]
@@ -186,16 +252,34 @@ def build_stack(image: RGBFrame, mattes: Mapping[str, Matte], *, pad_px: int = 2
         if box is None:
             continue
         x0, y0, x1, y1 = box
-        texture = paint_in(np.ascontiguousarray(image[y0:y1, x0:x1]), shows[name][y0:y1, x0:x1])
+        texture = paint_in(np.ascontiguousarray(source[y0:y1, x0:x1]), shows[name][y0:y1, x0:x1])
         layers.append(Layer(name, texture, np.ascontiguousarray(alpha[y0:y1, x0:x1]), box))
-    band_px = max(16, round(PLATE_BAND * max(image.shape[:2])))
-    # Along the picture's edges the plate keeps the picture as it is: a subject cut by the frame continues
-    # beyond it (the canvas is synthesised from these pixels), and when the camera moves the background less
-    # than the subject (parallax), what shows between the subject's edge and the frame's is its own.
-    keep = np.zeros(image.shape[:2], dtype=bool)
-    keep[:band_px], keep[-band_px:], keep[:, :band_px], keep[:, -band_px:] = True, True, True, True
-    plate = fill_band(image, (clear_in_front > 0.0) | keep, band_px=band_px, seed=seed)
     return LayerStack(plate=plate, layers=tuple(layers))
+
+
+# A pixel the subject covers by less than this is background first: the plate keeps it as it is (taking the
+# background out of a pixel the subject covers by less would multiply the error of the plate's guess).
+_BACKGROUND_ONLY: Final = 0.3
+
+
+def unmixed(image: RGBFrame, plate: RGBFrame, clear: Matte) -> tuple[RGBFrame, npt.NDArray[np.bool_]]:
+    """`image` where the subject covers a pixel fully or not at all; where it covers it in part (`clear` of it
+    left to the plate, 0 < clear < 1), the colour F with `(1 - clear) F + clear plate = image`: the
+    subject's own colour, the background's share taken out. Where no F in 0..255 solves it (the plate's
+    guess is too far off there), the image as it is, and the second result marks those pixels: the plate
+    must keep the image there for the stack to composite back to it."""
+    mixed = (clear > 0.0) & (clear < 1.0 - _BACKGROUND_ONLY)
+    kept = np.zeros(clear.shape, dtype=bool)
+    if not bool(mixed.any()):
+        return image, kept
+    share = clear[mixed][:, None]
+    colour = (image[mixed].astype(np.float32) - share * plate[mixed].astype(np.float32)) / (1.0 - share)
+    solved = np.all((colour >= -0.5) & (colour <= 255.5), axis=1)
+    out = image.copy()
+    rows, columns = np.nonzero(mixed)
+    out[rows[solved], columns[solved]] = np.clip(np.rint(colour[solved]), 0, 255).astype(np.uint8)
+    kept[rows[~solved], columns[~solved]] = True
+    return out, kept
 
 
 def mattes_for(parts: Parts, geometry: FaceGeometry | None, image: RGBFrame) -> dict[str, Matte]:
