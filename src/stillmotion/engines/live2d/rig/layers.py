@@ -115,6 +115,10 @@ def face_mattes(parts: Parts, geometry: FaceGeometry, image: RGBFrame) -> dict[s
     luma = np.asarray(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), dtype=np.float32)  # (H, W)
     hair_luma = float(np.median(luma[hair > 0.5])) if bool((hair > 0.5).any()) else 255.0
     lash_like = rise(luma, hair_luma - 5.0, hair_luma - 20.0)
+    # With the line's anti-aliased fringe (lighter than the line, a hair detector's): left in a hair layer it
+    # would stay as a faint double arc when the lid comes down.
+    fringe = cv2.dilate((lash_like > 0.5).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+    lash_like = np.maximum(lash_like, fringe.astype(np.float32))
     eyes_zone = np.zeros((height, width), dtype=np.float32)
     for eye in (geometry.left_eye, geometry.right_eye):
         eye_radius = np.sqrt(
