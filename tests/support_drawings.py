@@ -219,3 +219,18 @@ def draw_character(
         hair_color=hair,
     )
     return np.ascontiguousarray(image), truth
+
+
+def brick_wall(width: int, height: int, seed: int) -> npt.NDArray[np.uint8]:
+    """Bricks of varied reds with noise, between light mortar lines: a background that is all edges."""
+    rng = np.random.default_rng(seed)
+    wall = np.full((height, width, 3), (205, 195, 180), np.float32)
+    brick_w, brick_h, mortar = 64, 26, 4
+    for row, top in enumerate(range(0, height, brick_h)):
+        shift = (row % 2) * brick_w // 2
+        for left in range(-shift, width, brick_w):
+            colour = rng.uniform((120, 40, 30), (190, 80, 60))
+            y0, x0 = top + mortar // 2, max(0, left + mortar // 2)
+            wall[y0 : top + brick_h - mortar // 2, x0 : max(x0, left + brick_w - mortar // 2)] = colour
+    wall += rng.normal(0.0, 8.0, wall.shape)
+    return np.asarray(np.clip(wall, 0, 255), dtype=np.uint8)

@@ -15,7 +15,7 @@ from PIL import Image
 from stillmotion.engines.live2d import parts
 from stillmotion.engines.live2d.parts import Box, Parts, find_parts
 from stillmotion.engines.live2d.parts import animeface as animeface_shim
-from support_drawings import RGB, Background, DrawnTruth, draw_character
+from support_drawings import RGB, Background, DrawnTruth, brick_wall, draw_character
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 RGBFrame = npt.NDArray[np.uint8]
@@ -176,21 +176,6 @@ def test_drawn_character_variants_are_found_without_animeface(
     _assert_finds_the_character(find_parts(image), truth)
 
 
-def _brick_wall(width: int, height: int, seed: int) -> RGBFrame:
-    """Bricks of varied reds with noise, between light mortar lines: a background that is all edges."""
-    rng = np.random.default_rng(seed)
-    wall = np.full((height, width, 3), (205, 195, 180), np.float32)
-    brick_w, brick_h, mortar = 64, 26, 4
-    for row, top in enumerate(range(0, height, brick_h)):
-        shift = (row % 2) * brick_w // 2
-        for left in range(-shift, width, brick_w):
-            colour = rng.uniform((120, 40, 30), (190, 80, 60))
-            y0, x0 = top + mortar // 2, max(0, left + mortar // 2)
-            wall[y0 : top + brick_h - mortar // 2, x0 : max(x0, left + brick_w - mortar // 2)] = colour
-    wall += rng.normal(0.0, 8.0, wall.shape)
-    return np.asarray(np.clip(wall, 0, 255), dtype=np.uint8)
-
-
 @pytest.mark.parametrize(
     ("seed", "size", "hair_color"), [(2, (720, 960), (60, 45, 40)), (11, (900, 720), (230, 120, 150))]
 )
@@ -200,7 +185,7 @@ def test_drawn_character_on_a_brick_wall_is_a_drawing_cut_close_to_its_outline(
     # A textured wall makes the whole picture less flat than a drawing usually is, and the photo cascade
     # does find drawn faces: the face's own flatness must still make it a drawing. The segmentation's
     # flood must not take the bricks touching the hair and shoulders.
-    image, truth = draw_character(*size, seed=seed, hair_color=hair_color, background=_brick_wall(*size, seed))
+    image, truth = draw_character(*size, seed=seed, hair_color=hair_color, background=brick_wall(*size, seed))
     found = find_parts(image)
     _assert_finds_the_character(found, truth)
     outside = (found.subject > 0.5) & ~truth.subject_mask
@@ -216,7 +201,7 @@ def test_a_drawn_face_the_photo_cascade_finds_is_still_a_drawing(monkeypatch: py
     # On a busy background the picture as a whole does not look flat (this one: 0.51 of ~0 Laplacian, under
     # 0.55), so the photo cascade runs first; when it finds the drawn face, the face's own flat fills must send
     # it to the drawing's detectors.
-    image, truth = draw_character(720, 960, seed=2, background=_brick_wall(720, 960, 2))
+    image, truth = draw_character(720, 960, seed=2, background=brick_wall(720, 960, 2))
     drawn = parts._detect_drawn_face
     calls: list[str] = []
 
