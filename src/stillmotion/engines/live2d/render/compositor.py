@@ -36,6 +36,15 @@ from stillmotion.engines.live2d.regions import Grid, Regions, Vector
 from stillmotion.engines.live2d.render.camera import CameraPath, Margins
 from stillmotion.engines.live2d.render.canvas import extend_canvas
 from stillmotion.engines.live2d.render.overlays import AmbientOverlays
+from stillmotion.engines.live2d.render.sampling import (
+    PAD_PX,
+    Placement,
+    PlanarMap,
+    padded,
+    restore_detail,
+    support,
+    window_map,
+)
 from stillmotion.engines.live2d.rig.deformers import LocalField
 from stillmotion.engines.live2d.rig.face_layers import FaceLayers
 from stillmotion.engines.live2d.rig.layers import LAYER_GAINS, Layer, build_stack, double_size, mattes_for, rgba
@@ -43,27 +52,13 @@ from stillmotion.engines.live2d.rig.limits import StretchLimiter
 
 RGBFrame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
 SampleMap = npt.NDArray[np.float32]  # (H, W, 2) float32: the canvas position (x, y) each output pixel shows
-PlanarMap = tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]  # the same as two (H, W) planes, x and y
-# Where a layer shows in a frame: its window (x0, y0, x1, y1), the sample map over it, and the share of each
-# pixel that is displaced (None while the camera moves: every pixel is).
-_Placement = tuple[tuple[int, int, int, int], PlanarMap, npt.NDArray[np.float32] | None]
 
 # Displacements shorter than this (px) are drawn as none, so that a pixel that barely moves is the input's
 # pixel, not a resampled one.
 SNAP_PX: Final = 0.2
 
-# Resampling at a fraction of a pixel (bilinear in the doubled texture) keeps 64-76% of a picture's fine
-# detail (the variance of its Laplacian); one unsharp mask over the frame's resampled pixels gives most of it
-# back, so that a moving part looks as crisp as it did at rest.
-DETAIL_GAIN: Final = 0.3
-DETAIL_SIGMA_PX: Final = 0.8
-
 # How far the background behind a character moves with the camera, as a share of the character's motion.
 PARALLAX: Final = 0.8
-
-# Layer textures get this many pixels of their own edge colour around them, with alpha 0: a layer that
-# reaches the picture's edge fades out beyond it in its own colour, not towards black.
-_PAD_PX: Final = 3
 
 # remap's second map is unused when the first holds (x, y) pairs; OpenCV takes an empty one for that.
 _NO_SECOND_MAP = np.empty((0, 0), dtype=np.float32)
@@ -121,7 +116,7 @@ class ClipRenderer:
             clock=self.clock,
             seed=settings.seed,
             limiter=StretchLimiter(zoom_min=zoom_min, zoom_max=zoom_max),
-            supports={name: _support(self.grid, matte) for name, matte in mattes.items()},
+            supports={name: support(self.grid, matte) for name, matte in mattes.items()},
         )
         self.notes.extend(self.local.notes)
 
@@ -155,7 +150,7 @@ class ClipRenderer:
         # Each layer's texture and matte at twice the size (Lanczos midpoints): bilinear sampling of that
         # is nearly as sharp as Lanczos and as fast as bilinear.
         self._doubled = {
-            layer.name: double_size(_padded(rgba(layer.texture, layer.alpha)))
+            layer.name: double_size(padded(rgba(layer.texture, layer.alpha)))
             for layer in (self.stack.layers if self.stack is not None else ())
         }
         # (L, K): how much of each term each layer follows, in the stack's order.
@@ -263,53 +258,6 @@ class ClipRenderer:
         cell = grid.cell_px
         return np.asarray(extended, dtype=np.float32)[cell : cell + self.height, cell : cell + self.width]
 
-    def _window_map(
-        self, coarse: npt.NDArray[np.float32], size: tuple[int, int], *, moved: npt.NDArray[np.float32] | None
-    ) -> _Placement | None:
-        """The output window `(x0, y0, x1, y1)` whose pixels may sample a texture of `size` (w, h); the
-        sample map over it, in the padded, doubled texture's pixels; and `moved` (per node, 0 or 1) over it
-        (None when not asked for). Both upsampled from the coarse nodes around the window only."""
-        cell = self.grid.cell_px
-        tex_w, tex_h = size
-        reach = np.float32(2 * cell)
-        inside = (
-            (coarse[..., 0] > -reach)
-            & (coarse[..., 0] < tex_w + reach)
-            & (coarse[..., 1] > -reach)
-            & (coarse[..., 1] < tex_h + reach)
-        )
-        rows = np.flatnonzero(inside.any(axis=1))
-        columns = np.flatnonzero(inside.any(axis=0))
-        if rows.size == 0 or columns.size == 0:
-            return None
-        # Node j covers output pixels [(j - 1) cell, j cell): the grid has one ring of cells outside.
-        r0, r1 = int(rows[0]), int(rows[-1]) + 1
-        c0, c1 = int(columns[0]), int(columns[-1]) + 1
-        y0, y1 = max(0, (r0 - 1) * cell), min(self.height, (r1 - 1) * cell)
-        x0, x1 = max(0, (c0 - 1) * cell), min(self.width, (c1 - 1) * cell)
-        if y1 <= y0 or x1 <= x0:
-            return None
-        # One more ring of nodes, so that the upsampling inside the window is the whole grid's.
-        ra, rb = max(0, r0 - 1), min(coarse.shape[0], r1 + 1)
-        ca, cb = max(0, c0 - 1), min(coarse.shape[1], c1 + 1)
-        # Linear upsampling commutes with the move into the padded, doubled texture: do that on the nodes.
-        patch = (coarse[ra:rb, ca:cb] + np.float32(_PAD_PX)) * np.float32(2.0)
-        size_px = ((cb - ca) * cell, (rb - ra) * cell)
-        top, left = y0 - (ra - 1) * cell, x0 - (ca - 1) * cell
-        crop = (slice(top, top + y1 - y0), slice(left, left + x1 - x0))
-        # x and y as two planes: remap reads separate maps faster than interleaved pairs.
-        window = (
-            np.asarray(cv2.resize(patch[..., 0], size_px, interpolation=cv2.INTER_LINEAR), dtype=np.float32)[crop],
-            np.asarray(cv2.resize(patch[..., 1], size_px, interpolation=cv2.INTER_LINEAR), dtype=np.float32)[crop],
-        )
-        if moved is None:
-            return (x0, y0, x1, y1), window, None
-        share = np.asarray(
-            cv2.resize(np.ascontiguousarray(moved[ra:rb, ca:cb]), size_px, interpolation=cv2.INTER_LINEAR),
-            dtype=np.float32,
-        )[crop]
-        return (x0, y0, x1, y1), window, share
-
     def _background(self, index: int) -> RGBFrame:
         if self.camera.is_still(index):
             top, left = self.margins.top, self.margins.left
@@ -348,7 +296,7 @@ class ClipRenderer:
         cy0, cy1 = max(0, y0 - reach), min(height, y1 + reach)
         cx0, cx1 = max(0, x0 - reach), min(width, x1 + reach)
         doubled = double_size(rgba(painted[cy0:cy1, cx0:cx1], layer.alpha[cy0:cy1, cx0:cx1]))
-        pad = _PAD_PX
+        pad = PAD_PX
         self._doubled[layer.name][2 * (y0 + pad) : 2 * (y1 + pad), 2 * (x0 + pad) : 2 * (x1 + pad)] = doubled[
             2 * (y0 - cy0) : 2 * (y1 - cy0), 2 * (x0 - cx0) : 2 * (x1 - cx0)
         ]
@@ -356,20 +304,20 @@ class ClipRenderer:
 
     def _placement(
         self, layer: Layer, index: int, displacement: Vector
-    ) -> _Placement | None:
-        """Where `layer` shows in frame `index` and what it samples there (`_window_map`), or None when it
+    ) -> Placement | None:
+        """Where `layer` shows in frame `index` and what it samples there (`sampling.window_map`), or None when it
         rests where it is in the input. The moved share comes only with the camera at rest (when it moves,
         every pixel is resampled)."""
         x0, y0, x1, y1 = layer.box
         coarse = self._to_sample_map(index, displacement, snap=True, offset=(float(x0), float(y0)))
         size = (x1 - x0, y1 - y0)
         if not self.camera.is_still(index):
-            return self._window_map(coarse, size, moved=None)
+            return window_map(coarse, size, self.grid, (self.width, self.height), moved=None)
         grid = self.grid
         moved = (coarse[..., 0] != grid.x - np.float32(x0)) | (coarse[..., 1] != grid.y - np.float32(y0))
         if not moved.any():
             return None
-        return self._window_map(coarse, size, moved=moved.astype(np.float32))
+        return window_map(coarse, size, self.grid, (self.width, self.height), moved=moved.astype(np.float32))
 
     def _lay_moved(
         self,
@@ -473,7 +421,7 @@ class ClipRenderer:
             else:
                 texture = face_texture if layer is self._face_layer and face_texture is not None else layer.texture
                 self._lay_still(target, resampled, area, layer, texture)
-        _restore_detail(target, resampled if resampled.size else None)
+        restore_detail(target, resampled if resampled.size else None)
         if target is not frame:
             # The stack at rest composites back to the input up to a level of rounding at soft edges: outside
             # what moved or was painted this frame, the input's own pixels.
@@ -483,7 +431,7 @@ class ClipRenderer:
         return frame
 
     def _changed(
-        self, placements: dict[str, _Placement | None], area: tuple[int, int, int, int]
+        self, placements: dict[str, Placement | None], area: tuple[int, int, int, int]
     ) -> npt.NDArray[np.bool_]:
         """`(h, w)` over `area`: where a layer is displaced this frame (whatever its alpha there: a part that
         moves away uncovers what lies behind it) or the face layers painted or restored a region."""
@@ -511,41 +459,3 @@ class ClipRenderer:
         self.overlays.draw(frame, index)
         return frame
 
-
-def _padded(texture: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    """`(h, w, 4)` RGBA grown by `_PAD_PX` on every side: colour repeated from the edge, alpha 0."""
-    grown = cv2.copyMakeBorder(texture, _PAD_PX, _PAD_PX, _PAD_PX, _PAD_PX, cv2.BORDER_REPLICATE)
-    grown[:_PAD_PX, :, 3] = 0
-    grown[-_PAD_PX:, :, 3] = 0
-    grown[:, :_PAD_PX, 3] = 0
-    grown[:, -_PAD_PX:, 3] = 0
-    return np.asarray(grown, dtype=np.uint8)
-
-
-def _support(grid: Grid, matte: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """`(h, w)` 1 on the grid nodes within two nodes of a cell that holds any of `matte`, else 0."""
-    covered = (grid.resample(matte) > 0.0).astype(np.uint8)
-    return np.asarray(cv2.dilate(covered, np.ones((5, 5), np.uint8)), dtype=np.float32)
-
-
-def _restore_detail(frame: RGBFrame, resampled: npt.NDArray[np.float32] | None) -> None:
-    """Give the resampled pixels of `frame` `(h, w, 3)` (in place) back the fine detail resampling took: an
-    unsharp mask weighted by `resampled` `(h, w)`, the share of each pixel that was resampled (0 for pixels
-    copied from the input, which stay as they are; None: every pixel was resampled)."""
-    if resampled is None:
-        blurred = cv2.GaussianBlur(frame, (0, 0), DETAIL_SIGMA_PX)
-        frame[:] = cv2.addWeighted(frame, 1.0 + DETAIL_GAIN, blurred, -DETAIL_GAIN, 0.0)
-        return
-    rows = np.flatnonzero(resampled.max(axis=1) > 0.0)
-    if rows.size == 0:
-        return
-    columns = np.flatnonzero(resampled.max(axis=0) > 0.0)
-    # The blur reaches 3 sigma: take that much context around the resampled pixels.
-    reach = int(np.ceil(3 * DETAIL_SIGMA_PX))
-    y0, y1 = max(0, int(rows[0]) - reach), min(frame.shape[0], int(rows[-1]) + 1 + reach)
-    x0, x1 = max(0, int(columns[0]) - reach), min(frame.shape[1], int(columns[-1]) + 1 + reach)
-    region = frame[y0:y1, x0:x1]
-    share = resampled[y0:y1, x0:x1]
-    blurred = cv2.GaussianBlur(region, (0, 0), DETAIL_SIGMA_PX)
-    sharpened = cv2.addWeighted(region, 1.0 + DETAIL_GAIN, blurred, -DETAIL_GAIN, 0.0)
-    region[:] = cv2.blendLinear(sharpened, region, share, np.float32(1.0) - share)

@@ -136,9 +136,11 @@ def face_mattes(parts: Parts, geometry: FaceGeometry, image: RGBFrame) -> dict[s
     # hair elsewhere (beside the jaw and neck).
     body_seen = (subject * (1.0 - hair) * (1.0 - face_zone) > 0.5).astype(np.uint8)
     to_body = np.asarray(cv2.distanceTransform(1 - body_seen, cv2.DIST_L2, 5), dtype=np.float32)  # (H, W) px
-    # ... but only below the body's outline: a lock over the shoulder hides the shoulder's edge, above which
-    # lies the wall, not the body (a lock that swings away must not uncover a painted-in shirt there).
-    near_body = rise(to_body, 0.25 * face.h, 0.1 * face.h) * rise(ys, _body_top(body_seen, hair, chin) - soft, ys.max())
+    # ... but only well below the body's outline: a lock over the shoulder hides the shoulder's edge, above
+    # which lies the wall, not the body, and the outline itself is a guess there (a lock that swings away must
+    # not uncover a painted-in shirt above the shoulder).
+    below_outline = rise(ys - _body_top(body_seen, hair, chin), 0.1 * face.h, 0.3 * face.h)
+    near_body = rise(to_body, 0.25 * face.h, 0.1 * face.h) * below_outline
     # Back hair reaches under the head (the face may turn away from it) and under the locks.
     behind_head = subject * rise(radius, 1.35, 1.1) * (1.0 - locks_zone)
     back_hair = np.maximum(np.maximum(back_hair, behind_head * (1.0 - hair)), side_locks * (1.0 - near_body))
