@@ -1,5 +1,5 @@
-"""The plate's fill (`rig/fill.py: fill_band`): what the subject uncovers when it moves is painted with the
-background's own texture, not a smooth smear.
+"""The plate's fill (`rig/band_fill.py: fill_band`): what the subject uncovers when it moves is painted with
+the background's own texture, not a smooth smear.
 
 On a synthetic brick wall with a person-shaped hole, the band next to the known wall has the wall's
 sharpness (variance of the Laplacian) where push-pull has almost none, and its brick courses line up with

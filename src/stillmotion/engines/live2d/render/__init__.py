@@ -9,9 +9,10 @@
    deformers within the stretch limits, with eyelids and a mouth painted onto the canvas first where a
    warp alone cannot close an eye or open a mouth (`rig.face_layers`);
 3. per frame, back to front: the plate moved by the camera only, then each layer's displacement and the
-   camera turned into sample positions, its texture resampled there and laid over what is below;
+   camera turned into sample positions over the window it can reach (`sampling.py`), its texture resampled
+   there and laid over what is below, and the detail resampling took given back;
 4. ambient effects (`overlays.py`: snow, rain, petals, sparkles, flicker, glow) over the result.
 
 Frame 0 is the input, pixel for pixel. Imports run one way: seams <- canvas, camera <- canvas, and
-camera, canvas, overlays <- compositor.
+camera, canvas, overlays, sampling <- compositor.
 """

@@ -1,5 +1,5 @@
-"""What the face's layers (`eyelids.py`, `mouth.py`) share: `Region`, the rectangle of the canvas a layer
-paints, and the helpers that trace a boundary column by column and smooth it.
+"""What the face's layers (`eyelids.py`, `eye_tracing.py`, `mouth.py`) share: `Region`, the rectangle of the
+canvas a layer paints, and the helpers that trace a boundary column by column and smooth it.
 
 Rows and columns are pixel centres: pixel row i covers [i - 0.5, i + 0.5]. A "boundary" is a continuous
 row: the pixels above it belong to one part (the lid, the upper lip), those below to the next.
