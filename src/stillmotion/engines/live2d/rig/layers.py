@@ -80,7 +80,8 @@ def face_mattes(parts: Parts, geometry: FaceGeometry, image: RGBFrame) -> dict[s
     Hair splits by where it lies: over the forehead (bangs), below the chin (side locks, in front of the
     body), the rest behind the head (back hair). The face is the skin around the face box; it reaches
     under the bangs. The body is the rest of the subject; it reaches up under the chin, so that a head
-    that lifts shows a neck.
+    that lifts shows a neck. The hair takes its own outline with it, and the stack covers the whole subject
+    (`covering`).
     """
     height, width = parts.height, parts.width
     face = geometry.face
