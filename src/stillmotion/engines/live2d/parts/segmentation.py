@@ -126,10 +126,7 @@ def _segment(seg: RGBFrame, seeds: npt.NDArray[np.uint8], *, kind: str) -> _Bool
     # A few rounds of EM on two colour histograms: each round's soft labels re-weight the next histograms,
     # which pulls background colours out of the roughly drawn head and torso regions.
     for _ in range(3):
-        subject_hist = np.bincount(codes, weights=posterior, minlength=4096) + 0.5
-        background_hist = np.bincount(codes, weights=1.0 - posterior, minlength=4096) + 0.5
-        p_subject = (subject_hist / subject_hist.sum())[codes]
-        p_background = (background_hist / background_hist.sum())[codes]
+        p_subject, p_background = _colour_likelihood(codes, posterior), _colour_likelihood(codes, 1.0 - posterior)
         posterior = prior * p_subject / (prior * p_subject + (1.0 - prior) * p_background)
     grey = cv2.cvtColor(seg, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0  # (h, w)
     smooth = _guided_filter(grey, posterior.reshape(height, width).astype(np.float32), max(2, round(blur * 2)), 1e-2)
@@ -142,23 +139,33 @@ def _segment(seg: RGBFrame, seeds: npt.NDArray[np.uint8], *, kind: str) -> _Bool
     # The undecided band goes to whichever side reaches it first along the weakest image gradient.
     flooded = cv2.watershed(np.ascontiguousarray(seg[..., ::-1]), markers)
     subject: _Bool = (flooded == 2) | ((flooded == -1) & (smooth > 0.5))
-    # The flood fills whole cells of a textured background next to the subject (bricks between mortar lines):
-    # it stops only at edges, and a wall is all edges. So the band along the subject's edge is judged once more,
-    # by colour alone: histograms of the subject's core (its result, eroded) against what lies outside it.
+    return _edge_by_colour(subject, codes, seeds)
+
+
+def _colour_likelihood(codes: npt.NDArray[np.int32], weights: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+    """`(n,)` each pixel's colour code's probability under the histogram of `weights` over `codes` (4096
+    bins, each given half a pixel so that no colour is impossible)."""
+    histogram = np.bincount(codes, weights=weights, minlength=4096) + 0.5
+    return np.asarray((histogram / histogram.sum())[codes], dtype=np.float64)
+
+
+def _edge_by_colour(subject: _Bool, codes: npt.NDArray[np.int32], seeds: npt.NDArray[np.uint8]) -> _Bool:
+    """`subject` with the band along its edge judged once more, by colour alone: histograms of its core (the
+    result, eroded) against what lies outside it. The flood fills whole cells of a textured background next
+    to the subject (bricks between mortar lines): it stops only at edges, and a wall is all edges."""
+    height, width = subject.shape
     reach = max(3, round(0.03 * min(height, width)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))
     core = np.asarray(cv2.erode(subject.astype(np.uint8), kernel), dtype=bool)
     outside = ~np.asarray(cv2.dilate(subject.astype(np.uint8), np.ones((3, 3), np.uint8)), dtype=bool)
     if core.sum() < 30 or outside.sum() < 30:
         return subject
-    core_hist = np.bincount(codes[core.ravel()], minlength=4096) + 0.5
-    outside_hist = np.bincount(codes[outside.ravel()], minlength=4096) + 0.5
-    p_core = (core_hist / core_hist.sum())[codes]
-    p_outside = (outside_hist / outside_hist.sum())[codes]
+    p_core = _colour_likelihood(codes, core.ravel().astype(np.float64))
+    p_outside = _colour_likelihood(codes, outside.ravel().astype(np.float64))
     colour = (p_core / (p_core + p_outside)).reshape(height, width).astype(np.float32)
     colour = np.asarray(cv2.GaussianBlur(colour, (0, 0), 1.0), dtype=np.float32)
-    subject &= core | (colour >= _COLOUR_VETO) | (seeds == _SURE_SUBJECT)
-    return subject
+    kept: _Bool = subject & (core | (colour >= _COLOUR_VETO) | (seeds == _SURE_SUBJECT))
+    return kept
 
 
 def _guided_filter(guide: _F32, source: _F32, radius: int, eps: float) -> _F32:
