@@ -254,12 +254,10 @@ def _splat(mask: BoolMask, flow: FloatArray) -> BoolMask:
 # --- a. background motion ------------------------------------------------------------------------
 
 
-def _changed(frames: Sequence[RGBFrame] | None, t: int, flows: FlowStack) -> BoolMask | None:
-    """Where frame t differs from frame 0 (5x5 mean of |grey difference| > `CHANGE_LEVELS`), on the flow's
-    grid; None without frames."""
-    if frames is None:
-        return None
-    difference = np.abs(grey(frames[t]).astype(np.float32) - grey(frames[0]).astype(np.float32))
+def _changed(frame: RGBFrame, first_grey: FloatArray, flows: FlowStack) -> BoolMask:
+    """Where `frame` differs from frame 0 (`first_grey`, float32: 5x5 mean of |grey difference| >
+    `CHANGE_LEVELS`), on the flow's grid."""
+    difference = np.abs(grey(frame).astype(np.float32) - first_grey)
     mean = np.asarray(cv2.boxFilter(difference, -1, (5, 5)), dtype=np.float32)
     height, width = flows.flow.shape[1:3]
     if mean.shape != (height, width):
@@ -283,6 +281,7 @@ def background_motion(
     `margin_px` (Farneback spreads a moving edge's flow a few pixels into what stands still).
     """
     subject_grid = flows.grid(subject)
+    first_grey = grey(frames[0]).astype(np.float32) if frames is not None else None
     margin = max(1, round(margin_px * flows.scale))
     values = []
     worst_t, worst, worst_max = 0, -1.0, 0.0
@@ -290,9 +289,9 @@ def background_motion(
         moved = _splat(subject_grid, flows.flow[t] * np.float32(flows.scale))
         keep = ~_dilate(subject_grid | moved, margin) & flows.trusted
         magnitude = flows.magnitude(t)
-        changed = _changed(frames, t, flows)
-        if changed is not None:
-            magnitude = np.where(changed, magnitude, np.float32(0.0))  # pixels as they were did not move
+        if first_grey is not None and frames is not None:
+            # Pixels as they were did not move.
+            magnitude = np.where(_changed(frames[t], first_grey, flows), magnitude, np.float32(0.0))
         magnitude = magnitude[keep]
         if magnitude.size == 0:
             continue

@@ -60,9 +60,6 @@ SNAP_PX: Final = 0.2
 # How far the background behind a character moves with the camera, as a share of the character's motion.
 PARALLAX: Final = 0.8
 
-# remap's second map is unused when the first holds (x, y) pairs; OpenCV takes an empty one for that.
-_NO_SECOND_MAP = np.empty((0, 0), dtype=np.float32)
-
 
 @dataclass(frozen=True)
 class RenderSettings:
@@ -302,9 +299,7 @@ class ClipRenderer:
         ]
         self._face_shown[y0:y1, x0:x1] = painted[y0:y1, x0:x1]
 
-    def _placement(
-        self, layer: Layer, index: int, displacement: Vector
-    ) -> Placement | None:
+    def _placement(self, layer: Layer, index: int, displacement: Vector) -> Placement | None:
         """Where `layer` shows in frame `index` and what it samples there (`sampling.window_map`), or None when it
         rests where it is in the input. The moved share comes only with the camera at rest (when it moves,
         every pixel is resampled)."""

@@ -197,8 +197,8 @@ def _body_top(body_seen: npt.NDArray[np.uint8], hair: Matte, chin: float) -> npt
     has_body = below_chin.any(axis=0)
     top = np.argmax(below_chin, axis=0)  # (W,) first body row per column (0 where none)
     above = np.clip(top - 3, 0, height - 1)
-    seen = has_body & (hair[above, np.arange(width)] < 0.5)
     columns = np.arange(width)
+    seen = has_body & (hair[above, columns] < 0.5)
     if not bool(seen.any()):
         return np.full((1, width), float(height), dtype=np.float32)  # no edge seen: no body behind the locks
     line = np.interp(columns, columns[seen], top[seen].astype(np.float64))
