@@ -327,3 +327,22 @@ def test_corners_are_filled_with_the_picture_s_texture_and_meet_the_bands_beside
         # Where the corner meets the side band (across, into the top or bottom band, it is one quilt).
         step = np.abs(canvas[corner_rows, columns].mean(axis=(0, 1)) - canvas[band_rows, columns].mean(axis=(0, 1)))
         assert step.max() < 20.0, where  # a corner is short: one patch weighs more
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_band_keeps_the_texture_energy_of_the_rows_it_continues(seed: int) -> None:
+    """Where one thing with strong texture meets the edge, and the ground around it is dark and flat (the
+    astronaut's helmet bracket, in her picture's bottom fifth on the right), the band beside it keeps
+    the edge strip's texture energy (the root mean squared Laplacian): not a smooth patch of the ground
+    or a soft sheen of about its colour, which the band laid there (0.42 to 0.55 of the strip's)."""
+    image = photo("astronaut.png")
+    height, width = image.shape[:2]
+    margin = round(0.08 * width)
+    canvas = grey(extend_canvas(image, Margins(margin, margin, margin, margin), seed=seed))
+    rows = slice(margin + round(0.8 * height), margin + height)
+    band, strip = canvas[rows, margin + width :], canvas[rows, width : margin + width]
+
+    def energy(region: Grey) -> float:
+        return float(np.sqrt(np.mean(np.square(cv2.Laplacian(region, cv2.CV_64F)))))
+
+    assert energy(band) >= 0.7 * energy(strip)

@@ -20,6 +20,7 @@ from stillmotion.engines.live2d.render.seams import _colour_shift, _cut_weight, 
 
 RGBFrame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
 FloatFrame = npt.NDArray[np.float32]  # (H, W, 3) or (H, W, 1) float32
+_Places = int | npt.NDArray[np.float32]  # a place in the source, or an array of them
 
 # The extended canvas (`extend_canvas`, `_Quilter`).
 # Pictures narrower than this are tiled, not quilted.
@@ -43,11 +44,26 @@ _TEXTURE_WEIGHT: Final = 2.0
 _GUIDE_SLACK: Final = 24.0
 _GUIDE_SCALE: Final = 24.0
 _GUIDE_WEIGHT: Final = 1.0
+# The guide's texture energy: the root mean squared gradient at full size (the coarse looks have lost the
+# grain and the small parts, and a mean would weigh a grain as much as the edges of things), compared as a
+# ratio, since a dark thing's texture is as weak in grey levels as it is strong to the eye. Within
+# `_ENERGY_SLACK` (a factor, in log) of the edge's it is free; each `_ENERGY_SCALE` beyond costs
+# `_ENERGY_WEIGHT` (squared) as much as the best overlap's difference. It counts from `_ENERGY_FLOOR`
+# grey levels per px on, so that flat regions compare alike whatever their noise.
+_ENERGY_FLOOR: Final = 4.0
+_ENERGY_SLACK: Final = math.log(1.5)
+_ENERGY_SCALE: Final = math.log(1.5)
+_ENERGY_WEIGHT: Final = 1.0
 # A source patch at the far side of the source costs this share more than one at the edge.
 _DEPTH_PENALTY: Final = 0.5
 # Each earlier use of a source patch within a patch size over `_REUSE_RADIUS` costs this share more.
 _REUSE_PENALTY: Final = 0.5
 _REUSE_RADIUS: Final = 2
+# A source patch laid beside where it was taken from (less than a patch size away down, and two across)
+# costs up to this share more: it repeats a thing beside itself, which a texture hides but a single thing
+# at the edge (a hand, a bracket) shows as a stamp. Lines crossing the edge still go on: the overlaps
+# decide for them.
+_BESIDE_PENALTY: Final = 1.0
 # A patch is picked at random among this many lowest costs within this share of the lowest.
 _CANDIDATES: Final = 6
 _TOLERANCE: Final = 0.1
@@ -131,14 +147,25 @@ class _Coarse:
     block_looks: npt.NDArray[np.float32]  # (h', S', 4): the guide's looks of the block right and down of each
     block_squares: npt.NDArray[np.float32]  # (h', S'): the squared looks, summed
     edge_looks: npt.NDArray[np.float32]  # (h', 4): the guide's looks of the edge from each row
+    block_energy: npt.NDArray[np.float32]  # (h', S' - o'): the log texture energy a patch at each lays beyond
+    edge_energy: npt.NDArray[np.float32]  # (h',): the log texture energy of the edge from each row
 
     @classmethod
     def build(
-        cls, rows: FloatFrame, phase: int, patch: _Patches, small_size: int, small_overlap: int, guide_rows: int
+        cls,
+        rows: FloatFrame,
+        energy: npt.NDArray[np.float32],
+        phase: int,
+        patch: _Patches,
+        sizes: tuple[int, int, int],
     ) -> _Coarse:
-        """From `rows` `(h, S / c, 3)`, the source shrunk across and averaged over `c` rows down from each."""
+        """From `rows` `(h, S / c, 3)`, the source shrunk across and averaged over `c` rows down from each, and
+        `energy` `(h, S / c)`, its full size texture energy as well; `sizes`: the patch, its overlap and a
+        guide band, in coarse px."""
         coarse = patch.coarse
-        small = np.ascontiguousarray(rows[phase : rows.shape[0] - coarse + 1 : coarse])  # (h', S', 3)
+        small_size, small_overlap, guide_rows = sizes
+        picked = slice(phase, rows.shape[0] - coarse + 1, coarse)
+        small = np.ascontiguousarray(rows[picked])  # (h', S', 3)
         grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
         gradient = np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=1)) + np.abs(
             cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=1)
@@ -154,12 +181,22 @@ class _Coarse:
         edge_looks = cv2.boxFilter(
             edge, -1, (1, 3 * guide_rows), anchor=(0, guide_rows), borderType=cv2.BORDER_REPLICATE
         )
+        # Texture energy, of what a patch lays beyond its left overlap and of as wide a strip at the edge, each
+        # over the band and one either side, like the edge's looks: alike at any phase of a pattern.
+        small_energy = np.ascontiguousarray(energy[picked])  # (h', S')
+        shown = max(1, small_size - small_overlap)
+        around = ((shown, 3 * guide_rows), (0, guide_rows))
+        block_energy = cv2.boxFilter(small_energy, -1, around[0], anchor=around[1], borderType=cv2.BORDER_REPLICATE)
+        edge = small_energy[:, -shown:].mean(axis=1, keepdims=True)
+        edge_energy = cv2.boxFilter(edge, -1, (1, around[0][1]), anchor=around[1], borderType=cv2.BORDER_REPLICATE)
         return cls(
             channels=tuple(np.ascontiguousarray(small[..., channel]) for channel in range(3)),
             squares=np.ascontiguousarray(np.square(small).sum(axis=2)),
             block_looks=np.asarray(block_looks, dtype=np.float32),
             block_squares=np.asarray(np.square(block_looks).sum(axis=2), dtype=np.float32),
             edge_looks=np.asarray(edge_looks, dtype=np.float32).reshape(-1, 4),
+            block_energy=_log_energy(block_energy[:, small_overlap:]),
+            edge_energy=_log_energy(edge_energy).reshape(-1),
         )
 
     def ssd(self, lo: int, rows: int, columns: int, template: FloatFrame) -> npt.NDArray[np.float32]:
@@ -196,20 +233,17 @@ class _Quilter:
         self.guide_rows = max(1, self.small_size // _GUIDE_BANDS)
         self.phases: dict[int, _Coarse] = {}  # built as patches need them, from:
         coarse = patch.coarse
-        across = self.source
-        if coarse > 1:  # block means across (an exact multiple of the coarse size wide), then down
-            cropped = self.source[:, : source_w // coarse * coarse]
-            shrunk = cv2.resize(cropped, (source_w // coarse, height), interpolation=cv2.INTER_AREA)
-            across = np.asarray(shrunk, dtype=np.float32)
-        self.rows: FloatFrame = np.asarray(
-            cv2.boxFilter(across, -1, (1, coarse), anchor=(0, 0), borderType=cv2.BORDER_REPLICATE), dtype=np.float32
-        )  # (h, S / c, 3)
+        grey = np.asarray(cv2.cvtColor(self.source, cv2.COLOR_RGB2GRAY), dtype=np.float32)
+        across, down = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=1), cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=1)
+        # The colour and the texture energy (the squared gradient, at full size): block means across (an exact
+        # multiple of the coarse size wide), then down.
+        self.rows: FloatFrame = _block_means(self.source, coarse)  # (h, S / c, 3)
+        self.energy = _block_means(np.square(across) + np.square(down), coarse)  # (h, S / c)
         # The colours the source holds, near enough (see `band`).
         means = self.rows.reshape(-1, 3)
         self.low, self.high = means.min(axis=0), means.max(axis=0)
         # Source patches used so far, counted around their coarse top-left.
         self.used = np.zeros((height // patch.coarse + 1, source_w // patch.coarse + 1), dtype=np.float32)
-        grey = np.asarray(cv2.cvtColor(self.source, cv2.COLOR_RGB2GRAY), dtype=np.float32)
         self.detail = _shrink(grey, patch.fine)  # (h / f, S / f)
         # The deeper inside a source patch lies, the less likely it is to continue past the edge.
         columns = source_w // patch.coarse - self.small_size + 1
@@ -248,7 +282,7 @@ class _Quilter:
                 # The first column matches more of the picture than it overlaps: the wider the strip, the
                 # surer the phase of a pattern (which course of bricks, which stripe) beyond the edge.
                 context = self.context[y0 : y0 + size] if x0 == 0 else left_part
-                src_y, src_x = self._find(y0, context, top_part, rng)
+                src_y, src_x = self._find((x0, y0), context, top_part, rng)
                 # Carrying on where the patch left or above came from, if that fits nearly as well,
                 # makes larger coherent pieces, so fewer seams and fragments.
                 onward = []
@@ -260,10 +294,11 @@ class _Quilter:
                 if onward:
                     found_overlap, found_guide = self._fit(y0, (src_y, src_x), context, top_part)  # finite
                     scale = found_overlap + _OVERLAP_FLOOR  # costs as `_find` weighs them
-                    fits = [self._fit(y0, place, context, top_part) for place in onward]
-                    costs = [overlap / scale + guide for overlap, guide in fits]
+                    fits = [(self._fit(y0, at, context, top_part), float(self._beside(x0, y0, *at))) for at in onward]
+                    costs = [(overlap / scale + guide) * beside for (overlap, guide), beside in fits]
                     best = int(np.argmin(costs))
-                    if costs[best] <= _COHERENCE * (found_overlap / scale + found_guide):
+                    found = (found_overlap / scale + found_guide) * float(self._beside(x0, y0, src_y, src_x))
+                    if costs[best] <= _COHERENCE * found:
                         src_y, src_x = onward[best]
                 column.append((src_y, src_x))
                 piece = self.source[src_y : src_y + size, src_x : src_x + size]  # (P, P, 3)
@@ -301,23 +336,50 @@ class _Quilter:
         looks = level.block_looks[rows, min(round(src_x / coarse), last_column)]  # (bands, 4)
         wanted = self._wanted(self._level(y0 % coarse), y0 // coarse)  # (bands, 4)
         beyond = np.maximum(np.sqrt(np.square(looks - wanted).sum(axis=1)) - _GUIDE_SLACK, 0.0)  # (bands,)
-        return float(cost), _GUIDE_WEIGHT * float(np.square(beyond / _GUIDE_SCALE).mean())
+        energy = level.block_energy[rows, min(round(src_x / coarse), level.block_energy.shape[1] - 1)]  # (bands,)
+        wanted_energy = self._wanted_energy(self._level(y0 % coarse), y0 // coarse)
+        guide = _GUIDE_WEIGHT * float(np.square(beyond / _GUIDE_SCALE).mean())
+        return float(cost), guide + float(self._energy_cost(energy, wanted_energy))
+
+    @staticmethod
+    def _energy_cost(energy: npt.NDArray[np.float32], wanted: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """The guide's cost of log texture `energy` `(bands, ...)` against the edge's, `wanted`, over the bands."""
+        beyond = np.maximum(np.abs(energy - wanted) - np.float32(_ENERGY_SLACK), 0.0)
+        return np.asarray(_ENERGY_WEIGHT * np.square(beyond / np.float32(_ENERGY_SCALE)).mean(axis=0), dtype=np.float32)
 
     def _wanted(self, level: _Coarse, here: int) -> npt.NDArray[np.float32]:
         """`(bands, 4)`: the edge's looks for each guide band of the patch at coarse row `here` of `level`."""
         bands = here + self.guide_rows * np.arange(_GUIDE_BANDS)
         return np.asarray(level.edge_looks[np.minimum(bands, level.edge_looks.shape[0] - 1)], dtype=np.float32)
 
+    def _wanted_energy(self, level: _Coarse, here: int) -> npt.NDArray[np.float32]:
+        """`(bands,)`: the edge's log texture energy for each guide band of the patch at coarse row `here`."""
+        bands = np.minimum(here + self.guide_rows * np.arange(_GUIDE_BANDS), level.edge_energy.shape[0] - 1)
+        return np.asarray(level.edge_energy[bands], dtype=np.float32)
+
     def _level(self, phase: int) -> _Coarse:
         level = self.phases.get(phase)
         if level is None:
-            level = _Coarse.build(self.rows, phase, self.patch, self.small_size, self.small_overlap, self.guide_rows)
+            sizes = (self.small_size, self.small_overlap, self.guide_rows)
+            level = _Coarse.build(self.rows, self.energy, phase, self.patch, sizes)
             self.phases[phase] = level
         return level
 
-    def _find(self, y0: int, left_part: FloatFrame, top_part: FloatFrame, rng: np.random.Generator) -> tuple[int, int]:
-        """The top-left in the source of the patch for row `y0`: searched coarse, refined fine. `left_part`
-        `(P, O + e, 3)` may reach `e` px (a multiple of the coarse size) left of the patch."""
+    def _beside(self, x0: int, y0: int, src_y: _Places, src_x: _Places) -> npt.NDArray[np.float32]:
+        """The cost factor of laying the source patch at `(src_y, src_x)` (or arrays of them) as the patch at
+        `(x0, y0)` of the band: `1 + _BESIDE_PENALTY` where it lies at its own rows at most a patch size in
+        from where it lands, falling to 1 at a patch size down or two across (the picture's own px)."""
+        size = self.patch.size
+        across = (self.source.shape[1] - self.patch.overlap + x0 - src_x) / size
+        near = np.maximum(1.0 - np.abs(y0 - src_y) / size, 0.0) * np.minimum(np.maximum(2.0 - across, 0.0), 1.0)
+        return np.asarray(1.0 + _BESIDE_PENALTY * near, dtype=np.float32)
+
+    def _find(
+        self, at: tuple[int, int], left_part: FloatFrame, top_part: FloatFrame, rng: np.random.Generator
+    ) -> tuple[int, int]:
+        """The top-left in the source of the patch at `at` `(x0, y0)` in the band: searched coarse, refined
+        fine. `left_part` `(P, O + e, 3)` may reach `e` px (a multiple of the coarse size) left of the patch."""
+        x0, y0 = at
         coarse, fine, size = self.patch.coarse, self.patch.fine, self.patch.size
         small_size = self.small_size
         phase, here = y0 % coarse, y0 // coarse
@@ -349,11 +411,14 @@ class _Quilter:
         distance = squares - 2.0 * products + np.square(wanted).sum(axis=1)[:, None, None]
         beyond = np.maximum(np.sqrt(np.maximum(distance, 0.0)) - _GUIDE_SLACK, 0.0)
         guide = _GUIDE_WEIGHT * np.square(beyond / _GUIDE_SCALE).mean(axis=0)
+        guide += self._energy_cost(level.block_energy[starts, span], self._wanted_energy(level, here)[:, None, None])
         # The overlap's difference as a multiple of the best's, so that the guide counts for little where a
         # patch fits the overlaps far better than others (the next course of bricks), and decides where
         # none does (an object at the edge, or a patch before that went astray).
         cost = cost / (float(cost.min()) + _OVERLAP_FLOOR) + guide
         cost *= 1.0 + _REUSE_PENALTY * self.used[lo : lo + rows, span] + self.depth[span]
+        src_ys = (phase + coarse * np.arange(lo, lo + rows, dtype=np.float32))[:, None]
+        cost *= self._beside(x0, y0, src_ys, coarse * np.arange(first, first + columns, dtype=np.float32)[None, :])
         pick_row, pick_column = _pick(cost, rng)
         radius = small_size // _REUSE_RADIUS
         used_y, used_x = lo + pick_row, first + pick_column
@@ -384,12 +449,27 @@ class _Quilter:
         return src_y, src_x
 
 
-def _shrink(image: FloatFrame, factor: int) -> FloatFrame:
-    """`image` `(h, w, ...)` shrunk by `factor`, each pixel the mean of its block (a ragged end is cut)."""
+def _block_means(image: FloatFrame, coarse: int) -> FloatFrame:
+    """`image` `(h, w, ...)` in means of `coarse` px across (an exact multiple of them wide), then of `coarse`
+    rows down from each row."""
+    across = _shrink(image[:, : image.shape[1] // coarse * coarse], coarse, across_only=True)
+    means = cv2.boxFilter(across, -1, (1, coarse), anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)
+    return np.asarray(means, dtype=np.float32)
+
+
+def _log_energy(squares: npt.ArrayLike) -> npt.NDArray[np.float32]:
+    """The log texture energy of mean squared gradients `squares`: their root, from `_ENERGY_FLOOR` on."""
+    return np.asarray(np.log(np.sqrt(np.maximum(squares, 0.0)) + np.float32(_ENERGY_FLOOR)), dtype=np.float32)
+
+
+def _shrink(image: FloatFrame, factor: int, *, across_only: bool = False) -> FloatFrame:
+    """`image` `(h, w, ...)` shrunk by `factor` (only across, if `across_only`), each pixel the mean of its
+    block (a ragged end is cut)."""
     if factor == 1:
         return np.ascontiguousarray(image)
-    height, width = image.shape[0] // factor, image.shape[1] // factor
-    cropped = image[: height * factor, : width * factor]
+    down = 1 if across_only else factor
+    height, width = image.shape[0] // down, image.shape[1] // factor
+    cropped = image[: height * down, : width * factor]
     return np.asarray(cv2.resize(cropped, (width, height), interpolation=cv2.INTER_AREA), dtype=np.float32)
 
 
