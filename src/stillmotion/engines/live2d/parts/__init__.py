@@ -35,6 +35,7 @@ import numpy.typing as npt
 from stillmotion.engines.live2d.parts.animeface import _detect_anime_face
 from stillmotion.engines.live2d.parts.drawn import _detect_drawn_face
 from stillmotion.engines.live2d.parts.geometry import _scale_detection, _shrink, _upscale
+from stillmotion.engines.live2d.parts.matting import refine_edge
 from stillmotion.engines.live2d.parts.photo import _detect_photo_face
 from stillmotion.engines.live2d.parts.segmentation import (
     _body,
@@ -91,24 +92,40 @@ def _find_parts(image: RGBFrame) -> Parts:
     if min(small_h, small_w) >= _MIN_DETECT_SIDE_PX:
         detection = _detect_face(image, small)
 
+    scale = max(height / small_h, width / small_w)
     if detection is None:
         subject_small, method = _subject_without_face(small)
         subject = _upscale(subject_small, height, width)
         body = _upscale(_lower_part(subject_small), height, width)
-        return _assemble(width, height, None, subject, np.zeros_like(subject), body, method)
+        edge = refine_edge(image, subject, scale=scale)
+        return _assemble(width, height, None, edge, np.zeros_like(subject), _follow(body, subject, edge), method)
 
     subject_small = _subject_with_face(small, detection)
     hair_small = _hair(small, subject_small, detection)
     body_small = _body(subject_small, hair_small, detection.chin_y, detection.face.box.h)
+    subject = _upscale(subject_small, height, width)
+    edge = refine_edge(image, subject, scale=scale)
     return _assemble(
         width,
         height,
         _scale_detection(detection, width / small_w, height / small_h).face,
-        _upscale(subject_small, height, width),
-        _upscale(hair_small, height, width),
-        _upscale(body_small, height, width),
+        edge,
+        _follow(_upscale(hair_small, height, width), subject, edge),
+        _follow(_upscale(body_small, height, width), subject, edge),
         detection.method + "+segment",
     )
+
+
+def _follow(part: Mask, subject: Mask, edge: Mask) -> Mask:
+    """`part` (hair, body: a share of `subject`) given the subject's refined edge `edge`: the same share of
+    the subject where the two differ, so that the part's outer edge is the subject's."""
+    changed = edge != subject
+    if not bool(changed.any()):
+        return part
+    out = part.copy()
+    share = np.clip(part[changed] / np.maximum(subject[changed], 1e-3), 0.0, 1.0)
+    out[changed] = share * edge[changed]
+    return out
 
 
 def _assemble(width: int, height: int, face: Face | None, subject: Mask, hair: Mask, body: Mask, method: str) -> Parts:
