@@ -110,7 +110,8 @@ def _find_parts(image: RGBFrame) -> Parts:
         height,
         _scale_detection(detection, width / small_w, height / small_h).face,
         edge,
-        _follow(_upscale(hair_small, height, width), subject, edge),
+        # The hair's own edges (against the skin: the tips of bangs) are re-read too.
+        refine_edge(image, _upscale(hair_small, height, width), scale=scale),
         _follow(_upscale(body_small, height, width), subject, edge),
         detection.method + "+segment",
     )

@@ -62,7 +62,12 @@ def refine_edge(image: RGBFrame, mask: Mask, *, scale: float) -> Mask:
     cover = np.clip((along - _DEAD_ZONE) / (1.0 - 2.0 * _DEAD_ZONE), 0.0, 1.0)
     low, high = _DISTINCT_LEVELS
     trust = np.clip((np.sqrt(length2) - low) / (high - low), 0.0, 1.0)
-    trust *= np.minimum(subject_weight, background_weight) >= _MIN_WEIGHT
+    # Where only one side is near, the pixel is that side's.
+    near_subject, near_background = subject_weight >= _MIN_WEIGHT, background_weight >= _MIN_WEIGHT
+    trust[~(near_subject & near_background)] = 0.0
+    one_side = near_subject ^ near_background
+    cover[one_side] = near_subject[one_side]
+    trust[one_side] = 1.0
     # Texture a few pixels off the edge (a dark brick beside the hair, a light strand inside it) is not the
     # edge: away from where the cover crosses one half, it is all one side.
     half = (cover >= 0.5).astype(np.uint8)

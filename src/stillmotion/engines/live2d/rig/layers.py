@@ -237,11 +237,17 @@ def build_stack(image: RGBFrame, mattes: Mapping[str, Matte], *, pad_px: int = 2
     subject has a share of a pixel (a soft edge, a drawing's anti-aliased outline), the plate is painted too,
     and the layers get the colour the subject must have for the stack to composite back to the picture
     (`unmixed`), so that nothing of the subject's edge stays behind on the wall when it moves."""
+    # In 255ths, as the compositor's RGBA textures hold them: a layer drawn where it rests (float alpha) and
+    # the same layer resampled (8-bit alpha) then blend the same, edge colours unmixed for one alpha included.
+    mattes = {name: np.asarray(np.rint(matte * 255.0) / 255.0, dtype=np.float32) for name, matte in mattes.items()}
     names = tuple(mattes)
     clear_in_front = np.ones(image.shape[:2], dtype=np.float32)  # product of (1 - alpha) of the layers in front
     shows: dict[str, npt.NDArray[np.bool_]] = {}
     for name in reversed(names):
-        shows[name] = (mattes[name] * clear_in_front) > 0.0
+        # Under another layer's soft edge (the tips of bangs on the forehead) a layer is painted in like where
+        # it is hidden, and the one in front gets its unmixed colour (`_unmix_fronts`): left as it is, the
+        # mixed edge would stay behind on the forehead as a faint line when the bangs move.
+        shows[name] = (mattes[name] * clear_in_front > 0.0) & (clear_in_front > 1.0 - _BACKGROUND_ONLY)
         clear_in_front = clear_in_front * (1.0 - mattes[name])
     band_px = max(16, round(PLATE_BAND * max(image.shape[:2])))
     # Along the picture's edges the plate keeps the picture as it is: a subject cut by the frame continues
@@ -252,16 +258,57 @@ def build_stack(image: RGBFrame, mattes: Mapping[str, Matte], *, pad_px: int = 2
     plate = fill_band(image, (clear_in_front >= 1.0 - _BACKGROUND_ONLY) | keep, band_px=band_px, seed=seed)
     source, kept = unmixed(image, plate, clear_in_front)
     plate[kept] = image[kept]
+    layers = _unmix_fronts(image, source, plate, mattes, shows, pad_px=pad_px)
+    return LayerStack(plate=plate, layers=tuple(layers))
+
+
+def _unmix_fronts(
+    image: RGBFrame,
+    source: RGBFrame,
+    plate: RGBFrame,
+    mattes: Mapping[str, Matte],
+    shows: Mapping[str, npt.NDArray[np.bool_]],
+    *,
+    pad_px: int,
+) -> list[Layer]:
+    """The layers, back to front, with textures that are `source` where the layer `shows` and painted in
+    elsewhere; where a layer is the front-most at a pixel it covers in part over painted-in layers, its colour
+    is the F with `a F + (1 - a) behind = image`, so that the stack still composites back to the picture.
+    Where no F in 0..255 solves it, every layer keeps `source` there (as where nothing is painted in)."""
+    names = tuple(mattes)
+    front = np.full(image.shape[:2], -1, dtype=np.int32)  # the front-most layer with any share of each pixel
+    for number, name in enumerate(names):
+        front[mattes[name] > 0.0] = number
+    painted_under = np.zeros(image.shape[:2], dtype=bool)  # a layer behind was painted in there
+    behind = plate.astype(np.float32)  # the stack so far, composited
+    unsolved = np.zeros(image.shape[:2], dtype=bool)
     layers: list[Layer] = []
-    for name in names:
+    for number, name in enumerate(names):
         alpha = mattes[name]
         box = _bounding_box(alpha, pad=pad_px)
         if box is None:
             continue
         x0, y0, x1, y1 = box
-        texture = paint_in(np.ascontiguousarray(source[y0:y1, x0:x1]), shows[name][y0:y1, x0:x1])
-        layers.append(Layer(name, texture, np.ascontiguousarray(alpha[y0:y1, x0:x1]), box))
-    return LayerStack(plate=plate, layers=tuple(layers))
+        here = (slice(y0, y1), slice(x0, x1))
+        texture = paint_in(source[here].copy(), shows[name][here])
+        share = alpha[here]
+        mixed = (front[here] == number) & (share > 0.0) & (share < 1.0) & painted_under[here]
+        if bool(mixed.any()):
+            a = share[mixed][:, None]
+            colour = (image[here][mixed].astype(np.float32) - (1.0 - a) * behind[here][mixed]) / a
+            solved = np.all((colour >= -0.5) & (colour <= 255.5), axis=1)
+            rows, columns = np.nonzero(mixed)
+            unsolved[rows[~solved] + y0, columns[~solved] + x0] = True
+            texture[rows[solved], columns[solved]] = np.rint(colour[solved]).clip(0, 255).astype(np.uint8)
+        painted_under[here] |= (share > 0.0) & ~shows[name][here]
+        behind[here] = share[..., None] * texture + (1.0 - share[..., None]) * behind[here]
+        layers.append(Layer(name, texture, np.ascontiguousarray(share), box))
+    if bool(unsolved.any()):
+        for layer in layers:
+            x0, y0, x1, y1 = layer.box
+            keep = unsolved[y0:y1, x0:x1] & (layer.alpha > 0.0)
+            layer.texture[keep] = source[y0:y1, x0:x1][keep]
+    return layers
 
 
 # A pixel the subject covers by less than this is background first: the plate keeps it as it is (taking the
