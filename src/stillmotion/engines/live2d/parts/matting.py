@@ -35,6 +35,8 @@ _DISTINCT_LEVELS: Final = (20.0, 50.0)
 # Projections within this share of either end are that end: texture on the wall or in the hair (a mortar line,
 # a strand) is not a partial cover.
 _DEAD_ZONE: Final = 0.12
+# Points read from the smoothed means per row of a remap.
+_READ_ROW: Final = 1024
 # Partial cover lies within this many pixels of where the cover crosses one half.
 _EDGE_PX: Final = 2
 
@@ -53,12 +55,15 @@ def refine_edge(image: RGBFrame, mask: Mask, *, scale: float) -> Mask:
     y0, y1 = max(0, int(rows[0]) - reach), min(height, int(rows[-1]) + 1 + reach)
     x0, x1 = max(0, int(columns[0]) - reach), min(width, int(columns[-1]) + 1 + reach)
     crop_mask = mask[y0:y1, x0:x1]
-    colour = image[y0:y1, x0:x1].astype(np.float32)
-    subject_colour, subject_weight = _local_mean(colour, crop_mask >= _SURE, sigma)
-    background_colour, background_weight = _local_mean(colour, crop_mask <= 1.0 - _SURE, sigma)
-    span = subject_colour - background_colour  # (h, w, 3) B -> F
-    length2 = np.einsum("ijk,ijk->ij", span, span)
-    along = np.einsum("ijk,ijk->ij", colour - background_colour, span) / np.maximum(length2, 1.0)
+    crop_ramp = ramp[y0:y1, x0:x1]
+    ys, xs = np.nonzero(crop_ramp)
+    crop = np.ascontiguousarray(image[y0:y1, x0:x1])
+    subject_colour, subject_weight = _local_mean(crop, crop_mask >= _SURE, sigma, ys, xs)
+    background_colour, background_weight = _local_mean(crop, crop_mask <= 1.0 - _SURE, sigma, ys, xs)
+    colour = crop[ys, xs].astype(np.float32)  # (N, 3): the ramp's pixels
+    span = subject_colour - background_colour  # (N, 3) B -> F
+    length2 = np.einsum("ij,ij->i", span, span)
+    along = np.einsum("ij,ij->i", colour - background_colour, span) / np.maximum(length2, 1.0)
     cover = np.clip((along - _DEAD_ZONE) / (1.0 - 2.0 * _DEAD_ZONE), 0.0, 1.0)
     low, high = _DISTINCT_LEVELS
     trust = np.clip((np.sqrt(length2) - low) / (high - low), 0.0, 1.0)
@@ -70,23 +75,49 @@ def refine_edge(image: RGBFrame, mask: Mask, *, scale: float) -> Mask:
     trust[one_side] = 1.0
     # Texture a few pixels off the edge (a dark brick beside the hair, a light strand inside it) is not the
     # edge: away from where the cover crosses one half, it is all one side.
-    half = (cover >= 0.5).astype(np.uint8)
+    half = (crop_mask >= 0.5).astype(np.uint8)
+    half[ys, xs] = cover >= 0.5
     ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * _EDGE_PX + 1, 2 * _EDGE_PX + 1))
-    cover[cv2.erode(half, ring) > 0] = 1.0
-    cover[cv2.dilate(half, ring) == 0] = 0.0
-    crop_ramp = ramp[y0:y1, x0:x1]
+    cover[cv2.erode(half, ring)[ys, xs] > 0] = 1.0
+    cover[cv2.dilate(half, ring)[ys, xs] == 0] = 0.0
     refined = mask.copy()
-    inside = refined[y0:y1, x0:x1]
-    inside[crop_ramp] = (trust * cover + (1.0 - trust) * crop_mask)[crop_ramp]
+    refined[ys + y0, xs + x0] = trust * cover + (1.0 - trust) * crop_mask[ys, xs]
     return refined
 
 
 def _local_mean(
-    colour: npt.NDArray[np.float32], sure: npt.NDArray[np.bool_], sigma: float
+    crop: RGBFrame,
+    sure: npt.NDArray[np.bool_],
+    sigma: float,
+    ys: npt.NDArray[np.intp],
+    xs: npt.NDArray[np.intp],
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """The Gaussian-weighted mean colour `(h, w, 3)` of the `sure` pixels around each pixel, and the weight
-    `(h, w)` it rests on (0 where no sure pixel is near)."""
-    weight = np.asarray(cv2.GaussianBlur(sure.astype(np.float32), (0, 0), sigma), dtype=np.float32)
-    total = np.asarray(cv2.GaussianBlur(colour * sure[..., None], (0, 0), sigma), dtype=np.float32)
-    mean = total / np.maximum(weight, 1e-6)[..., None]
-    return np.asarray(mean, dtype=np.float32), weight
+    """At the pixels `(ys, xs)` of `crop` `(h, w, 3)`: the Gaussian-weighted mean colour `(N, 3)` of the `sure`
+    pixels around each, and the weight `(N,)` it rests on (0 where no sure pixel is near). Both are smooth over
+    `sigma`: computed at half size where sigma allows (2 px and more) and brought back."""
+    height, width = sure.shape
+    flag = sure.astype(np.uint8)
+    weighted = cv2.merge([*cv2.split(cv2.bitwise_and(crop, crop, mask=flag)), flag * np.uint8(255)])  # (h, w, 4)
+    step = 2 if sigma >= 2.0 and min(height, width) >= 8 else 1
+    if step > 1:
+        weighted = cv2.resize(weighted, ((width + 1) // 2, (height + 1) // 2), interpolation=cv2.INTER_AREA)
+    smooth = cv2.GaussianBlur(weighted.astype(np.float32), (0, 0), sigma / step)
+    # Read at the pixels' centres, bilinearly, on the smaller grid.
+    scale = np.float32(1.0 / step)
+    count = ys.shape[0]
+    rows = -(-count // _READ_ROW)  # remap takes maps under 32767 rows: the N points as rows of _READ_ROW
+    map_x = np.zeros(rows * _READ_ROW, dtype=np.float32)
+    map_y = np.zeros(rows * _READ_ROW, dtype=np.float32)
+    map_x[:count] = (xs.astype(np.float32) + 0.5) * scale - 0.5
+    map_y[:count] = (ys.astype(np.float32) + 0.5) * scale - 0.5
+    read = cv2.remap(
+        smooth,
+        map_x.reshape(rows, _READ_ROW),
+        map_y.reshape(rows, _READ_ROW),
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    at = np.asarray(read, dtype=np.float32).reshape(-1, 4)[:count]  # (N, 4)
+    weight = at[:, 3] / np.float32(255.0)
+    mean = at[:, :3] / np.maximum(weight[:, None], np.float32(1e-6))
+    return np.asarray(mean, dtype=np.float32), np.asarray(weight, dtype=np.float32)

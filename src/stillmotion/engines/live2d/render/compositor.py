@@ -11,9 +11,10 @@ background plate, back hair, body, face, side locks, bangs), the eyelid and mout
 2. every layer's displacement on the coarse grid in one pass (`(gains * curves[f]) @ bases`, sub-pixel
    amounts snapped to 0); per layer, back to front: the camera, sample positions `q - D(q)`, upsampled
    over the part of the frame the layer can reach; its texture and matte, stored at twice the size with
-   Lanczos midpoints, resampled once (bilinear) and laid over what is below;
-3. the detail resampling took given back where pixels were resampled (one unsharp pass), then ambient
-   overlays. With the camera at rest only the part of the frame a moving layer touches is composited.
+   Lanczos midpoints and the detail resampling takes given back in advance (`sampling.sharpened`),
+   resampled once (bilinear) and laid over what is below;
+3. ambient overlays. With the camera at rest only the part of the frame a moving layer touches is
+   composited, and only what moved or was painted is taken from it.
 
 Frame 0 is the input, pixel for pixel: every curve is 0 there, the camera is at rest, integer sample
 positions make remap copy pixels exactly, the stack composites back to the input (`rig.layers`), and
@@ -41,7 +42,7 @@ from stillmotion.engines.live2d.render.sampling import (
     Placement,
     PlanarMap,
     padded,
-    restore_detail,
+    sharpened,
     support,
     window_map,
 )
@@ -143,13 +144,16 @@ class ClipRenderer:
             self.canvas[inside] = self.stack.plate
         # The canvas at twice the size for frames where the camera moves (see the layers' below).
         camera_moves = not all(self.camera.is_still(i) for i in range(self.frame_count))
-        self._doubled_canvas = double_size(self.canvas) if camera_moves else None
+        self._doubled_canvas = double_size(sharpened(self.canvas)) if camera_moves else None
         # Each layer's texture and matte at twice the size (Lanczos midpoints): bilinear sampling of that
         # is nearly as sharp as Lanczos and as fast as bilinear.
         self._doubled = {
-            layer.name: double_size(padded(rgba(layer.texture, layer.alpha)))
+            layer.name: double_size(padded(sharpened(rgba(layer.texture, layer.alpha))))
             for layer in (self.stack.layers if self.stack is not None else ())
         }
+        # Where each layer covers what lies behind it completely, at rest.
+        stacked = self.stack.layers if self.stack is not None else ()
+        self._opaque = {layer.name: layer.alpha >= 1.0 for layer in stacked}
         # (L, K): how much of each term each layer follows, in the stack's order.
         names = self.stack.names if self.stack is not None else ()
         self._weight_table = np.zeros((len(names), len(self.local.groups)), dtype=np.float32)
@@ -286,13 +290,14 @@ class ClipRenderer:
         rows, columns = np.flatnonzero(changed.any(axis=1)) + by0, np.flatnonzero(changed.any(axis=0)) + bx0
         if rows.size == 0:
             return
-        reach = 4  # a midpoint depends on the 4 pixels on either side
+        # A midpoint depends on the 4 pixels on either side, a sharpened one on 3 more.
+        reach = 7
         # What to refresh: the change and the midpoints it reaches; computed from a crop `reach` wider still.
         y0, y1 = max(0, int(rows[0]) - reach), min(height, int(rows[-1]) + 1 + reach)
         x0, x1 = max(0, int(columns[0]) - reach), min(width, int(columns[-1]) + 1 + reach)
         cy0, cy1 = max(0, y0 - reach), min(height, y1 + reach)
         cx0, cx1 = max(0, x0 - reach), min(width, x1 + reach)
-        doubled = double_size(rgba(painted[cy0:cy1, cx0:cx1], layer.alpha[cy0:cy1, cx0:cx1]))
+        doubled = double_size(sharpened(rgba(painted[cy0:cy1, cx0:cx1], layer.alpha[cy0:cy1, cx0:cx1])))
         pad = PAD_PX
         self._doubled[layer.name][2 * (y0 + pad) : 2 * (y1 + pad), 2 * (x0 + pad) : 2 * (x1 + pad)] = doubled[
             2 * (y0 - cy0) : 2 * (y1 - cy0), 2 * (x0 - cx0) : 2 * (x1 - cx0)
@@ -317,43 +322,39 @@ class ClipRenderer:
     def _lay_moved(
         self,
         target: RGBFrame,
-        resampled: npt.NDArray[np.float32],
         origin: tuple[int, int],
         layer: Layer,
+        texture: RGBFrame,
         window: tuple[int, int, int, int],
         sample: PlanarMap,
         moved: npt.NDArray[np.float32] | None,
     ) -> None:
-        """Resample `layer` over `window` (frame pixels) of `target`, whose top-left is frame pixel `origin`;
-        `resampled` `(h, w)` (over `target`) gets the share of each pixel that was resampled."""
+        """Resample `layer` over `window` (frame pixels) of `target`, whose top-left is frame pixel `origin`.
+        `sample`: positions in the padded, doubled texture. `moved` (None while the camera moves): the share
+        of each pixel displaced; where it is 0 the layer rests, and shows `texture`, its own colours as they
+        are, not the sharpened copy it is resampled from."""
         wx0, wy0, wx1, wy1 = window
-        # `sample`: positions in the padded, doubled texture; `moved` (h, w): 0 where a pixel is copied as it
-        # is, 1 where it is resampled (between nodes that differ, a share).
         sampled = cv2.remap(
             self._doubled[layer.name], sample[0], sample[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
         )  # (h, w, 4) uint8
         colour = cv2.cvtColor(sampled, cv2.COLOR_RGBA2RGB)
+        if moved is not None:
+            x0, y0, x1, y1 = layer.box
+            cx0, cy0, cx1, cy1 = max(wx0, x0), max(wy0, y0), min(wx1, x1), min(wy1, y1)
+            if cx1 > cx0 and cy1 > cy0:
+                at_rest = (moved[cy0 - wy0 : cy1 - wy0, cx0 - wx0 : cx1 - wx0] <= 0.0).view(np.uint8)
+                cv2.copyTo(
+                    np.ascontiguousarray(texture[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]),
+                    at_rest,
+                    colour[cy0 - wy0 : cy1 - wy0, cx0 - wx0 : cx1 - wx0],
+                )
         weight = cv2.extractChannel(sampled, 3).astype(np.float32)
-        rows = slice(wy0 - origin[1], wy1 - origin[1])
-        columns = slice(wx0 - origin[0], wx1 - origin[0])
-        below = target[rows, columns]
+        below = target[wy0 - origin[1] : wy1 - origin[1], wx0 - origin[0] : wx1 - origin[0]]
         below[:] = cv2.blendLinear(colour, below, weight, 255.0 - weight)
-        if moved is None or resampled.size == 0:
-            return  # the camera moves: every pixel of the frame is resampled anyway
-        # The resampled share is laid over the one below like the colour is.
-        share = resampled[rows, columns]
-        share[:] = cv2.blendLinear(moved, share, weight, 255.0 - weight)
 
-    def _lay_still(
-        self,
-        target: RGBFrame,
-        resampled: npt.NDArray[np.float32],
-        area: tuple[int, int, int, int],
-        layer: Layer,
-        texture: RGBFrame,
-    ) -> None:
+    def _lay_still(self, target: RGBFrame, area: tuple[int, int, int, int], layer: Layer, texture: RGBFrame) -> None:
         """Lay `layer` (with `texture`) where it rests, over the part of `target` (frame pixels `area`) it
-        covers; there it hides what was resampled below it (`resampled`, over `target`, empty when unkept)."""
+        covers."""
         ax0, ay0, ax1, ay1 = area
         x0, y0, x1, y1 = layer.box
         cx0, cy0, cx1, cy1 = max(ax0, x0), max(ay0, y0), min(ax1, x1), min(ay1, y1)
@@ -364,8 +365,6 @@ class ClipRenderer:
         alpha = layer.alpha[inside]
         below = target[under]
         below[:] = cv2.blendLinear(np.ascontiguousarray(texture[inside]), below, alpha, np.float32(1.0) - alpha)
-        if resampled.size:
-            resampled[under] *= np.float32(1.0) - alpha
 
     def _composite(self, index: int) -> RGBFrame:
         """The layer stack drawn for frame `index`. With the camera at rest only the part of the frame that
@@ -403,20 +402,17 @@ class ClipRenderer:
             )
             top, left = self.margins.top, self.margins.left
             target = self.canvas[top + area[1] : top + area[3], left + area[0] : left + area[2]].copy()
-            resampled = np.zeros(target.shape[:2], dtype=np.float32)
         else:
             frame = self._background(index)
             area = (0, 0, self.width, self.height)
             target = frame
-            resampled = np.empty((0, 0), dtype=np.float32)  # none kept: the camera moves every pixel
         for layer in self.stack.layers:
             placement = placements[layer.name]
+            texture = face_texture if layer is self._face_layer and face_texture is not None else layer.texture
             if placement is not None:
-                self._lay_moved(target, resampled, area[:2], layer, *placement)
+                self._lay_moved(target, area[:2], layer, texture, *placement)
             else:
-                texture = face_texture if layer is self._face_layer and face_texture is not None else layer.texture
-                self._lay_still(target, resampled, area, layer, texture)
-        restore_detail(target, resampled if resampled.size else None)
+                self._lay_still(target, area, layer, texture)
         if target is not frame:
             # The stack at rest composites back to the input up to a level of rounding at soft edges: outside
             # what moved or was painted this frame, the input's own pixels.
@@ -428,22 +424,35 @@ class ClipRenderer:
     def _changed(
         self, placements: dict[str, Placement | None], area: tuple[int, int, int, int]
     ) -> npt.NDArray[np.bool_]:
-        """`(h, w)` over `area`: where a layer is displaced this frame (whatever its alpha there: a part that
-        moves away uncovers what lies behind it) or the face layers painted or restored a region."""
+        """`(h, w)` over `area`: where what shows differs from the input this frame. Back to front: where a
+        layer is displaced (whatever its alpha there: a part that moves away uncovers what lies behind it) or
+        the face layers painted or restored a region, unless a layer in front lies there opaque and at rest
+        (it shows its own input pixels, and a resampled copy of them would not be exact)."""
+        assert self.stack is not None
         ax0, ay0, ax1, ay1 = area
         changed = np.zeros((ay1 - ay0, ax1 - ax0), dtype=bool)
-        for placement in placements.values():
-            if placement is None:
-                continue
-            (x0, y0, x1, y1), _, moved = placement
-            window = changed[y0 - ay0 : y1 - ay0, x0 - ax0 : x1 - ax0]
-            window |= moved > 0.0 if moved is not None else True
-        if self.layers is not None and self._face_layer is not None:
-            fx, fy = self._face_layer.box[:2]
-            for r in self.layers.touched:
-                changed[
-                    max(0, fy + r.y0 - ay0) : max(0, fy + r.y1 - ay0), max(0, fx + r.x0 - ax0) : max(0, fx + r.x1 - ax0)
-                ] = True
+        for layer in self.stack.layers:
+            placement = placements[layer.name]
+            x0, y0, x1, y1 = layer.box
+            cx0, cy0, cx1, cy1 = max(ax0, x0), max(ay0, y0), min(ax1, x1), min(ay1, y1)
+            if cx1 > cx0 and cy1 > cy0:
+                hides = self._opaque[layer.name][cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
+                if placement is not None:
+                    (wx0, wy0, wx1, wy1), _, moved = placement
+                    still = np.ones((ay1 - ay0, ax1 - ax0), dtype=bool)
+                    still[wy0 - ay0 : wy1 - ay0, wx0 - ax0 : wx1 - ax0] = moved <= 0.0 if moved is not None else False
+                    hides = hides & still[cy0 - ay0 : cy1 - ay0, cx0 - ax0 : cx1 - ax0]
+                changed[cy0 - ay0 : cy1 - ay0, cx0 - ax0 : cx1 - ax0] &= ~hides
+            if placement is not None:
+                (wx0, wy0, wx1, wy1), _, moved = placement
+                window = changed[wy0 - ay0 : wy1 - ay0, wx0 - ax0 : wx1 - ax0]
+                window |= moved > 0.0 if moved is not None else True
+            if layer is self._face_layer and self.layers is not None:
+                for r in self.layers.touched:
+                    changed[
+                        max(0, y0 + r.y0 - ay0) : max(0, y0 + r.y1 - ay0),
+                        max(0, x0 + r.x0 - ax0) : max(0, x0 + r.x1 - ax0),
+                    ] = True
         return changed
 
     def frame(self, index: int) -> RGBFrame:

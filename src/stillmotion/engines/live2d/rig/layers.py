@@ -150,6 +150,11 @@ def face_mattes(parts: Parts, geometry: FaceGeometry, image: RGBFrame) -> dict[s
     face_matte = subject * np.maximum(face_zone * (1.0 - bangs), eyes_zone)
     neck = subject * face_zone * rise(ys, mouth_line, mouth_line + soft)
     body = np.maximum(subject * (1.0 - hair) * np.maximum(1.0 - face_zone, neck), side_locks * near_body)
+    # Above the chin and off the face, what is not hair is still the head's (a hat's crown, the rim a hair
+    # matte leaves along the head's outline): it moves with the back hair, not the shoulders.
+    head_rim = body * rise(ys, chin, chin - soft) * (1.0 - face_zone * rise(ys, mouth_line, mouth_line + soft))
+    back_hair = np.maximum(back_hair, head_rim)
+    body = body - head_rim
     return covering(
         {
             "back_hair": np.asarray(back_hair, dtype=np.float32),
