@@ -263,14 +263,19 @@ class ClipRenderer:
         if self.camera.is_still(index):
             top, left = self.margins.top, self.margins.left
             return self.canvas[top : top + self.height, left : left + self.width].copy()
-        grid = self.grid
-        scene_x, scene_y = self.far_camera.scene_points(index, grid.x, grid.y, width=self.width, height=self.height)
-        # In the doubled canvas's pixels (linear upsampling commutes with the scaling), as two planes.
-        sample_x = self._upsampled((scene_x + self._offset[0]) * np.float32(2.0))
-        sample_y = self._upsampled((scene_y + self._offset[1]) * np.float32(2.0))
+        # The far camera is a zoom and a pan: an affine map into the doubled canvas, warped without sample maps.
+        zoom = float(self.far_camera.zoom[index])
+        centre_x, centre_y = (self.width - 1) / 2.0, (self.height - 1) / 2.0
+        shift_x = centre_x - centre_x / zoom + float(self.far_camera.pan_x[index]) + float(self._offset[0])
+        shift_y = centre_y - centre_y / zoom + float(self.far_camera.pan_y[index]) + float(self._offset[1])
+        to_canvas = np.array([[2.0 / zoom, 0.0, 2.0 * shift_x], [0.0, 2.0 / zoom, 2.0 * shift_y]], dtype=np.float64)
         assert self._doubled_canvas is not None
-        warped = cv2.remap(
-            self._doubled_canvas, sample_x, sample_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
+        warped = cv2.warpAffine(
+            self._doubled_canvas,
+            to_canvas,
+            (self.width, self.height),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_REFLECT_101,
         )
         return np.asarray(warped, dtype=np.uint8)
 
