@@ -23,6 +23,7 @@ face layers and overlays skip strength 0.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Final
 
@@ -40,7 +41,6 @@ from stillmotion.engines.live2d.render.overlays import AmbientOverlays
 from stillmotion.engines.live2d.render.sampling import (
     PAD_PX,
     Placement,
-    PlanarMap,
     padded,
     sharpened,
     support,
@@ -182,6 +182,8 @@ class ClipRenderer:
                     face=geometry.face,
                     smile_mouth=geometry.mouth if line_bends else None,
                 )
+        # The second thread that composites half of each frame (`_composite`).
+        self._halves = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stillmotion-half")
         self.overlays = AmbientOverlays(ambient_tracks, self.clock, width=width, height=height, seed=settings.seed)
         # The tracks this clip really draws: camera and ambient tracks always are.
         drawn_indices = set(self.local.drawn) | {i for i, track in indexed if track.part in ("camera", "ambient")}
@@ -259,21 +261,31 @@ class ClipRenderer:
         cell = grid.cell_px
         return np.asarray(extended, dtype=np.float32)[cell : cell + self.height, cell : cell + self.width]
 
-    def _background(self, index: int) -> RGBFrame:
+    def _background(
+        self, index: int, rows: tuple[int, int] | None = None, *, out: RGBFrame | None = None
+    ) -> RGBFrame:
+        """The plate as the far camera shows it in frame `index`, over frame `rows` (all by default); into
+        `out` when given."""
+        top, bottom = rows if rows is not None else (0, self.height)
         if self.camera.is_still(index):
-            top, left = self.margins.top, self.margins.left
-            return self.canvas[top : top + self.height, left : left + self.width].copy()
+            y0, x0 = self.margins.top + top, self.margins.left
+            still = self.canvas[y0 : y0 + bottom - top, x0 : x0 + self.width]
+            if out is None:
+                return still.copy()
+            out[:] = still
+            return out
         # The far camera is a zoom and a pan: an affine map into the doubled canvas, warped without sample maps.
         zoom = float(self.far_camera.zoom[index])
         centre_x, centre_y = (self.width - 1) / 2.0, (self.height - 1) / 2.0
         shift_x = centre_x - centre_x / zoom + float(self.far_camera.pan_x[index]) + float(self._offset[0])
-        shift_y = centre_y - centre_y / zoom + float(self.far_camera.pan_y[index]) + float(self._offset[1])
+        shift_y = centre_y + (top - centre_y) / zoom + float(self.far_camera.pan_y[index]) + float(self._offset[1])
         to_canvas = np.array([[2.0 / zoom, 0.0, 2.0 * shift_x], [0.0, 2.0 / zoom, 2.0 * shift_y]], dtype=np.float64)
         assert self._doubled_canvas is not None
         warped = cv2.warpAffine(
             self._doubled_canvas,
             to_canvas,
-            (self.width, self.height),
+            (self.width, bottom - top),
+            dst=out,
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
             borderMode=cv2.BORDER_REFLECT_101,
         )
@@ -330,39 +342,45 @@ class ClipRenderer:
         origin: tuple[int, int],
         layer: Layer,
         texture: RGBFrame,
-        window: tuple[int, int, int, int],
-        sample: PlanarMap,
-        moved: npt.NDArray[np.float32] | None,
+        rows: tuple[int, int],
+        placement: Placement,
     ) -> None:
-        """Resample `layer` over `window` (frame pixels) of `target`, whose top-left is frame pixel `origin`.
-        `sample`: positions in the padded, doubled texture. `moved` (None while the camera moves): the share
-        of each pixel displaced; where it is 0 the layer rests, and shows `texture`, its own colours as they
-        are, not the sharpened copy it is resampled from."""
-        wx0, wy0, wx1, wy1 = window
+        """Resample `layer` over its window (frame pixels, `placement`) within frame `rows` of `target`, whose
+        top-left is frame pixel `origin`. The placement's sample positions are in the padded, doubled texture;
+        its moved share (None while the camera moves) is each pixel's share displaced: where it is 0 the layer
+        rests, and shows `texture`, its own colours as they are, not the sharpened copy it is resampled from."""
+        (wx0, wy0, wx1, wy1), sample, moved = placement
+        py0, py1 = max(wy0, rows[0]), min(wy1, rows[1])
+        if py1 <= py0:
+            return
+        inside = slice(py0 - wy0, py1 - wy0)
         sampled = cv2.remap(
-            self._doubled[layer.name], sample[0], sample[1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+            self._doubled[layer.name], sample[0][inside], sample[1][inside], cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
         )  # (h, w, 4) uint8
         colour = cv2.cvtColor(sampled, cv2.COLOR_RGBA2RGB)
         if moved is not None:
             x0, y0, x1, y1 = layer.box
-            cx0, cy0, cx1, cy1 = max(wx0, x0), max(wy0, y0), min(wx1, x1), min(wy1, y1)
+            cx0, cy0, cx1, cy1 = max(wx0, x0), max(py0, y0), min(wx1, x1), min(py1, y1)
             if cx1 > cx0 and cy1 > cy0:
                 at_rest = (moved[cy0 - wy0 : cy1 - wy0, cx0 - wx0 : cx1 - wx0] <= 0.0).view(np.uint8)
                 cv2.copyTo(
                     np.ascontiguousarray(texture[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]),
                     at_rest,
-                    colour[cy0 - wy0 : cy1 - wy0, cx0 - wx0 : cx1 - wx0],
+                    colour[cy0 - py0 : cy1 - py0, cx0 - wx0 : cx1 - wx0],
                 )
         weight = cv2.extractChannel(sampled, 3).astype(np.float32)
-        below = target[wy0 - origin[1] : wy1 - origin[1], wx0 - origin[0] : wx1 - origin[0]]
+        below = target[py0 - origin[1] : py1 - origin[1], wx0 - origin[0] : wx1 - origin[0]]
         below[:] = cv2.blendLinear(colour, below, weight, 255.0 - weight)
 
-    def _lay_still(self, target: RGBFrame, area: tuple[int, int, int, int], layer: Layer, texture: RGBFrame) -> None:
+    def _lay_still(
+        self, target: RGBFrame, area: tuple[int, int, int, int], layer: Layer, texture: RGBFrame, rows: tuple[int, int]
+    ) -> None:
         """Lay `layer` (with `texture`) where it rests, over the part of `target` (frame pixels `area`) it
-        covers."""
+        covers within frame `rows`."""
         ax0, ay0, ax1, ay1 = area
         x0, y0, x1, y1 = layer.box
-        cx0, cy0, cx1, cy1 = max(ax0, x0), max(ay0, y0), min(ax1, x1), min(ay1, y1)
+        cx0, cy0, cx1, cy1 = max(ax0, x0), max(ay0, y0, rows[0]), min(ax1, x1), min(ay1, y1, rows[1])
         if cx1 <= cx0 or cy1 <= cy0:
             return
         inside = (slice(cy0 - y0, cy1 - y0), slice(cx0 - x0, cx1 - x0))
@@ -408,16 +426,28 @@ class ClipRenderer:
             top, left = self.margins.top, self.margins.left
             target = self.canvas[top + area[1] : top + area[3], left + area[0] : left + area[2]].copy()
         else:
-            frame = self._background(index)
+            frame = np.empty((self.height, self.width, 3), dtype=np.uint8)
             area = (0, 0, self.width, self.height)
             target = frame
-        for layer in self.stack.layers:
-            placement = placements[layer.name]
-            texture = face_texture if layer is self._face_layer and face_texture is not None else layer.texture
-            if placement is not None:
-                self._lay_moved(target, area[:2], layer, texture, *placement)
-            else:
-                self._lay_still(target, area, layer, texture)
+
+        def lay(rows: tuple[int, int]) -> None:
+            """The stack over frame `rows` of `target` (the plate first while the camera moves)."""
+            if target is frame:
+                self._background(index, rows, out=frame[rows[0] : rows[1]])
+            for layer in self.stack.layers if self.stack is not None else ():
+                placement = placements[layer.name]
+                texture = face_texture if layer is self._face_layer and face_texture is not None else layer.texture
+                if placement is not None:
+                    self._lay_moved(target, area[:2], layer, texture, rows, placement)
+                else:
+                    self._lay_still(target, area, layer, texture, rows)
+
+        # The two halves of the area on two threads: each layer is laid over what lies below it row by row, so
+        # the halves never meet, and cv2 releases the GIL for the work.
+        middle = (area[1] + area[3]) // 2
+        other_half = self._halves.submit(lay, (middle, area[3]))
+        lay((area[1], middle))
+        other_half.result()
         if target is not frame:
             # The stack at rest composites back to the input up to a level of rounding at soft edges: outside
             # what moved or was painted this frame, the input's own pixels.
