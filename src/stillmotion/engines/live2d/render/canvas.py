@@ -25,7 +25,7 @@ _Places = int | npt.NDArray[np.float32]  # a place in the source, or an array of
 # The extended canvas (`extend_canvas`, `_Quilter`).
 # Pictures narrower than this are tiled, not quilted.
 _QUILT_MIN_PX: Final = 8
-# Bands this narrow (the guard a still or pushing-in camera keeps) repeat the edge instead.
+# Bands this narrow (the guard a still or pushing-in camera keeps, never shown) repeat the edge instead.
 _EDGE_ONLY_PX: Final = 4
 # Patches: this many along the picture's shorter side; searched at the size where one is this many px.
 _PATCHES_PER_SIDE: Final = 10
@@ -133,9 +133,7 @@ def _quilt_band(picture: RGBFrame, band: int, patch: _Patches, rng: np.random.Ge
     """`(h, band, 3)`: the `band` columns to the right of `picture` `(h, w, 3)`, quilted (`_Quilter`)."""
     if band <= 0:
         return np.zeros((picture.shape[0], 0, 3), dtype=np.uint8)
-    if band <= _EDGE_ONLY_PX:
-        # A camera at rest or pushing in never shows beyond the picture: the few columns it pads are read
-        # only by interpolation at the picture's edge, where the edge's own colour is the right one.
+    if band <= _EDGE_ONLY_PX:  # read only by interpolation at the edge, where the edge's colour is right
         return np.repeat(picture[:, -1:], band, axis=1)
     quilted = _Quilter(picture, patch).band(band, rng)
     return np.asarray(np.clip(np.rint(quilted), 0, 255), dtype=np.uint8)
