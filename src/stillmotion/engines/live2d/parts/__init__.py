@@ -92,26 +92,36 @@ def _find_parts(image: RGBFrame) -> Parts:
     if min(small_h, small_w) >= _MIN_DETECT_SIDE_PX:
         detection = _detect_face(image, small)
 
+    # A drawing's edges are re-read at full size from its colours (`matting.py`): flat fills on either side of
+    # a hard outline. A photo keeps the segmentation's soft ramp: loose hair and blur mix colours over many
+    # pixels, and a hard cut there leaves a thin outline behind when the hair moves.
     scale = max(height / small_h, width / small_w)
+
+    def edge_of(mask: Mask, drawn: bool) -> Mask:
+        return refine_edge(image, mask, scale=scale) if drawn else mask
+
     if detection is None:
+        drawn = _flat_share(np.asarray(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), dtype=np.uint8)) >= _FLAT_SHARE
         subject_small, method = _subject_without_face(small)
         subject = _upscale(subject_small, height, width)
         body = _upscale(_lower_part(subject_small), height, width)
-        edge = refine_edge(image, subject, scale=scale)
+        edge = edge_of(subject, drawn)
         return _assemble(width, height, None, edge, np.zeros_like(subject), _follow(body, subject, edge), method)
 
+    drawn = detection.face.kind == "drawn"
     subject_small = _subject_with_face(small, detection)
     hair_small = _hair(small, subject_small, detection)
     body_small = _body(subject_small, hair_small, detection.chin_y, detection.face.box.h)
     subject = _upscale(subject_small, height, width)
-    edge = refine_edge(image, subject, scale=scale)
+    edge = edge_of(subject, drawn)
+    hair = _upscale(hair_small, height, width)
     return _assemble(
         width,
         height,
         _scale_detection(detection, width / small_w, height / small_h).face,
         edge,
         # The hair's own edges (against the skin: the tips of bangs) are re-read too.
-        refine_edge(image, _upscale(hair_small, height, width), scale=scale),
+        edge_of(hair, drawn),
         _follow(_upscale(body_small, height, width), subject, edge),
         detection.method + "+segment",
     )

@@ -7,7 +7,8 @@ Inside the ramp, each pixel's colour says how much of it is subject: with F the 
 nearby and B that of the sure background nearby (both local averages), the pixel I is taken as
 `a F + (1 - a) B`, and `a` is I's projection onto the line from B to F. A drawing's hard outline comes out
 at 0 or 1 with one anti-aliased pixel between; a photo's soft hair stays soft where its colours are mixed.
-Where F and B are alike the colour says nothing, and the ramp is kept (`_DISTINCT_LEVELS`).
+Where F and B are alike the colour says nothing, and the ramp is kept (`_DISTINCT_LEVELS`). Used on drawings
+(`parts.find_parts` decides): a photo's hair mixes its colours over more pixels than this model allows.
 """
 
 from __future__ import annotations
