@@ -21,8 +21,9 @@ Placement = tuple[tuple[int, int, int, int], PlanarMap, npt.NDArray[np.float32] 
 
 # Resampling at a fraction of a pixel (bilinear in the doubled texture) keeps 64-76% of a picture's fine
 # detail (the variance of its Laplacian); an unsharp mask on the textures gives most of it back, so that a
-# moving part looks as crisp as it did at rest (decoded clips: 0.9-1.05x of frame 0's; 0.3 gave 1.1-1.16x).
-DETAIL_GAIN: Final = 0.15
+# moving part looks as crisp as it did at rest (decoded clips of the nod and the wind: 0.93-1.07x of frame 0's;
+# 0.15 left the nodding face at 0.86x, 0.3 sharpened the wind's hair to 1.16x).
+DETAIL_GAIN: Final = 0.25
 DETAIL_SIGMA_PX: Final = 0.8
 
 # Layer textures get this many pixels of their own edge colour around them, with alpha 0: a layer that
