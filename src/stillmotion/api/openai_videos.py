@@ -38,6 +38,7 @@ from stillmotion.api.services import (
     idempotency_key,
     read_json_object,
     services,
+    storable_text,
 )
 from stillmotion.domain import MODEL_ENGINES, InvalidInput, Job, JobNotFound, JobStatus, ModelRegistry
 from stillmotion.media import intake
@@ -368,7 +369,7 @@ async def _read_form(request: Request, *, max_bytes: int) -> FormData:
 def _text(value: Any, field: str) -> str:
     if not isinstance(value, str):
         raise InvalidInput(field, "must be a string")
-    return value
+    return storable_text(value, field)
 
 
 async def _fields_from_form(form: FormData, models: ModelRegistry) -> _CreateFields:

@@ -227,7 +227,42 @@ async def read_json_object(request: Request, *, max_bytes: int) -> dict[str, Any
         raise InvalidInput("body", f"is not valid JSON ({exc})") from None
     if not isinstance(value, dict):
         raise InvalidInput("body", "must be a JSON object")
+    _check_storable(value)
     return value
+
+
+def storable_text(value: str, field: str) -> str:
+    """`value` when a database can store it; otherwise an `InvalidInput` naming `field`. PostgreSQL's text type
+    refuses the NUL character, and a lone UTF-16 surrogate (JSON can spell one: "\\ud800") has no UTF-8 form
+    at all: either would fail the insert (or a lookup) with a 500."""
+    if "\x00" in value:
+        raise InvalidInput(field, f"must not contain a NUL character (\\u0000, at character {value.index(chr(0))})")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidInput(
+                field,
+                f"must be Unicode text: it holds a lone surrogate (\\u{ord(value[exc.start]):04x} at character "
+                f"{exc.start}), which has no UTF-8 form",
+            ) from None
+    return value
+
+
+def _check_storable(body: dict[str, Any]) -> None:
+    """Every string in `body` (keys too) is `storable_text`, named by its path (`input_reference.image_url`)."""
+    pending: list[tuple[Any, str]] = [(body, "")]
+    while pending:
+        value, path = pending.pop()
+        if isinstance(value, str):
+            storable_text(value, path or "body")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                name = f"{path}.{key}" if path else str(key)
+                storable_text(str(key), name)
+                pending.append((item, name))
+        elif isinstance(value, list):
+            pending.extend((item, f"{path}[{index}]") for index, item in enumerate(value))
 
 
 _RULES = {

@@ -70,6 +70,18 @@ class Claim:
     attempt: int
 
 
+def _could_be_stored(job_id: str) -> bool:
+    """False for an id no job can have: one holding a NUL character (PostgreSQL's text type refuses it in a
+    query too) or a lone surrogate (no UTF-8 form). Such an id is not found, without asking the database."""
+    if "\x00" in job_id:
+        return False
+    try:
+        job_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _new_job_id() -> str:
     # Numeric like the hosted API's ids ("288439434137694"), 18 digits so collisions stay negligible.
     return str(10**17 + secrets.randbelow(9 * 10**17))
@@ -463,6 +475,8 @@ class JobStore:
 
     def get(self, job_id: str, *, tenant: str | None = None) -> Job:
         """The job, or `JobNotFound`; with `tenant`, another tenant's job is not found either."""
+        if not _could_be_stored(job_id):
+            raise JobNotFound(job_id)
         if self._poll_reader is not None:
             try:
                 found = self._poll_reader.get(job_id, tenant)
@@ -491,7 +505,7 @@ class JobStore:
         """`get` for a status poll, run on the event loop: SQLite's WAL point read in place (tens of microseconds,
         never waiting for writers, less than a hand-off to a thread costs), PostgreSQL on the loop's own async
         connections. Only when `polls_on_loop`."""
-        if self._async_reader is None:
+        if self._async_reader is None or not _could_be_stored(job_id):
             return self.get(job_id, tenant=tenant)
         found = await self._async_reader.get(job_id, tenant)
         if found is None:
