@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -297,6 +298,21 @@ def test_tampered_and_expired_links_are_403(
 
 
 def test_healthz(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_healthz_is_degraded_when_the_disk_is_short(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from stillmotion.api import health
+
+    def usage(free_mb: int) -> object:
+        return lambda path: SimpleNamespace(total=10_000 * 2**20, used=(10_000 - free_mb) * 2**20, free=free_mb * 2**20)
+
+    monkeypatch.setattr(health.shutil, "disk_usage", usage(100))  # under the default 512 MB floor
+    answer = client.get("/healthz")
+    assert answer.status_code == 503
+    assert answer.json()["status"] == "degraded"
+    assert answer.json()["problems"] == ["disk: 100 MB free under the data directory, under the 512 MB floor"]
+    monkeypatch.setattr(health.shutil, "disk_usage", usage(4096))
     assert client.get("/healthz").json() == {"status": "ok"}
 
 

@@ -58,7 +58,9 @@ def test_aiml_creates_refuse_text_that_cannot_be_stored(
 
 
 @pytest.mark.parametrize(("name", "prompt", "word"), BAD_TEXT, ids=[case[0] for case in BAD_TEXT])
-def test_minimax_create_refuses_text_that_cannot_be_stored(client: TestClient, name: str, prompt: str, word: str) -> None:
+def test_minimax_create_refuses_text_that_cannot_be_stored(
+    client: TestClient, name: str, prompt: str, word: str
+) -> None:
     body = {"model": "I2V-01-live", "prompt": prompt, "first_frame_image": IMAGE}
     answer = _post_json(client, minimax.CREATE_PATH, body)
     assert answer.status_code == 200, answer.text
@@ -69,7 +71,9 @@ def test_minimax_create_refuses_text_that_cannot_be_stored(client: TestClient, n
 
 
 @pytest.mark.parametrize(("name", "prompt", "word"), BAD_TEXT, ids=[case[0] for case in BAD_TEXT])
-def test_openai_creates_refuse_text_that_cannot_be_stored(client: TestClient, name: str, prompt: str, word: str) -> None:
+def test_openai_creates_refuse_text_that_cannot_be_stored(
+    client: TestClient, name: str, prompt: str, word: str
+) -> None:
     answers = [_post_json(client, "/v1/videos", {"prompt": prompt, "input_reference": {"image_url": IMAGE}})]
     if name == "nul":  # a multipart form field carries UTF-8 bytes: a NUL can be sent, a lone surrogate cannot
         form = [("prompt", (None, prompt)), ("input_reference", ("frame.png", make_image(320, 400), "image/png"))]
