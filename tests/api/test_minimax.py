@@ -3,6 +3,7 @@ download; every refusal as HTTP 200 with a non-zero `base_resp`; the `callback_u
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import threading
@@ -474,6 +475,17 @@ def test_a_failed_handshake_refuses_the_create(
     assert time.monotonic() - started < 8  # the handshake waits 3 s at most
     assert body["task_id"] == ""
     assert len(receiver.challenges()) == 1
+    assert live.job_count() == count
+
+
+def test_a_create_refused_for_its_image_contacts_no_callback_url(live: Deployment, receiver: CallbackReceiver) -> None:
+    # The handshake comes last: a request refused anyway (here for its image) must not make the service POST to
+    # an address the caller chose.
+    count = live.job_count()
+    bad_image = "data:image/png;base64," + base64.b64encode(b"<html>not a picture</html>").decode()
+    response = _create(live.base, _body(callback_url=receiver.url, first_frame_image=bad_image))
+    assert assert_base_resp(response, 2013, mentions=("`first_frame_image`",))["task_id"] == ""
+    assert receiver.received == []
     assert live.job_count() == count
 
 

@@ -332,15 +332,16 @@ async def create_video_generation(request: Request, tenant: CurrentTenant, svc: 
         callback_url=fields.callback_url,
         idempotency_key=idempotency_key(request),
     )
-    earlier = None
-    if create.idempotency_key is not None:
-        earlier = await run_in_threadpool(
-            svc.store.find_idempotent, tenant, create.idempotency_key, create.fingerprint()
-        )
-    if earlier is None and fields.callback_url is not None:
-        # Only a verified callback URL is stored; a retried request with the same key was verified already.
-        await run_in_threadpool(verify_callback, svc, fields.callback_url)
-    job = earlier or await svc.create_job(create)
+    handshake = None
+    if fields.callback_url is not None:
+        callback_url = fields.callback_url
+
+        async def handshake() -> None:
+            # Only a verified callback URL is stored, and only a request that passed every other check (image,
+            # cap) contacts it; a retried request with the same key was verified already and is not again.
+            await run_in_threadpool(verify_callback, svc, callback_url)
+
+    job = await svc.create_job(create, before_insert=handshake)
     return VideoGenerationCreated(task_id=job.id, base_resp=OK)
 
 

@@ -7,7 +7,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -90,12 +90,16 @@ class Services:
             request_id=request.request_id or current_request_id(),
         )
 
-    async def create_job(self, request: CreateRequest) -> Job:
+    async def create_job(
+        self, request: CreateRequest, *, before_insert: Callable[[], Awaitable[None]] | None = None
+    ) -> Job:
         """Validate the image (fetching it if it is a URL), then commit the job; blocking work off the loop.
 
         With an `Idempotency-Key`, an earlier job made with that key and the same request is returned as is,
         before any image is fetched. A key already at its cap of unfinished jobs is refused (`RateLimited`),
-        also before any fetch; a replay of an existing job is not refused.
+        also before any fetch; a replay of an existing job is not refused. `before_insert` (MiniMax's callback
+        handshake) runs once the request has passed everything else, just before the job is stored: a request
+        that is refused anyway contacts nobody.
         """
         if request.idempotency_key is not None:
             earlier = await run_in_threadpool(
@@ -105,6 +109,8 @@ class Services:
                 return earlier
         await self.check_unfinished_cap(request.tenant)
         spec = await run_in_threadpool(self._build_spec, request)
+        if before_insert is not None:
+            await before_insert()
         job = await run_in_threadpool(self.store.create, spec)
         _log.info("job %s created (%s, model %s)", job.id, job.dialect, job.model, extra={"job_id": job.id})
         return job
