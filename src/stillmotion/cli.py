@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,13 +59,41 @@ def main() -> None:
 
 
 def _build_services(settings: Settings) -> Services:
-    """The shared services, or a one-line error and exit status 1 for a models file that cannot be used."""
+    """The shared services, or a one-line error and exit status 1 for a models file that cannot be used.
+
+    A database that cannot be reached yet (PostgreSQL still starting beside the service, a network blip) is
+    waited for: tried again with backoff for up to `db_wait_s` seconds, one log line per try, then one error
+    line and exit status 1; never a traceback."""
+    import sqlalchemy.exc
+
     from stillmotion.api.app import build_services
 
-    try:
-        return build_services(settings)
-    except ModelsFileError as exc:
-        raise click.ClickException(str(exc)) from None
+    started = time.monotonic()
+    delay = _DB_RETRY_FIRST_S
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            return build_services(settings)
+        except ModelsFileError as exc:
+            raise click.ClickException(str(exc)) from None
+        except sqlalchemy.exc.OperationalError as exc:
+            reason = f"{type(exc.orig).__name__}: {str(exc.orig).strip().splitlines()[0] if str(exc.orig) else ''}"
+            waited = time.monotonic() - started
+            if waited + delay > settings.db_wait_s:
+                raise click.ClickException(
+                    f"the database cannot be reached after {tries} tries in {waited:.0f} s ({reason})"
+                ) from None
+            logging.getLogger("stillmotion").warning(
+                "the database cannot be reached (%s); trying again in %.1f s (try %d)", reason, delay, tries
+            )
+            time.sleep(delay)
+            delay = min(delay * 2.0, _DB_RETRY_MAX_S)
+
+
+# Start-up waits for the database: first retry after this many seconds, doubling up to the second figure.
+_DB_RETRY_FIRST_S = 0.5
+_DB_RETRY_MAX_S = 15.0
 
 
 def _registry(settings: Settings) -> ModelRegistry:

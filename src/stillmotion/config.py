@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     )
     webhook_max_attempts: int = Field(8, ge=1, description="Deliveries tried per status event before giving up.")
     link_ttl_s: int = Field(6 * 3600, ge=60, description="How long a video link stays valid, in seconds.")
+    db_wait_s: float = Field(
+        120.0, ge=0, description="How long `serve` and `worker` wait at start-up for a database that cannot be reached."
+    )
     min_free_mb: int = Field(
         512, ge=0, description="Below this much free disk under the data directory `/healthz` answers 503 (degraded)."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -101,3 +102,24 @@ def test_a_worker_takes_only_the_engines_and_models_it_is_given(
     assert "unknown engine 'teleport'" in unknown.output and "known: live2d, diffusion" in unknown.output
     assert store.get(job.id).status is JobStatus.QUEUED
     store.close()
+
+
+@pytest.mark.parametrize("command", ["worker", "serve"])
+def test_start_up_waits_for_the_database_with_one_line_per_try(command: str, tmp_path: Path) -> None:
+    # Nothing listens on port 1: each try is refused at once. The wait is bounded by STILLMOTION_DB_WAIT_S.
+    env = {
+        **os.environ,
+        "STILLMOTION_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/test",
+        "STILLMOTION_DB_WAIT_S": "2",
+        "STILLMOTION_LOG_FORMAT": "text",
+    }
+    args = [sys.executable, "-m", "stillmotion", command, "--data-dir", str(tmp_path / "data")]
+    if command == "serve":
+        args += ["--port", "0"]
+    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    tries = [line for line in result.stderr.splitlines() if "the database cannot be reached (" in line]
+    assert len(tries) >= 2, result.stderr  # waited and tried again, one line each
+    assert all("trying again in" in line for line in tries)
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: the database cannot be reached after ")
