@@ -3,6 +3,7 @@ refused with 429 and `Retry-After` in every dialect's own error shape."""
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -230,6 +231,21 @@ def test_cap_in_minimax_and_openai_shapes(capped: TestClient) -> None:
     assert openai.json()["error"]["type"] == "rate_limit_error"
     assert "the limit is 2" in openai.json()["error"]["message"]
     assert openai.headers["Retry-After"] == "5"
+
+
+def test_a_new_idempotency_key_does_not_skip_the_cap_before_the_image_is_decoded(capped: TestClient) -> None:
+    # At the cap, an OpenAI create with a key never used before is a new job: it is refused before its image is
+    # decoded (a broken image would otherwise be what answers, after the work of decoding it).
+    for _ in range(2):
+        assert _seed_create(capped).status_code == 200
+    broken = "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"x" * 64).decode()
+    answer = capped.post(
+        "/v1/videos",
+        json={"prompt": "p", "input_reference": {"image_url": broken}},
+        headers={**AUTH, "Idempotency-Key": "never-used"},
+    )
+    assert answer.status_code == 429, answer.text
+    assert answer.json()["error"]["type"] == "rate_limit_error"
 
 
 # ---- the store's count, on both back ends ----

@@ -640,8 +640,10 @@ async def create_video(request: Request, tenant: CurrentTenant, svc: SERVICES) -
         fields = _fields_from_json(await read_json_object(request, max_bytes=max_bytes), svc.models)
     else:
         raise InvalidInput("Content-Type", f"must be multipart/form-data or application/json (got {content_type!r})")
-    if key is None:
-        await svc.check_unfinished_cap(tenant)  # before the image is decoded or fetched (a replay is never capped)
+    # The cap comes before the image is decoded or fetched, for a new key too; a replay of a job already made with
+    # its key is never capped (whether it is a replay is known once the image is decoded: the request's digest).
+    if key is None or not await run_in_threadpool(svc.store.uses_idempotency_key, tenant, key):
+        await svc.check_unfinished_cap(tenant)
     frame = await run_in_threadpool(_decode, fields, svc)
     width, height = _choose_size(fields.size, frame)
 
