@@ -3,6 +3,7 @@ refused with 429 and `Retry-After` in every dialect's own error shape."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import math
 from collections.abc import Iterator
@@ -14,10 +15,11 @@ from fastapi.testclient import TestClient
 
 from stillmotion.api.app import build_services, create_app
 from stillmotion.api.limits import RateLimiter
+from stillmotion.api.services import CreateRequest
 from stillmotion.config import Settings
 from stillmotion.domain import JobSpec
 from stillmotion.domain.errors import RateLimited
-from stillmotion.jobs import JobStore
+from stillmotion.jobs import JobStore, tenant_for_key
 from support import OTHER_KEY, TEST_KEY, b64, make_image
 from support_aiml import assert_aiml_error
 
@@ -283,3 +285,27 @@ def test_count_unfinished_counts_queued_and_running_of_one_tenant(database_url: 
         assert store.count_unfinished("t_nobody") == 0
     finally:
         store.close()
+
+
+def test_a_burst_of_creates_does_not_pass_the_cap(tmp_path: Path) -> None:
+    # 30 creates at once through the service (the routes' path): each passes the early check while the others
+    # are still decoding, and only the count taken with the insert holds the line.
+    settings = Settings(data_dir=tmp_path / "data", api_keys=TEST_KEY, max_unfinished_jobs=3)
+    services = build_services(settings)
+    tenant = tenant_for_key(TEST_KEY)
+
+    async def burst() -> list[object]:
+        def one() -> CreateRequest:
+            return CreateRequest(
+                tenant=tenant, dialect="aimlapi", model="video-01-live2d", prompt="p", first_frame_image=IMAGE
+            )
+
+        return await asyncio.gather(*(services.create_job(one()) for _ in range(30)), return_exceptions=True)
+
+    try:
+        outcomes = asyncio.run(burst())
+        refused = [outcome for outcome in outcomes if isinstance(outcome, RateLimited)]
+        assert len(outcomes) - len(refused) == 3, outcomes
+        assert services.store.count_unfinished(tenant) == 3
+    finally:
+        services.store.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from stillmotion.domain import JobNotFound, JobSpec, JobStatus
+from stillmotion.domain import JobNotFound, JobSpec, JobStatus, UnfinishedCapReached
 from stillmotion.jobs import JobStore, tenant_for_key
 from stillmotion.jobs.schema import api_keys, jobs
 
@@ -346,3 +346,33 @@ def test_a_worker_limited_to_some_models_claims_only_their_jobs(store: JobStore)
     assert store.claim(worker_id="gpu", lease_s=30, engines={"diffusion"}, models={"wan-c"}) is None
     either = store.claim(worker_id="gpu", lease_s=30, engines={"diffusion"}, models={"wan-a", "wan-b"})
     assert either is not None and either.job.id == older.id
+
+
+def test_a_burst_of_creates_never_passes_the_unfinished_cap(database_url: str) -> None:
+    # 30 creates of one tenant at once with a cap of 3: the count and the insert are one step, so exactly 3 are
+    # taken (counting first and inserting after let every racer see 0 and pass).
+    store = JobStore(database_url)
+    store.create_schema()
+    taken: list[str] = []
+    refused: list[int] = []
+    start = threading.Barrier(30)
+
+    def create() -> None:
+        start.wait()
+        try:
+            taken.append(store.create(_spec("t_burst"), cap=3).id)
+        except UnfinishedCapReached as exc:
+            refused.append(exc.unfinished)
+
+    threads = [threading.Thread(target=create) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert len(taken) == 3, (len(taken), len(refused))
+        assert refused and all(count >= 3 for count in refused)
+        assert store.count_unfinished("t_burst") == 3
+        store.create(_spec("t_other"), cap=3)  # the cap is per tenant
+    finally:
+        store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -17,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from stillmotion.api.limits import unfinished_jobs_exceeded
 from stillmotion.config import Settings
-from stillmotion.domain import InvalidInput, Job, JobSpec, JobStatus, ModelRegistry
+from stillmotion.domain import InvalidInput, Job, JobSpec, JobStatus, ModelRegistry, UnfinishedCapReached
 from stillmotion.jobs import JobStore
 from stillmotion.logs import current_request_id
 from stillmotion.media.fetch import UrlFetcher
@@ -111,7 +112,12 @@ class Services:
         spec = await run_in_threadpool(self._build_spec, request)
         if before_insert is not None:
             await before_insert()
-        job = await run_in_threadpool(self.store.create, spec)
+        cap = self.settings.max_unfinished_jobs
+        try:
+            # Counted again with the insert, atomically: the check above only spares a doomed request its fetch.
+            job = await run_in_threadpool(functools.partial(self.store.create, spec, cap=cap))
+        except UnfinishedCapReached as exc:
+            raise unfinished_jobs_exceeded(exc.cap, exc.unfinished) from None
         _log.info("job %s created (%s, model %s)", job.id, job.dialect, job.model, extra={"job_id": job.id})
         return job
 
@@ -127,7 +133,8 @@ class Services:
     async def check_unfinished_cap(self, tenant: str) -> None:
         """`RateLimited` if `tenant` is at its cap of queued plus running jobs.
 
-        Checked before the insert, not inside it: creates racing in parallel may pass the cap by a few.
+        An early check, before anything is fetched or decoded; `store.create` checks again atomically with the
+        insert, so that creates racing in parallel cannot pass the cap.
         """
         cap = self.settings.max_unfinished_jobs
         if cap > 0:

@@ -8,6 +8,7 @@ from stillmotion.domain.errors import (
     QueueFull,
     StillmotionError,
     Unauthorized,
+    UnfinishedCapReached,
 )
 from stillmotion.domain.jobs import (
     IllegalTransition,
@@ -41,6 +42,7 @@ __all__ = [
     "QueueFull",
     "StillmotionError",
     "Unauthorized",
+    "UnfinishedCapReached",
     "check_transition",
     "engine_for_model",
     "load_models_file",

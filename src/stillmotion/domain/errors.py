@@ -42,6 +42,16 @@ class Conflict(StillmotionError):
         super().__init__(f"`{field}` {rule}")
 
 
+class UnfinishedCapReached(StillmotionError):
+    """A create found its tenant at its cap of unfinished (queued or running) jobs, counted in the same
+    transaction as the insert it would have made."""
+
+    def __init__(self, cap: int, unfinished: int) -> None:
+        self.cap = cap
+        self.unfinished = unfinished
+        super().__init__(f"{unfinished} unfinished job(s); the cap is {cap}")
+
+
 class QueueFull(StillmotionError):
     """The service cannot take more work right now."""
 

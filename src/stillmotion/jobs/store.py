@@ -34,13 +34,23 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Row, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from stillmotion.domain import Conflict, Job, JobNotFound, JobSpec, JobStatus, StillmotionError, check_transition
+from stillmotion.domain import (
+    Conflict,
+    Job,
+    JobNotFound,
+    JobSpec,
+    JobStatus,
+    StillmotionError,
+    UnfinishedCapReached,
+    check_transition,
+)
 from stillmotion.jobs.keys import ApiKey, hash_key, new_key, tenant_for_key
 from stillmotion.jobs.migrations import upgrade_to_head
 from stillmotion.jobs.schema import api_keys, job_inputs, jobs
@@ -413,11 +423,14 @@ class JobStore:
 
     # ---- jobs: the API side ----
 
-    def create(self, spec: JobSpec) -> Job:
+    def create(self, spec: JobSpec, *, cap: int = 0) -> Job:
         """Insert the job and its first frame in one transaction; when this returns, both are committed.
 
         With `spec.idempotency_key`, a job this tenant already made with that key is returned instead (and
         `Conflict` raised if it was made from a different request), even when two such creates race.
+        With `cap` > 0, `UnfinishedCapReached` when the tenant already has that many queued or running jobs,
+        counted in the insert's own transaction while the tenant's other creates wait (SQLite: the write lock;
+        PostgreSQL: a transaction-scoped advisory lock on the tenant): a burst of creates cannot pass it.
         """
         now = time.time()
         for _ in range(5):
@@ -448,8 +461,16 @@ class JobStore:
             }
             try:
                 with self._write() as conn:
+                    if cap > 0:
+                        self._check_cap(conn, spec.tenant, cap)
                     conn.execute(insert(jobs).values(**values))
                     conn.execute(insert(job_inputs).values(job_id=job_id, data=spec.image))
+            except UnfinishedCapReached:
+                if spec.idempotency_key is not None:
+                    earlier = self.find_idempotent(spec.tenant, spec.idempotency_key, spec.request_hash)
+                    if earlier is not None:
+                        return earlier  # a replay (one that raced its first create) is never capped
+                raise
             except IntegrityError:
                 if spec.idempotency_key is not None:
                     earlier = self.find_idempotent(spec.tenant, spec.idempotency_key, spec.request_hash)
@@ -458,6 +479,21 @@ class JobStore:
                 continue  # an id collision: draw again
             return self.get(job_id)
         raise RuntimeError("could not allocate a job id")
+
+    def _check_cap(self, conn: Connection, tenant: str, cap: int) -> None:
+        """`UnfinishedCapReached` when `tenant` has `cap` or more unfinished jobs, inside `conn`'s transaction."""
+        if not self._sqlite:
+            # Creates of one tenant queue here until this transaction ends; other tenants are not held up.
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:tenant, 0))"), {"tenant": tenant})
+        unfinished = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+        count = int(
+            conn.execute(
+                select(func.count()).select_from(jobs).where((jobs.c.tenant == tenant) & jobs.c.status.in_(unfinished))
+            ).scalar()
+            or 0
+        )
+        if count >= cap:
+            raise UnfinishedCapReached(cap, count)
 
     def uses_idempotency_key(self, tenant: str, key: str) -> bool:
         """Whether `tenant` has a job made with `Idempotency-Key: key` (whatever its request)."""
