@@ -194,6 +194,18 @@ def test_only_one_dispatcher_holds_an_event_at_a_time(
     assert _dispatcher(services).run_once() == 0
 
 
+def test_a_status_already_delivered_is_not_claimed_again(
+    client: TestClient, services: Services, receiver: Receiver
+) -> None:
+    # A dispatcher that listed the job as due before another one delivered its status must not send it twice.
+    _create(client, receiver.url)
+    services.store.claim(worker_id="w", lease_s=30)
+    [due] = services.store.due_webhooks()
+    assert services.store.claim_webhook(due.job.id, status=JobStatus.RUNNING, hold_s=30)
+    services.store.webhook_delivered(due.job.id, status=JobStatus.RUNNING)
+    assert not services.store.claim_webhook(due.job.id, status=JobStatus.RUNNING, hold_s=30)
+
+
 def test_jobs_without_a_callback_owe_nothing(client: TestClient, services: Services, settings: Settings) -> None:
     body = {"model": "video-01-live2d", "prompt": "p", "first_frame_image": b64(make_image(400, 320)), "duration": 1}
     assert client.post(SEED, json=body, headers=AUTH).status_code == 200

@@ -886,7 +886,8 @@ class JobStore:
         return [WebhookDue(_job_from_row(row), int(row._mapping["webhook_attempts"])) for row in rows]
 
     def claim_webhook(self, job_id: str, *, status: JobStatus, hold_s: float) -> bool:
-        """Take the delivery of `status` for `hold_s` seconds, so that no other dispatcher sends it meanwhile."""
+        """Take the delivery of `status` for `hold_s` seconds, so that no other dispatcher sends it meanwhile; not
+        when it was sent already (a dispatcher may list a job as due just before another delivers it)."""
         now = time.time()
         with self._write() as conn:
             changed = conn.execute(
@@ -894,6 +895,7 @@ class JobStore:
                 .where(
                     (jobs.c.id == job_id)
                     & (jobs.c.status == status.value)
+                    & (jobs.c.webhook_sent.is_(None) | (jobs.c.webhook_sent != status.value))
                     & (jobs.c.webhook_next_at.is_(None) | (jobs.c.webhook_next_at <= now))
                 )
                 .values(webhook_next_at=now + hold_s)
