@@ -359,3 +359,30 @@ def test_past_the_deadline_a_job_reads_as_expired_before_any_cleaner_ran(
     assert [(video["status"], video["error"]["code"]) for video in listed] == [("failed", "expired")]
     assert storage.exists(job.media_key)  # no cleaner has run: the file is there, but nobody is handed it
     assert services.store.get(job.id).status is JobStatus.SUCCEEDED
+
+
+def test_a_starting_worker_removes_the_render_files_of_dead_attempts(tmp_path: Path) -> None:
+    from stillmotion.worker.loop import Worker
+
+    store = JobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
+    store.create_schema()
+    try:
+        job = store.create(JobSpec(tenant="t", model="video-01-live2d", engine="live2d", prompt="p",
+                                   image=b"png", image_format="png", image_width=10, image_height=10))
+        assert store.claim(worker_id="died", lease_s=0.3) is not None
+        time.sleep(0.4)  # the first worker died: its lease ran out
+        second = store.claim(worker_id="alive", lease_s=60)
+        assert second is not None and second.attempt == 2
+        work = tmp_path / "work"
+        work.mkdir()
+        dead = [work / f"{job.id}-1.mp4", work / f".{job.id}-1.mp4.0123456789ab.part", work / "99-1.mp4"]
+        live = work / f"{job.id}-2.mp4"  # the attempt running now, perhaps in another process
+        other = work / "notes.txt"
+        for path in [*dead, live, other]:
+            path.write_bytes(b"x")
+        storage = LocalStorage(tmp_path / "media", signer=LinkSigner(b"k" * 32, base_url="http://testserver"))
+        Worker(store, storage, work_dir=work).host.close()
+        assert [path for path in dead if path.exists()] == []
+        assert live.exists() and other.exists()
+    finally:
+        store.close()

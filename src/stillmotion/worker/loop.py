@@ -18,6 +18,7 @@ from stillmotion.jobs import Claim, JobStore
 from stillmotion.logs import log_context
 from stillmotion.storage import Storage, StorageError
 from stillmotion.worker.host import EngineCrashed, EngineHost, RenderFailed
+from stillmotion.worker.retention import sweep_work_files
 
 log = logging.getLogger("stillmotion.worker")
 
@@ -57,6 +58,8 @@ class Worker:
         self.models_to_run = frozenset(models_to_run) if models_to_run is not None else None
         self.host = EngineHost(cancel_grace_s=cancel_grace_s)
         self.work_dir.mkdir(parents=True, exist_ok=True)
+        # What a worker that died mid-render left behind goes when the next one starts.
+        sweep_work_files(self.store, self.work_dir)
 
     def run(self, stop: threading.Event) -> None:
         """Work until `stop` is set; a job in hand when it is set goes back to the queue."""

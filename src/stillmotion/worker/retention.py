@@ -14,16 +14,22 @@ of any cleaner finds it and deletes the video.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
+from stillmotion.domain import JobNotFound, JobStatus
 from stillmotion.jobs import JobStore
 from stillmotion.storage import Storage, StorageError
 
 log = logging.getLogger("stillmotion.retention")
 
 _BATCH = 100
+# A render's file in the work directory: `<job id>-<attempt>.mp4`, or the encoder's temporary
+# `.<job id>-<attempt>.mp4.<hex>.part` (the worker's and the video writer's names).
+_WORK_FILE = re.compile(r"^\.?(?P<job>[^.]+)-(?P<attempt>\d+)\.mp4(?:\.[0-9a-f]+\.part)?$")
 
 
 @dataclass(frozen=True)
@@ -98,3 +104,26 @@ def start_cleaner(
     )
     thread.start()
     return thread
+
+
+def sweep_work_files(store: JobStore, work_dir: Path) -> int:
+    """Delete the render files in `work_dir` of attempts that are no longer running (a worker that died mid-render
+    leaves its file behind, and a later attempt writes another); returns how many. A file of an attempt that is
+    running now (its job `running` with that attempt number) is kept, whoever renders it: workers of several
+    processes may share the directory."""
+    removed = 0
+    for path in work_dir.iterdir() if work_dir.is_dir() else ():
+        match = _WORK_FILE.match(path.name)
+        if match is None or not path.is_file():
+            continue
+        try:
+            job = store.get(match["job"])
+            live = job.status is JobStatus.RUNNING and job.attempt == int(match["attempt"])
+        except JobNotFound:
+            live = False
+        if not live:
+            path.unlink(missing_ok=True)
+            removed += 1
+    if removed:
+        log.info("removed %d render file(s) of attempts no longer running from %s", removed, work_dir)
+    return removed
