@@ -78,7 +78,8 @@ def _build_services(settings: Settings) -> Services:
         except ModelsFileError as exc:
             raise click.ClickException(str(exc)) from None
         except sqlalchemy.exc.OperationalError as exc:
-            reason = f"{type(exc.orig).__name__}: {str(exc.orig).strip().splitlines()[0] if str(exc.orig) else ''}"
+            said = str(exc.orig).strip().splitlines()
+            reason = f"{type(exc.orig).__name__}: {said[0] if said else ''}"
             waited = time.monotonic() - started
             if waited + delay > settings.db_wait_s:
                 raise click.ClickException(

@@ -183,14 +183,20 @@ def test_delivery_rechecks_the_url_guard(client: TestClient, services: Services,
     assert services.store.due_webhooks() == []
 
 
-def test_only_one_dispatcher_holds_an_event_at_a_time(
-    client: TestClient, services: Services, receiver: Receiver
-) -> None:
+def _running_event_claimed(client: TestClient, services: Services, receiver: Receiver) -> str:
+    """A job whose `running` event is due, with that event claimed by one dispatcher; its id."""
     _create(client, receiver.url)
     services.store.claim(worker_id="w", lease_s=30)
     [due] = services.store.due_webhooks()
     assert services.store.claim_webhook(due.job.id, status=JobStatus.RUNNING, hold_s=30)
-    assert not services.store.claim_webhook(due.job.id, status=JobStatus.RUNNING, hold_s=30)
+    return due.job.id
+
+
+def test_only_one_dispatcher_holds_an_event_at_a_time(
+    client: TestClient, services: Services, receiver: Receiver
+) -> None:
+    job_id = _running_event_claimed(client, services, receiver)
+    assert not services.store.claim_webhook(job_id, status=JobStatus.RUNNING, hold_s=30)
     assert _dispatcher(services).run_once() == 0
 
 
@@ -198,12 +204,9 @@ def test_a_status_already_delivered_is_not_claimed_again(
     client: TestClient, services: Services, receiver: Receiver
 ) -> None:
     # A dispatcher that listed the job as due before another one delivered its status must not send it twice.
-    _create(client, receiver.url)
-    services.store.claim(worker_id="w", lease_s=30)
-    [due] = services.store.due_webhooks()
-    assert services.store.claim_webhook(due.job.id, status=JobStatus.RUNNING, hold_s=30)
-    services.store.webhook_delivered(due.job.id, status=JobStatus.RUNNING)
-    assert not services.store.claim_webhook(due.job.id, status=JobStatus.RUNNING, hold_s=30)
+    job_id = _running_event_claimed(client, services, receiver)
+    services.store.webhook_delivered(job_id, status=JobStatus.RUNNING)
+    assert not services.store.claim_webhook(job_id, status=JobStatus.RUNNING, hold_s=30)
 
 
 def test_jobs_without_a_callback_owe_nothing(client: TestClient, services: Services, settings: Settings) -> None:

@@ -11,6 +11,7 @@ this module does the same, errors included. Three ids appear on the wire; all of
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 from typing import Annotated, Any, Literal
@@ -332,15 +333,13 @@ async def create_video_generation(request: Request, tenant: CurrentTenant, svc: 
         callback_url=fields.callback_url,
         idempotency_key=idempotency_key(request),
     )
-    handshake = None
-    if fields.callback_url is not None:
-        callback_url = fields.callback_url
-
-        async def handshake() -> None:
-            # Only a verified callback URL is stored, and only a request that passed every other check (image,
-            # cap) contacts it; a retried request with the same key was verified already and is not again.
-            await run_in_threadpool(verify_callback, svc, callback_url)
-
+    # Only a verified callback URL is stored, and only a request that passed every other check (image, cap)
+    # contacts it; a retried request with the same key was verified already and is not again.
+    handshake = (
+        None
+        if fields.callback_url is None
+        else functools.partial(run_in_threadpool, verify_callback, svc, fields.callback_url)
+    )
     job = await svc.create_job(create, before_insert=handshake)
     return VideoGenerationCreated(task_id=job.id, base_resp=OK)
 

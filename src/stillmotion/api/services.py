@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from stillmotion.api.limits import unfinished_jobs_exceeded
 from stillmotion.config import Settings
 from stillmotion.domain import InvalidInput, Job, JobSpec, JobStatus, ModelRegistry, UnfinishedCapReached
+from stillmotion.domain.text import unstorable
 from stillmotion.jobs import JobStore
 from stillmotion.logs import current_request_id
 from stillmotion.media.fetch import UrlFetcher
@@ -245,20 +246,11 @@ async def read_json_object(request: Request, *, max_bytes: int) -> dict[str, Any
 
 
 def storable_text(value: str, field: str) -> str:
-    """`value` when a database can store it; otherwise an `InvalidInput` naming `field`. PostgreSQL's text type
-    refuses the NUL character, and a lone UTF-16 surrogate (JSON can spell one: "\\ud800") has no UTF-8 form
-    at all: either would fail the insert (or a lookup) with a 500."""
-    if "\x00" in value:
-        raise InvalidInput(field, f"must not contain a NUL character (\\u0000, at character {value.index(chr(0))})")
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise InvalidInput(
-                field,
-                f"must be Unicode text: it holds a lone surrogate (\\u{ord(value[exc.start]):04x} at character "
-                f"{exc.start}), which has no UTF-8 form",
-            ) from None
+    """`value` when a database can store it (`domain.text.unstorable`); otherwise an `InvalidInput` naming
+    `field`, instead of the 500 the insert (or a lookup) would end in."""
+    rule = unstorable(value)
+    if rule is not None:
+        raise InvalidInput(field, rule)
     return value
 
 

@@ -51,6 +51,7 @@ from stillmotion.domain import (
     UnfinishedCapReached,
     check_transition,
 )
+from stillmotion.domain.text import unstorable
 from stillmotion.jobs.keys import ApiKey, hash_key, new_key, tenant_for_key
 from stillmotion.jobs.migrations import upgrade_to_head
 from stillmotion.jobs.schema import api_keys, job_inputs, jobs
@@ -80,16 +81,13 @@ class Claim:
     attempt: int
 
 
-def _could_be_stored(job_id: str) -> bool:
-    """False for an id no job can have: one holding a NUL character (PostgreSQL's text type refuses it in a
-    query too) or a lone surrogate (no UTF-8 form). Such an id is not found, without asking the database."""
-    if "\x00" in job_id:
-        return False
-    try:
-        job_id.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+def _count_unfinished(conn: Connection, tenant: str) -> int:
+    """How many of `tenant`'s jobs are queued or running, read through `conn` (inside its transaction)."""
+    unfinished = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+    count = conn.execute(
+        select(func.count()).select_from(jobs).where((jobs.c.tenant == tenant) & jobs.c.status.in_(unfinished))
+    ).scalar()
+    return int(count or 0)
 
 
 def _new_job_id() -> str:
@@ -465,17 +463,14 @@ class JobStore:
                         self._check_cap(conn, spec.tenant, cap)
                     conn.execute(insert(jobs).values(**values))
                     conn.execute(insert(job_inputs).values(job_id=job_id, data=spec.image))
-            except UnfinishedCapReached:
+            except (UnfinishedCapReached, IntegrityError) as exc:
+                # A concurrent create with the same key won the race (a replay is never capped either).
                 if spec.idempotency_key is not None:
                     earlier = self.find_idempotent(spec.tenant, spec.idempotency_key, spec.request_hash)
                     if earlier is not None:
-                        return earlier  # a replay (one that raced its first create) is never capped
-                raise
-            except IntegrityError:
-                if spec.idempotency_key is not None:
-                    earlier = self.find_idempotent(spec.tenant, spec.idempotency_key, spec.request_hash)
-                    if earlier is not None:
-                        return earlier  # a concurrent create with the same key won the race
+                        return earlier
+                if isinstance(exc, UnfinishedCapReached):
+                    raise
                 continue  # an id collision: draw again
             return self.get(job_id)
         raise RuntimeError("could not allocate a job id")
@@ -485,13 +480,7 @@ class JobStore:
         if not self._sqlite:
             # Creates of one tenant queue here until this transaction ends; other tenants are not held up.
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:tenant, 0))"), {"tenant": tenant})
-        unfinished = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
-        count = int(
-            conn.execute(
-                select(func.count()).select_from(jobs).where((jobs.c.tenant == tenant) & jobs.c.status.in_(unfinished))
-            ).scalar()
-            or 0
-        )
+        count = _count_unfinished(conn, tenant)
         if count >= cap:
             raise UnfinishedCapReached(cap, count)
 
@@ -519,7 +508,7 @@ class JobStore:
 
     def get(self, job_id: str, *, tenant: str | None = None) -> Job:
         """The job, or `JobNotFound`; with `tenant`, another tenant's job is not found either."""
-        if not _could_be_stored(job_id):
+        if unstorable(job_id) is not None:  # no job has such an id; PostgreSQL would refuse the query
             raise JobNotFound(job_id)
         if self._poll_reader is not None:
             try:
@@ -549,7 +538,7 @@ class JobStore:
         """`get` for a status poll, run on the event loop: SQLite's WAL point read in place (tens of microseconds,
         never waiting for writers, less than a hand-off to a thread costs), PostgreSQL on the loop's own async
         connections. Only when `polls_on_loop`."""
-        if self._async_reader is None or not _could_be_stored(job_id):
+        if self._async_reader is None or unstorable(job_id) is not None:
             return self.get(job_id, tenant=tenant)
         found = await self._async_reader.get(job_id, tenant)
         if found is None:
@@ -626,12 +615,8 @@ class JobStore:
 
     def count_unfinished(self, tenant: str) -> int:
         """How many of `tenant`'s jobs are queued or running (the per-key cap counts these)."""
-        unfinished = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
         with self._read() as conn:
-            count = conn.execute(
-                select(func.count()).select_from(jobs).where((jobs.c.tenant == tenant) & jobs.c.status.in_(unfinished))
-            ).scalar()
-        return int(count or 0)
+            return _count_unfinished(conn, tenant)
 
     def failures_by_code(self) -> dict[str, int]:
         """Failed jobs held in the store, counted by `error_code` (one GROUP BY, for metrics)."""

@@ -147,12 +147,11 @@ class ClipRenderer:
         self._doubled_canvas = double_size(sharpened(self.canvas)) if camera_moves else None
         # Each layer's texture and matte at twice the size (Lanczos midpoints): bilinear sampling of that
         # is nearly as sharp as Lanczos and as fast as bilinear.
+        stacked = self.stack.layers if self.stack is not None else ()
         self._doubled = {
-            layer.name: double_size(padded(sharpened(rgba(layer.texture, layer.alpha))))
-            for layer in (self.stack.layers if self.stack is not None else ())
+            layer.name: double_size(padded(sharpened(rgba(layer.texture, layer.alpha)))) for layer in stacked
         }
         # Where each layer covers what lies behind it completely, at rest.
-        stacked = self.stack.layers if self.stack is not None else ()
         self._opaque = {layer.name: layer.alpha >= 1.0 for layer in stacked}
         # (L, K): how much of each term each layer follows, in the stack's order.
         names = self.stack.names if self.stack is not None else ()
@@ -355,7 +354,10 @@ class ClipRenderer:
             return
         inside = slice(py0 - wy0, py1 - wy0)
         sampled = cv2.remap(
-            self._doubled[layer.name], sample[0][inside], sample[1][inside], cv2.INTER_LINEAR,
+            self._doubled[layer.name],
+            sample[0][inside],
+            sample[1][inside],
+            cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT,
         )  # (h, w, 4) uint8
         colour = cv2.cvtColor(sampled, cv2.COLOR_RGBA2RGB)
@@ -469,19 +471,20 @@ class ClipRenderer:
         for layer in self.stack.layers:
             placement = placements[layer.name]
             x0, y0, x1, y1 = layer.box
-            cx0, cy0, cx1, cy1 = max(ax0, x0), max(ay0, y0), min(ax1, x1), min(ay1, y1)
-            if cx1 > cx0 and cy1 > cy0:
-                hides = self._opaque[layer.name][cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
-                if placement is not None:
-                    (wx0, wy0, wx1, wy1), _, moved = placement
-                    still = np.ones((ay1 - ay0, ax1 - ax0), dtype=bool)
-                    still[wy0 - ay0 : wy1 - ay0, wx0 - ax0 : wx1 - ax0] = moved <= 0.0 if moved is not None else False
-                    hides = hides & still[cy0 - ay0 : cy1 - ay0, cx0 - ax0 : cx1 - ax0]
-                changed[cy0 - ay0 : cy1 - ay0, cx0 - ax0 : cx1 - ax0] &= ~hides
+            # Over `area`, where the layer is displaced this frame (None: nowhere, it rests).
+            displaced: npt.NDArray[np.bool_] | None = None
             if placement is not None:
                 (wx0, wy0, wx1, wy1), _, moved = placement
-                window = changed[wy0 - ay0 : wy1 - ay0, wx0 - ax0 : wx1 - ax0]
-                window |= moved > 0.0 if moved is not None else True
+                window = (slice(wy0 - ay0, wy1 - ay0), slice(wx0 - ax0, wx1 - ax0))
+                displaced = np.zeros((ay1 - ay0, ax1 - ax0), dtype=bool)
+                displaced[window] = moved > 0.0 if moved is not None else True
+            cx0, cy0, cx1, cy1 = max(ax0, x0), max(ay0, y0), min(ax1, x1), min(ay1, y1)
+            if cx1 > cx0 and cy1 > cy0:
+                inside = (slice(cy0 - ay0, cy1 - ay0), slice(cx0 - ax0, cx1 - ax0))
+                hides = self._opaque[layer.name][cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
+                changed[inside] &= ~(hides if displaced is None else hides & ~displaced[inside])
+            if displaced is not None:
+                changed[window] |= displaced[window]
             if layer is self._face_layer and self.layers is not None:
                 for r in self.layers.touched:
                     changed[

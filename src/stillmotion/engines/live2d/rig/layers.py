@@ -299,12 +299,10 @@ def _unmix_fronts(
         share = alpha[here]
         mixed = (front[here] == number) & (share > 0.0) & (share < 1.0) & painted_under[here]
         if bool(mixed.any()):
-            a = share[mixed][:, None]
-            colour = (image[here][mixed].astype(np.float32) - (1.0 - a) * behind[here][mixed]) / a
-            solved = np.all((colour >= -0.5) & (colour <= 255.5), axis=1)
+            colour, solved = _front_colour(image[here][mixed], behind[here][mixed], share[mixed])
             rows, columns = np.nonzero(mixed)
             unsolved[rows[~solved] + y0, columns[~solved] + x0] = True
-            texture[rows[solved], columns[solved]] = np.rint(colour[solved]).clip(0, 255).astype(np.uint8)
+            texture[rows[solved], columns[solved]] = colour[solved]
         painted_under[here] |= (share > 0.0) & ~shows[name][here]
         behind[here] = share[..., None] * texture + (1.0 - share[..., None]) * behind[here]
         layers.append(Layer(name, texture, np.ascontiguousarray(share), box))
@@ -331,14 +329,23 @@ def unmixed(image: RGBFrame, plate: RGBFrame, clear: Matte) -> tuple[RGBFrame, n
     kept = np.zeros(clear.shape, dtype=bool)
     if not bool(mixed.any()):
         return image, kept
-    share = clear[mixed][:, None]
-    colour = (image[mixed].astype(np.float32) - share * plate[mixed].astype(np.float32)) / (1.0 - share)
-    solved = np.all((colour >= -0.5) & (colour <= 255.5), axis=1)
+    colour, solved = _front_colour(image[mixed], plate[mixed], 1.0 - clear[mixed])
     out = image.copy()
     rows, columns = np.nonzero(mixed)
-    out[rows[solved], columns[solved]] = np.clip(np.rint(colour[solved]), 0, 255).astype(np.uint8)
+    out[rows[solved], columns[solved]] = colour[solved]
     kept[rows[~solved], columns[~solved]] = True
     return out, kept
+
+
+def _front_colour(
+    want: npt.NDArray[np.uint8], behind: npt.ArrayLike, share: Matte
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.bool_]]:
+    """`(N, 3)` uint8: the colour F with `share F + (1 - share) behind = want` at N pixels (`want`, `behind`
+    `(N, 3)`, `share` `(N,)` in (0, 1)), rounded; and `(N,)` where an F in 0..255 solves it."""
+    a = np.asarray(share, dtype=np.float32)[:, None]
+    colour = (want.astype(np.float32) - (1.0 - a) * np.asarray(behind, dtype=np.float32)) / a
+    solved = np.all((colour >= -0.5) & (colour <= 255.5), axis=1)
+    return np.clip(np.rint(colour), 0, 255).astype(np.uint8), solved
 
 
 def mattes_for(parts: Parts, geometry: FaceGeometry | None, image: RGBFrame) -> dict[str, Matte]:
