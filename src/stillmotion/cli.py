@@ -39,8 +39,18 @@ console = Console(stderr=True, soft_wrap=True)
 
 
 def _settings(**overrides: Any) -> Settings:
-    """Environment first, then the options actually given on the command line."""
-    return Settings(**{name: value for name, value in overrides.items() if value is not None})
+    """Environment first, then the options actually given on the command line. A value that breaks a setting's
+    rule is one error line naming its variable, not a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**{name: value for name, value in overrides.items() if value is not None})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]) if error["loc"] else "settings"
+        given = overrides.get(name) is not None  # on the command line, else from the environment
+        shown = f"--{name.replace('_', '-')}" if given else f"STILLMOTION_{name.upper()}"
+        raise click.ClickException(f"{shown}: {error['msg']} (got {error.get('input')!r})") from None
 
 
 def _data_dir_option(func: Any) -> Any:

@@ -123,3 +123,14 @@ def test_start_up_waits_for_the_database_with_one_line_per_try(command: str, tmp
     assert len(tries) >= 2, result.stderr  # waited and tried again, one line each
     assert all("trying again in" in line for line in tries)
     assert result.stderr.strip().splitlines()[-1].startswith("Error: the database cannot be reached after ")
+
+
+def test_a_setting_that_breaks_its_rule_is_one_error_line(tmp_path: Path) -> None:
+    env = {**os.environ, "STILLMOTION_MIN_FREE_MB": "-1"}
+    args = [sys.executable, "-m", "stillmotion", "worker", "--burst", "--data-dir", str(tmp_path / "data")]
+    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "Error: STILLMOTION_MIN_FREE_MB: Input should be greater than or equal to 0 (got '-1')"
+    ]
