@@ -158,7 +158,7 @@ def test_a_retry_waits_for_its_backoff(client: TestClient, services: Services, r
     dispatcher = _dispatcher(services, first_retry_s=60.0)
     assert dispatcher.run_once() == 1
     assert dispatcher.run_once() == 0  # the next try is a minute away
-    assert services.store.due_webhooks() == []
+    assert services.store.webhooks.due() == []
 
 
 def test_a_recovering_receiver_gets_the_event(client: TestClient, services: Services, receiver: Receiver) -> None:
@@ -180,15 +180,15 @@ def test_delivery_rechecks_the_url_guard(client: TestClient, services: Services,
     dispatcher = _dispatcher(services, max_attempts=1)
     assert dispatcher.run_once() == 1
     assert receiver.received == []  # refused before connecting
-    assert services.store.due_webhooks() == []
+    assert services.store.webhooks.due() == []
 
 
 def _running_event_claimed(client: TestClient, services: Services, receiver: Receiver) -> str:
     """A job whose `running` event is due, with that event claimed by one dispatcher; its id."""
     _create(client, receiver.url)
     services.store.claim(worker_id="w", lease_s=30)
-    [due] = services.store.due_webhooks()
-    assert services.store.claim_webhook(due.job.id, status=JobStatus.RUNNING, hold_s=30)
+    [due] = services.store.webhooks.due()
+    assert services.store.webhooks.claim(due.job.id, status=JobStatus.RUNNING, hold_s=30)
     return due.job.id
 
 
@@ -196,7 +196,7 @@ def test_only_one_dispatcher_holds_an_event_at_a_time(
     client: TestClient, services: Services, receiver: Receiver
 ) -> None:
     job_id = _running_event_claimed(client, services, receiver)
-    assert not services.store.claim_webhook(job_id, status=JobStatus.RUNNING, hold_s=30)
+    assert not services.store.webhooks.claim(job_id, status=JobStatus.RUNNING, hold_s=30)
     assert _dispatcher(services).run_once() == 0
 
 
@@ -205,15 +205,15 @@ def test_a_status_already_delivered_is_not_claimed_again(
 ) -> None:
     # A dispatcher that listed the job as due before another one delivered its status must not send it twice.
     job_id = _running_event_claimed(client, services, receiver)
-    services.store.webhook_delivered(job_id, status=JobStatus.RUNNING)
-    assert not services.store.claim_webhook(job_id, status=JobStatus.RUNNING, hold_s=30)
+    services.store.webhooks.delivered(job_id, status=JobStatus.RUNNING)
+    assert not services.store.webhooks.claim(job_id, status=JobStatus.RUNNING, hold_s=30)
 
 
 def test_jobs_without_a_callback_owe_nothing(client: TestClient, services: Services, settings: Settings) -> None:
     body = {"model": "video-01-live2d", "prompt": "p", "first_frame_image": b64(make_image(400, 320)), "duration": 1}
     assert client.post(SEED, json=body, headers=AUTH).status_code == 200
     Worker(services.store, services.storage, work_dir=settings.work_dir).run_burst()
-    assert services.store.due_webhooks() == []
+    assert services.store.webhooks.due() == []
 
 
 def test_signature_format_and_tolerance() -> None:

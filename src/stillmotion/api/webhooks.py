@@ -97,12 +97,12 @@ class WebhookDispatcher:
 
     def run_once(self) -> int:
         """Attempt every event owed right now, in parallel; return how many attempts were made."""
-        due = [item for item in self.services.store.due_webhooks(limit=50) if self._claim(item)]
+        due = [item for item in self.services.store.webhooks.due(limit=50) if self._claim(item)]
         list(self._pool.map(self._deliver, due))
         return len(due)
 
     def _claim(self, item: WebhookDue) -> bool:
-        return self.services.store.claim_webhook(
+        return self.services.store.webhooks.claim(
             item.job.id, status=item.job.status, hold_s=self.timeout_s + 5.0
         )
 
@@ -118,7 +118,7 @@ class WebhookDispatcher:
             body = self._body(job)
         except Exception as exc:  # a bug in a renderer must not stop other deliveries
             log.exception("webhook for job %s: could not build the event", job.id)
-            store.webhook_failed(job.id, status=job.status, error=f"could not build the event: {exc}", retry_at=None)
+            store.webhooks.failed(job.id, status=job.status, error=f"could not build the event: {exc}", retry_at=None)
             return
         assert job.callback_url is not None
         timestamp = int(time.time())
@@ -135,17 +135,17 @@ class WebhookDispatcher:
         except InvalidInput as exc:
             error = exc.rule
         if error is None:
-            store.webhook_delivered(job.id, status=job.status)
+            store.webhooks.delivered(job.id, status=job.status)
             log.info("webhook for job %s (%s) delivered", job.id, job.status.value)
             return
         attempts = item.attempts + 1
         if attempts >= self.max_attempts:
-            store.webhook_failed(job.id, status=job.status, error=error, retry_at=None)
+            store.webhooks.failed(job.id, status=job.status, error=error, retry_at=None)
             log.warning("webhook for job %s (%s): gave up after %d attempts: %s", job.id, job.status.value,
                         attempts, error)
             return
         delay = min(self.max_retry_s, self.first_retry_s * 2 ** (attempts - 1)) * random.uniform(0.8, 1.2)
-        store.webhook_failed(job.id, status=job.status, error=error, retry_at=time.time() + delay)
+        store.webhooks.failed(job.id, status=job.status, error=error, retry_at=time.time() + delay)
         log.info("webhook for job %s (%s): attempt %d failed (%s); next in %.1f s", job.id, job.status.value,
                  attempts, error, delay)
 

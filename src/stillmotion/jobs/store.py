@@ -7,39 +7,16 @@ row lost a race or was fenced off, and says so by returning False.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
 import secrets
 import sqlite3
-import threading
 import time
-from collections.abc import Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Connection,
-    Engine,
-    bindparam,
-    case,
-    create_engine,
-    delete,
-    event,
-    func,
-    insert,
-    or_,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.engine import Row, make_url
+from sqlalchemy import Connection, bindparam, case, delete, func, insert, or_, select, text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.pool import ConnectionPoolEntry
 
 from stillmotion.domain import (
     Conflict,
@@ -47,22 +24,17 @@ from stillmotion.domain import (
     JobNotFound,
     JobSpec,
     JobStatus,
-    StillmotionError,
     UnfinishedCapReached,
     check_transition,
 )
 from stillmotion.domain.text import unstorable
+from stillmotion.jobs.database import Clock, Database
 from stillmotion.jobs.keys import ApiKey, hash_key, new_key, tenant_for_key
 from stillmotion.jobs.migrations import upgrade_to_head
+from stillmotion.jobs.outbox import WebhookOutbox
+from stillmotion.jobs.polls import AsyncPostgresPollReader, SqlitePollReader
+from stillmotion.jobs.rows import job_from_mapping, job_from_row
 from stillmotion.jobs.schema import api_keys, job_inputs, jobs
-
-
-@dataclass(frozen=True)
-class WebhookDue:
-    """A job whose current status has not been delivered to its `callback_url` yet."""
-
-    job: Job
-    attempts: int  # failed deliveries so far
 
 
 @dataclass(frozen=True)
@@ -95,301 +67,29 @@ def _new_job_id() -> str:
     return str(10**17 + secrets.randbelow(9 * 10**17))
 
 
-def _dt(epoch: float | None) -> datetime | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, tz=UTC)
-
-
-def _job_from_row(row: Row[Any]) -> Job:
-    return _job_from_mapping(row._mapping)
-
-
-def _job_from_mapping(m: Mapping[Any, Any]) -> Job:
-    created = _dt(m["created_at"])
-    updated = _dt(m["updated_at"])
-    assert created is not None and updated is not None
-    return Job(
-        id=m["id"],
-        tenant=m["tenant"],
-        model=m["model"],
-        engine=m["engine"],
-        prompt=m["prompt"],
-        prompt_optimizer=bool(m["prompt_optimizer"]),
-        status=JobStatus(m["status"]),
-        progress=float(m["progress"]),
-        attempt=int(m["attempt"]),
-        created_at=created,
-        updated_at=updated,
-        options=dict(m["options"] or {}),
-        started_at=_dt(m["started_at"]),
-        finished_at=_dt(m["finished_at"]),
-        media_key=m["media_key"],
-        error_code=m["error_code"],
-        error_message=m["error_message"],
-        result=dict(m["result"] or {}),
-        dialect=m["dialect"],
-        callback_url=m["callback_url"],
-        request_id=m["request_id"],
-    )
-
-
 _GET_JOB = select(jobs).where(jobs.c.id == bindparam("job_id"))
 _GET_TENANT_JOB = select(jobs).where(
     (jobs.c.id == bindparam("job_id")) & (jobs.c.tenant == bindparam("tenant"))
 )
 
 
-# The jobs table's columns in order: what the poll readers' raw queries select, and the keys of their rows.
-_JOB_COLUMNS: Final = tuple(column.name for column in jobs.columns)
-
-
-class _SqlitePollReader:
-    """Point reads of one job on a plain sqlite3 connection per thread: the status poll's read, at a fraction of
-    what the same query costs through SQLAlchemy's pool and result machinery. Read-only (`query_only`)."""
-
-    _JSON_COLUMNS: Final = frozenset(column.name for column in jobs.columns if isinstance(column.type, JSON))
-    _BY_ID: Final = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs WHERE id = ?"
-    _BY_ID_AND_TENANT: Final = _BY_ID + " AND tenant = ?"
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._local = threading.local()
-        self._opened: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self._path, timeout=15, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout=15000")
-            conn.execute("PRAGMA query_only=ON")
-            self._local.conn = conn
-            with self._lock:
-                self._opened.append(conn)
-        return conn
-
-    def get(self, job_id: str, tenant: str | None) -> dict[str, Any] | None:
-        conn = self._connection()
-        if tenant is None:
-            row = conn.execute(self._BY_ID, (job_id,)).fetchone()
-        else:
-            row = conn.execute(self._BY_ID_AND_TENANT, (job_id, tenant)).fetchone()
-        if row is None:
-            return None
-        found = dict(zip(_JOB_COLUMNS, row, strict=True))
-        for name in self._JSON_COLUMNS:
-            if isinstance(found[name], str):
-                found[name] = json.loads(found[name])
-        return found
-
-    def close(self) -> None:
-        with self._lock:
-            for conn in self._opened:
-                conn.close()
-            self._opened.clear()
-        self._local = threading.local()
-
-
-class DatabaseUnavailable(StillmotionError):
-    """The job database cannot be reached (down, restarting, out of connections): the request may be retried."""
-
-
-def _fail(batch: list[tuple[str, asyncio.Future[Any]]], failure: Exception) -> None:
-    """Give `failure` to every poll of `batch` still waiting."""
-    for _job_id, answer in batch:
-        if not answer.done():
-            answer.set_exception(failure)
-
-
-class _AsyncPostgresPollReader:
-    """Point reads of jobs for status polls on PostgreSQL, on the event loop: polls that arrive together are
-    answered by one query (`WHERE id = ANY(...)`) on one of a few psycopg async connections (autocommit, a
-    prepared statement). Under load one round trip serves dozens of polls, so a poll costs about what a SQLite
-    read does; alone, a poll is one round trip as before. The loop serves other requests while a query is out.
-    SQLAlchemy's pooled path would cost a thread hand-off, a transaction and a rollback on return per poll."""
-
-    _BY_IDS: Final = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs WHERE id = ANY(%s)"
-    # Polls one query answers at most; more wait for the next query.
-    _MAX_BATCH: Final = 256
-
-    def __init__(self, url: str, *, size: int = 4, timeout_s: float = 10.0) -> None:
-        self._conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        self._size = size  # connections, and so queries under way, at most
-        # A read (connecting included) that takes longer fails its polls with a 503: a database that stopped
-        # answering (a partition, a hung server) must not hold every poll of the process forever.
-        self._timeout_s = timeout_s
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._idle: asyncio.Queue[Any] | None = None
-        self._opened: list[Any] = []
-        self._slots = 0  # connections open or being opened
-        self._waiting: list[tuple[str, asyncio.Future[dict[str, Any] | None]]] = []  # (job id, its answer)
-        self._drainers = 0  # tasks sending queries for the waiting polls
-        self._tasks: set[asyncio.Future[None]] = set()
-
-    def _pool(self) -> asyncio.Queue[Any]:
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop or self._idle is None:
-            # A new event loop (the API runs one; tests may start several): connections are bound to the loop
-            # that opened them, so start over.
-            self.close()
-            self._loop = loop
-            self._idle = asyncio.Queue()
-        return self._idle
-
-    async def _checkout(self) -> Any:
-        import psycopg
-
-        idle = self._pool()
-        if idle.empty() and self._slots < self._size:
-            self._slots += 1  # taken before the wait, so that concurrent checkouts never open more than `size`
-            try:
-                conn = await psycopg.AsyncConnection.connect(
-                    self._conninfo, autocommit=True, application_name="stillmotion-poll"
-                )
-            except BaseException:
-                self._slots -= 1
-                raise
-            self._opened.append(conn)
-            return conn
-        return await idle.get()
-
-    def _discard(self, conn: Any) -> None:
-        if conn in self._opened:
-            self._opened.remove(conn)
-            self._slots -= 1
-        with contextlib.suppress(Exception):
-            conn.pgconn.finish()
-
-    async def get(self, job_id: str, tenant: str | None) -> dict[str, Any] | None:
-        """The job's columns, or None (also for another tenant's job); `DatabaseUnavailable` when the database
-        cannot be reached."""
-        self._pool()  # binds to this loop (or starts over on a new one) before anything is queued
-        answer: asyncio.Future[dict[str, Any] | None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((job_id, answer))
-        # One drainer takes every poll queued by the time it runs (the polls of this loop iteration); more start
-        # only when a backlog builds up while queries are out.
-        if self._drainers == 0 or (len(self._waiting) >= self._MAX_BATCH // 4 and self._drainers < self._size):
-            self._drainers += 1
-            drainer = asyncio.ensure_future(self._drain())
-            self._tasks.add(drainer)  # the loop keeps only weak references to tasks
-            drainer.add_done_callback(self._tasks.discard)
-        row = await answer
-        if row is None or (tenant is not None and row["tenant"] != tenant):
-            return None
-        return dict(row)  # each poll gets its own mapping (several may have asked for the same job)
-
-    async def _drain(self) -> None:
-        try:
-            while self._waiting:
-                batch = self._waiting[: self._MAX_BATCH]
-                del self._waiting[: self._MAX_BATCH]
-                try:
-                    rows = await asyncio.wait_for(self._fetch({job_id for job_id, _answer in batch}), self._timeout_s)
-                except TimeoutError:
-                    _fail(batch, DatabaseUnavailable(f"PostgreSQL did not answer within {self._timeout_s:g} s"))
-                    continue
-                except Exception as exc:
-                    _fail(batch, exc)
-                    continue
-                except BaseException:
-                    _fail(batch, DatabaseUnavailable("the read was cancelled"))
-                    raise
-                for job_id, answer in batch:
-                    if not answer.done():  # a poll whose client went away is cancelled
-                        answer.set_result(rows.get(job_id))
-        finally:
-            self._drainers -= 1
-
-    async def _fetch(self, job_ids: set[str]) -> dict[str, dict[str, Any]]:
-        import psycopg
-
-        for last_try in (False, True):
-            conn = None
-            try:
-                conn = await self._checkout()
-                cursor = await conn.execute(self._BY_IDS, (list(job_ids),), prepare=True)
-                rows = await cursor.fetchall()
-            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-                # A connection the server closed (restart, idle timeout): one more try on a fresh one.
-                if conn is not None:
-                    self._discard(conn)
-                if last_try:
-                    raise DatabaseUnavailable(f"PostgreSQL: {exc}") from exc
-                continue
-            except BaseException:
-                if conn is not None:
-                    self._discard(conn)  # e.g. cancelled mid-query: the connection's state is unknown
-                raise
-            self._pool().put_nowait(conn)
-            found = (dict(zip(_JOB_COLUMNS, row, strict=True)) for row in rows)
-            return {columns["id"]: columns for columns in found}
-        raise AssertionError("unreachable")
-
-    def close(self) -> None:
-        for conn in list(self._opened):
-            self._discard(conn)
-        self._slots = 0
-        self._idle = None
-        self._loop = None
-        self._waiting = []
-        self._drainers = 0
-
-
-def _configure_sqlite(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
-        # Take transaction control away from the sqlite3 module: reads run in autocommit (they never block
-        # writers in WAL mode) and writes open `BEGIN IMMEDIATE` themselves, in `JobStore._write`.
-        dbapi_conn.isolation_level = None
-        cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA busy_timeout=15000")
-        _enable_wal(cursor)
-        # FULL: a commit survives power loss, not only a process crash; 2xx means the job is on disk.
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-
-def _enable_wal(cursor: Any, *, deadline_s: float = 15.0) -> None:
-    """Switch the database to WAL. When several processes open a new database at once, the switch can answer
-    "database is locked" at once, without waiting out the busy timeout; it is retried until `deadline_s`."""
-    deadline = time.monotonic() + deadline_s
-    delay_s = 0.01
-    while True:
-        try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() + delay_s > deadline:
-                raise
-            time.sleep(delay_s)
-            delay_s = min(delay_s * 2, 0.5)
-
-
 class JobStore:
-    def __init__(self, url: str, *, max_attempts: int = 3) -> None:
+    def __init__(self, url: str, *, max_attempts: int = 3, clock: Clock = time.time) -> None:
         self.url = url
         self.max_attempts = max_attempts
-        self._sqlite = url.startswith("sqlite")
-        if self._sqlite:
-            db_path = url.split("///", 1)[-1]
-            if db_path and db_path != ":memory:":
-                Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-                self._poll_reader: _SqlitePollReader | None = _SqlitePollReader(db_path)
-            else:
-                self._poll_reader = None
-            # As many pooled connections as the API's thread pool has threads (40), so that busy polling reuses
-            # connections instead of opening new ones (each runs the PRAGMAs below).
-            self._engine = create_engine(
-                url, connect_args={"check_same_thread": False, "timeout": 15}, pool_size=40, max_overflow=10
-            )
-            _configure_sqlite(self._engine)
-        else:
-            # 20 + 10 per process stays under PostgreSQL's default max_connections (100) with a few processes.
-            self._engine = create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=10)
-            self._poll_reader = None
+        self._db = Database(url, clock=clock)
+        self._engine = self._db.engine
+        self._sqlite = self._db.sqlite
+        self._clock = clock
+        self._write = self._db.write
+        self._read = self._db.read
+        on_disk = self._db.sqlite_path not in ("", ":memory:")
+        self._poll_reader = SqlitePollReader(self._db.sqlite_path) if on_disk else None
         self._async_reader = (
-            _AsyncPostgresPollReader(url) if make_url(url).get_backend_name() == "postgresql" else None
+            AsyncPostgresPollReader(url) if make_url(url).get_backend_name() == "postgresql" else None
         )
+        # The webhook outbox lives in the same database and shares its transactions' rules.
+        self.webhooks = WebhookOutbox(self._db)
 
     def create_schema(self) -> None:
         """Migrate the database to the newest schema revision (Alembic); safe when several processes start at once."""
@@ -400,24 +100,7 @@ class JobStore:
             self._poll_reader.close()
         if self._async_reader is not None:
             self._async_reader.close()
-        self._engine.dispose()
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
-            if self._sqlite:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
-            yield conn
+        self._db.close()
 
     # ---- jobs: the API side ----
 
@@ -430,7 +113,7 @@ class JobStore:
         counted in the insert's own transaction while the tenant's other creates wait (SQLite: the write lock;
         PostgreSQL: a transaction-scoped advisory lock on the tenant): a burst of creates cannot pass it.
         """
-        now = time.time()
+        now = self._clock()
         for _ in range(5):
             job_id = _new_job_id()
             values = {
@@ -504,7 +187,7 @@ class JobStore:
             raise Conflict(
                 "Idempotency-Key", "was already used with a different request; use a new key for a new request"
             )
-        return _job_from_row(row)
+        return job_from_row(row)
 
     def get(self, job_id: str, *, tenant: str | None = None) -> Job:
         """The job, or `JobNotFound`; with `tenant`, another tenant's job is not found either."""
@@ -518,7 +201,7 @@ class JobStore:
             else:
                 if found is None:
                     raise JobNotFound(job_id)
-                return _job_from_mapping(found)
+                return job_from_mapping(found)
         # The hot read of every status poll: statements built once, so a call only binds its values.
         with self._read() as conn:
             if tenant is None:
@@ -527,7 +210,7 @@ class JobStore:
                 row = conn.execute(_GET_TENANT_JOB, {"job_id": job_id, "tenant": tenant}).first()
         if row is None:
             raise JobNotFound(job_id)
-        return _job_from_row(row)
+        return job_from_row(row)
 
     @property
     def polls_on_loop(self) -> bool:
@@ -543,7 +226,7 @@ class JobStore:
         found = await self._async_reader.get(job_id, tenant)
         if found is None:
             raise JobNotFound(job_id)
-        return _job_from_mapping(found)
+        return job_from_mapping(found)
 
     def load_input(self, job_id: str) -> bytes:
         with self._read() as conn:
@@ -568,7 +251,7 @@ class JobStore:
                 query = query.where((jobs.c.created_at > at) | ((jobs.c.created_at == at) & (jobs.c.id > after)))
         with self._read() as conn:
             rows = conn.execute(query.order_by(*ordering).limit(limit + 1)).all()
-        return Page(jobs=[_job_from_row(row) for row in rows[:limit]], has_more=len(rows) > limit)
+        return Page(jobs=[job_from_row(row) for row in rows[:limit]], has_more=len(rows) > limit)
 
     def cancel(self, job_id: str, *, tenant: str | None = None) -> Job:
         """Cancel a queued or running job; a finished job is returned unchanged. The worker running it sees
@@ -578,7 +261,7 @@ class JobStore:
             if job.status.is_terminal():
                 return job
             check_transition(job.status, JobStatus.CANCELLED)
-            now = time.time()
+            now = self._clock()
             unchanged = (jobs.c.id == job_id) & (jobs.c.status == job.status.value) & (jobs.c.attempt == job.attempt)
             with self._write() as conn:
                 changed = conn.execute(
@@ -666,7 +349,7 @@ class JobStore:
         matches if status and attempt are still what was read, so two claimers can never both win.
         """
         while True:
-            now = time.time()
+            now = self._clock()
             runnable = or_(
                 jobs.c.status == JobStatus.QUEUED.value,
                 (jobs.c.status == JobStatus.RUNNING.value) & (jobs.c.lease_expires_at < now),
@@ -731,13 +414,13 @@ class JobStore:
                     & (jobs.c.attempt == attempt)
                     & (jobs.c.status == JobStatus.RUNNING.value)
                 )
-                .values(status=new.value, updated_at=time.time(), **values)
+                .values(status=new.value, updated_at=self._clock(), **values)
             ).rowcount
         return changed == 1
 
     def heartbeat(self, job_id: str, *, attempt: int, lease_s: float, progress: float | None = None) -> bool:
         """Extend the lease (and record progress). False means: stop, this job is no longer yours."""
-        values: dict[str, Any] = {"lease_expires_at": time.time() + lease_s}
+        values: dict[str, Any] = {"lease_expires_at": self._clock() + lease_s}
         if progress is not None:
             values["progress"] = min(max(progress, 0.0), 1.0)
         return self._worker_write(job_id, attempt, JobStatus.RUNNING, values)
@@ -746,11 +429,11 @@ class JobStore:
         """End this attempt now without failing the job: the next claim retries it (up to `max_attempts`),
         and `reason` is kept so that a job that runs out of attempts can say what went wrong."""
         return self._worker_write(
-            job_id, attempt, JobStatus.RUNNING, {"lease_expires_at": time.time(), "error_message": reason}
+            job_id, attempt, JobStatus.RUNNING, {"lease_expires_at": self._clock(), "error_message": reason}
         )
 
     def succeed(self, job_id: str, *, attempt: int, media_key: str, result: dict[str, Any]) -> bool:
-        now = time.time()
+        now = self._clock()
         return self._worker_write(
             job_id,
             attempt,
@@ -773,7 +456,7 @@ class JobStore:
             {
                 "error_code": code,
                 "error_message": message,
-                "finished_at": time.time(),
+                "finished_at": self._clock(),
                 "lease_expires_at": None,
             },
         )
@@ -801,7 +484,7 @@ class JobStore:
         )
         with self._read() as conn:
             rows = conn.execute(query).all()
-        return [_job_from_row(row) for row in rows]
+        return [job_from_row(row) for row in rows]
 
     def expire(self, job_id: str, *, from_status: JobStatus) -> bool:
         """Mark a finished job `expired` with one guarded UPDATE; False if it was no longer `from_status` (another
@@ -815,7 +498,7 @@ class JobStore:
                 .where((jobs.c.id == job_id) & (jobs.c.status == from_status.value))
                 .values(
                     status=JobStatus.EXPIRED.value,
-                    updated_at=time.time(),
+                    updated_at=self._clock(),
                     webhook_sent=JobStatus.EXPIRED.value,
                     webhook_next_at=None,
                 )
@@ -834,7 +517,7 @@ class JobStore:
         )
         with self._read() as conn:
             rows = conn.execute(query).all()
-        return [_job_from_row(row) for row in rows]
+        return [job_from_row(row) for row in rows]
 
     def forget_media(self, job_id: str, *, media_key: str) -> bool:
         """Record that an expired job's media is deleted (clears `media_key`); False if already recorded."""
@@ -850,64 +533,6 @@ class JobStore:
             ).rowcount
         return changed == 1
 
-    # ---- webhooks ----
-
-    def due_webhooks(self, *, limit: int = 20) -> list[WebhookDue]:
-        """Jobs with a callback whose current status (past `queued`) is owed to it and whose retry time has come."""
-        now = time.time()
-        query = (
-            select(jobs)
-            .where(
-                jobs.c.callback_url.is_not(None)
-                & (jobs.c.status != JobStatus.QUEUED.value)
-                & (jobs.c.webhook_sent.is_(None) | (jobs.c.webhook_sent != jobs.c.status))
-                & (jobs.c.webhook_next_at.is_(None) | (jobs.c.webhook_next_at <= now))
-            )
-            .order_by(jobs.c.updated_at)
-            .limit(limit)
-        )
-        with self._read() as conn:
-            rows = conn.execute(query).all()
-        return [WebhookDue(_job_from_row(row), int(row._mapping["webhook_attempts"])) for row in rows]
-
-    def claim_webhook(self, job_id: str, *, status: JobStatus, hold_s: float) -> bool:
-        """Take the delivery of `status` for `hold_s` seconds, so that no other dispatcher sends it meanwhile; not
-        when it was sent already (a dispatcher may list a job as due just before another delivers it)."""
-        now = time.time()
-        with self._write() as conn:
-            changed = conn.execute(
-                update(jobs)
-                .where(
-                    (jobs.c.id == job_id)
-                    & (jobs.c.status == status.value)
-                    & (jobs.c.webhook_sent.is_(None) | (jobs.c.webhook_sent != status.value))
-                    & (jobs.c.webhook_next_at.is_(None) | (jobs.c.webhook_next_at <= now))
-                )
-                .values(webhook_next_at=now + hold_s)
-            ).rowcount
-        return changed == 1
-
-    def webhook_delivered(self, job_id: str, *, status: JobStatus) -> None:
-        with self._write() as conn:
-            conn.execute(
-                update(jobs)
-                .where(jobs.c.id == job_id)
-                .values(webhook_sent=status.value, webhook_attempts=0, webhook_next_at=None, webhook_error=None)
-            )
-
-    def webhook_failed(self, job_id: str, *, status: JobStatus, error: str, retry_at: float | None) -> None:
-        """Record a failed delivery; `retry_at=None` gives up on this status (a later status is still sent)."""
-        values: dict[str, Any] = {
-            "webhook_attempts": jobs.c.webhook_attempts + 1,
-            "webhook_next_at": retry_at,
-            "webhook_error": error[:2000],
-        }
-        if retry_at is None:
-            values["webhook_sent"] = status.value
-            values["webhook_attempts"] = 0
-        with self._write() as conn:
-            conn.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
-
     # ---- API keys ----
 
     def create_key(self, name: str) -> tuple[str, ApiKey]:
@@ -917,7 +542,7 @@ class JobStore:
             id="key_" + secrets.token_hex(8),
             name=name,
             prefix=key[:10],
-            created_at=time.time(),
+            created_at=self._clock(),
             revoked_at=None,
         )
         with self._write() as conn:
@@ -947,7 +572,7 @@ class JobStore:
             changed = conn.execute(
                 update(api_keys)
                 .where((api_keys.c.id == key_id) & api_keys.c.revoked_at.is_(None))
-                .values(revoked_at=time.time())
+                .values(revoked_at=self._clock())
             ).rowcount
         return changed == 1
 
