@@ -107,10 +107,13 @@ def test_a_finished_job_sends_one_signed_event_with_the_poll_body(
     assert dispatcher.run_once() == 0  # queued jobs owe nothing yet
 
     Worker(services.store, services.storage, work_dir=settings.work_dir).run_burst()
+    assert dispatcher.run_once() == 1  # `running` first: the job's events go out in order
     assert dispatcher.run_once() == 1
-    assert dispatcher.run_once() == 0  # delivered once, not again
+    assert dispatcher.run_once() == 0  # each delivered once, not again
 
-    [(headers, body)] = receiver.received
+    [(_, running), (headers, body)] = receiver.received
+    assert json.loads(running)["type"] == "generation.generating"
+    assert json.loads(running)["generation"].get("video") is None  # the body describes the job at that status
     assert headers["content-type"] == "application/json"
     assert headers[EVENT_ID_HEADER.lower()] == f"{generation_id}:succeeded"
     assert verify(SECRET, body, headers[SIGNATURE_HEADER.lower()])
@@ -183,20 +186,21 @@ def test_delivery_rechecks_the_url_guard(client: TestClient, services: Services,
     assert services.store.webhooks.due() == []
 
 
-def _running_event_claimed(client: TestClient, services: Services, receiver: Receiver) -> str:
-    """A job whose `running` event is due, with that event claimed by one dispatcher; its id."""
+def _running_event_claimed(client: TestClient, services: Services, receiver: Receiver) -> int:
+    """A job whose `running` event is due, with that event claimed by one dispatcher; the event's id."""
     _create(client, receiver.url)
     services.store.claim(worker_id="w", lease_s=30)
     [due] = services.store.webhooks.due()
-    assert services.store.webhooks.claim(due.job.id, status=JobStatus.RUNNING, hold_s=30)
-    return due.job.id
+    assert due.status is JobStatus.RUNNING
+    assert services.store.webhooks.claim(due.event_id, hold_s=30)
+    return due.event_id
 
 
 def test_only_one_dispatcher_holds_an_event_at_a_time(
     client: TestClient, services: Services, receiver: Receiver
 ) -> None:
-    job_id = _running_event_claimed(client, services, receiver)
-    assert not services.store.webhooks.claim(job_id, status=JobStatus.RUNNING, hold_s=30)
+    event_id = _running_event_claimed(client, services, receiver)
+    assert not services.store.webhooks.claim(event_id, hold_s=30)
     assert _dispatcher(services).run_once() == 0
 
 
@@ -204,9 +208,65 @@ def test_a_status_already_delivered_is_not_claimed_again(
     client: TestClient, services: Services, receiver: Receiver
 ) -> None:
     # A dispatcher that listed the job as due before another one delivered its status must not send it twice.
-    job_id = _running_event_claimed(client, services, receiver)
-    services.store.webhooks.delivered(job_id, status=JobStatus.RUNNING)
-    assert not services.store.webhooks.claim(job_id, status=JobStatus.RUNNING, hold_s=30)
+    event_id = _running_event_claimed(client, services, receiver)
+    services.store.webhooks.delivered(event_id)
+    assert not services.store.webhooks.claim(event_id, hold_s=30)
+
+
+def _statuses(receiver: Receiver) -> list[str]:
+    return [json.loads(body)["generation"]["status"] for _, body in receiver.received]
+
+
+def test_every_status_change_is_delivered_in_order(
+    client: TestClient, services: Services, settings: Settings, receiver: Receiver
+) -> None:
+    # The job runs and finishes before any dispatcher looks: its `running` event is still owed, and goes first.
+    generation_id = _create(client, receiver.url)
+    Worker(services.store, services.storage, work_dir=settings.work_dir).run_burst()
+    dispatcher = _dispatcher(services)
+    while dispatcher.run_once():
+        pass
+    assert _statuses(receiver) == ["generating", "completed"]
+    assert [status for status, _state, _tries in services.store.webhooks.events(generation_id)] == [
+        JobStatus.RUNNING, JobStatus.SUCCEEDED
+    ]
+
+
+def test_each_status_event_has_its_own_retry_budget(
+    client: TestClient, services: Services, receiver: Receiver
+) -> None:
+    # The receiver is down while the job runs and when it finishes; the final event still gets all its tries and
+    # reaches the receiver once it is back.
+    receiver.status = 503
+    generation_id = _create(client, receiver.url)
+    claim = services.store.claim(worker_id="w", lease_s=30)
+    assert claim is not None
+    dispatcher = _dispatcher(services, max_attempts=3)
+    assert dispatcher.run_once() == 1  # `running`, first failure
+    services.store.fail(generation_id, attempt=claim.attempt, code="engine_error", message="boom")
+    assert [dispatcher.run_once() for _ in range(4)] == [1, 1, 1, 1]  # `running` twice more, then `failed` once
+    receiver.status = 200
+    assert dispatcher.run_once() == 1
+    assert dispatcher.run_once() == 0
+    assert [(status, state, tries) for status, state, tries in services.store.webhooks.events(generation_id)] == [
+        (JobStatus.RUNNING, "abandoned", 3),
+        (JobStatus.FAILED, "sent", 2),
+    ]
+    assert _statuses(receiver)[-1] == "error"
+
+
+def test_a_job_handed_back_and_run_again_is_running_once(
+    client: TestClient, services: Services, receiver: Receiver
+) -> None:
+    generation_id = _create(client, receiver.url)
+    for _ in range(3):  # three workers shutting down in turn hand the job back
+        claim = services.store.claim(worker_id="w", lease_s=30)
+        assert claim is not None
+        services.store.release(generation_id, attempt=claim.attempt)
+    dispatcher = _dispatcher(services)
+    while dispatcher.run_once():
+        pass
+    assert _statuses(receiver) == ["generating"]
 
 
 def test_jobs_without_a_callback_owe_nothing(client: TestClient, services: Services, settings: Settings) -> None:
@@ -241,7 +301,9 @@ def test_an_openai_create_with_a_callback_gets_openai_events(
         services, {openai_videos.DIALECT: openai_videos.render_event}, secret=SECRET, first_retry_s=0.0
     )
     assert dispatcher.run_once() == 1
-    [(headers, body)] = receiver.received
+    assert dispatcher.run_once() == 1
+    [(_, running), (headers, body)] = receiver.received
+    assert json.loads(running)["type"] == "video.in_progress"
     event = json.loads(body)
     assert (event["object"], event["type"]) == ("event", "video.completed")
     assert event["data"]["id"] == response.json()["id"]

@@ -97,7 +97,7 @@ def test_a_new_database_is_migrated_to_exactly_the_models(database_url: str) -> 
     store.create_schema()  # at head already: nothing to do, no error
     diffs, revision = _diffs_and_revision(database_url)
     assert diffs == []
-    assert revision == head_revision() == "0001"
+    assert revision == head_revision() == "0002"
     job = store.create(_spec())
     assert store.get(job.id).dialect == "aimlapi"
     store.close()
@@ -107,7 +107,8 @@ def test_an_empty_database_differs_from_the_models(database_url: str) -> None:
     # The comparison used above is able to see a difference: before migrating, every table is missing.
     diffs, revision = _diffs_and_revision(database_url)
     assert revision is None
-    assert {diff[1].name for diff in diffs if diff[0] == "add_table"} == {"jobs", "job_inputs", "api_keys"}
+    added = {diff[1].name for diff in diffs if diff[0] == "add_table"}
+    assert added == {"jobs", "job_inputs", "api_keys", "webhook_events"}
 
 
 def test_a_database_from_the_first_releases_is_adopted_with_its_jobs(database_url: str) -> None:
@@ -125,7 +126,7 @@ def test_a_database_from_the_first_releases_is_adopted_with_its_jobs(database_ur
         )
     engine.dispose()
     before, _ = _diffs_and_revision(database_url)
-    assert {diff[3].name for diff in before if diff[0] == "add_column"} >= {"dialect", "webhook_attempts"}
+    assert {diff[3].name for diff in before if diff[0] == "add_column"} >= {"dialect", "lost_runs"}
 
     store = JobStore(database_url)
     store.create_schema()
@@ -196,3 +197,93 @@ def test_the_initial_revision_downgrades_to_nothing_and_back(database_url: str) 
     store.create_schema()
     assert _diffs_and_revision(database_url) == ([], head_revision())
     store.close()
+
+
+def _at_revision_0001(url: str) -> sa.Engine:
+    """A database as the release before revision 0002 left it (`create_schema` stopped at 0001)."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0001")
+    return engine
+
+
+def _old_job(job_id: str, status: str, **columns: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": job_id, "tenant": "t_a", "model": "video-01-live2d", "engine": "live2d", "prompt": status,
+        "prompt_optimizer": True, "options": {}, "image_format": "png", "image_width": 400, "image_height": 600,
+        "status": status, "progress": 0.0, "attempt": 0, "created_at": 1.0e9, "updated_at": 1.0e9 + 1,
+        "result": {}, "dialect": "aimlapi", "callback_url": "https://hooks.example.com/x", "webhook_attempts": 0,
+    }
+    row.update(columns)
+    return row
+
+
+def test_a_database_of_the_previous_release_upgrades_with_jobs_in_every_status(database_url: str) -> None:
+    engine = _at_revision_0001(database_url)
+    old_jobs = sa.Table("jobs", sa.MetaData(), autoload_with=engine)
+    inputs = sa.Table("job_inputs", sa.MetaData(), autoload_with=engine)
+    rows = [
+        _old_job("1", "queued"),
+        _old_job("2", "queued", attempt=2),  # handed back twice by workers shutting down
+        _old_job("3", "running", attempt=2, lease_expires_at=1.0e9, webhook_sent="running"),
+        _old_job("4", "running", attempt=1, lease_expires_at=4.0e9),  # its `running` event still owed
+        _old_job("5", "succeeded", attempt=1, webhook_sent="running", webhook_attempts=2, webhook_next_at=5.0,
+                 media_key="videos/5/1.mp4", finished_at=1.0e9 + 1),
+        _old_job("6", "failed", attempt=3, webhook_sent="failed", error_code="worker_lost"),
+        _old_job("7", "cancelled", callback_url=None),
+        _old_job("8", "expired", attempt=1, webhook_sent="expired"),
+    ]
+    with engine.begin() as conn:
+        for row in rows:  # one by one: a batch would take every row's columns from the first
+            conn.execute(old_jobs.insert().values(**row))
+        conn.execute(inputs.insert(), [{"job_id": row["id"], "data": b"png"} for row in rows])
+    engine.dispose()
+
+    store = JobStore(database_url, max_attempts=3)
+    store.create_schema()
+    assert _diffs_and_revision(database_url) == ([], head_revision())
+    found = {job_id: store.get(job_id) for job_id in "12345678"}
+    assert [found[job_id].status.value for job_id in "12345678"] == [row["status"] for row in rows]
+    # Drains no longer count: only the runs before a running job's current one were lost.
+    assert {job_id: job.lost_runs for job_id, job in found.items()} == {
+        "1": 0, "2": 0, "3": 1, "4": 0, "5": 0, "6": 0, "7": 0, "8": 0
+    }
+    # Owed statuses became pending events, with their failed attempts so far; sent ones owe nothing.
+    assert store.webhooks.events("4") == [(JobStatus.RUNNING, "pending", 0)]
+    assert store.webhooks.events("5") == [(JobStatus.SUCCEEDED, "pending", 2)]
+    assert [store.webhooks.events(job_id) for job_id in "123678"] == [[]] * 6
+    # The jobs go on: the oldest queued job is claimed, then the one handed back twice, then the lost run,
+    # which is now its second lost run of three.
+    claims = [store.claim(worker_id="w", lease_s=30) for _ in range(3)]
+    assert [(claim.job.id, claim.attempt, claim.job.lost_runs) for claim in claims if claim] == [
+        ("1", 1, 0), ("2", 3, 0), ("3", 3, 2)
+    ]
+    store.close()
+
+
+def test_revision_0002_downgrades_to_0001_and_back(database_url: str) -> None:
+    store = JobStore(database_url)
+    store.create_schema()
+    job = store.create(_spec_with_callback())
+    claim = store.claim(worker_id="w", lease_s=30)
+    assert claim is not None
+    store.succeed(job.id, attempt=claim.attempt, media_key="videos/x.mp4", result={})
+    [running] = store.webhooks.due()  # `succeeded` waits behind it
+    store.webhooks.delivered(running.event_id)
+    store.close()
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0001")
+        sent = conn.execute(sa.text("SELECT webhook_sent FROM jobs WHERE id = :id"), {"id": job.id}).scalar()
+    engine.dispose()
+    assert sent is None  # `succeeded` was still owed, and the old columns say so
+    store = JobStore(database_url)
+    store.create_schema()
+    assert _diffs_and_revision(database_url) == ([], head_revision())
+    assert store.webhooks.events(job.id) == [(JobStatus.SUCCEEDED, "pending", 0)]
+    store.close()
+
+
+def _spec_with_callback() -> JobSpec:
+    spec = _spec()
+    return JobSpec(**{**spec.__dict__, "callback_url": "https://hooks.example.com/x"})

@@ -27,10 +27,30 @@ def _spec(tenant: str = "t_a", prompt: str = "she smiles") -> JobSpec:
     )
 
 
+class FakeClock:
+    """The store's clock in these tests: it moves a microsecond per reading (so rows keep their order) and
+    otherwise only when a test advances it, so leases run out without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        self.now += 1e-6
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @pytest.fixture
-def store(database_url: str) -> Iterator[JobStore]:
-    """The store on SQLite and on PostgreSQL (`database_url` runs each test on both)."""
-    job_store = JobStore(database_url, max_attempts=2)
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(database_url: str, clock: FakeClock) -> Iterator[JobStore]:
+    """The store on SQLite and on PostgreSQL (`database_url` runs each test on both), on a clock tests move."""
+    job_store = JobStore(database_url, max_attempts=2, clock=clock)
     job_store.create_schema()
     yield job_store
     job_store.close()
@@ -86,13 +106,15 @@ def test_concurrent_claimers_never_share_a_job(database_url: str) -> None:
     assert sorted(claimed) == sorted(job_ids)  # every job once, none twice
 
 
-def test_an_expired_lease_is_claimed_again_and_the_old_attempt_is_fenced_off(store: JobStore) -> None:
+def test_an_expired_lease_is_claimed_again_and_the_old_attempt_is_fenced_off(
+    store: JobStore, clock: FakeClock
+) -> None:
     job = store.create(_spec())
-    # Half a second: long enough that the next claim comes before it ends even on a loaded machine.
-    old = store.claim(worker_id="w-old", lease_s=0.5)
+    old = store.claim(worker_id="w-old", lease_s=30)
     assert old is not None
+    clock.advance(29)
     assert store.claim(worker_id="w-new", lease_s=30) is None  # lease still valid
-    time.sleep(0.6)
+    clock.advance(2)
     new = store.claim(worker_id="w-new", lease_s=30)
     assert new is not None
     assert new.job.id == job.id
@@ -112,17 +134,64 @@ def test_an_expired_lease_is_claimed_again_and_the_old_attempt_is_fenced_off(sto
     assert done.progress == 1.0
 
 
-def test_a_job_whose_workers_keep_vanishing_fails_with_the_reason(store: JobStore) -> None:
+def test_a_job_whose_workers_keep_vanishing_fails_with_the_reason(store: JobStore, clock: FakeClock) -> None:
     job = store.create(_spec())
     for _ in range(2):  # max_attempts=2
-        assert store.claim(worker_id="w", lease_s=0.01) is not None
-        time.sleep(0.03)
+        assert store.claim(worker_id="w", lease_s=30) is not None
+        clock.advance(31)
     assert store.claim(worker_id="w", lease_s=30) is None
     failed = store.get(job.id)
     assert failed.status is JobStatus.FAILED
     assert failed.error_code == "worker_lost"
     assert "2 times" in (failed.error_message or "")
     assert "vanished" in (failed.error_message or "")
+
+
+def test_a_job_handed_back_by_shutting_down_workers_is_not_a_lost_run(store: JobStore) -> None:
+    # Graceful drains (a rolling deploy restarting workers) do not use up the job's retries; `attempt` still grows
+    # with every claim, as the fencing token.
+    job = store.create(_spec())
+    for attempt in range(1, 6):  # max_attempts=2
+        claim = store.claim(worker_id="w", lease_s=30)
+        assert claim is not None and claim.attempt == attempt
+        assert store.release(job.id, attempt=claim.attempt)
+    queued = store.get(job.id)
+    assert (queued.status, queued.attempt, queued.lost_runs) == (JobStatus.QUEUED, 5, 0)
+    claim = store.claim(worker_id="w", lease_s=30)
+    assert claim is not None
+    assert store.succeed(job.id, attempt=claim.attempt, media_key="videos/j/6.mp4", result={})
+
+
+def test_lost_runs_and_drains_are_counted_apart(store: JobStore, clock: FakeClock) -> None:
+    job = store.create(_spec())
+    claim = store.claim(worker_id="w", lease_s=30)
+    assert claim is not None
+    clock.advance(31)  # the worker vanished: one lost run
+    claim = store.claim(worker_id="w", lease_s=30)
+    assert claim is not None and claim.job.lost_runs == 1
+    assert store.release(job.id, attempt=claim.attempt)  # a drain: not counted
+    claim = store.claim(worker_id="w", lease_s=30)
+    assert claim is not None and claim.job.lost_runs == 1
+    assert store.give_up_attempt(job.id, attempt=claim.attempt, reason="the engine process died")
+    assert store.claim(worker_id="w", lease_s=30) is None  # the second lost run of two: it fails
+    assert store.get(job.id).error_code == "worker_lost"
+
+
+def test_a_job_released_to_wait_is_not_claimed_before_its_time(store: JobStore, clock: FakeClock) -> None:
+    job = store.create(_spec())
+    claim = store.claim(worker_id="w", lease_s=30)
+    assert claim is not None
+    assert store.release(job.id, attempt=claim.attempt, wait_s=60, reason="no space left on the device")
+    waiting = store.get(job.id)
+    assert (waiting.status, waiting.lost_runs, waiting.error_message) == (
+        JobStatus.QUEUED, 0, "no space left on the device"
+    )
+    later = store.create(_spec(prompt="later"))
+    claim = store.claim(worker_id="w", lease_s=30)
+    assert claim is not None and claim.job.id == later.id  # the waiting job is passed over
+    clock.advance(61)
+    claim = store.claim(worker_id="w", lease_s=30)
+    assert claim is not None and claim.job.id == job.id
 
 
 def test_a_job_that_keeps_crashing_its_engine_fails_with_the_last_error(store: JobStore) -> None:
@@ -135,7 +204,7 @@ def test_a_job_that_keeps_crashing_its_engine_fails_with_the_last_error(store: J
     failed = store.get(job.id)
     assert failed.status is JobStatus.FAILED
     assert failed.error_message == (
-        "the job was started 2 times and never finished; last error: the engine process died (exit code -9)"
+        "the job's run was lost 2 times and never finished; last error: the engine process died (exit code -9)"
     )
 
 
@@ -269,15 +338,17 @@ def test_racing_creates_with_one_idempotency_key_make_one_job(database_url: str)
     store.close()
 
 
-def test_heartbeats_keep_the_lease_and_a_late_worker_cannot_touch_a_finished_job(store: JobStore) -> None:
+def test_heartbeats_keep_the_lease_and_a_late_worker_cannot_touch_a_finished_job(
+    store: JobStore, clock: FakeClock
+) -> None:
     job = store.create(_spec())
-    first = store.claim(worker_id="w1", lease_s=0.3)
+    first = store.claim(worker_id="w1", lease_s=30)
     assert first is not None
-    for _ in range(4):  # 0.4 s in all: longer than the lease, but each heartbeat renews it
-        time.sleep(0.1)
-        assert store.heartbeat(job.id, attempt=first.attempt, lease_s=0.3, progress=0.5)
+    for _ in range(4):  # 80 s in all: longer than the lease, but each heartbeat renews it
+        clock.advance(20)
+        assert store.heartbeat(job.id, attempt=first.attempt, lease_s=30, progress=0.5)
     assert store.claim(worker_id="w2", lease_s=30) is None
-    time.sleep(0.4)  # silence: the lease runs out and the job is runnable again
+    clock.advance(31)  # silence: the lease runs out and the job is runnable again
     second = store.claim(worker_id="w2", lease_s=30)
     assert second is not None and second.attempt == 2 and second.job.id == job.id
     assert store.succeed(job.id, attempt=second.attempt, media_key="videos/j/2.mp4", result={"n": 2})

@@ -84,11 +84,12 @@ def test_a_killed_engine_process_is_retried(store: JobStore, worker: Worker) -> 
     assert child is not None
     os.kill(child, signal.SIGKILL)  # as the kernel's out-of-memory killer would
     runner.join(timeout=30)
-    assert store.get(job_id).status is JobStatus.RUNNING  # not failed: it goes back for another attempt
+    lost = store.get(job_id)
+    assert (lost.status, lost.lost_runs) == (JobStatus.QUEUED, 1)  # not failed: it goes back for another attempt
     assert worker.run_burst() == 1
     job = store.get(job_id)
     assert job.status is JobStatus.SUCCEEDED
-    assert job.attempt == 2
+    assert (job.attempt, job.lost_runs) == (2, 1)
     assert job.error_message is None
 
 

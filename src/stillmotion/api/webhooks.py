@@ -1,11 +1,12 @@
 """Webhooks: each status change of a job with a `callback_url` is POSTed there as a signed JSON event.
 
-The job row is the outbox: a job whose status differs from the last status delivered (`webhook_sent`) owes an
-event, so nothing is lost when a process dies between a status change and its delivery. A dispatcher thread,
-separate from the workers, finds owed events, holds each for the length of one attempt (so that dispatchers in
-other processes skip it), sends it through the same URL guard as image fetches (checked and pinned addresses,
-no redirects), and records the outcome: delivered, or retried later with exponential backoff, up to
-`max_attempts` per status. Delivery is at least once; receivers deduplicate on the `Stillmotion-Event-Id` header.
+Every status change writes its event into the outbox (`jobs.outbox`) in the transaction that makes it, so nothing
+is lost when a process dies between a status change and its delivery. A dispatcher thread, separate from the
+workers, finds owed events, holds each for the length of one attempt (so that dispatchers in other processes
+skip it), sends it through the same URL guard as image fetches (checked and pinned addresses, no redirects), and
+records the outcome: delivered, or retried later with exponential backoff, up to `max_attempts` per event. A
+job's events go out in order, each status once; a body describes the job at that status. Delivery is at least
+once; receivers deduplicate on the `Stillmotion-Event-Id` header.
 
 Each event is signed: `Stillmotion-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, keyed by
 the webhook secret (`STILLMOTION_WEBHOOK_SECRET`, else generated once into `<data-dir>/webhook.key`).
@@ -22,10 +23,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from stillmotion.api.services import Services
-from stillmotion.domain import InvalidInput, Job
+from stillmotion.domain import InvalidInput, Job, JobStatus
 from stillmotion.jobs import WebhookDue
 from stillmotion.logs import log_context
 
@@ -102,9 +104,7 @@ class WebhookDispatcher:
         return len(due)
 
     def _claim(self, item: WebhookDue) -> bool:
-        return self.services.store.webhooks.claim(
-            item.job.id, status=item.job.status, hold_s=self.timeout_s + 5.0
-        )
+        return self.services.store.webhooks.claim(item.event_id, hold_s=self.timeout_s + 5.0)
 
     def _deliver(self, item: WebhookDue) -> None:
         # Log lines about this delivery carry the job's id and the id of the request that created it.
@@ -112,43 +112,53 @@ class WebhookDispatcher:
             self._deliver_in_context(item)
 
     def _deliver_in_context(self, item: WebhookDue) -> None:
-        job = item.job
-        store = self.services.store
+        job, status = item.job, item.status
+        outbox = self.services.store.webhooks
         try:
-            body = self._body(job)
+            body = self._body(_as_of(job, status))
         except Exception as exc:  # a bug in a renderer must not stop other deliveries
             log.exception("webhook for job %s: could not build the event", job.id)
-            store.webhooks.failed(job.id, status=job.status, error=f"could not build the event: {exc}", retry_at=None)
+            outbox.failed(item.event_id, error=f"could not build the event: {exc}", retry_at=None)
             return
         assert job.callback_url is not None
         timestamp = int(time.time())
         headers = {
             "Content-Type": "application/json",
             SIGNATURE_HEADER: sign(self.secret, body, timestamp=timestamp),
-            EVENT_ID_HEADER: f"{job.id}:{job.status.value}",
+            EVENT_ID_HEADER: f"{job.id}:{status.value}",
         }
         try:
-            status, _ = self.services.fetcher.post(
+            answer, _ = self.services.fetcher.post(
                 job.callback_url, body, headers=headers, field="callback_url", timeout_s=self.timeout_s
             )
-            error = None if 200 <= status < 300 else f"HTTP {status}"
+            error = None if 200 <= answer < 300 else f"HTTP {answer}"
         except InvalidInput as exc:
             error = exc.rule
         if error is None:
-            store.webhooks.delivered(job.id, status=job.status)
-            log.info("webhook for job %s (%s) delivered", job.id, job.status.value)
+            outbox.delivered(item.event_id)
+            log.info("webhook for job %s (%s) delivered", job.id, status.value)
             return
         attempts = item.attempts + 1
         if attempts >= self.max_attempts:
-            store.webhooks.failed(job.id, status=job.status, error=error, retry_at=None)
-            log.warning("webhook for job %s (%s): gave up after %d attempts: %s", job.id, job.status.value,
+            outbox.failed(item.event_id, error=error, retry_at=None)
+            log.warning("webhook for job %s (%s): gave up after %d attempts: %s", job.id, status.value,
                         attempts, error)
             return
         delay = min(self.max_retry_s, self.first_retry_s * 2 ** (attempts - 1)) * random.uniform(0.8, 1.2)
-        store.webhooks.failed(job.id, status=job.status, error=error, retry_at=time.time() + delay)
-        log.info("webhook for job %s (%s): attempt %d failed (%s); next in %.1f s", job.id, job.status.value,
+        outbox.failed(item.event_id, error=error, retry_at=time.time() + delay)
+        log.info("webhook for job %s (%s): attempt %d failed (%s); next in %.1f s", job.id, status.value,
                  attempts, error, delay)
 
     def _body(self, job: Job) -> bytes:
         renderer = self.renderers[job.dialect]
         return json.dumps(renderer(job, self.services), separators=(",", ":")).encode()
+
+
+def _as_of(job: Job, status: JobStatus) -> Job:
+    """`job` as it stood at `status`: an event owed for a status the job has since left (it was `running` and
+    has finished) describes that status, without the outcome that came later."""
+    if job.status is status or (job.status is JobStatus.EXPIRED and status is JobStatus.SUCCEEDED):
+        return job
+    return replace(
+        job, status=status, media_key=None, error_code=None, error_message=None, result={}, finished_at=None
+    )

@@ -84,7 +84,7 @@ class Job:
     prompt_optimizer: bool
     status: JobStatus
     progress: float
-    attempt: int
+    attempt: int  # claims so far: every run's fencing token
     created_at: datetime
     updated_at: datetime
     options: dict[str, Any] = field(default_factory=dict)
@@ -97,3 +97,4 @@ class Job:
     dialect: str = "aimlapi"
     callback_url: str | None = None
     request_id: str | None = None
+    lost_runs: int = 0  # runs that ended without an outcome (a worker or engine that died)

@@ -49,4 +49,5 @@ def job_from_mapping(m: Mapping[Any, Any]) -> Job:
         dialect=m["dialect"],
         callback_url=m["callback_url"],
         request_id=m["request_id"],
+        lost_runs=int(m["lost_runs"] or 0),
     )

@@ -52,18 +52,34 @@ jobs = Table(
     Column("request_hash", String(64)),
     # The id of the HTTP request that created the job: logs of the API and of the worker both carry it.
     Column("request_id", String(64)),
-    # Webhooks: the job's status events go to `callback_url`; `webhook_sent` is the last status delivered
-    # (or given up on), so a status that differs from it is an event still owed.
     Column("callback_url", Text),
-    Column("webhook_sent", String(16)),
-    Column("webhook_attempts", Integer, nullable=False, default=0),
-    Column("webhook_next_at", Float),
-    Column("webhook_error", Text),
+    # Runs that ended without an outcome (their worker or engine died, their lease ran out): after
+    # `max_attempts` of them the job fails. A run handed back by a worker shutting down is not counted.
+    Column("lost_runs", Integer, nullable=False, default=0, server_default="0"),
+    # A queued job is not claimed before this time (a render that found the disk full waits a while).
+    Column("not_before", Float),
 )
 Index("ix_jobs_status_created", jobs.c.status, jobs.c.created_at)
 Index("ix_jobs_tenant_created", jobs.c.tenant, jobs.c.created_at, jobs.c.id)
 Index("ux_jobs_tenant_idempotency", jobs.c.tenant, jobs.c.idempotency_key, unique=True)
-Index("ix_jobs_webhook_due", jobs.c.callback_url, jobs.c.webhook_next_at)
+
+# The webhook outbox: one row per status change owed to the job's `callback_url`, written in the transaction
+# that changed the status, so nothing is lost when a process dies before delivering it. Each event has its own
+# retry budget; a job's events go out in order (`id`).
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(32), ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("state", String(16), nullable=False),  # pending, sent or abandoned
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),  # failed deliveries so far
+    Column("next_at", Float),  # retry time, or how long the dispatcher holding it may take
+    Column("error", Text),
+    Column("created_at", Float, nullable=False),
+)
+Index("ix_webhook_events_due", webhook_events.c.state, webhook_events.c.next_at)
+Index("ix_webhook_events_job", webhook_events.c.job_id, webhook_events.c.id)
 
 # The first frame lives apart so that status polls never read megabytes of image.
 job_inputs = Table(

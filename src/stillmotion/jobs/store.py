@@ -31,10 +31,10 @@ from stillmotion.domain.text import unstorable
 from stillmotion.jobs.database import Clock, Database
 from stillmotion.jobs.keys import ApiKey, hash_key, new_key, tenant_for_key
 from stillmotion.jobs.migrations import upgrade_to_head
-from stillmotion.jobs.outbox import WebhookOutbox
+from stillmotion.jobs.outbox import WebhookOutbox, owe_event
 from stillmotion.jobs.polls import AsyncPostgresPollReader, SqlitePollReader
 from stillmotion.jobs.rows import job_from_mapping, job_from_row
-from stillmotion.jobs.schema import api_keys, job_inputs, jobs
+from stillmotion.jobs.schema import api_keys, job_inputs, jobs, webhook_events
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ class JobStore:
                 "idempotency_key": spec.idempotency_key,
                 "request_hash": spec.request_hash,
                 "request_id": spec.request_id,
-                "webhook_attempts": 0,
+                "lost_runs": 0,
             }
             try:
                 with self._write() as conn:
@@ -276,6 +276,8 @@ class JobStore:
                         error_message="the generation was cancelled",
                     )
                 ).rowcount
+                if changed == 1:
+                    owe_event(conn, job_id, JobStatus.CANCELLED, now=now)
             if changed == 1:
                 return self.get(job_id)
 
@@ -285,6 +287,7 @@ class JobStore:
         job = self.get(job_id, tenant=tenant)
         with self._write() as conn:
             conn.execute(delete(job_inputs).where(job_inputs.c.job_id == job_id))
+            conn.execute(delete(webhook_events).where(webhook_events.c.job_id == job_id))
             conn.execute(delete(jobs).where(jobs.c.id == job_id))
         return job
 
@@ -341,9 +344,10 @@ class JobStore:
         engines: Collection[str] | None = None,
         models: Collection[str] | None = None,
     ) -> Claim | None:
-        """Take the oldest runnable job: queued, or running under a lease that ran out (its worker vanished).
-        With `engines`, only jobs for those engines (a CPU worker leaves diffusion jobs to the GPU workers); with
-        `models`, only jobs for those model ids (a GPU worker that keeps one model loaded).
+        """Take the oldest runnable job: queued (and past its `not_before`), or running under a lease that ran
+        out (its worker vanished: a lost run). With `engines`, only jobs for those engines (a CPU worker leaves
+        diffusion jobs to the GPU workers); with `models`, only jobs for those model ids (a GPU worker that keeps
+        one model loaded). A job whose runs were lost `max_attempts` times fails instead (`worker_lost`).
 
         Atomic on both back ends: PostgreSQL skips rows another claimer has locked, and the UPDATE only
         matches if status and attempt are still what was read, so two claimers can never both win.
@@ -351,7 +355,8 @@ class JobStore:
         while True:
             now = self._clock()
             runnable = or_(
-                jobs.c.status == JobStatus.QUEUED.value,
+                (jobs.c.status == JobStatus.QUEUED.value)
+                & (jobs.c.not_before.is_(None) | (jobs.c.not_before <= now)),
                 (jobs.c.status == JobStatus.RUNNING.value) & (jobs.c.lease_expires_at < now),
             )
             if engines is not None:
@@ -360,7 +365,7 @@ class JobStore:
                 runnable = runnable & jobs.c.model.in_(sorted(models))
             with self._write() as conn:
                 candidate = conn.execute(
-                    select(jobs.c.id, jobs.c.status, jobs.c.attempt)
+                    select(jobs.c.id, jobs.c.status, jobs.c.attempt, jobs.c.lost_runs, jobs.c.error_message)
                     .where(runnable)
                     .order_by(jobs.c.created_at, jobs.c.id)
                     .limit(1)
@@ -368,24 +373,26 @@ class JobStore:
                 ).first()
                 if candidate is None:
                     return None
-                job_id, status, attempt = candidate
+                job_id, status, attempt, lost_runs, last_error = candidate
                 guard = (jobs.c.id == job_id) & (jobs.c.status == status) & (jobs.c.attempt == attempt)
-                if attempt >= self.max_attempts:
-                    # Its runs were lost `max_attempts` times: stop retrying and say why.
-                    last = conn.execute(select(jobs.c.error_message).where(jobs.c.id == job_id)).scalar()
+                if status == JobStatus.RUNNING.value:
+                    lost_runs += 1  # its lease ran out: the worker holding it is gone
+                if lost_runs >= self.max_attempts:
                     conn.execute(
                         update(jobs)
                         .where(guard)
                         .values(
                             status=JobStatus.FAILED.value,
+                            lost_runs=lost_runs,
                             error_code="worker_lost",
-                            error_message=f"the job was started {attempt} times and never finished"
-                            + (f"; last error: {last}" if last else " (its worker vanished each time)"),
+                            error_message=f"the job's run was lost {lost_runs} times and never finished"
+                            + (f"; last error: {last_error}" if last_error else " (its worker vanished each time)"),
                             finished_at=now,
                             updated_at=now,
                             lease_expires_at=None,
                         )
                     )
+                    owe_event(conn, job_id, JobStatus.FAILED, now=now)
                     continue
                 won = conn.execute(
                     update(jobs)
@@ -393,6 +400,8 @@ class JobStore:
                     .values(
                         status=JobStatus.RUNNING.value,
                         attempt=attempt + 1,
+                        lost_runs=lost_runs,
+                        not_before=None,
                         worker_id=worker_id,
                         lease_expires_at=now + lease_s,
                         started_at=now,
@@ -400,12 +409,18 @@ class JobStore:
                         updated_at=now,
                     )
                 ).rowcount
+                if won == 1:
+                    owe_event(conn, job_id, JobStatus.RUNNING, now=now)
             if won == 1:
                 return Claim(self.get(job_id), attempt + 1)
 
-    def _worker_write(self, job_id: str, attempt: int, new: JobStatus, values: dict[str, Any]) -> bool:
-        """One guarded UPDATE by the worker holding `attempt`; False if the job moved on without it."""
+    def _worker_write(
+        self, job_id: str, attempt: int, new: JobStatus, values: dict[str, Any], *, event: bool = False
+    ) -> bool:
+        """One guarded UPDATE by the worker holding `attempt`; False if the job moved on without it. With
+        `event`, the new status is owed to the job's callback, in the same transaction."""
         check_transition(JobStatus.RUNNING, new)  # a worker only ever moves the job it is running
+        now = self._clock()
         with self._write() as conn:
             changed = conn.execute(
                 update(jobs)
@@ -414,8 +429,10 @@ class JobStore:
                     & (jobs.c.attempt == attempt)
                     & (jobs.c.status == JobStatus.RUNNING.value)
                 )
-                .values(status=new.value, updated_at=self._clock(), **values)
+                .values(status=new.value, updated_at=now, **values)
             ).rowcount
+            if changed == 1 and event:
+                owe_event(conn, job_id, new, now=now)
         return changed == 1
 
     def heartbeat(self, job_id: str, *, attempt: int, lease_s: float, progress: float | None = None) -> bool:
@@ -426,14 +443,23 @@ class JobStore:
         return self._worker_write(job_id, attempt, JobStatus.RUNNING, values)
 
     def give_up_attempt(self, job_id: str, *, attempt: int, reason: str) -> bool:
-        """End this attempt now without failing the job: the next claim retries it (up to `max_attempts`),
-        and `reason` is kept so that a job that runs out of attempts can say what went wrong."""
+        """End this run as lost (its engine died, its video could not be stored) without failing the job: it goes
+        back to the queue and is retried, unless its runs were lost `max_attempts` times; `reason` is kept so that
+        a job that runs out of attempts can say what went wrong."""
         return self._worker_write(
-            job_id, attempt, JobStatus.RUNNING, {"lease_expires_at": self._clock(), "error_message": reason}
+            job_id,
+            attempt,
+            JobStatus.QUEUED,
+            {
+                "lost_runs": jobs.c.lost_runs + 1,
+                "worker_id": None,
+                "lease_expires_at": None,
+                "progress": 0.0,
+                "error_message": reason,
+            },
         )
 
     def succeed(self, job_id: str, *, attempt: int, media_key: str, result: dict[str, Any]) -> bool:
-        now = self._clock()
         return self._worker_write(
             job_id,
             attempt,
@@ -443,9 +469,10 @@ class JobStore:
                 "result": result,
                 "error_message": None,
                 "progress": 1.0,
-                "finished_at": now,
+                "finished_at": self._clock(),
                 "lease_expires_at": None,
             },
+            event=True,
         )
 
     def fail(self, job_id: str, *, attempt: int, code: str, message: str) -> bool:
@@ -459,16 +486,19 @@ class JobStore:
                 "finished_at": self._clock(),
                 "lease_expires_at": None,
             },
+            event=True,
         )
 
-    def release(self, job_id: str, *, attempt: int) -> bool:
-        """Give a job back to the queue untouched (a worker shutting down before it finished)."""
-        return self._worker_write(
-            job_id,
-            attempt,
-            JobStatus.QUEUED,
-            {"worker_id": None, "lease_expires_at": None, "progress": 0.0},
-        )
+    def release(self, job_id: str, *, attempt: int, wait_s: float = 0.0, reason: str | None = None) -> bool:
+        """Give a job back to the queue without counting a lost run: a worker shutting down before it finished,
+        or a render that cannot go on here for now (`wait_s`: not claimed again before that many seconds;
+        `reason`: why, kept with the job)."""
+        values: dict[str, Any] = {"worker_id": None, "lease_expires_at": None, "progress": 0.0}
+        if wait_s > 0:
+            values["not_before"] = self._clock() + wait_s
+        if reason is not None:
+            values["error_message"] = reason
+        return self._worker_write(job_id, attempt, JobStatus.QUEUED, values)
 
     # ---- jobs: retention ----
 
@@ -496,12 +526,7 @@ class JobStore:
             changed = conn.execute(
                 update(jobs)
                 .where((jobs.c.id == job_id) & (jobs.c.status == from_status.value))
-                .values(
-                    status=JobStatus.EXPIRED.value,
-                    updated_at=self._clock(),
-                    webhook_sent=JobStatus.EXPIRED.value,
-                    webhook_next_at=None,
-                )
+                .values(status=JobStatus.EXPIRED.value, updated_at=self._clock())
             ).rowcount
             if changed == 1:
                 conn.execute(delete(job_inputs).where(job_inputs.c.job_id == job_id))

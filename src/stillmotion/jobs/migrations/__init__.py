@@ -59,8 +59,9 @@ def upgrade_to_head(engine: Engine) -> None:
         try:
             current = MigrationContext.configure(conn).get_current_revision()
             if current != head_revision():
-                if current is None and _adopt_legacy(conn):
-                    command.stamp(alembic_config(conn), _BASELINE)
+                adopted = _adopt_legacy(conn) if current is None else None
+                if adopted is not None:
+                    command.stamp(alembic_config(conn), adopted)
                 command.upgrade(alembic_config(conn), "head")
         except BaseException:
             conn.rollback()
@@ -94,12 +95,16 @@ _BASELINE_INDEXES: dict[str, tuple[list[str], bool]] = {
 _BASELINE_TABLES = ("jobs", "job_inputs", "api_keys")
 
 
-def _adopt_legacy(conn: Connection) -> bool:
-    """Bring a pre-migration database up to revision 0001; False if there is nothing to adopt (a new database)."""
+def _adopt_legacy(conn: Connection) -> str | None:
+    """The revision a database made without migrations (`create_all`) stands at, once brought up to it: a
+    pre-migration database gets what revision 0001 added; None if there is nothing to adopt (a new database)."""
     inspector = sa.inspect(conn)
-    present = set(inspector.get_table_names()) & set(_BASELINE_TABLES)
+    tables = set(inspector.get_table_names())
+    present = tables & set(_BASELINE_TABLES)
     if not present:
-        return False
+        return None
+    if "webhook_events" in tables:
+        return "0002"  # `create_all` of the models as revision 0002 left them
     if present != set(_BASELINE_TABLES):
         raise RuntimeError(
             f"cannot adopt this database: it has the tables {sorted(present)} but not all of {list(_BASELINE_TABLES)}"
@@ -113,4 +118,4 @@ def _adopt_legacy(conn: Connection) -> bool:
     for name, (index_columns, unique) in _BASELINE_INDEXES.items():
         if name not in indexes:
             ops.create_index(name, "jobs", index_columns, unique=unique)
-    return True
+    return _BASELINE
