@@ -3,6 +3,8 @@ the path it inherits), through `EngineHost(engine_factories={"fake": "support_en
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import time
 from pathlib import Path
@@ -17,7 +19,8 @@ _loads = 0  # engines made in this process: a cached engine is made once per mod
 class FakeEngine:
     """Reports progress `steps` times, `step_s` apart, like a diffusion loop. Options, from the model's spec or
     the request: `steps`, `step_s`, `ignore_cancel` (swallows `Cancelled`, as a misbehaving engine would), `fail`
-    (an `EngineError` code)."""
+    (an `EngineError` code), `load_s` (the model's load time, from the spec), `log` (a warning per step),
+    `no_space` (the disk fills up: ENOSPC)."""
 
     name = "fake"
 
@@ -25,14 +28,19 @@ class FakeEngine:
         global _loads
         _loads += 1
         self.spec = spec
+        time.sleep(float(spec.options.get("load_s", 0.0)))
 
     def render(self, request: RenderRequest, output_path: Path, *, on_progress: ProgressCallback) -> RenderResult:
         options = {**self.spec.options, **request.options}
         if "fail" in options:
             raise EngineError(str(options["fail"]), "CUDA ran out of memory: 20.00 GiB asked, 3.10 GiB free")
+        if options.get("no_space"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(output_path))
         steps = int(options.get("steps", 3))
         for step in range(steps):
             time.sleep(float(options.get("step_s", 0.0)))
+            if options.get("log"):
+                logging.getLogger("support_engines").warning("step %d of %d", step + 1, steps)
             try:
                 on_progress((step + 1) / steps)
             except Cancelled:

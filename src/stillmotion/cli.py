@@ -147,6 +147,8 @@ def _new_worker(settings: Settings, services: Services) -> Worker:
         models=services.models,
         engines=engines,
         models_to_run=model_ids,
+        stall_s=settings.render_stall_s,
+        disk_retry_s=settings.disk_retry_s,
     )
 
 

@@ -72,7 +72,18 @@ class Settings(BaseSettings):
     lease_s: float = Field(
         30.0, gt=0, description="A claimed job returns to the queue if its worker is silent this long."
     )
-    max_attempts: int = Field(3, ge=1, description="Runs of one job before it fails for good after lost workers.")
+    max_attempts: int = Field(
+        3, ge=1, description="Lost runs (dead workers or engines) of one job before it fails; stops do not count."
+    )
+    render_stall_s: float = Field(
+        120.0,
+        ge=0,
+        description="A render that reports no progress this long (after its model loaded) is stopped and retried; "
+        "0: never.",
+    )
+    disk_retry_s: float = Field(
+        60.0, gt=0, description="A render that found the disk full goes back to the queue for this long."
+    )
     poll_interval_s: float = Field(0.5, gt=0, description="How often an idle worker looks for work.")
     host: str = Field("127.0.0.1", description="Bind address of `stillmotion serve`.")
     port: int = Field(8000, ge=0, le=65535, description="Port of `stillmotion serve`.")

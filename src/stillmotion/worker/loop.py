@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from stillmotion.domain import InvalidInput, ModelRegistry
 from stillmotion.domain.options import DEFAULT_DURATION_S, DEFAULT_FPS
 from stillmotion.engines.base import RenderRequest
-from stillmotion.jobs import Claim, JobStore
+from stillmotion.jobs import Claim, DatabaseUnavailable, JobStore
 from stillmotion.logs import log_context
 from stillmotion.storage import Storage, StorageError
-from stillmotion.worker.host import EngineCrashed, EngineHost, RenderFailed
+from stillmotion.worker.host import NO_SPACE, EngineCrashed, EngineHost, RenderFailed
 from stillmotion.worker.retention import sweep_work_files
 
 log = logging.getLogger("stillmotion.worker")
@@ -43,6 +47,8 @@ class Worker:
         cancel_grace_s: float = 30.0,
         engines: Collection[str] | None = None,
         models_to_run: Collection[str] | None = None,
+        stall_s: float = 120.0,
+        disk_retry_s: float = 60.0,
     ) -> None:
         self.store = store
         self.storage = storage
@@ -56,7 +62,9 @@ class Worker:
         self.engines = frozenset(engines) if engines is not None else None
         # The model ids whose jobs it takes (None: all), e.g. the one model a GPU worker keeps loaded.
         self.models_to_run = frozenset(models_to_run) if models_to_run is not None else None
-        self.host = EngineHost(cancel_grace_s=cancel_grace_s)
+        self.host = EngineHost(cancel_grace_s=cancel_grace_s, stall_s=stall_s)
+        # A render or upload that found the disk full waits this long in the queue: the job is not at fault.
+        self.disk_retry_s = disk_retry_s
         self.work_dir.mkdir(parents=True, exist_ok=True)
         # What a worker that died mid-render left behind goes when the next one starts.
         sweep_work_files(self.store, self.work_dir)
@@ -122,12 +130,14 @@ class Worker:
             options=job.options,
         )
         state = {"progress": 0.0, "written": -1.0, "written_at": 0.0, "still_ours": True, "stopping": False}
+        held_until = time.monotonic() + self.lease_s  # our lease surely holds until then, heartbeat or not
 
         def on_progress(fraction: float) -> None:
             state["progress"] = fraction
 
         def tick() -> bool:
             # Heartbeat with the latest progress; stop if the job was taken from us or we are shutting down.
+            nonlocal held_until
             if stop is not None and stop.is_set():
                 state["stopping"] = True
                 return False
@@ -136,30 +146,46 @@ class Worker:
             moved = state["progress"] != state["written"]
             if since >= _HEARTBEAT_EVERY_S or (moved and since >= _PROGRESS_EVERY_S):
                 state["written_at"] = now
+                try:
+                    state["still_ours"] = self.store.heartbeat(
+                        job.id, attempt=attempt, lease_s=self.lease_s, progress=state["progress"]
+                    )
+                except DATABASE_ERRORS as exc:
+                    # A database that is briefly away (a restart, a failover) does not stop the render; once the
+                    # lease may have run out, another worker may hold the job, and this one gives it up.
+                    log.warning("job %s attempt %d: heartbeat failed (%s); rendering on", job.id, attempt, exc)
+                    return now < held_until
                 state["written"] = state["progress"]
-                state["still_ours"] = self.store.heartbeat(
-                    job.id, attempt=attempt, lease_s=self.lease_s, progress=state["progress"]
-                )
+                held_until = now + self.lease_s
             return bool(state["still_ours"])
 
         try:
             result = self.host.render(
-                spec, request, output, on_progress=on_progress, tick=tick, tick_s=_PROGRESS_EVERY_S / 2
+                spec,
+                request,
+                output,
+                on_progress=on_progress,
+                tick=tick,
+                tick_s=_PROGRESS_EVERY_S / 2,
+                job_id=job.id,
+                attempt=attempt,
             )
         except RenderFailed as exc:
             output.unlink(missing_ok=True)
             if state["stopping"]:
-                self.store.release(job.id, attempt=attempt)
+                _settle(self.store.release, job.id, attempt=attempt)
                 log.info("job %s attempt %d: released (worker stopping)", job.id, attempt)
             elif exc.code == "cancelled":
                 log.info("job %s attempt %d: no longer ours, abandoned", job.id, attempt)
+            elif exc.code == NO_SPACE:
+                self._wait_for_disk(job.id, attempt, str(exc))
             else:
-                self.store.fail(job.id, attempt=attempt, code=exc.code, message=str(exc))
+                _settle(self.store.fail, job.id, attempt=attempt, code=exc.code, message=str(exc))
                 log.warning("job %s attempt %d: failed: %s", job.id, attempt, exc)
             return
         except EngineCrashed as exc:
             output.unlink(missing_ok=True)
-            self.store.give_up_attempt(job.id, attempt=attempt, reason=str(exc))
+            _settle(self.store.give_up_attempt, job.id, attempt=attempt, reason=str(exc))
             log.warning("job %s attempt %d: %s; will be retried", job.id, attempt, exc)
             return
 
@@ -167,9 +193,12 @@ class Worker:
         try:
             self.storage.put_file(media_key, output)
         except (StorageError, OSError) as exc:
-            # The storage kept failing (after its own retries): let the next claim render it again.
             output.unlink(missing_ok=True)
-            self.store.give_up_attempt(job.id, attempt=attempt, reason=f"storing the video failed: {exc}")
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                self._wait_for_disk(job.id, attempt, f"storing the video failed: {exc}")
+                return
+            # The storage kept failing (after its own retries): let the next claim render it again.
+            _settle(self.store.give_up_attempt, job.id, attempt=attempt, reason=f"storing the video failed: {exc}")
             log.warning("job %s attempt %d: storing the video failed: %s; will be retried", job.id, attempt, exc)
             return
         summary = {
@@ -180,9 +209,34 @@ class Worker:
             "duration_s": result.duration_s,
             **({"extra": result.extra} if result.extra else {}),
         }
-        if self.store.succeed(job.id, attempt=attempt, media_key=media_key, result=summary):
+        if _settle(self.store.succeed, job.id, attempt=attempt, media_key=media_key, result=summary):
             log.info("job %s attempt %d: succeeded", job.id, attempt)
         else:
             # A newer attempt owns the job now; this video is nobody's.
             self.storage.delete(media_key)
             log.info("job %s attempt %d: finished late, result discarded", job.id, attempt)
+
+    def _wait_for_disk(self, job_id: str, attempt: int, reason: str) -> None:
+        """The disk is full: the job goes back to the queue for `disk_retry_s`, not failed and not counted as a
+        lost run (`/healthz` reports the disk as degraded meanwhile)."""
+        _settle(self.store.release, job_id, attempt=attempt, wait_s=self.disk_retry_s, reason=reason)
+        log.warning("job %s attempt %d: %s; back to the queue for %g s", job_id, attempt, reason, self.disk_retry_s)
+
+
+# What a store call raises while its database cannot be reached (down, restarting, failing over).
+DATABASE_ERRORS = (SQLAlchemyError, DatabaseUnavailable)
+_SETTLE_TRIES_S = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def _settle(write: Callable[..., bool], *args: Any, **kwargs: Any) -> bool:
+    """A job's outcome written through a short database outage: retried with backoff (about 15 s in all, within
+    the lease), so that a finished render is not thrown away for a blip."""
+    for delay_s in (*_SETTLE_TRIES_S, None):
+        try:
+            return write(*args, **kwargs)
+        except DATABASE_ERRORS as exc:
+            if delay_s is None:
+                raise
+            log.warning("writing the job's outcome failed (%s); again in %g s", exc, delay_s)
+            time.sleep(delay_s)
+    raise AssertionError("unreachable")
