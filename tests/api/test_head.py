@@ -65,3 +65,33 @@ def test_head_on_an_unknown_path_is_not_found_like_get(world: tuple[TestClient, 
     client, _ = world
     assert client.head("/v1/no-such-thing", headers=AUTH).status_code == 404
     assert client.get("/v1/no-such-thing", headers=AUTH).status_code == 404
+
+
+def test_head_on_a_video_does_not_read_it(world: tuple[TestClient, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # A monitor checking links must not cost a full read of every clip.
+    client, job_id = world
+    poll = client.get(f"{GENERATION_PATH}?generation_id={job_id}", headers=AUTH).json()
+    link = urlsplit(poll["video"]["url"])
+    opened: list[str] = []
+    real_open = Path.open
+
+    def watched_open(path: Path, *args: object, **kwargs: object) -> object:
+        opened.append(path.name)
+        return real_open(path, *args, **kwargs)  # type: ignore[call-overload]
+
+    import anyio
+
+    real_open_file = anyio.open_file
+
+    async def watched_open_file(file: object, *args: object, **kwargs: object) -> object:
+        opened.append(Path(str(file)).name)
+        return await real_open_file(file, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(Path, "open", watched_open)
+    monkeypatch.setattr(anyio, "open_file", watched_open_file)
+    for url in (f"{link.path}?{link.query}", f"/v1/videos/{job_id}/content"):
+        head = client.head(url, headers=AUTH)
+        assert head.status_code == 200 and int(head.headers["content-length"]) == len(VIDEO), url
+    assert "x.mp4" not in opened
+    client.get(f"/v1/videos/{job_id}/content", headers=AUTH)
+    assert "x.mp4" in opened  # the watch sees a real read

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import FileResponse
 
+from stillmotion.api.head import VideoFileResponse
 from stillmotion.api.services import Services
 from stillmotion.domain import Forbidden, JobNotFound
 from stillmotion.storage import LocalStorage
@@ -14,7 +14,7 @@ from stillmotion.storage import LocalStorage
 router = APIRouter(tags=["media"])
 
 
-@router.get("/media/{key:path}", summary="Download a video through a signed link", response_class=FileResponse)
+@router.get("/media/{key:path}", summary="Download a video through a signed link", response_class=VideoFileResponse)
 def get_media(
     request: Request,
     key: Annotated[str, Path(examples=["videos/123456789012345678/1.mp4"])],
@@ -22,7 +22,7 @@ def get_media(
     signature: Annotated[
         str | None, Query(alias="Signature", examples=["q3Jc0Hk2pTn1vX8sYb5mWz4LrA6dE9fGhI0jK7lMnOo"])
     ] = None,
-) -> FileResponse:
+) -> VideoFileResponse:
     svc: Services = request.app.state.services
     svc.signer.verify(key, expires=expires, signature=signature)
     if not isinstance(svc.storage, LocalStorage):
@@ -34,4 +34,4 @@ def get_media(
     if not path.is_file():
         raise JobNotFound(key)
     # inline: a browser plays the link, as it does the hosted CDN's.
-    return FileResponse(path, media_type="video/mp4", filename=path.name, content_disposition_type="inline")
+    return VideoFileResponse(path, media_type="video/mp4", filename=path.name, content_disposition_type="inline")

@@ -30,6 +30,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from stillmotion.api.auth import CurrentTenant, current_tenant
 from stillmotion.api.errors import ApiError
+from stillmotion.api.head import is_head
 from stillmotion.api.services import (
     CreateRequest,
     Services,
@@ -762,6 +763,7 @@ async def delete_video(video_id: VideoId, tenant: CurrentTenant, svc: SERVICES) 
     summary="Download video content",
 )
 async def download_content(
+    request: Request,
     video_id: VideoId,
     tenant: CurrentTenant,
     svc: SERVICES,
@@ -785,17 +787,19 @@ async def download_content(
     media_key = job.media_key
     filename = f"{wire_id(job.id)}"
     if chosen == "video":
+        disposition = f'attachment; filename="{filename}.mp4"'
         try:
+            if is_head(request):  # the headers only: the size, not the video
+                size = await run_in_threadpool(svc.storage.size, media_key)
+                headers = {"Content-Length": str(size), "Content-Disposition": disposition}
+                return Response(media_type=_VARIANT_MEDIA["video"], headers=headers)
             stored = await run_in_threadpool(svc.storage.open, media_key)
         except FileNotFoundError:
             raise JobNotFound(video_id, noun="video") from None
         return StreamingResponse(
             stored.chunks(),
             media_type=_VARIANT_MEDIA["video"],
-            headers={
-                "Content-Length": str(stored.size),
-                "Content-Disposition": f'attachment; filename="{filename}.mp4"',
-            },
+            headers={"Content-Length": str(stored.size), "Content-Disposition": disposition},
         )
 
     def preview() -> bytes:
