@@ -307,9 +307,11 @@ def test_a_create_that_fails_after_reserving_gives_its_place_back(tmp_path: Path
 @dataclass
 class LoadProbe:
     """Counts the image decodes (Pillow's `ImageFile.load`) running at once and the pixels they hold. Each decode
-    waits, up to 2 s, until `expect` decodes run together, so that decodes that are allowed to overlap do."""
+    waits (up to 5 s) until `expect` decodes run together or all `total` have started, so that decodes that are
+    allowed to overlap do."""
 
     expect: int
+    total: int
     running: int = 0
     pixels: int = 0
     most_running: int = 0
@@ -332,7 +334,9 @@ class LoadProbe:
                 probe.most_pixels = max(probe.most_pixels, probe.pixels)
                 probe.loaded_sizes.append(image.size)
                 probe._lock.notify_all()
-                probe._lock.wait_for(lambda: probe.running >= probe.expect, timeout=2.0)
+                probe._lock.wait_for(
+                    lambda: probe.running >= probe.expect or len(probe.loaded_sizes) >= probe.total, timeout=5.0
+                )
             try:
                 return real_load(image)
             finally:
@@ -362,7 +366,7 @@ def test_parallel_uploads_decode_within_the_pixel_budget_and_the_decode_slots(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, decode_slots: int, budget_megapixels: float, most_at_once: int
 ) -> None:
     # Six 600x400 PNGs (0.24 megapixels each) uploaded at once: a budget of 0.5 megapixels holds two of them.
-    probe = LoadProbe(expect=most_at_once)
+    probe = LoadProbe(expect=most_at_once, total=6)
     probe.install(monkeypatch)
     images = [make_image(600, 400, seed=seed) for seed in range(6)]
     with (
@@ -379,7 +383,7 @@ def test_parallel_uploads_decode_within_the_pixel_budget_and_the_decode_slots(
 def test_an_image_larger_than_the_whole_budget_is_decoded_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    probe = LoadProbe(expect=2)
+    probe = LoadProbe(expect=2, total=3)
     probe.install(monkeypatch)
     big, small = make_image(1000, 800), make_image(400, 320)
     with (
@@ -394,7 +398,7 @@ def test_an_image_larger_than_the_whole_budget_is_decoded_alone(
 def test_a_large_jpeg_is_decoded_at_a_reduced_scale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Stored as sent (AI/ML API): decoding only proves the file whole, so an eighth of each side is enough.
     # Cropped to 1280x720 (OpenAI): the decode covers at least that.
-    probe = LoadProbe(expect=1)
+    probe = LoadProbe(expect=1, total=2)
     probe.install(monkeypatch)
     photo = make_image(4000, 3000, fmt="JPEG")
     with running(tmp_path) as (base, services):

@@ -198,16 +198,18 @@ async def read_form(
         form = await parser.parse()
     except MultiPartException as exc:
         raise InvalidInput("body", f"is not valid multipart/form-data ({exc.message})") from None
-    texts = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+    items = [(key, value if isinstance(value, str) else None) for key, value in form.multi_items()]
     try:
-        await anyio.to_thread.run_sync(functools.partial(_check_form_text, texts), limiter=limiter)
+        await anyio.to_thread.run_sync(functools.partial(_check_form_text, items), limiter=limiter)
     except BaseException:
         await form.close()
         raise
     return form
 
 
-def _check_form_text(fields: list[tuple[str, str]]) -> None:
-    for key, value in fields:
+def _check_form_text(items: list[tuple[str, str | None]]) -> None:
+    """Every field name, and every text field's value (None: a file), is `storable_text`."""
+    for key, value in items:
         storable_text(key, key)
-        storable_text(value, key)
+        if value is not None:
+            storable_text(value, key)

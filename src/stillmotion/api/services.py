@@ -126,7 +126,6 @@ class Services:
                 request_hash=fingerprint,
                 request_id=request.request_id or current_request_id(),
             )
-            del frame  # up to 20 MB; the spec holds the bytes from here on
             try:
                 job = await run_in_threadpool(functools.partial(self.store.create, spec, cap=cap))
             except UnfinishedCapReached as exc:
@@ -141,8 +140,8 @@ class Services:
 
     async def _first_frame(self, request: CreateRequest) -> tuple[FirstFrame, tuple[int, int] | None]:
         """Steps 3 and 4 of `create_job` past the model: the callback URL checked and the image downloaded on one
-        network slot, then the image checked and decoded within the decode budget. The decoded pixels and the
-        image as sent (when it was cropped) are gone once this returns."""
+        network slot, then the image checked and decoded within the decode budget; (the frame to store, the size
+        it was cropped to). The decoded pixels are gone once this returns."""
         tenant = request.tenant
         image = request.first_frame_image
         url = image.strip() if isinstance(image, str) and intake.is_url(image) else None
