@@ -1,14 +1,40 @@
-"""A guard for tests that talk to servers: nothing may connect, or resolve a name, outside loopback."""
+"""Servers on loopback for tests: an app under uvicorn in a thread (`serving`), and a guard under which nothing may
+connect, or resolve a name, outside loopback."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Collection
+import threading
+import time
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import uvicorn
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Run the ASGI `app` under uvicorn on a free loopback port; yields the base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
 
 
 @dataclass

@@ -38,6 +38,19 @@ class Settings(BaseSettings):
         False, description="Let `first_frame_image` URLs reach private, loopback and link-local addresses."
     )
     fetch_timeout_s: float = Field(15.0, gt=0, description="Deadline for fetching a `first_frame_image` URL.")
+    fetch_slots: int = Field(
+        16, ge=1, description="Image downloads and callback checks of creates at once, per API process, on threads "
+        "of their own (never the pool that serves polls and `/healthz`)."
+    )
+    fetch_slots_per_key: int = Field(
+        8, ge=1, description="How many of those one API key may hold (running or waiting); past it a create is "
+        "refused with 429."
+    )
+    decode_slots: int = Field(2, ge=1, description="Images decoded at once, per API process.")
+    decode_budget_megapixels: float = Field(
+        80.0, gt=0, description="Decoded pixels the images being decoded may hold between them, per API process; "
+        "a decode that does not fit waits (one larger than the whole budget runs alone)."
+    )
     max_request_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, description="Largest request body accepted (a 20 MB image in base64 fits)."
     )

@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import io
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from PIL import Image
 
 from stillmotion.api import openai_videos
@@ -31,33 +27,13 @@ from stillmotion.config import Settings
 from stillmotion.media.video import probe_video
 from stillmotion.worker import Worker
 from support import OTHER_KEY, TEST_KEY, b64, make_image
+from support_network import serving
 
 VIDEO_KEYS = {
     "id", "object", "model", "status", "progress", "created_at", "completed_at", "expires_at", "prompt",
     "seconds", "size", "remixed_from_video_id", "error",
 }
 PROMPT = "she smiles and the camera slowly zooms in"
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """Run `app` under uvicorn on a free loopback port; yields the base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
 
 
 @pytest.fixture

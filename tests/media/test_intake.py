@@ -15,10 +15,13 @@ from PIL import Image
 from stillmotion.domain.errors import InvalidInput
 from stillmotion.media.intake import (
     MAX_IMAGE_BYTES,
+    CropTo,
     FirstFrame,
     check_image,
+    decode,
     decode_first_frame,
     describe_size,
+    plan_decode,
     sniff_format,
 )
 
@@ -399,3 +402,58 @@ def test_absurdly_long_strings_are_refused_before_any_copy() -> None:
     assert rule_of(excinfo) == (
         "is 100,000 characters; base64 of an image of at most 1,000 bytes is at most 1,336 characters"
     )
+
+
+# ---- decoding within a plan: what it holds, and the crop ----
+
+LANDSCAPE_OR_PORTRAIT = CropTo(landscape=(1280, 720), portrait=(720, 1280))
+
+
+def smooth(width: int, height: int) -> Image.Image:
+    """Gradients, so that two good resamplings of it agree closely (noise would not)."""
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    pixels = np.stack([255 * xx / width, 255 * yy / height, 128 + 0 * xx], axis=-1).astype(np.uint8)  # (H, W, 3)
+    return Image.fromarray(pixels)
+
+
+def test_a_jpeg_kept_as_sent_is_planned_at_an_eighth_of_each_side() -> None:
+    data = encode(smooth(4000, 3000), "JPEG", quality=90)
+    plan = plan_decode(data)
+    assert (plan.crop_size, plan.decoded_pixels) == (None, 500 * 375)
+    assert decode(plan) == FirstFrame(data=data, format="jpeg", width=4000, height=3000)
+    png_plan = plan_decode(encode(smooth(800, 600), "PNG"))
+    assert (png_plan.draft_size, png_plan.decoded_pixels) == (None, 800 * 600)  # PNG has no reduced decode
+
+
+def test_a_cropped_jpeg_is_decoded_at_the_scale_its_output_needs_and_matches_a_full_decode() -> None:
+    source = smooth(4000, 3000)
+    data = encode(source, "JPEG", quality=95)
+    plan = plan_decode(data, crop_to=LANDSCAPE_OR_PORTRAIT)
+    assert plan.crop_size == (1280, 720)
+    assert plan.decoded_pixels == 2000 * 1500
+    frame = decode(plan)
+    assert (frame.format, frame.width, frame.height) == ("jpeg", 1280, 720)
+    with Image.open(io.BytesIO(frame.data)) as stored:
+        got = np.asarray(stored.convert("RGB"), dtype=np.float32)
+    # The reference: the full picture, centre-cropped to 16:9 (4000x2250), then shrunk.
+    reference = source.crop((0, 375, 4000, 2625)).resize((1280, 720), Image.Resampling.LANCZOS)
+    assert float(np.abs(got - np.asarray(reference, dtype=np.float32)).mean()) < 2.0
+
+
+def test_an_exif_rotated_jpeg_is_cropped_upright() -> None:
+    # Stored 4000x3000 with "rotate 90 CW to display": upright it is 3000x4000. The stored orientation picks the
+    # output size (1280x720), and the upright picture is cropped to it.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = encode(smooth(4000, 3000), "JPEG", quality=90, exif=exif)
+    frame = decode(plan_decode(data, crop_to=LANDSCAPE_OR_PORTRAIT))
+    assert (frame.width, frame.height) == (1280, 720)
+    with Image.open(io.BytesIO(frame.data)) as stored:
+        assert stored.getexif().get(0x0112) is None  # the pixels are upright now; no orientation is left to apply
+
+
+def test_a_frame_already_of_the_output_shape_keeps_its_bytes() -> None:
+    data = encode(smooth(640, 360), "PNG")
+    assert decode(plan_decode(data, crop_to=LANDSCAPE_OR_PORTRAIT)).data == data
+    assert LANDSCAPE_OR_PORTRAIT.size_for(640, 360) == (1280, 720)
+    assert LANDSCAPE_OR_PORTRAIT.size_for(360, 360) == (720, 1280)

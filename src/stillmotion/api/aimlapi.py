@@ -18,7 +18,6 @@ from stillmotion.api.services import (
     Services,
     idempotency_key,
     parse_body,
-    read_json_object,
     services,
 )
 from stillmotion.domain import InvalidInput, Job, JobStatus
@@ -223,7 +222,7 @@ _CREATE_DOC: dict[str, Any] = {
 
 
 async def _create(request: Request, tenant: str, svc: Services) -> Job:
-    body = await read_json_object(request, max_bytes=svc.settings.max_request_bytes)
+    body = await svc.read_json(request)
     fields = parse_body(CreateGeneration, body)
     if not fields.prompt.strip():
         raise InvalidInput("prompt", "must not be blank")

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from starlette.concurrency import run_in_threadpool
 
 from stillmotion.api.auth import CurrentTenant, current_tenant
+from stillmotion.api.bodies import parse_json_object
 from stillmotion.api.errors import ApiError
 from stillmotion.api.services import (
     MAX_CALLBACK_URL,
@@ -29,7 +30,6 @@ from stillmotion.api.services import (
     Services,
     idempotency_key,
     parse_body,
-    read_json_object,
     services,
 )
 from stillmotion.domain import InvalidInput, Job, JobNotFound, JobStatus
@@ -248,10 +248,10 @@ def verify_callback(svc: Services, url: str) -> None:
     if status != 200:
         raise InvalidInput("callback_url", f"{rule} (it answered HTTP {status})")
     try:
-        echoed = json.loads(answer)
-    except ValueError:
-        raise InvalidInput("callback_url", f"{rule} (its answer is not JSON)") from None
-    if not isinstance(echoed, dict) or echoed.get("challenge") != challenge:
+        echoed = parse_json_object(answer)  # the limits of request bodies: the receiver is just another stranger
+    except InvalidInput:
+        raise InvalidInput("callback_url", f"{rule} (its answer is not a JSON object)") from None
+    if echoed.get("challenge") != challenge:
         raise InvalidInput("callback_url", f"{rule} (it answered with a different challenge)")
 
 
@@ -319,7 +319,7 @@ def _check_choices(fields: CreateVideoGeneration) -> None:
     },
 )
 async def create_video_generation(request: Request, tenant: CurrentTenant, svc: SERVICES) -> VideoGenerationCreated:
-    body = await read_json_object(request, max_bytes=svc.settings.max_request_bytes)
+    body = await svc.read_json(request)
     fields = parse_body(CreateVideoGeneration, body)
     _check_choices(fields)
     create = CreateRequest(
@@ -335,11 +335,7 @@ async def create_video_generation(request: Request, tenant: CurrentTenant, svc: 
     )
     # Only a verified callback URL is stored, and only a request that passed every other check (image, cap)
     # contacts it; a retried request with the same key was verified already and is not again.
-    handshake = (
-        None
-        if fields.callback_url is None
-        else functools.partial(run_in_threadpool, verify_callback, svc, fields.callback_url)
-    )
+    handshake = None if fields.callback_url is None else functools.partial(verify_callback, svc, fields.callback_url)
     job = await svc.create_job(create, before_insert=handshake)
     return VideoGenerationCreated(task_id=job.id, base_resp=OK)
 

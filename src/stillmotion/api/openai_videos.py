@@ -15,35 +15,22 @@ photo to a portrait sliver).
 from __future__ import annotations
 
 import copy
-import io
 import re
 from dataclasses import dataclass, replace
 from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from PIL import ExifTags, Image, ImageOps
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
 from stillmotion.api.auth import CurrentTenant, current_tenant
 from stillmotion.api.errors import ApiError
 from stillmotion.api.head import is_head
-from stillmotion.api.services import (
-    CreateRequest,
-    Services,
-    capped_stream,
-    check_declared_length,
-    idempotency_key,
-    read_json_object,
-    services,
-    storable_text,
-)
+from stillmotion.api.services import CreateRequest, Services, idempotency_key, services
 from stillmotion.domain import MODEL_ENGINES, InvalidInput, Job, JobNotFound, JobStatus, ModelRegistry
-from stillmotion.media import intake
-from stillmotion.media.intake import FirstFrame, check_image, decode_first_frame
+from stillmotion.media.intake import CropTo
 from stillmotion.media.thumbnail import spritesheet_jpeg, thumbnail_webp
 
 DIALECT = "openai"
@@ -338,39 +325,11 @@ class _CreateFields:
     callback_url: str | None = None
 
 
-class _StrictTextParser(MultiPartParser):
-    """Starlette decodes a text part that is not valid in its charset as latin-1, which would store mojibake
-    (a prompt of `\\xff\\xfe` bytes reads `ÿþ`); refuse such a part instead, naming its field."""
-
-    def on_part_end(self) -> None:
-        part = self._current_part
-        if part.file is None:
-            try:
-                bytes(part.data).decode(self._charset)
-            except (UnicodeDecodeError, LookupError):
-                raise InvalidInput(part.field_name, f"must be {self._charset.upper()} text") from None
-        super().on_part_end()
-
-
-async def _read_form(request: Request, *, max_bytes: int) -> FormData:
-    check_declared_length(request, max_bytes=max_bytes)
-    parser = _StrictTextParser(
-        request.headers,
-        capped_stream(request, max_bytes=max_bytes),
-        max_files=1,
-        max_fields=len(_FORM_FIELDS),
-        max_part_size=max_bytes,
-    )
-    try:
-        return await parser.parse()
-    except MultiPartException as exc:
-        raise InvalidInput("body", f"is not valid multipart/form-data ({exc.message})") from None
-
-
 def _text(value: Any, field: str) -> str:
+    # Whether the text can be stored was checked with the rest of the body, off the event loop (`api.bodies`).
     if not isinstance(value, str):
         raise InvalidInput(field, "must be a string")
-    return storable_text(value, field)
+    return value
 
 
 async def _fields_from_form(form: FormData, models: ModelRegistry) -> _CreateFields:
@@ -476,67 +435,11 @@ def _validate(
     return _CreateFields(prompt, model, seconds, size, image, image_field)
 
 
-def _renamed(exc: InvalidInput, field: str) -> InvalidInput:
-    """The shared intake names the image `first_frame_image`; this dialect's clients know it by `field`."""
-    if exc.field == intake.FIELD:
-        return InvalidInput(field, exc.rule, status_code=exc.status_code)
-    return exc
-
-
-def _decode(fields: _CreateFields, svc: Services) -> FirstFrame:
-    try:
-        if isinstance(fields.image, bytes):
-            return check_image(fields.image)
-        return decode_first_frame(fields.image, fetch=svc.fetcher.fetch)
-    except InvalidInput as exc:
-        raise _renamed(exc, fields.image_field) from None
-
-
-def _choose_size(size: str | None, frame: FirstFrame) -> tuple[int, int]:
-    """`size` as (width, height); without one, the orientation of the image (as stored) picks it."""
+def _crop_to(size: str | None) -> CropTo:
+    """The frame is centre-cropped to `size`; without one, the orientation of the image (as stored) picks it."""
     if size is None:
-        size = "1280x720" if frame.width > frame.height else "720x1280"
-    return SIZES[size]
-
-
-def crop_to_aspect(frame: FirstFrame, *, width: int, height: int) -> FirstFrame:
-    """Centre-crop `frame` (upright, as the engine will see it) to `width:height`, shrunk to that size if it
-    is larger; PNG stays PNG (lossless), JPEG stays JPEG. An image already of that shape is kept as is."""
-    with Image.open(io.BytesIO(frame.data)) as opened:
-        orientation = opened.getexif().get(ExifTags.Base.Orientation, 1)
-        image = ImageOps.exif_transpose(opened)
-    src_w, src_h = image.size
-    if src_w * height > width * src_h:  # wider than the target: trim the sides
-        crop_w, crop_h = max(1, round(src_h * width / height)), src_h
-    else:  # taller: trim top and bottom
-        crop_w, crop_h = src_w, max(1, round(src_w * height / width))
-    if orientation == 1 and (crop_w, crop_h) == (src_w, src_h) and src_w <= width:
-        return frame
-    if image.mode.startswith("I"):
-        image = _eight_bit_grey(image)
-    if image.mode not in ("RGB", "RGBA", "L", "LA"):
-        image = image.convert("RGBA")  # palette and CMYK images resample poorly or not at all
-    left, top = (src_w - crop_w) // 2, (src_h - crop_h) // 2
-    image = image.crop((left, top, left + crop_w, top + crop_h))
-    if crop_w > width:
-        image = image.resize((width, height), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    if frame.format == "jpeg":
-        image.convert("RGB").save(buffer, format="JPEG", quality=95)
-    else:
-        image.save(buffer, format="PNG")
-    return FirstFrame(data=buffer.getvalue(), format=frame.format, width=image.width, height=image.height)
-
-
-def _eight_bit_grey(image: Image.Image) -> Image.Image:
-    """A 16-bit greyscale image scaled to 8 bits; Pillow's own conversion clips every sample above 255 (a
-    16-bit photo would turn white)."""
-    wide = image.convert("I")
-    peak = wide.getextrema()[1]
-    # "I" carries no range of its own: samples above 255 can only be 16-bit ones.
-    sixteen = image.mode.startswith("I;16") or (isinstance(peak, int | float) and peak > 255)
-    scale = 255 / 65535 if sixteen else 1.0
-    return wide.point(lambda value: value * scale).convert("L")
+        return CropTo(landscape=SIZES["1280x720"], portrait=SIZES["720x1280"])
+    return CropTo(landscape=SIZES[size], portrait=SIZES[size])
 
 
 # ---- routes ----
@@ -629,39 +532,29 @@ router = APIRouter(tags=["OpenAI Videos"])
 )
 async def create_video(request: Request, tenant: CurrentTenant, svc: SERVICES) -> Video:
     key = idempotency_key(request)
-    max_bytes = svc.settings.max_request_bytes
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type == "multipart/form-data":
-        form = await _read_form(request, max_bytes=max_bytes)
+        form = await svc.read_form(request, max_fields=len(_FORM_FIELDS), max_files=1)
         try:
             fields = await _fields_from_form(form, svc.models)
         finally:
             await form.close()
     elif content_type in ("application/json", ""):
-        fields = _fields_from_json(await read_json_object(request, max_bytes=max_bytes), svc.models)
+        fields = _fields_from_json(await svc.read_json(request), svc.models)
     else:
         raise InvalidInput("Content-Type", f"must be multipart/form-data or application/json (got {content_type!r})")
-    # The cap comes before the image is decoded or fetched, for a new key too; a replay of a job already made with
-    # its key is never capped (whether it is a replay is known once the image is decoded: the request's digest).
-    if key is None or not await run_in_threadpool(svc.store.uses_idempotency_key, tenant, key):
-        await svc.check_unfinished_cap(tenant)
-    frame = await run_in_threadpool(_decode, fields, svc)
-    width, height = _choose_size(fields.size, frame)
-
-    def prepare(found: FirstFrame) -> FirstFrame:
-        return crop_to_aspect(found, width=width, height=height)
-
     job = await svc.create_job(
         CreateRequest(
             tenant=tenant,
             dialect=DIALECT,
             model=fields.model,
             prompt=fields.prompt,
-            first_frame_image=frame,
-            options={"duration": float(fields.seconds), "width": width, "height": height},
+            first_frame_image=fields.image,
+            options={"duration": float(fields.seconds)},
             idempotency_key=key,
             callback_url=fields.callback_url,
-            prepare_frame=prepare,
+            crop_to=_crop_to(fields.size),
+            image_field=fields.image_field,
         )
     )
     return to_wire(job)

@@ -8,22 +8,25 @@ import json
 import logging
 import math
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
+from stillmotion.api import bodies
+from stillmotion.api.admission import Admission
 from stillmotion.api.limits import unfinished_jobs_exceeded
 from stillmotion.config import Settings
 from stillmotion.domain import InvalidInput, Job, JobSpec, JobStatus, ModelRegistry, UnfinishedCapReached
-from stillmotion.domain.text import unstorable
 from stillmotion.jobs import JobStore
 from stillmotion.logs import current_request_id
+from stillmotion.media import intake
 from stillmotion.media.fetch import UrlFetcher
-from stillmotion.media.intake import FirstFrame, decode_first_frame
+from stillmotion.media.intake import CropTo, FirstFrame
 from stillmotion.storage import LinkSigner, Storage
 
 M = TypeVar("M", bound=BaseModel)
@@ -39,6 +42,11 @@ class Services:
     fetcher: UrlFetcher
     # The model ids jobs may name: built in plus the models file's (pure data; no engine is imported).
     models: ModelRegistry = field(default_factory=ModelRegistry)
+    # What creates in progress may hold at once in this process: cap places, network slots, the decode budget.
+    admission: Admission = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.admission = Admission.from_settings(self.settings)
 
     def as_seen(self, job: Job, *, now: float | None = None) -> Job:
         """The job as clients see it: past its retention deadline a succeeded job reads as expired (without its
@@ -64,63 +72,110 @@ class Services:
             return None  # the next cleanup pass expires it
         return self.storage.url(job.media_key, ttl_s=min(self.settings.link_ttl_s, left_s), not_after=deadline)
 
-    def _build_spec(self, request: CreateRequest) -> JobSpec:
-        engine = self.models.engine(request.model)  # before any fetch: an unknown model costs no download
-        if request.callback_url is not None:
-            if len(request.callback_url) > MAX_CALLBACK_URL:
-                raise InvalidInput("callback_url", f"must be at most {MAX_CALLBACK_URL} characters long")
-            self.fetcher.check_url(request.callback_url, field="callback_url")
-        image = request.first_frame_image
-        frame = decode_first_frame(image, fetch=self.fetcher.fetch) if isinstance(image, str) else image
-        if request.prepare_frame is not None:
-            frame = request.prepare_frame(frame)
-        return JobSpec(
-            tenant=request.tenant,
-            model=request.model,
-            engine=engine,
-            prompt=request.prompt,
-            image=frame.data,
-            image_format=frame.format,
-            image_width=frame.width,
-            image_height=frame.height,
-            prompt_optimizer=request.prompt_optimizer,
-            options=dict(request.options),
-            dialect=request.dialect,
-            callback_url=request.callback_url,
-            idempotency_key=request.idempotency_key,
-            request_hash=request.fingerprint() if request.idempotency_key is not None else None,
-            request_id=request.request_id or current_request_id(),
-        )
+    async def create_job(self, request: CreateRequest, *, before_insert: Callable[[], None] | None = None) -> Job:
+        """The one create pipeline of every dialect (each only parses its wire format and renders the answer):
 
-    async def create_job(
-        self, request: CreateRequest, *, before_insert: Callable[[], Awaitable[None]] | None = None
-    ) -> Job:
-        """Validate the image (fetching it if it is a URL), then commit the job; blocking work off the loop.
+        1. With an `Idempotency-Key`, the job made earlier with that key and the same request is returned as is
+           (`Conflict` for another request), before anything else: a replay is never refused.
+        2. A place under the key's cap of unfinished jobs is reserved (`RateLimited` when there is none), counting
+           the jobs stored and the creates in progress in this process.
+        3. The model, then the callback URL: checked (its host resolved and judged), not contacted.
+        4. The image: downloaded (a URL) on a network slot, checked and decoded within the decode budget, and
+           cropped when the request asks for it (`crop_to`, whose size becomes the `width`/`height` options).
+        5. `before_insert` (MiniMax's callback handshake; blocking) on a network slot: a request that is refused
+           anyway contacts nobody.
+        6. The insert, which counts the cap again atomically (other processes' creates are only seen there).
 
-        With an `Idempotency-Key`, an earlier job made with that key and the same request is returned as is,
-        before any image is fetched. A key already at its cap of unfinished jobs is refused (`RateLimited`),
-        also before any fetch; a replay of an existing job is not refused. `before_insert` (MiniMax's callback
-        handshake) runs once the request has passed everything else, just before the job is stored: a request
-        that is refused anyway contacts nobody.
+        Whatever fails, nothing is stored and the reserved place is given back.
         """
+        tenant = request.tenant
+        fingerprint = None
         if request.idempotency_key is not None:
-            earlier = await run_in_threadpool(
-                self.store.find_idempotent, request.tenant, request.idempotency_key, request.fingerprint()
-            )
+            earlier, fingerprint = await run_in_threadpool(self._find_replay, request, request.idempotency_key)
             if earlier is not None:
                 return earlier
-        await self.check_unfinished_cap(request.tenant)
-        spec = await run_in_threadpool(self._build_spec, request)
-        if before_insert is not None:
-            await before_insert()
         cap = self.settings.max_unfinished_jobs
-        try:
-            # Counted again with the insert, atomically: the check above only spares a doomed request its fetch.
-            job = await run_in_threadpool(functools.partial(self.store.create, spec, cap=cap))
-        except UnfinishedCapReached as exc:
-            raise unfinished_jobs_exceeded(exc.cap, exc.unfinished) from None
+        count_stored = functools.partial(run_in_threadpool, self.store.count_unfinished, tenant)
+        async with self.admission.unfinished.reserve(tenant, cap=cap, count_stored=count_stored):
+            engine = self.models.engine(request.model)  # before any fetch: an unknown model costs no download
+            if request.callback_url is not None and len(request.callback_url) > MAX_CALLBACK_URL:
+                raise InvalidInput("callback_url", f"must be at most {MAX_CALLBACK_URL} characters long")
+            try:
+                frame, crop_size = await self._first_frame(request)
+            except InvalidInput as exc:
+                raise _named(exc, request.image_field) from None
+            if before_insert is not None:
+                await self.admission.network.run(tenant, before_insert)
+            options = dict(request.options)
+            if crop_size is not None:
+                options["width"], options["height"] = crop_size
+            spec = JobSpec(
+                tenant=tenant,
+                model=request.model,
+                engine=engine,
+                prompt=request.prompt,
+                image=frame.data,
+                image_format=frame.format,
+                image_width=frame.width,
+                image_height=frame.height,
+                prompt_optimizer=request.prompt_optimizer,
+                options=options,
+                dialect=request.dialect,
+                callback_url=request.callback_url,
+                idempotency_key=request.idempotency_key,
+                request_hash=fingerprint,
+                request_id=request.request_id or current_request_id(),
+            )
+            try:
+                job = await run_in_threadpool(functools.partial(self.store.create, spec, cap=cap))
+            except UnfinishedCapReached as exc:
+                raise unfinished_jobs_exceeded(exc.cap, exc.unfinished) from None
         _log.info("job %s created (%s, model %s)", job.id, job.dialect, job.model, extra={"job_id": job.id})
         return job
+
+    def _find_replay(self, request: CreateRequest, key: str) -> tuple[Job | None, str]:
+        # The digest covers the image (up to 20 MB): computed here, off the event loop, with the lookup.
+        fingerprint = request.fingerprint()
+        return self.store.find_idempotent(request.tenant, key, fingerprint), fingerprint
+
+    async def _first_frame(self, request: CreateRequest) -> tuple[FirstFrame, tuple[int, int] | None]:
+        """Steps 3 and 4 of `create_job` past the model: the callback URL checked and the image downloaded on one
+        network slot, then the image checked and decoded within the decode budget; (the frame to store, the size
+        it was cropped to). The decoded pixels are gone once this returns."""
+        tenant = request.tenant
+        image = request.first_frame_image
+        url = image.strip() if isinstance(image, str) and intake.is_url(image) else None
+        downloaded: bytes | None = None
+        if request.callback_url is not None or url is not None:
+            downloaded = await self.admission.network.run(
+                tenant, functools.partial(self._check_callback_and_fetch, request.callback_url, url)
+            )
+        sent = downloaded if downloaded is not None else image
+        decodes = self.admission.decodes
+        plan = await decodes.run_small(functools.partial(_plan, sent, request.crop_to))
+        frame = await decodes.run(plan.decoded_pixels, functools.partial(intake.decode, plan))
+        return frame, plan.crop_size
+
+    def _check_callback_and_fetch(self, callback_url: str | None, image_url: str | None) -> bytes | None:
+        if callback_url is not None:
+            self.fetcher.check_url(callback_url, field="callback_url")
+        return None if image_url is None else self.fetcher.fetch(image_url)
+
+    async def read_json(self, request: Request) -> dict[str, Any]:
+        """The request body as a JSON object (`bodies.read_json_object`): capped, parsed off the event loop."""
+        return await bodies.read_json_object(
+            request, max_bytes=self.settings.max_request_bytes, limiter=self.admission.parsing
+        )
+
+    async def read_form(self, request: Request, *, max_fields: int, max_files: int) -> FormData:
+        """The request body as multipart/form-data (`bodies.read_form`); the caller closes it."""
+        return await bodies.read_form(
+            request,
+            max_bytes=self.settings.max_request_bytes,
+            max_fields=max_fields,
+            max_files=max_files,
+            limiter=self.admission.parsing,
+        )
 
     async def read_job(self, job_id: str, *, tenant: str) -> Job:
         """One job as its owner sees it (`as_seen`), read on the event loop where the store can (SQLite,
@@ -130,18 +185,6 @@ class Services:
         else:
             job = await run_in_threadpool(self.store.get, job_id, tenant=tenant)
         return self.as_seen(job)
-
-    async def check_unfinished_cap(self, tenant: str) -> None:
-        """`RateLimited` if `tenant` is at its cap of queued plus running jobs.
-
-        An early check, before anything is fetched or decoded; `store.create` checks again atomically with the
-        insert, so that creates racing in parallel cannot pass the cap.
-        """
-        cap = self.settings.max_unfinished_jobs
-        if cap > 0:
-            unfinished = await run_in_threadpool(self.store.count_unfinished, tenant)
-            if unfinished >= cap:
-                raise unfinished_jobs_exceeded(cap, unfinished)
 
     async def delete_job(self, job_id: str, *, tenant: str) -> Job:
         """Remove a job, its input and its video; a running render stops at its next heartbeat."""
@@ -158,38 +201,53 @@ MAX_CALLBACK_URL = 2048
 @dataclass(frozen=True)
 class CreateRequest:
     """One create call as a dialect understood it. `first_frame_image` is the wire text (URL, data URI or
-    base64) or an already decoded upload; `prepare_frame` may reshape the frame before it is stored."""
+    base64) or the bytes of an uploaded file; `crop_to` reshapes the frame before it is stored; errors about the
+    image name it `image_field`, as the dialect's clients know it."""
 
     tenant: str
     dialect: str
     model: str
     prompt: str
-    first_frame_image: str | FirstFrame
+    first_frame_image: str | bytes
     prompt_optimizer: bool = True
     options: dict[str, Any] = field(default_factory=dict)
     callback_url: str | None = None
     idempotency_key: str | None = None
-    prepare_frame: Callable[[FirstFrame], FirstFrame] | None = None
+    crop_to: CropTo | None = None
+    image_field: str = intake.FIELD
     request_id: str | None = None  # not part of the fingerprint: a retry is a new request for the same job
 
     def fingerprint(self) -> str:
         """A digest of everything the request asked for: the same request gives the same digest."""
         image = self.first_frame_image
-        image_digest = hashlib.sha256(image.encode() if isinstance(image, str) else image.data).hexdigest()
-        canonical = json.dumps(
-            {
-                "dialect": self.dialect,
-                "model": self.model,
-                "prompt": self.prompt,
-                "image": image_digest,
-                "prompt_optimizer": self.prompt_optimizer,
-                "options": self.options,
-                "callback_url": self.callback_url,
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        )
+        image_digest = hashlib.sha256(image.encode() if isinstance(image, str) else image).hexdigest()
+        asked: dict[str, Any] = {
+            "dialect": self.dialect,
+            "model": self.model,
+            "prompt": self.prompt,
+            "image": image_digest,
+            "prompt_optimizer": self.prompt_optimizer,
+            "options": self.options,
+            "callback_url": self.callback_url,
+        }
+        if self.crop_to is not None:  # only when asked for, so the digests of requests without one stay as they were
+            asked["crop_to"] = [self.crop_to.landscape, self.crop_to.portrait]
+        canonical = json.dumps(asked, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _plan(sent: str | bytes, crop_to: CropTo | None) -> intake.DecodePlan:
+    data = intake.inline_or_url(sent) if isinstance(sent, str) else sent
+    if isinstance(data, str):  # pragma: no cover - URLs were downloaded before this step
+        raise AssertionError("an image URL reached the decode step")
+    return intake.plan_decode(data, crop_to=crop_to)
+
+
+def _named(exc: InvalidInput, image_field: str) -> InvalidInput:
+    """The shared intake names the image `first_frame_image`; a dialect's clients may know it by another name."""
+    if exc.field == intake.FIELD and image_field != intake.FIELD:
+        return InvalidInput(image_field, exc.rule, status_code=exc.status_code)
+    return exc
 
 
 def idempotency_key(request: Request) -> str | None:
@@ -205,69 +263,6 @@ def idempotency_key(request: Request) -> str | None:
 async def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
-
-
-def check_declared_length(request: Request, *, max_bytes: int) -> None:
-    """413 before reading anything when the declared Content-Length is over `max_bytes`."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise InvalidInput("body", f"is {int(declared)} bytes; at most {max_bytes} bytes are allowed", status_code=413)
-
-
-async def capped_stream(request: Request, *, max_bytes: int) -> AsyncGenerator[bytes, None]:
-    """The body's chunks, stopped with a 413 as soon as more than `max_bytes` have arrived (chunked bodies
-    declare no length)."""
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise InvalidInput("body", f"exceeds {max_bytes} bytes", status_code=413)
-        yield chunk
-
-
-async def read_json_object(request: Request, *, max_bytes: int) -> dict[str, Any]:
-    """The request body as a JSON object, read with a size cap; every failure is an `InvalidInput`."""
-    check_declared_length(request, max_bytes=max_bytes)
-    raw = b"".join([chunk async for chunk in capped_stream(request, max_bytes=max_bytes)])
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput("body", "must be UTF-8 encoded JSON") from None
-    try:
-        value = json.loads(text)
-    except RecursionError:
-        raise InvalidInput("body", "is nested too deeply") from None
-    except ValueError as exc:
-        raise InvalidInput("body", f"is not valid JSON ({exc})") from None
-    if not isinstance(value, dict):
-        raise InvalidInput("body", "must be a JSON object")
-    _check_storable(value)
-    return value
-
-
-def storable_text(value: str, field: str) -> str:
-    """`value` when a database can store it (`domain.text.unstorable`); otherwise an `InvalidInput` naming
-    `field`, instead of the 500 the insert (or a lookup) would end in."""
-    rule = unstorable(value)
-    if rule is not None:
-        raise InvalidInput(field, rule)
-    return value
-
-
-def _check_storable(body: dict[str, Any]) -> None:
-    """Every string in `body` (keys too) is `storable_text`, named by its path (`input_reference.image_url`)."""
-    pending: list[tuple[Any, str]] = [(body, "")]
-    while pending:
-        value, path = pending.pop()
-        if isinstance(value, str):
-            storable_text(value, path or "body")
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                name = f"{path}.{key}" if path else str(key)
-                storable_text(str(key), name)
-                pending.append((item, name))
-        elif isinstance(value, list):
-            pending.extend((item, f"{path}[{index}]") for index, item in enumerate(value))
 
 
 _RULES = {
