@@ -537,7 +537,9 @@ def keys() -> None:
 
 def _store(data_dir: Path | None) -> JobStore:
     settings = _settings(data_dir=data_dir)
-    store = JobStore(settings.resolved_database_url, max_attempts=settings.max_attempts)
+    store = JobStore(
+        settings.resolved_database_url, max_attempts=settings.max_attempts, timeout_s=settings.db_timeout_s
+    )
     store.create_schema()
     return store
 

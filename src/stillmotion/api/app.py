@@ -13,6 +13,7 @@ from stillmotion.api import aimlapi, health, media, metrics, minimax, openai_vid
 from stillmotion.api.auth import Authenticator
 from stillmotion.api.errors import ErrorShapes, install_error_handlers
 from stillmotion.api.head import HeadAsGet
+from stillmotion.api.health import HealthChecks
 from stillmotion.api.hot import HotHandler, HotRoute, HotRoutes
 from stillmotion.api.limits import RateLimiter
 from stillmotion.api.metrics import HttpMetrics, ObserveRequests
@@ -34,7 +35,9 @@ def build_services(settings: Settings, *, store: JobStore | None = None) -> Serv
     is opened."""
     models = ModelRegistry.from_settings(settings)
     if store is None:
-        store = JobStore(settings.resolved_database_url, max_attempts=settings.max_attempts)
+        store = JobStore(
+            settings.resolved_database_url, max_attempts=settings.max_attempts, timeout_s=settings.db_timeout_s
+        )
         store.create_schema()
     secret = (
         settings.signing_secret.encode()
@@ -102,6 +105,7 @@ def create_app(settings: Settings, *, services: Services | None = None, hot_poll
         description="Turns one still image and a prompt into a short video, behind the hosted APIs' wire formats.",
     )
     app.state.services = svc
+    app.state.health_checks = HealthChecks(svc)
     app.state.authenticator = Authenticator(svc.store, env_keys=settings.env_api_keys())
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_min)
     app.state.http_metrics = HttpMetrics()

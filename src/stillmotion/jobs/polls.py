@@ -13,13 +13,11 @@ from typing import Any, Final
 from sqlalchemy import JSON
 from sqlalchemy.engine import make_url
 
-from stillmotion.domain import StillmotionError
+from stillmotion.jobs.faults import DEFAULT_TIMEOUT_S, DatabaseUnavailable, libpq_arguments
 from stillmotion.jobs.rows import JOB_COLUMNS
 from stillmotion.jobs.schema import jobs
 
-
-class DatabaseUnavailable(StillmotionError):
-    """The job database cannot be reached (down, restarting, out of connections): the request may be retried."""
+__all__ = ["AsyncPostgresPollReader", "DatabaseUnavailable", "SqlitePollReader"]
 
 class SqlitePollReader:
     """Point reads of one job on a plain sqlite3 connection per thread: the status poll's read, at a fraction of
@@ -29,8 +27,9 @@ class SqlitePollReader:
     _BY_ID: Final = f"SELECT {', '.join(JOB_COLUMNS)} FROM jobs WHERE id = ?"
     _BY_ID_AND_TENANT: Final = _BY_ID + " AND tenant = ?"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self._path = path
+        self._timeout_s = timeout_s  # a read waits this long at most for a database being recovered or switched
         self._local = threading.local()
         self._opened: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -38,8 +37,8 @@ class SqlitePollReader:
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self._path, timeout=15, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout=15000")
+            conn = sqlite3.connect(self._path, timeout=self._timeout_s, isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout={max(1, round(self._timeout_s * 1000))}")
             conn.execute("PRAGMA query_only=ON")
             self._local.conn = conn
             with self._lock:
@@ -85,8 +84,10 @@ class AsyncPostgresPollReader:
     # Polls one query answers at most; more wait for the next query.
     _MAX_BATCH: Final = 256
 
-    def __init__(self, url: str, *, size: int = 4, timeout_s: float = 10.0) -> None:
+    def __init__(self, url: str, *, size: int = 4, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self._conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        # The same connect, keepalive and statement bounds as the store's pooled connections.
+        self._bounds = libpq_arguments(make_url(url).set(drivername="postgresql+psycopg"), timeout_s=timeout_s)
         self._size = size  # connections, and so queries under way, at most
         # A read (connecting included) that takes longer fails its polls with a 503: a database that stopped
         # answering (a partition, a hung server) must not hold every poll of the process forever.
@@ -117,7 +118,7 @@ class AsyncPostgresPollReader:
             self._slots += 1  # taken before the wait, so that concurrent checkouts never open more than `size`
             try:
                 conn = await psycopg.AsyncConnection.connect(
-                    self._conninfo, autocommit=True, application_name="stillmotion-poll"
+                    self._conninfo, autocommit=True, application_name="stillmotion-poll", **self._bounds
                 )
             except BaseException:
                 self._slots -= 1
