@@ -80,8 +80,8 @@ class Settings(BaseSettings):
     )
     max_attempts: int = Field(3, ge=1, description="Runs of one job before it fails for good after lost workers.")
     poll_interval_s: float = Field(0.5, gt=0, description="How often an idle worker looks for work.")
-    keep_alive_s: float = Field(
-        5.0, gt=0, description="`serve` closes a client connection with no request under way after this many seconds."
+    keep_alive_s: int = Field(
+        5, ge=1, description="`serve` closes a client connection with no request under way after this many seconds."
     )
     client_timeout_s: float = Field(
         30.0,

@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from stillmotion import __version__
 from stillmotion.api import aimlapi, health, media, metrics, minimax, openai_videos, page
 from stillmotion.api.auth import Authenticator
+from stillmotion.api.connections import ShedOverCapacity
 from stillmotion.api.errors import ErrorShapes, install_error_handlers
 from stillmotion.api.head import HeadAsGet
 from stillmotion.api.health import HealthChecks
@@ -118,6 +119,7 @@ def create_app(settings: Settings, *, services: Services | None = None, hot_poll
     if hot_polls:
         app.add_middleware(HotRoutes, routes=_hot_routes(), shapes=shapes)
     app.add_middleware(HeadAsGet)  # outside the hot path, inside the request log (which records the HEAD)
+    app.add_middleware(ShedOverCapacity, shapes=shapes)  # `serve`'s connections past the cap: 503, counted
     # Added last, so outermost: the request id, metrics and access log cover the hot path too. The access log
     # line is INFO in JSON mode (for log pipelines) and DEBUG, so silent, in text mode.
     access_level = logging.INFO if settings.log_format == "json" else logging.DEBUG

@@ -77,6 +77,18 @@ def libpq_arguments(url: str | URL, *, timeout_s: float, statements: bool = True
     return arguments
 
 
+def cut_socket(fd: int) -> bool:
+    """Shut the socket `fd` down in both directions, leaving the descriptor to its owner: a driver waiting on it
+    wakes with an error (end of stream) at once. (Closing it instead could leave that wait asleep for good.)"""
+    try:
+        # `fromfd` duplicates the descriptor; shutting the duplicate down shuts the shared socket down.
+        with socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        return False
+    return True
+
+
 class StatementWatchdog:
     """Cuts database connections that have waited too long for the server: their socket is shut down, which
     wakes the driver's wait with an error (the pool then discards the connection). One thread for the process,
@@ -131,14 +143,9 @@ class StatementWatchdog:
                 self._armed.wait(timeout=max(0.01, min(next_deadline - now, 0.25)))
 
     def _cut(self, fd: int) -> None:
-        try:
-            # `fromfd` duplicates the descriptor; shutting the duplicate down shuts the shared socket down.
-            with socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as sock:
-                sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            return
-        self.cut += 1
-        log.warning("cut a database connection that did not answer in time")
+        if cut_socket(fd):
+            self.cut += 1
+            log.warning("cut a database connection that did not answer in time")
 
 
 WATCHDOG: Final = StatementWatchdog()

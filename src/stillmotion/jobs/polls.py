@@ -8,12 +8,13 @@ import contextlib
 import json
 import sqlite3
 import threading
+from collections.abc import Coroutine
 from typing import Any, Final
 
 from sqlalchemy import JSON
 from sqlalchemy.engine import make_url
 
-from stillmotion.jobs.faults import DEFAULT_TIMEOUT_S, DatabaseUnavailable, libpq_arguments
+from stillmotion.jobs.faults import DEFAULT_TIMEOUT_S, DatabaseUnavailable, cut_socket, libpq_arguments
 from stillmotion.jobs.rows import JOB_COLUMNS
 from stillmotion.jobs.schema import jobs
 
@@ -98,7 +99,8 @@ class AsyncPostgresPollReader:
         self._slots = 0  # connections open or being opened
         self._waiting: list[tuple[str, asyncio.Future[dict[str, Any] | None]]] = []  # (job id, its answer)
         self._drainers = 0  # tasks sending queries for the waiting polls
-        self._tasks: set[asyncio.Future[None]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
+        self._holding: dict[Any, Any] = {}  # fetch task -> the connection it is using
 
     def _pool(self) -> asyncio.Queue[Any]:
         loop = asyncio.get_running_loop()
@@ -157,43 +159,73 @@ class AsyncPostgresPollReader:
             while self._waiting:
                 batch = self._waiting[: self._MAX_BATCH]
                 del self._waiting[: self._MAX_BATCH]
+                fetch = self._start(self._fetch({job_id for job_id, _answer in batch}))
                 try:
-                    rows = await asyncio.wait_for(self._fetch({job_id for job_id, _answer in batch}), self._timeout_s)
-                except TimeoutError:
+                    await asyncio.wait({fetch}, timeout=self._timeout_s)
+                except BaseException:
+                    fetch.cancel()
+                    _fail(batch, DatabaseUnavailable("the read was cancelled"))
+                    raise
+                if not fetch.done():
                     _fail(batch, DatabaseUnavailable(f"PostgreSQL did not answer within {self._timeout_s:g} s"))
+                    self._abandon(fetch)
                     continue
+                try:
+                    rows = fetch.result()
                 except Exception as exc:
                     _fail(batch, exc)
                     continue
-                except BaseException:
-                    _fail(batch, DatabaseUnavailable("the read was cancelled"))
-                    raise
                 for job_id, answer in batch:
                     if not answer.done():  # a poll whose client went away is cancelled
                         answer.set_result(rows.get(job_id))
         finally:
             self._drainers -= 1
 
+    def _start(self, work: Coroutine[Any, Any, dict[str, dict[str, Any]]]) -> asyncio.Future[dict[str, dict[str, Any]]]:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)  # the loop keeps only weak references to tasks; an abandoned fetch lives on a while
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _abandon(self, fetch: asyncio.Future[Any]) -> None:
+        """End a fetch that ran out of time without waiting for it. Not by cancelling a query under way: psycopg
+        would first ask the server to cancel it and wait for the answer, seconds a server that stopped answering
+        never gives. Its connection's socket is shut down instead, so the read fails at once (and the fetch
+        discards the connection); a fetch still connecting is cancelled."""
+        conn = self._holding.get(fetch)
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                cut_socket(conn.pgconn.socket)
+        else:
+            fetch.cancel()
+        fetch.add_done_callback(lambda done: done.cancelled() or done.exception())  # retrieved: nobody waits on it
+
     async def _fetch(self, job_ids: set[str]) -> dict[str, dict[str, Any]]:
         import psycopg
 
+        task = asyncio.current_task()
         for last_try in (False, True):
             conn = None
             try:
                 conn = await self._checkout()
+                if task is not None:
+                    self._holding[task] = conn
                 cursor = await conn.execute(self._BY_IDS, (list(job_ids),), prepare=True)
                 rows = await cursor.fetchall()
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 # A connection the server closed (restart, idle timeout): one more try on a fresh one.
+                self._holding.pop(task, None)
                 if conn is not None:
                     self._discard(conn)
                 if last_try:
                     raise DatabaseUnavailable(f"PostgreSQL: {exc}") from exc
                 continue
             except BaseException:
+                self._holding.pop(task, None)
                 if conn is not None:
                     self._discard(conn)  # e.g. cancelled mid-query: the connection's state is unknown
                 raise
+            self._holding.pop(task, None)
             self._pool().put_nowait(conn)
             found = (dict(zip(JOB_COLUMNS, row, strict=True)) for row in rows)
             return {columns["id"]: columns for columns in found}
@@ -207,3 +239,4 @@ class AsyncPostgresPollReader:
         self._loop = None
         self._waiting = []
         self._drainers = 0
+        self._holding.clear()
