@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.pool import NullPool
 
-from stillmotion.jobs.faults import DEFAULT_TIMEOUT_S, ConnectGate, bound_postgres, libpq_arguments
+from stillmotion.jobs.faults import DEFAULT_TIMEOUT_S, bound_postgres, libpq_arguments
 from stillmotion.jobs.sqlite import configure_sqlite
 
 Clock = Callable[[], float]  # UTC epoch seconds, `time.time` unless a test gives another
@@ -34,7 +34,6 @@ class Database:
         self.clock = clock
         self.timeout_s = timeout_s
         self.sqlite = url.startswith("sqlite")
-        self.gate: ConnectGate | None = None
         if self.sqlite:
             self.sqlite_path = url.split("///", 1)[-1]
             if self.sqlite_path and self.sqlite_path != ":memory:":
@@ -60,7 +59,7 @@ class Database:
                 max_overflow=10,
                 pool_timeout=timeout_s,
             )
-            self.gate = bound_postgres(self.engine, timeout_s=timeout_s)
+            bound_postgres(self.engine, timeout_s=timeout_s)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

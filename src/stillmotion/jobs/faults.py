@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import socket
 import threading
 import time
@@ -54,8 +55,8 @@ def connect_timeout_s(timeout_s: float) -> int:
 def libpq_arguments(url: str | URL, *, timeout_s: float, statements: bool = True) -> dict[str, Any]:
     """Connection parameters that bound every wait on a PostgreSQL connection made from `url` (libpq drivers
     only; others get none): the connect timeout, TCP keepalives and a TCP user timeout (a peer that vanished:
-    a partition, a host that died), and with `statements`, the server-side statement and lock timeouts (given
-    as `options`, after any `options` the URL carries, so that the URL's own settings still apply)."""
+    a partition, a host that died), and with `statements`, the server-side statement and lock timeouts (as
+    `options`, appended to any `options` the URL carries, whose other settings still apply)."""
     parsed = make_url(url)
     if parsed.get_driver_name() not in _LIBPQ_DRIVERS:
         return {}
@@ -95,11 +96,14 @@ class StatementWatchdog:
     started on first use, asleep while nothing is armed."""
 
     def __init__(self) -> None:
+        self._reset()
+        self.cut = 0  # connections cut so far (tests read it)
+
+    def _reset(self) -> None:
         self._lock = threading.Lock()
         self._armed = threading.Condition(self._lock)
         self._deadlines: dict[int, tuple[float, int]] = {}  # id(DBAPI connection) -> (monotonic deadline, fd)
         self._thread: threading.Thread | None = None
-        self.cut = 0  # connections cut so far (tests read it)
 
     def arm(self, dbapi_connection: Any, *, bound_s: float) -> None:
         try:
@@ -149,6 +153,8 @@ class StatementWatchdog:
 
 
 WATCHDOG: Final = StatementWatchdog()
+# A forked child (an engine's process) has no watchdog thread, and its parent's connections are not its own.
+os.register_at_fork(after_in_child=WATCHDOG._reset)
 
 
 class ConnectGate:
@@ -160,10 +166,6 @@ class ConnectGate:
         self._lock = threading.Lock()
         self._failing: str | None = None  # why the last attempt failed, while connections fail
         self._probing = False
-
-    @property
-    def failing(self) -> str | None:
-        return self._failing
 
     def connect(self, attempt: Any) -> Any:
         """`attempt()` (a new DBAPI connection) through the gate."""
@@ -186,7 +188,7 @@ class ConnectGate:
         return connection
 
 
-def bound_postgres(engine: Engine, *, timeout_s: float) -> ConnectGate:
+def bound_postgres(engine: Engine, *, timeout_s: float) -> None:
     """Install the connect gate, the checkout ping and the statement watchdog on a PostgreSQL `engine` made with
     `pool_pre_ping=False` (the ping here replaces it: SQLAlchemy's own ping cannot be bounded)."""
     gate = ConnectGate()
@@ -236,6 +238,4 @@ def bound_postgres(engine: Engine, *, timeout_s: float) -> ConnectGate:
     def _disarm_checkin(dbapi_connection: Any, _record: Any) -> None:
         if dbapi_connection is not None:
             WATCHDOG.disarm(dbapi_connection)
-
-    return gate
 
