@@ -29,7 +29,7 @@ from stillmotion.config import Settings
 from stillmotion.domain import InvalidInput, ModelRegistry, ModelsFileError, ModelSpec
 from stillmotion.domain.models import KNOWN_ENGINES, weights_are_local
 from stillmotion.jobs import JobStore
-from stillmotion.logs import configure_logging
+from stillmotion.logs import configure_logging, flush_repeats
 
 if TYPE_CHECKING:
     from stillmotion.api.services import Services
@@ -223,6 +223,12 @@ def serve(
     import uvicorn
 
     from stillmotion.api.app import create_app
+    from stillmotion.api.connections import (
+        connection_cap,
+        guarded_h11_protocol,
+        listen_backlog,
+        raise_open_file_limit,
+    )
 
     settings = _settings(host=host, port=port, data_dir=data_dir, workers=workers)
     configure_logging(settings)
@@ -250,9 +256,22 @@ def serve(
         console.print(f"  seed API: {base}/v2/generate/video/minimax/generation   docs: {base}/docs")
         if key is not None:
             console.print(f"  dev key:  [bold green]{key}[/]   (kept in {key_file})")
+    open_files = raise_open_file_limit()
+    protocol, _cap = guarded_h11_protocol(
+        client_timeout_s=settings.client_timeout_s,
+        max_connections=connection_cap(settings.max_connections, open_file_limit=open_files),
+    )
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host=settings.host, port=settings.port, log_level="info", access_log=False, log_config=None
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            access_log=False,
+            log_config=None,
+            http=protocol,  # uvicorn's h11 protocol with client timeouts and a connection cap (api/connections.py)
+            timeout_keep_alive=settings.keep_alive_s,
+            backlog=listen_backlog(open_file_limit=open_files),
         )
     )
     # uvicorn handles SIGINT/SIGTERM itself, then re-raises the signal once it has stopped; these no-op handlers
@@ -267,6 +286,7 @@ def serve(
         for thread in threads:
             thread.join(timeout=30)
         services.store.close()
+        flush_repeats()
 
 
 @main.command()
@@ -539,7 +559,9 @@ def keys() -> None:
 
 def _store(data_dir: Path | None) -> JobStore:
     settings = _settings(data_dir=data_dir)
-    store = JobStore(settings.resolved_database_url, max_attempts=settings.max_attempts)
+    store = JobStore(
+        settings.resolved_database_url, max_attempts=settings.max_attempts, timeout_s=settings.db_timeout_s
+    )
     store.create_schema()
     return store
 

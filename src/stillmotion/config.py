@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     db_wait_s: float = Field(
         120.0, ge=0, description="How long `serve` and `worker` wait at start-up for a database that cannot be reached."
     )
+    db_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        description="Bound on each wait for the job database: a connection (PostgreSQL: at least 2 s), a statement, "
+        "a pool checkout, SQLite's write lock. Past it the request is answered 503 with `Retry-After`.",
+    )
     min_free_mb: int = Field(
         512, ge=0, description="Below this much free disk under the data directory `/healthz` answers 503 (degraded)."
     )
@@ -98,6 +104,21 @@ class Settings(BaseSettings):
         60.0, gt=0, description="A render that found the disk full goes back to the queue for this long."
     )
     poll_interval_s: float = Field(0.5, gt=0, description="How often an idle worker looks for work.")
+    keep_alive_s: int = Field(
+        5, ge=1, description="`serve` closes a client connection with no request under way after this many seconds."
+    )
+    client_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        description="A request's headers and body must arrive within this many seconds, plus 1 s per 64 KiB of "
+        "body (slow or stalled clients are cut off).",
+    )
+    max_connections: int = Field(
+        1000,
+        ge=8,
+        description="Client connections `serve` keeps open at most (and at most half its open-file limit): past "
+        "it the longest-idle connection makes room, or when none is idle new requests but `/healthz` get a 503.",
+    )
     host: str = Field("127.0.0.1", description="Bind address of `stillmotion serve`.")
     port: int = Field(8000, ge=0, le=65535, description="Port of `stillmotion serve`.")
 

@@ -15,6 +15,8 @@ import os
 import re
 import secrets
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
@@ -135,13 +137,96 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(settings: Settings, *, level: int = logging.INFO) -> None:
-    """Send the root logger's records to stderr in `settings.log_format`; calling it again replaces, not adds."""
+    """Send the root logger's records to stderr in `settings.log_format`, repeated warnings and errors limited
+    (`RepeatLimiter`); calling it again replaces, not adds."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if settings.log_format == "json" else logging.Formatter(TEXT_FORMAT))
     handler.set_name("stillmotion")
+    handler.addFilter(RepeatLimiter(handler))
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == "stillmotion"]:
         root.removeHandler(old)
+        flush_repeats(old)
         old.close()
     root.addHandler(handler)
     root.setLevel(level)
+
+
+class RepeatLimiter(logging.Filter):
+    """Lets the first `burst` warnings and errors with the same logger and message template through in each
+    `interval_s`, and counts the rest; the next record with that key after the interval (or `flush`) is preceded
+    by one summary line: `"<template>" repeated 5,321 times in the last 10 s`. Under a flood of identical
+    failures (asyncio's accept loop out of file descriptors, thousands of clients cut off) the log stays
+    readable, and the disk is not filled at the rate the failures come. INFO and below always pass: the access
+    log is repetitive by nature.
+
+    Attach it to a handler (records propagated from child loggers pass their handlers' filters, not the
+    root logger's), with `handler` that same handler: the summaries are emitted through it."""
+
+    _MAX_KEYS = 1000  # keys remembered at most; past it the ones whose interval is over are forgotten
+
+    def __init__(self, handler: logging.Handler, *, burst: int = 5, interval_s: float = 10.0) -> None:
+        super().__init__()
+        self._handler = handler
+        self._burst = burst
+        self._interval_s = interval_s
+        self._lock = threading.Lock()
+        # (logger, level, template) -> [interval start (monotonic), records let through, records held back]
+        self._seen: dict[tuple[str, int, str], list[float]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING or getattr(record, "_repeat_summary", False):
+            return True
+        key = (record.name, record.levelno, str(record.msg)[:500])
+        now = time.monotonic()
+        with self._lock:
+            state = self._seen.get(key)
+            summary = None
+            if state is None or now - state[0] >= self._interval_s:
+                if state is not None and state[2] > 0:
+                    summary = self._summary(key, int(state[2]), now - state[0])
+                if state is None and len(self._seen) >= self._MAX_KEYS:
+                    self._forget_old(now)
+                state = self._seen[key] = [now, 0, 0]
+            if state[1] < self._burst:
+                state[1] += 1
+                allowed = True
+            else:
+                state[2] += 1
+                allowed = False
+        if summary is not None:
+            self._handler.handle(summary)
+        return allowed
+
+    def flush(self) -> None:
+        """Summaries of everything held back so far (at shutdown)."""
+        now = time.monotonic()
+        with self._lock:
+            summaries = [
+                self._summary(key, int(state[2]), now - state[0]) for key, state in self._seen.items() if state[2] > 0
+            ]
+            self._seen.clear()
+        for summary in summaries:
+            self._handler.handle(summary)
+
+    def _forget_old(self, now: float) -> None:
+        for key in [key for key, state in self._seen.items() if now - state[0] >= self._interval_s]:
+            del self._seen[key]
+
+    def _summary(self, key: tuple[str, int, str], count: int, over_s: float) -> logging.LogRecord:
+        name, level, template = key
+        message = '"%s" repeated %s times in the last %.0f s'
+        record = logging.LogRecord(name, level, __file__, 0, message, (template, f"{count:,}", over_s), None)
+        record._repeat_summary = True
+        return record
+
+
+def flush_repeats(handler: logging.Handler | None = None) -> None:
+    """Write the summaries `RepeatLimiter` still holds (on the stillmotion handler, or `handler`): at shutdown."""
+    handlers = [handler] if handler is not None else logging.getLogger().handlers
+    for each in handlers:
+        if handler is None and each.get_name() != "stillmotion":
+            continue
+        for limiter in each.filters:
+            if isinstance(limiter, RepeatLimiter):
+                limiter.flush()

@@ -11,8 +11,10 @@ from fastapi.routing import APIRoute
 from stillmotion import __version__
 from stillmotion.api import aimlapi, health, media, metrics, minimax, openai_videos, page
 from stillmotion.api.auth import Authenticator
+from stillmotion.api.connections import ShedOverCapacity
 from stillmotion.api.errors import ErrorShapes, install_error_handlers
 from stillmotion.api.head import HeadAsGet
+from stillmotion.api.health import HealthChecks
 from stillmotion.api.hot import HotHandler, HotRoute, HotRoutes
 from stillmotion.api.limits import RateLimiter
 from stillmotion.api.metrics import HttpMetrics, ObserveRequests
@@ -34,7 +36,9 @@ def build_services(settings: Settings, *, store: JobStore | None = None) -> Serv
     is opened."""
     models = ModelRegistry.from_settings(settings)
     if store is None:
-        store = JobStore(settings.resolved_database_url, max_attempts=settings.max_attempts)
+        store = JobStore(
+            settings.resolved_database_url, max_attempts=settings.max_attempts, timeout_s=settings.db_timeout_s
+        )
         store.create_schema()
     secret = (
         settings.signing_secret.encode()
@@ -102,6 +106,7 @@ def create_app(settings: Settings, *, services: Services | None = None, hot_poll
         description="Turns one still image and a prompt into a short video, behind the hosted APIs' wire formats.",
     )
     app.state.services = svc
+    app.state.health_checks = HealthChecks(svc)
     app.state.authenticator = Authenticator(svc.store, env_keys=settings.env_api_keys())
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_min)
     app.state.http_metrics = HttpMetrics()
@@ -114,6 +119,7 @@ def create_app(settings: Settings, *, services: Services | None = None, hot_poll
     if hot_polls:
         app.add_middleware(HotRoutes, routes=_hot_routes(), shapes=shapes)
     app.add_middleware(HeadAsGet)  # outside the hot path, inside the request log (which records the HEAD)
+    app.add_middleware(ShedOverCapacity, shapes=shapes)  # `serve`'s connections past the cap: 503, counted
     # Added last, so outermost: the request id, metrics and access log cover the hot path too. The access log
     # line is INFO in JSON mode (for log pipelines) and DEBUG, so silent, in text mode.
     access_level = logging.INFO if settings.log_format == "json" else logging.DEBUG

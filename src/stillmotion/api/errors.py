@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from stillmotion.domain import (
     Conflict,
@@ -45,8 +46,9 @@ _DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     sqlalchemy.exc.OperationalError,
     sqlalchemy.exc.TimeoutError,
 )
-# Errors answered with a 4xx or 503 (a handled outcome, not a bug): everything else is a logged 500.
-ANSWERED_ERRORS: tuple[type[Exception], ...] = (StillmotionError, *_DATABASE_UNAVAILABLE)
+# Errors answered with a 4xx or 503 (a handled outcome, not a bug): everything else is a logged 500. A client
+# that went away mid-body (or was cut off for sending it too slowly) is answered too, though nobody hears it.
+ANSWERED_ERRORS: tuple[type[Exception], ...] = (StillmotionError, ClientDisconnect, *_DATABASE_UNAVAILABLE)
 
 
 def api_error_for(exc: Exception) -> ApiError:
@@ -64,6 +66,8 @@ def api_error_for(exc: Exception) -> ApiError:
         return ApiError(429, str(exc), {"Retry-After": str(exc.retry_after_s)})
     if isinstance(exc, QueueFull):
         return ApiError(503, str(exc) or "the service is busy; try again later", {"Retry-After": "5"})
+    if isinstance(exc, ClientDisconnect):
+        return ApiError(408, "the request body did not arrive")
     if isinstance(exc, _DATABASE_UNAVAILABLE):
         log.warning("job database unavailable: %s", exc)
         return ApiError(503, "the job database is unavailable right now; try again shortly", {"Retry-After": "2"})

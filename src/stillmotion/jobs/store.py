@@ -29,6 +29,7 @@ from stillmotion.domain import (
 )
 from stillmotion.domain.text import unstorable
 from stillmotion.jobs.database import Clock, Database
+from stillmotion.jobs.faults import DEFAULT_TIMEOUT_S
 from stillmotion.jobs.keys import ApiKey, hash_key, new_key, tenant_for_key
 from stillmotion.jobs.migrations import upgrade_to_head
 from stillmotion.jobs.outbox import WebhookOutbox, owe_event
@@ -74,26 +75,32 @@ _GET_TENANT_JOB = select(jobs).where(
 
 
 class JobStore:
-    def __init__(self, url: str, *, max_attempts: int = 3, clock: Clock = time.time) -> None:
+    def __init__(
+        self, url: str, *, max_attempts: int = 3, clock: Clock = time.time, timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> None:
+        """`timeout_s` bounds each wait for the database (`jobs.faults`)."""
         self.url = url
         self.max_attempts = max_attempts
-        self._db = Database(url, clock=clock)
+        self._db = Database(url, clock=clock, timeout_s=timeout_s)
         self._engine = self._db.engine
         self._sqlite = self._db.sqlite
         self._clock = clock
         self._write = self._db.write
         self._read = self._db.read
         on_disk = self._db.sqlite_path not in ("", ":memory:")
-        self._poll_reader = SqlitePollReader(self._db.sqlite_path) if on_disk else None
+        self._poll_reader = SqlitePollReader(self._db.sqlite_path, timeout_s=timeout_s) if on_disk else None
         self._async_reader = (
-            AsyncPostgresPollReader(url) if make_url(url).get_backend_name() == "postgresql" else None
+            AsyncPostgresPollReader(url, timeout_s=timeout_s)
+            if make_url(url).get_backend_name() == "postgresql"
+            else None
         )
         # The webhook outbox lives in the same database and shares its transactions' rules.
         self.webhooks = WebhookOutbox(self._db)
 
     def create_schema(self) -> None:
         """Migrate the database to the newest schema revision (Alembic); safe when several processes start at once."""
-        upgrade_to_head(self._engine)
+        with self._db.for_migrations() as engine:
+            upgrade_to_head(engine)
 
     def close(self) -> None:
         if self._poll_reader is not None:
