@@ -33,6 +33,7 @@ from stillmotion.logs import configure_logging, flush_repeats
 
 if TYPE_CHECKING:
     from stillmotion.api.services import Services
+    from stillmotion.client.models import MotionPlan
     from stillmotion.worker import Worker
 
 console = Console(stderr=True, soft_wrap=True)
@@ -468,6 +469,19 @@ def _generate_local(
     console.print(
         f"wrote {output} ({result.width}x{result.height}, {result.frame_count} frames at {result.fps} fps)"
     )
+    from stillmotion.client.models import motion_plan_from_dict
+
+    _print_plan(motion_plan_from_dict(result.extra.get("motion_plan")))
+
+
+def _print_plan(plan: MotionPlan | None) -> None:
+    """What the engine drew and what it did not, under the result: a prompt's words never vanish unseen."""
+    if plan is None:
+        return
+    drawn = ", ".join(plan.drawn) if plan.drawn else "nothing (a still clip)"
+    console.print(f"drew: {drawn}", highlight=False)
+    for note in plan.notes:
+        console.print(f"[yellow]not drawn:[/] {note}", highlight=False)
 
 
 def _generate_remote(
@@ -539,6 +553,7 @@ def _generate_remote(
         console.print(f"[red]error:[/] {exc}", highlight=False)
         sys.exit(1)
     console.print(f"wrote {output} (generation {done.id} on {client.base_url})", highlight=False)
+    _print_plan(done.plan)
 
 
 def _cancel_quietly(server: str, api_key: str, generation_id: str) -> None:

@@ -129,8 +129,12 @@ def test_create_query_retrieve_and_download(live: Deployment, tmp_path: Path) ->
     assert seen[-1] == "Success", seen
     # Every status seen is MiniMax's, and they only move forward.
     assert [order.index(status) for status in seen] == sorted({order.index(status) for status in seen})
-    assert set(polled) == {"task_id", "status", "file_id", "video_width", "video_height", "base_resp"}
+    assert set(polled) == {"task_id", "status", "file_id", "video_width", "video_height", "base_resp", "motion_plan"}
     assert polled["task_id"] == task_id
+    # The extension: what the engine drew, and notes for what it did not.
+    drawn = {(track["part"], track["action"]) for track in polled["motion_plan"]["tracks"]}
+    assert ("camera", "zoom") in drawn
+    assert isinstance(polled["motion_plan"]["notes"], list)
     assert isinstance(polled["file_id"], str) and polled["file_id"].isdigit()
 
     # Older clients also send `GroupId`; it is ignored.

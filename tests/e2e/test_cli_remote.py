@@ -62,8 +62,9 @@ def test_generate_on_a_server_writes_the_video(server: Server, image: Path, tmp_
     # Without a terminal there is no bar: one line per status, then where the video went.
     lines = result.stderr.strip().splitlines()
     generation_id = lines[0].split(":")[0]
-    assert [line.split(": ")[1] for line in lines[:-1]][-1] == "completed"
-    assert lines[-1].startswith(f"wrote {output}")
+    assert [line.split(": ")[1] for line in lines[:-2]][-1] == "completed"
+    assert lines[-2].startswith(f"wrote {output}")
+    assert lines[-1] == "drew: head.nod"  # then what the engine drew, from the SDK's typed plan
     # --no-prompt-optimizer reached the server: the plan holds only what the prompt asked for.
     with Client(server.base, TEST_KEY) as client:
         tracks = client.get(generation_id).raw["motion_plan"]["tracks"]

@@ -143,6 +143,10 @@ def test_a_generation_from_the_page_plays_inline_and_is_listed(
     polled = httpx.get(server.base + GENERATION_PATH, params={"generation_id": job_id},
                        headers={"Authorization": f"Bearer {TEST_KEY}"}, timeout=5).json()
     assert polled["status"] == "completed"
+    # Under the video, what the engine drew, in words.
+    assert browser.find_element(By.ID, "plan").is_displayed()
+    drawn = browser.find_element(By.ID, "plan-drawn").text.splitlines()
+    assert {"head nod", "mouth smile", "camera zoom in"} <= set(drawn), drawn
 
     # History: the job is listed, newest first, with its prompt; clicking it shows its video again.
     item = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'button[data-job-id="{job_id}"]'),

@@ -29,6 +29,7 @@ from stillmotion.api.services import (
     CreateRequest,
     Services,
     idempotency_key,
+    motion_plan,
     parse_body,
     services,
 )
@@ -129,6 +130,10 @@ class VideoGenerationTask(BaseModel):
     video_width: int | None = Field(None, description="Set when `status` is `Success`.")
     video_height: int | None = Field(None, description="Set when `status` is `Success`.")
     base_resp: BaseResp
+    # An extension beyond MiniMax's fields (clients ignore fields they do not know).
+    motion_plan: dict[str, Any] | None = Field(
+        None, description="What the engine drew (`tracks`) and what it did not (`notes`); set once it has run."
+    )
 
 
 class FileObject(BaseModel):
@@ -189,8 +194,14 @@ def to_task(job: Job) -> VideoGenerationTask:
             video_width=job.result.get("width"),
             video_height=job.result.get("height"),
             base_resp=OK,
+            motion_plan=motion_plan(job),
         )
-    return VideoGenerationTask(task_id=job.id, status=status, base_resp=_failure_resp(job) if status == "Fail" else OK)
+    return VideoGenerationTask(
+        task_id=job.id,
+        status=status,
+        base_resp=_failure_resp(job) if status == "Fail" else OK,
+        motion_plan=motion_plan(job),
+    )
 
 
 def render_event(job: Job, svc: Services) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from starlette.datastructures import FormData, UploadFile
 from stillmotion.api.auth import CurrentTenant, current_tenant
 from stillmotion.api.errors import ApiError
 from stillmotion.api.head import is_head
-from stillmotion.api.services import CreateRequest, Services, idempotency_key, services
+from stillmotion.api.services import CreateRequest, Services, idempotency_key, motion_plan, services
 from stillmotion.domain import MODEL_ENGINES, InvalidInput, Job, JobNotFound, JobStatus, ModelRegistry
 from stillmotion.media.intake import CropTo
 from stillmotion.media.thumbnail import spritesheet_jpeg, thumbnail_webp
@@ -122,6 +122,10 @@ class Video(BaseModel):
     size: str | None = Field(description="`WIDTHxHEIGHT`; null only for a job of another API not yet rendered.")
     remixed_from_video_id: str | None = None
     error: VideoError | None
+    # An extension beyond OpenAI's fields (clients ignore fields they do not know).
+    motion_plan: dict[str, Any] | None = Field(
+        None, description="What the engine drew (`tracks`) and what it did not (`notes`); set once it has run."
+    )
 
 
 class VideoList(BaseModel):
@@ -285,6 +289,7 @@ def to_wire(job: Job) -> Video:
         seconds=_seconds_text(float(duration)),
         size=_size_text(job),
         error=_video_error(job),
+        motion_plan=motion_plan(job),
     )
 
 

@@ -194,6 +194,14 @@ class Services:
         return job
 
 
+def motion_plan(job: Job) -> dict[str, Any] | None:
+    """What the engine drew and what it left out (`notes`), as the engine reported it; None before it has run or
+    for an engine that reports no plan. Every dialect's answer carries it as the `motion_plan` extension."""
+    extra = job.result.get("extra") or {}
+    plan = extra.get("motion_plan")
+    return dict(plan) if isinstance(plan, dict) else None
+
+
 MAX_IDEMPOTENCY_KEY = 255
 MAX_CALLBACK_URL = 2048
 

@@ -17,7 +17,7 @@ from stillmotion.client.errors import (
     UnexpectedResponse,
     WaitTimeout,
 )
-from stillmotion.client.models import Generation, GenerationError, Status
+from stillmotion.client.models import Generation, GenerationError, MotionPlan, PlanTrack, Status
 from stillmotion.client.sync import Client
 
 __all__ = [
@@ -36,8 +36,10 @@ __all__ = [
     "GenerationError",
     "GenerationFailed",
     "ImageInput",
+    "MotionPlan",
     "NotFoundError",
     "NotSupported",
+    "PlanTrack",
     "RateLimitError",
     "Status",
     "UnexpectedResponse",

@@ -33,12 +33,73 @@ class GenerationError:
 
 
 @dataclass(frozen=True)
+class PlanTrack:
+    """One motion the engine drew: `part` (head, eyes, mouth, body, hair, camera, ambient, ...) and `action`
+    (nod, blink, zoom, ...), the way it went, and when in the clip. `source` is `prompt` for what the prompt
+    asked, `optimizer` or `idle` for what the engine added."""
+
+    part: str
+    action: str
+    direction: str | None
+    start_s: float
+    end_s: float
+    amplitude: float
+    repeats: int
+    source: str
+
+
+@dataclass(frozen=True)
+class MotionPlan:
+    """What the engine drew (`tracks`) and what it did not (`notes`: each names the prompt's words it could not
+    draw, and why), with the whole plan in words (`optimized_prompt`)."""
+
+    tracks: tuple[PlanTrack, ...]
+    notes: tuple[str, ...]
+    optimized_prompt: str = ""
+    still: bool = False
+
+    @property
+    def drawn(self) -> tuple[str, ...]:
+        """The motions drawn, as `part.action[ direction]`, in order, each once."""
+        names = [f"{t.part}.{t.action}" + (f" {t.direction}" if t.direction else "") for t in self.tracks]
+        return tuple(dict.fromkeys(names))
+
+
+def _number(value: Any, default: float) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
+
+
+def motion_plan_from_dict(value: Any) -> MotionPlan | None:
+    """The `motion_plan` extension, or None when the server sent none (or something else)."""
+    if not isinstance(value, Mapping):
+        return None
+    tracks = tuple(
+        PlanTrack(
+            part=str(item.get("part", "")),
+            action=str(item.get("action", "")),
+            direction=str(item["direction"]) if item.get("direction") is not None else None,
+            start_s=_number(item.get("start_s"), 0.0),
+            end_s=_number(item.get("end_s"), 0.0),
+            amplitude=_number(item.get("amplitude"), 0.0),
+            repeats=int(_number(item.get("repeats"), 1)),
+            source=str(item.get("source", "prompt")),
+        )
+        for item in value.get("tracks") or ()
+        if isinstance(item, Mapping)
+    )
+    notes = tuple(str(note) for note in value.get("notes") or () if isinstance(note, str))
+    prompt = value.get("optimized_prompt")
+    return MotionPlan(tracks, notes, prompt if isinstance(prompt, str) else "", bool(value.get("still", False)))
+
+
+@dataclass(frozen=True)
 class Generation:
     """One generation as the server last described it.
 
     `progress` is 0-100 when the server reports it (stillmotion does, the hosted API does not).
     `status_word` is the status as sent; `status` is it mapped onto the four documented words (a word
     this SDK does not know counts as `generating`, so waiting goes on until the server says it is done).
+    `plan` is what the engine drew and what it could not (stillmotion's `motion_plan` extension), once it has run.
     `raw` is the whole decoded body, extension fields included.
     """
 
@@ -48,6 +109,7 @@ class Generation:
     error: GenerationError | None = None
     progress: int | None = None
     status_word: str = ""
+    plan: MotionPlan | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -96,6 +158,7 @@ def generation_from_poll(body: Any) -> Generation:
         error=_error(body.get("error"), status),
         progress=_progress(body.get("progress")),
         status_word=str(body["status"]),
+        plan=motion_plan_from_dict(body.get("motion_plan")),
         raw=dict(body),
     )
 

@@ -20,6 +20,7 @@
     resultEmpty: $("result-empty"), progressBox: $("progress-box"), progress: $("progress"),
     progressText: $("progress-text"), cancel: $("cancel"), resultError: $("result-error"), player: $("player"),
     video: $("video"), caption: $("video-caption"), download: $("download"),
+    plan: $("plan"), planDrawn: $("plan-drawn"), planMissed: $("plan-missed"), planNotes: $("plan-notes"),
     historyList: $("history-list"), historyState: $("history-state"), loadMore: $("load-more"),
     refreshHistory: $("refresh-history"),
   };
@@ -316,7 +317,36 @@
     el.video.removeAttribute("src");
     el.video.load();
     el.progressBox.hidden = true;
+    el.plan.hidden = true;
     markCurrentHistoryItem();
+  }
+
+  function listItems(list, lines) {
+    list.replaceChildren(...lines.map((line) => {
+      const item = document.createElement("li");
+      item.textContent = line;
+      return item;
+    }));
+  }
+
+  // What the engine drew and what it could not (the `motion_plan` extension), under the video.
+  function renderPlan(plan) {
+    if (!plan || !Array.isArray(plan.tracks)) {
+      el.plan.hidden = true;
+      return;
+    }
+    const drawn = [];
+    for (const track of plan.tracks) {
+      const name = `${track.part} ${track.action}${track.direction ? " " + track.direction : ""}`;
+      const added = track.source && track.source !== "prompt" ? ` (added: ${track.source})` : "";
+      const line = name + added;
+      if (!drawn.includes(line)) drawn.push(line);
+    }
+    listItems(el.planDrawn, drawn.length ? drawn : ["nothing: a still clip"]);
+    const notes = Array.isArray(plan.notes) ? plan.notes.map(String) : [];
+    listItems(el.planNotes, notes);
+    el.planMissed.hidden = notes.length === 0;
+    el.plan.hidden = false;
   }
 
   function renderProgress(generation) {
@@ -347,6 +377,7 @@
   // Show one generation's state; returns true when it is final.
   function renderGeneration(id, generation) {
     if (generation.status === "completed") {
+      renderPlan(generation.motion_plan);
       if (generation.video && generation.video.url) {
         showVideo(id, generation.video.url);
       } else {
