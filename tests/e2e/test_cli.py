@@ -55,13 +55,19 @@ def test_generate_renders_locally(tmp_path: Path) -> None:
     image.write_bytes(make_image(512, 600))
     output = tmp_path / "out" / "clip.mp4"
     result = subprocess.run(
-        [sys.executable, "-m", "stillmotion", "generate", str(image), "--prompt", "she breathes", "-o", str(output)],
+        [
+            sys.executable, "-m", "stillmotion", "generate", str(image), "--prompt", "she breathes and juggles",
+            "-o", str(output),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert "wrote" in result.stderr
+    # Under the result, what was drawn and what was not: the words it cannot draw are named, not dropped.
+    assert "drew: " in result.stderr and "body.breathe" in result.stderr
+    assert "not drawn:" in result.stderr and "juggles" in result.stderr
     info = probe_video(output)
     assert (info.width, info.height, info.frame_count, info.fps) == (720, 844, 150, 25)
 

@@ -108,7 +108,7 @@ return {src: v.currentSrc, readyState: v.readyState, time: v.currentTime, paused
 def test_a_generation_from_the_page_plays_inline_and_is_listed(
     server: Server, browser: WebDriver, tmp_path: Path
 ) -> None:
-    prompt = "she smiles and nods, the camera slowly zooms in"
+    prompt = "she smiles and nods, the camera slowly zooms in, she juggles"
     open_page(browser, server.base, key=TEST_KEY)
     # Debian's Chromium is built with the proprietary codecs, so an H.264 mp4 can play.
     assert browser.execute_script(
@@ -143,10 +143,12 @@ def test_a_generation_from_the_page_plays_inline_and_is_listed(
     polled = httpx.get(server.base + GENERATION_PATH, params={"generation_id": job_id},
                        headers={"Authorization": f"Bearer {TEST_KEY}"}, timeout=5).json()
     assert polled["status"] == "completed"
-    # Under the video, what the engine drew, in words.
+    # Under the video, what the engine drew and what it could not, in words.
     assert browser.find_element(By.ID, "plan").is_displayed()
     drawn = browser.find_element(By.ID, "plan-drawn").text.splitlines()
     assert {"head nod", "mouth smile", "camera zoom in"} <= set(drawn), drawn
+    notes = browser.find_element(By.ID, "plan-notes").text
+    assert "juggles" in notes, notes
 
     # History: the job is listed, newest first, with its prompt; clicking it shows its video again.
     item = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'button[data-job-id="{job_id}"]'),

@@ -448,6 +448,16 @@ def test_a_looping_clip_ends_on_its_first_frame(tmp_path: Path) -> None:
     assert psnr(rendered.frames[10], rendered.frames[0]) < 35.0  # but it moved in between
 
 
+def test_a_motion_the_picture_has_no_place_for_is_named_in_the_notes(tmp_path: Path) -> None:
+    # A texture has no face: the smile it asks for cannot be drawn, and the plan says so instead of dropping it.
+    rendered = render(
+        tmp_path, bright_texture(240, 240), duration_s=0.4, engine=Live2DEngine(), prompt="she smiles, pan right"
+    )
+    plan = rendered.result.extra["motion_plan"]
+    assert [track["action"] for track in plan["tracks"]] == ["pan"]
+    assert "not drawn: mouth smile (no face was found in the picture)" in plan["notes"]
+
+
 def test_the_prompt_parser_is_used_by_default(tmp_path: Path) -> None:
     rendered = render(tmp_path, bright_texture(240, 240), duration_s=0.4, engine=Live2DEngine(), prompt="pan right")
     assert rendered.result.extra["plan_source"] == "prompt"

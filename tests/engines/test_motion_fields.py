@@ -393,6 +393,29 @@ def test_blink_covers_the_eyes_with_skin_and_opens_them_again(portrait: tuple[Fr
     assert np.abs(content_shift(clip, peak)).max() == 0.0
 
 
+def test_eyes_held_closed_close_and_stay_closed(portrait: tuple[Frame, Parts]) -> None:
+    # "with her eyes closed", "laughing, closing her eyes": a held state, not a blink that reopens.
+    image, _ = portrait
+    clip = renderer(portrait, track("eyes", "close", end_s=2.0), fps=10, duration_s=2.0)
+    closure = clip.local.lids["left"]
+    assert closure[0] == 0.0 and closure[-1] > 0.95 and np.array_equal(closure, clip.local.lids["right"])
+    assert np.all(np.diff(closure) >= 0)  # it never opens again
+    last = clip.frame(clip.frame_count - 1)
+    for eye in (LEFT_EYE, RIGHT_EYE):
+        assert eye_brightness(last, eye) > eye_brightness(image, eye) + 80
+
+
+def test_facing_the_viewer_turns_aside_and_ends_facing_it(portrait: tuple[Frame, Parts]) -> None:
+    # "turns her head to the camera" on a picture that already faces it: a little aside, then back, and it
+    # ends as the picture began (facing the viewer), not turned away.
+    image, _ = portrait
+    clip = renderer(portrait, track("head", "face", end_s=3.0), fps=10, duration_s=3.0)
+    middle = content_shift(clip, round(0.35 * clip.frame_count))
+    assert abs(at(middle, FACE.cx, FACE.cy, 0)) > 1.0
+    assert np.abs(content_shift(clip, clip.frame_count - 1)).max() < 0.05
+    assert np.abs(clip.frame(clip.frame_count - 1).astype(int) - image.astype(int)).mean() < 1.0
+
+
 @pytest.mark.parametrize(
     ("direction", "closing", "open_eye"), [("left", LEFT_EYE, RIGHT_EYE), ("right", RIGHT_EYE, LEFT_EYE)]
 )

@@ -153,11 +153,17 @@ def fit_plan(plan: MotionPlan, parts: Parts) -> MotionPlan:
     return replace(plan, tracks=kept)
 
 
-def as_drawn(plan: MotionPlan, drawn: tuple[Track, ...]) -> MotionPlan:
-    """`plan` reduced to the tracks the renderer drew, its description rewritten to match."""
+def as_drawn(plan: MotionPlan, drawn: tuple[Track, ...], *, has_face: bool = True) -> MotionPlan:
+    """`plan` reduced to the tracks the renderer drew, its description rewritten to match. A motion the prompt
+    asked for that the picture gave no place to draw gets a note, so that it never vanishes unsaid."""
     if plan.still or drawn == plan.tracks:
         return plan
-    reduced = replace(plan, tracks=drawn)
+    missing = [t for t in plan.tracks if t.source == "prompt" and t not in drawn]
+    why = "no face was found in the picture" if not has_face else "the picture has no part for it"
+    notes = list(plan.notes)
+    for name in dict.fromkeys(f"{t.part} {t.action}" + (f" {t.direction}" if t.direction else "") for t in missing):
+        notes.append(f"not drawn: {name} ({why})")
+    reduced = replace(plan, tracks=drawn, notes=tuple(notes))
     return replace(reduced, optimized_prompt=describe_plan(reduced))
 
 
@@ -225,7 +231,7 @@ class Live2DEngine:
             output_path.unlink(missing_ok=True)
             raise
 
-        plan = as_drawn(asked, renderer.drawn_tracks)
+        plan = as_drawn(asked, renderer.drawn_tracks, has_face=parts.face is not None)
         extra: dict[str, Any] = {
             "motion_plan": plan.to_dict(),
             "optimized_prompt": plan.optimized_prompt,

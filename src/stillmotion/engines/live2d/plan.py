@@ -33,11 +33,13 @@ ACTIONS: Final[dict[str, dict[str, frozenset[str | None]]]] = {
         "turn": frozenset({"left", "right"}),
         "look": frozenset({"up", "down"}),
         "idle": frozenset({None}),
+        "face": frozenset({None}),  # turns a little aside and settles facing the viewer
     },
     "eyes": {
         "blink": frozenset({None}),
         "wink": frozenset({"left", "right"}),
         "look": frozenset({"left", "right", "up", "down"}),
+        "close": frozenset({None}),  # closed and held ("with her eyes closed"), not a blink
     },
     "mouth": {
         "smile": frozenset({None}),

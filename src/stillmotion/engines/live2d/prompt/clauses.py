@@ -53,6 +53,11 @@ def _split_clauses(text: str) -> list[_Piece]:
     return [piece for piece in (_strip_leading(p) for p in pieces) if piece.text]
 
 
+# A clause after a comma that opens with a participle runs at the same time as the one before it: "she sings,
+# swaying gently"; "laughing, closing her eyes".
+_PARTICIPLE: Final = re.compile(r"^(?:\w+ly\s+)?(?!(?:nothing|something|everything|evening|morning)\b)[a-z]{2,}ing\b")
+
+
 def _split_sentence(sentence: str, opening: Connector) -> list[_Piece]:
     # (text, connector); connector "after" marks "she smiles after nodding", resolved below.
     raw: list[tuple[str, str]] = []
@@ -62,6 +67,8 @@ def _split_sentence(sentence: str, opening: Connector) -> list[_Piece]:
     for comma_index, chunk in enumerate(sentence.split(",")):
         chunk = chunk.strip()
         connector: str = carried or (opening if comma_index == 0 else "seq")
+        if connector == "seq" and _PARTICIPLE.match(chunk):
+            connector = "with"
         carried = None
         if comma_index == 0:
             lead = _LEADING_SUBORDINATE.match(chunk)

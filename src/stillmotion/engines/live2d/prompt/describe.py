@@ -13,6 +13,8 @@ _CHARACTER_VERBS: Final[dict[tuple[str, str], str]] = {
     ("head", "turn"): "turns the head {to}",
     ("head", "look"): "looks {to}",
     ("head", "idle"): "sways the head and shoulders gently",
+    ("head", "face"): "turns to face the viewer",
+    ("eyes", "close"): "closes the eyes",
     ("eyes", "blink"): "blinks",
     ("eyes", "wink"): "winks the eye on the {dir}",
     ("eyes", "look"): "glances {to}",

@@ -45,6 +45,7 @@ class _Phrase:
     amplitude: float = (
         DEFAULT_AMPLITUDE  # before degree words: "grin" is broader than "smile", "breeze" softer than "wind"
     )
+    reason: str = ""  # for an unsupported phrase: why it is not drawn, for the note the user reads
 
 
 def _p(
@@ -54,8 +55,21 @@ def _p(
     kind: PhraseKind = "motion",
     direction: str | None = None,
     amplitude: float = DEFAULT_AMPLITUDE,
+    reason: str = "",
 ) -> _Phrase:
-    return _Phrase(re.compile(rf"\b(?:{pattern})\b"), target, kind, direction, amplitude)
+    return _Phrase(re.compile(rf"\b(?:{pattern})\b"), target, kind, direction, amplitude, reason)
+
+
+def _unsupported(pattern: str, reason: str) -> _Phrase:
+    """Motion the engine cannot draw: read, and reported in the plan's notes with `reason`."""
+    return _p(pattern, kind="unsupported", reason=reason)
+
+
+_HANDS = "hands and arms are not drawn yet"
+_FACE_EXPRESSION = (
+    "this expression is not drawn yet: the engine draws smiles, laughs, open mouths, blinks and closed eyes"
+)
+_ANIMAL = "animal ears and tails are not drawn yet"
 
 
 _POSS = r"(?:her|his|their|its|the|my|your|one)"
@@ -94,6 +108,7 @@ _CAMERA_MOVE = _v(
 _DOLLY = _v("dolly dollies dollied dollying track tracks tracked tracking truck trucks trucking")
 _LOOK_OR_GLANCE = _v("look looks looked looking glance glances glanced glancing")
 _HEAD_OR_GAZE = r"(?:head|chin|gaze|eyes)"
+_VIEWER = r"(?:the\s+)?(?:camera|viewer|viewers|lens|audience|us|me)"
 _LASHES = r"(?:eyelashes|lashes|eyelids|lids|eyes)"
 _FLUTTER = _v("flutter flutters fluttered fluttering")
 _ROCK = _v("rock rocks rocked rocking")
@@ -138,6 +153,25 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
     _p(_v("turn turns turned turning"), "@turn"),
     _p(_LOOK, "@look"),
     _p(rf"{_LOOK_OR_GLANCE}\s+over\s+{_OBJ}(?:left\s+|right\s+)?shoulder", "@head_turn"),
+    # Gaze: towards the viewer ends facing the camera; away turns aside.
+    _p(
+        rf"{_v('turn turns turned turning swivel swivels')}\s+(?:{_OBJ}(?:head|face|gaze|eyes)\s+)?(?:back\s+)?"
+        rf"(?:to|towards?|to\s+face|toward\s+face|around\s+to)\s+{_VIEWER}"
+        rf"|{_LOOK}\s+(?:back\s+)?(?:straight\s+|directly\s+|right\s+)?(?:at|into|towards?)\s+{_VIEWER}"
+        r"|(?:makes?|making)\s+eye\s+contact",
+        "head.face",
+        amplitude=0.5,
+    ),
+    _p(
+        rf"(?:{_LOOK}|{_v('turn turns turned turning')})\s+(?:\w+ly\s+)?away"
+        rf"|{_v('avert averts averted averting')}\s+{_OBJ}(?:gaze|eyes|face)",
+        "head.turn",
+        direction="right",
+        amplitude=0.6,
+    ),
+    _p(rf"{_v('glance glances glanced glancing')}\s+(?:\w+ly\s+)?(?:away|to\s+the\s+side|sideways|aside)"
+       rf"|eyes\s+(?:\w+ing\s+)?(?:to\s+the\s+side|sideways)",
+       "eyes.look", direction="right"),
     _p(rf"{_RAISE}\s+{_OBJ}{_HEAD_OR_GAZE}", "head.look", direction="up"),
     _p(
         rf"{_LOWER}\s+{_OBJ}{_HEAD_OR_GAZE}",
@@ -150,14 +184,20 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
     _p(rf"{_v('bat bats batted batting')}\s+{_OBJ}{_LASHES}", "eyes.blink"),
     _p(rf"{_FLUTTER}\s+{_OBJ}{_LASHES}", "eyes.blink"),
     _p(rf"(?:eyelashes|lashes|eyelids)\s+{_FLUTTER}", "eyes.blink"),
+    # Closing the eyes briefly is a blink; otherwise they close and stay closed ("laughing, closing her eyes",
+    # "with her eyes closed", "her eyes slowly close"): a held state, which also rules blinks out.
     _p(
         rf"{_v('close closes closed closing shut shuts shutting')}\s+{_OBJ}eyes"
-        r"(?:\s+(?:briefly|momentarily|for\s+a\s+(?:moment|second|beat|split\s+second)))?",
+        r"\s+(?:briefly|momentarily|for\s+a\s+(?:moment|second|beat|split\s+second))",
         "eyes.blink",
     ),
     _p(r"eyes\s+(?:close|closes|shut)\s+(?:briefly|momentarily|for\s+a\s+(?:moment|second))", "eyes.blink"),
-    # "with her eyes closed": blinking would open them, so it is ruled out rather than drawn.
-    _p(rf"eyes\s+(?:closed|shut)|(?:keeps|keep|keeping)\s+{_OBJ}eyes\s+(?:closed|shut)", "eyes.blink", kind="forbid"),
+    _p(rf"{_v('close closes closed closing shut shuts shutting')}\s+{_OBJ}eyes", "eyes.close"),
+    _p(
+        rf"eyes\s+(?:\w+ly\s+)?(?:closed|shut|close|closes|closing|drift\s+shut|drifting\s+shut|fall\s+shut)"
+        rf"|(?:keeps|keep|keeping)\s+{_OBJ}eyes\s+(?:closed|shut)",
+        "eyes.close",
+    ),
     _p(_v("wink winks winked winking"), "eyes.wink"),
     _p(rf"(?:{_POSS}\s+)?(?:left|right)\s+eye\s+{_v('wink winks winked winking')}", "eyes.wink"),
     _p(_v("glance glances glanced glancing"), "eyes.look"),
@@ -176,7 +216,15 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
     ),
     _p(rf"{_v('roll rolls rolled rolling')}\s+{_OBJ}eyes", "eyes.look", direction="up"),
     # -- mouth
-    _p(_v("smile smiles smiled smiling beam beams beamed beaming"), "mouth.smile"),
+    _p(_v("smile smiles smiled smiling"), "mouth.smile"),
+    # "she beams", not "a beam of light" or "light beams across".
+    _p(r"(?<!light\s)(?<!sun\s)(?:beams|beamed|beaming)(?!\s+(?:of|across|through|down|in|over|from))", "mouth.smile"),
+    _p(
+        r"(?:looks?|looking|seems?|appears?|feels?|is|gets?|getting|becomes?)\s+(?:very\s+|so\s+|really\s+)?"
+        r"(?:happy|joyful|cheerful|delighted|glad|pleased|content|joyous)|happy\s+expression|(?:face|expression)\s+"
+        r"(?:of|full\s+of)\s+joy|(?:face|expression)\s+(?:lights|lit)\s+up\s+with\s+joy",
+        "mouth.smile",
+    ),
     _p(_v("grin grins grinned grinning"), "mouth.smile", amplitude=0.85),
     _p(_v("smirk smirks smirked smirking"), "mouth.smile", amplitude=0.4),
     _p(r"(?:face|expression)\s+(?:lights|lit)\s+up", "mouth.smile"),
@@ -369,25 +417,106 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
     _p(r"without\s+(?:any\s+)?(?:motion|movement|moving)(?:\s+at\s+all)?", kind="still"),
     _p(r"(?:do|does)\s+not\s+animate|not\s+animated", kind="still"),
     # -- motion the engine cannot draw: reported in `notes` so the user knows it was read, not ignored
-    _p(
+    _unsupported(
         r"wav(?:e|es|ed|ing)\s+(?:(?:her|his|their|a)\s+)?(?:hands?|arms?|hello|goodbye|hi|bye)|wav(?:e|es|ed|ing)\s+at",
-        kind="unsupported",
+        _HANDS,
     ),
-    _p(_v("walk walks walked walking run runs ran running jog jogs jogging stroll strolls"), kind="unsupported"),
-    _p(r"turns?\s+around|turning\s+around|spins?|spinning|twirl\w*", kind="unsupported"),
-    _p(
+    _unsupported(
+        _v("walk walks walked walking run runs ran running jog jogs jogging stroll strolls"),
+        "walking and running are not drawn: the character stays in place",
+    ),
+    _unsupported(r"turns?\s+around|turning\s+around|spins?|spinning|twirl\w*", "turning around is not drawn"),
+    _unsupported(
         r"clap\w*|points?\s+(?:at|to)|pointing\s+(?:at|to)|rais(?:e|es|ed|ing)\s+(?:(?:her|his|their)\s+)?(?:hands?|arms?)"
         r"|reach(?:es|ed|ing)?\s+out|shrug\w*|stretch(?:es|ed|ing)",
-        kind="unsupported",
+        _HANDS,
     ),
-    _p(r"cry|cries|cried|crying|weep\w*|sob|sobs|sobbing", kind="unsupported"),
-    _p(r"tears\s+(?:roll|rolling|stream|streaming|fall|falling)", kind="unsupported"),
-    _p(
+    _unsupported(r"cry|cries|cried|crying|weep\w*|sob|sobs|sobbing", "crying and tears are not drawn yet"),
+    _unsupported(r"tears\s+(?:roll|rolling|stream|streaming|fall|falling)", "tears are not drawn yet"),
+    _unsupported(
         r"frown\w*|pout\w*|scowl\w*|eyebrows?\s+(?:raise|raises|raised|rise|rises|lift|lifts|furrow\w*)"
         r"|rais(?:e|es|ed|ing)\s+(?:(?:her|his|their)\s+)?(?:eyebrows?|brows?)|eyes\s+widen\w*",
-        kind="unsupported",
+        _FACE_EXPRESSION,
     ),
-    _p(r"kiss|kisses|kissing|blows\s+a\s+kiss|hug|hugs|hugging", kind="unsupported"),
+    _unsupported(r"kiss|kisses|kissing|blows\s+a\s+kiss|hug|hugs|hugging", "kisses and hugs are not drawn"),
+    # Hands and arms.
+    _unsupported(
+        r"wav(?:e|es|ed|ing)\s+(?:\w+ly\s+)?(?:at|to|hello|goodbye|hi|bye|back|her|his|their|a|energetically"
+        r"|enthusiastically|cheerfully|happily)|(?:she|he|they|girl|boy|woman|man|character|kid|child|i)\s+"
+        r"(?:\w+ly\s+)?wav(?:e|es|ed)",
+        _HANDS,
+    ),
+    # "she smiles and waves": waves that end the clause are a hand's, not the sea's.
+    _unsupported(r"(?:(?:and|then)\s+(?:\w+ly\s+)?|^)wav(?:es|ed|ing)(?=\s*$)", _HANDS),
+    _unsupported(r"thumbs?\s+up|peace\s+sign|v\s+sign|victory\s+sign|ok\s+sign|finger\s+heart", _HANDS),
+    _unsupported(
+        r"(?:hand|hands|fingers?|palm)\s+(?:on|to|under|against|over)\s+(?:her\s+|his\s+|their\s+|the\s+)?"
+        r"(?:chin|cheek|cheeks|face|mouth|lips|hip|hips|chest|heart|forehead)"
+        r"|(?:cover|covers|covered|covering)\s+(?:her|his|their)\s+(?:mouth|face|eyes)",
+        _HANDS,
+    ),
+    _unsupported(
+        r"(?:lift|lifts|lifted|lifting|raise|raises|raised|raising|put|puts|putting|hold|holds|holding|extend"
+        r"|extends|extending|lower|lowers|lowering|reach|reaches)\s+(?:up\s+|out\s+)?(?:her|his|their|a|one|both"
+        r"|the)\s+(?:hand|hands|arm|arms|finger|fingers|palm|fan|sword|cup|glass|umbrella|phone|book|flower)"
+        r"|(?:draw|draws|drawing|drew)\s+(?:her|his|their|a)\s+sword",
+        _HANDS,
+    ),
+    _unsupported(
+        r"(?:tuck|tucks|tucked|tucking|brush|brushes|brushed|brushing|run|runs|running|comb|combs|combing|push"
+        r"|pushes|pushing|twirl|twirls|twirling|flip|flips|flipping)\s+(?:her|his|their)\s+(?:hair|fingers|bangs"
+        r"|fringe)",
+        _HANDS,
+    ),
+    # The face beyond smiles and open mouths.
+    _unsupported(
+        r"(?:a\s+)?(?:single\s+)?tears?\s+(?:\w+\s+)?(?:roll|rolls|rolling|run|runs|running|stream|streams|fall"
+        r"|falls|trickle|trickles|slide|slides|drop|drops)|teary|tearful|tear\s?drops?|watery\s+eyes"
+        r"|eyes\s+(?:well|wells|welling|fill|filling|glisten\w*)(?:\s+up)?(?:\s+with\s+tears)?|about\s+to\s+cry",
+        "tears are not drawn yet",
+    ),
+    _unsupported(
+        r"blush\w*|cheeks?\s+(?:\w+ing\s+|\w+\s+)?(?:pink|red|rosy|flushed)|flush\w*|rosy\s+cheeks",
+        "blushing is not drawn yet",
+    ),
+    _unsupported(
+        r"(?:looks?|looking|seems?|appears?|feels?|is|gets?|getting|becomes?|grows?|turns?|turning)\s+"
+        r"(?:very\s+|so\s+|really\s+|a\s+little\s+|slightly\s+|more\s+)?"
+        r"(?:sad|angry|upset|mad|furious|surprised|shocked|scared|afraid|frightened|worried|nervous|annoyed|shy"
+        r"|embarrassed|thoughtful|pensive|sleepy|tired|bored|confused|melancholy|stern|serious|sorrowful|gloomy)"
+        r"|(?:sad|angry|surprised|shocked|scared|worried|annoyed|shy|stern|sorrowful|pained)\s+(?:expression|look|face)"
+        r"|expression\s+(?:turns|becomes|changes|shifts)(?:\s+to)?\s+\w+|(?:surprised|shocked|startled|angry|sad)"
+        r"|eyes\s+(?:go\s+|are\s+|open\s+)?wide(?:\s+open)?|wide\s+eyed|lips\s+trembl\w*|puff\w*\s+(?:her|his)"
+        r"\s+cheeks|eyes\s+(?:sparkle|sparkling|shine|shining|glitter|glittering|twinkle|twinkling|light\s+up)"
+        r"|(?:starry|sparkling|shining|glittering)\s+eyes|eyes\s+lit\s+up",
+        _FACE_EXPRESSION,
+    ),
+    # Animals.
+    _unsupported(
+        r"ears?\s+(?:\w+\s+)?(?:twitch\w*|flick\w*|flop\w*|perk\w*|wiggle\w*|swivel\w*)"
+        r"|(?:twitch|twitches|twitching|flick|flicks|flicking|perks|perking)\s+(?:up\s+)?(?:its|her|his|their|the|one)"
+        r"\s+ears?|tails?\s+(?:\w+\s+)?(?:wag\w*|swish\w*|flick\w*|swing\w*|sway\w*|curl\w*)"
+        r"|(?:wag|wags|wagging|swish|swishes|swishing|flick|flicks|flicking)\s+(?:its|her|his|their|the)\s+tail"
+        r"|pant|pants|panting|tongue\s+out",
+        _ANIMAL,
+    ),
+    # The camera and the world.
+    _unsupported(
+        r"orbit\w*|(?:circles|circling|rotates|rotating|revolves|revolving|arcs|arcing)\s+around|arc\s+shot"
+        r"|360\s+(?:degree|shot|view)",
+        "the camera cannot orbit: the engine has one view of the scene",
+    ),
+    _unsupported(
+        r"(?:birds?|seagulls?|gulls?|butterfl\w+|bats|dragonfl\w+|crows?|doves?)\s+(?:\w+\s+)?(?:fly|flies|flying"
+        r"|flutter\w*|soar\w*|circl\w*|flap\w*|glide\w*)",
+        "flying birds and insects are not drawn yet",
+    ),
+    _unsupported(
+        r"(?:beam|light|glint|shine|reflection|highlight|sunlight|gleam)s?\s+(?:of\s+light\s+)?(?:\w+ly\s+)?"
+        r"(?:sweeps?|sweeping|glints?|glinting|glides?|gliding|moves?\s+across|travels?\s+across|slides?\s+across"
+        r"|dances?\s+across)|(?:light|glints?|reflections?)\s+(?:\w+\s+){0,2}across",
+        "a light moving across the picture is not drawn yet",
+    ),
 )
 
 # Who does the verb, for the verbs shared by the camera and the character ("tilts", "turns").

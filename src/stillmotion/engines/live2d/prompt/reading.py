@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Final, cast
 
 from stillmotion.engines.live2d.plan import ACTIONS, Easing, Part
+from stillmotion.engines.live2d.prompt.chinese import CJK, quote_originals, read_chinese
 from stillmotion.engines.live2d.prompt.clauses import (
     _CONNECTOR_RANK,
     Connector,
@@ -188,7 +189,8 @@ def _read_clause(text: str) -> _ClauseReading:
             continue
         if phrase.kind == "unsupported":
             if index not in negated:
-                notes.append(f"not animated: {hit.text!r} is not something the live2d engine can draw")
+                why = phrase.reason or "not something the live2d engine can draw"
+                notes.append(f"not animated: {hit.text!r} ({why})")
             continue
         if phrase.kind == "forbid":
             part, action = phrase.target.split(".")
@@ -236,7 +238,74 @@ def _read_clause(text: str) -> _ClauseReading:
                 phrase=hit.text,
             )
         )
+    if any((m.part, m.action) == ("eyes", "close") for m in motions):
+        forbidden.add(("eyes", "blink"))  # a blink would open eyes held closed
+    for unread in _unread_motions(text, hits):
+        notes.append(f"not animated: {unread!r} (the live2d engine does not know this motion)")
     return _ClauseReading(tuple(_merge_same(motions)), frozenset(forbidden), still, tuple(notes), len(hits))
+
+
+# A verb the reader has no phrase for, after who does it: "she juggles", "the dog runs off".
+_DOER: Final = (
+    r"(?:she|he|they|it|i|we|you|girl|boy|woman|man|lady|guy|character|person|child|kid|cat|dog|puppy|kitten"
+    r"|bird|horse|subject|model|people|crowd)"
+)
+_UNREAD_VERB: Final = re.compile(
+    rf"\b{_DOER}\s+(?:(?:slowly|gently|softly|quickly|suddenly|then|also|happily|calmly|\w+ly)\s+)?"
+    r"(?P<verb>(?!is\b|was\b|has\b|does\b|looks\b|seems\b|appears\b|stands\b|sits\b|wears\b|holds\b)"
+    r"[a-z]{3,}(?:s|es|ed|ing))\b(?P<rest>(?:\s+[a-z]+){0,2})"
+)
+# A clause that starts with a verb form ("juggling three balls"), and a verb joined to a phrase ("... and
+# juggles").
+_LEADING_VERB: Final = re.compile(
+    r"^(?:\w+ly\s+)?(?P<verb>[a-z]{3,}(?:ing|es|s))\b(?P<rest>(?:\s+[a-z]+){0,2})"
+)
+_JOINED_VERB: Final = re.compile(
+    r"^(?:\w+ly\s+)?(?:and|then|also)\s+(?:\w+ly\s+)?(?P<verb>[a-z]{3,}(?:ing|es|s))\b(?P<rest>(?:\s+[a-z]+){0,2})"
+)
+# Verbs that only carry another word's meaning ("makes a peace sign", "gives a thumbs up").
+_LIGHT_VERBS: Final = frozenset(
+    {
+        "makes", "making", "gives", "giving", "puts", "putting", "gets", "getting", "takes", "taking", "does", "doing",
+        "lets", "letting", "keeps", "keeping", "begins", "beginning", "starts", "starting", "continues", "tries",
+        "trying", "shows", "showing", "goes", "going", "comes", "coming", "uses", "using",
+    }
+)
+_NOT_VERBS: Final = frozenset(
+    {
+        "morning", "evening", "ceiling", "building", "thing", "something", "nothing", "everything", "anything",
+        "wedding", "clothing", "painting", "lighting", "setting", "ending", "landing", "king", "ring", "string",
+        "spring", "wing", "sibling", "darling", "earring", "railing", "lightning", "living", "towards", "upwards",
+        "downwards", "afterwards", "glasses", "clothes", "eyes", "lips", "cheeks", "hands", "arms", "ears", "clouds",
+        "waves", "flowers", "trees", "leaves", "lights", "petals", "stars", "sparkles", "tears", "flames", "candles",
+        "stairs", "buildings", "mountains", "boots", "shoes", "pants", "colors", "colours", "details", "dress",
+        "tress", "mess", "miss", "kiss", "gloss", "grass", "glass", "boss", "less", "class", "press", "bus", "yes",
+        "this", "his", "hers", "its", "was", "has", "is", "as", "always", "perhaps", "sometimes", "series", "species",
+        "news", "physics", "lens", "canvas", "chaos",
+    }
+)
+
+
+def _unread_motions(text: str, hits: list[_Hit]) -> list[str]:
+    """The words of motions `text` plainly asks for that no phrase of the table reads: a verb after who does it
+    or a verb form opening the clause, and a verb form right after a phrase ("she breathes and juggles").
+    Scenery ("anime girl, soft light") asks for nothing."""
+    if not hits:
+        gaps = [text]
+    else:
+        gaps = [text[: hits[0].start]] + [
+            text[hit.end : hits[index + 1].start if index + 1 < len(hits) else len(text)]
+            for index, hit in enumerate(hits)
+        ]
+    found_words: list[str] = []
+    for number, gap in enumerate(gaps):
+        tries = [_UNREAD_VERB.search(gap), _LEADING_VERB.match(gap.strip())] if number == 0 else []
+        tries.append(_JOINED_VERB.match(gap.strip()))
+        for found in tries:
+            if found is not None and found["verb"] not in _NOT_VERBS and found["verb"] not in _LIGHT_VERBS:
+                found_words.append((found["verb"] + found["rest"]).strip())
+                break
+    return found_words
 
 
 def _merge_same(motions: list[_Motion]) -> list[_Motion]:
@@ -283,16 +352,19 @@ _DIRECTION_ONLY: Final = re.compile(
 def _read_prompt(prompt: str) -> _Reading:
     """Everything the text says, independent of the clip length (cached: the same prompt is often planned
     for several durations or seeds)."""
-    text = _normalize(prompt)
+    english, chinese = read_chinese(prompt)
+    text = _normalize(english)
     pieces = _split_clauses(text)
     readings = [_read_clause(piece.text) for piece in pieces]
     # A clause with no phrase at all ("Slowly, she smiles"; "she nods, gently") lends its words to a
     # neighbour instead of being lost.
     index = 0
+    lent_notes: list[str] = []  # what a clause said that no phrase reads stays said when its words are lent
     while index < len(pieces):
         if readings[index].hits or len(pieces) == 1:
             index += 1
             continue
+        lent_notes.extend(readings[index].notes)
         if index > 0 and _DIRECTION_ONLY.match(pieces[index].text):
             # "she looks left, then right": the bare direction repeats the previous verb.
             verbs = [h for h in _find_hits(pieces[index - 1].text) if h.phrase.kind == "motion"]
@@ -317,6 +389,11 @@ def _read_prompt(prompt: str) -> _Reading:
     for reading in readings:
         forbidden |= reading.forbidden
         notes.extend(n for n in reading.notes if n not in notes)
+    notes.extend(n for n in lent_notes if n not in notes)
+    unread_language = _unread_language(prompt, understood=any(r.hits for r in readings))
+    if unread_language:
+        notes.append(unread_language)
+    notes = [quote_originals(note, chinese) for note in notes]
     return _Reading(
         clauses=tuple(_Clause(p.text, p.connector, r.motions) for p, r in zip(pieces, readings, strict=True)),
         forbidden=frozenset(forbidden),
@@ -325,3 +402,31 @@ def _read_prompt(prompt: str) -> _Reading:
         understood=any(r.hits for r in readings),
         mentions_clothing=bool(_CLOTHING_MENTION.search(text)),
     )
+
+
+# Words that nearly every English prompt has; a Latin-script prompt with none of them is in another language.
+_ENGLISH_WORDS: Final = frozenset(
+    {
+        "the", "a", "an", "she", "he", "her", "his", "they", "it", "its", "and", "is", "are", "with", "in", "on", "of",
+        "to", "at", "camera", "slowly", "gently", "girl", "boy", "woman", "man", "while", "then", "into", "from",
+        "over", "up", "down", "light", "soft", "wind", "hair", "eyes", "head", "smile", "smiles", "zoom", "sky",
+    }
+)
+_OTHER_SCRIPTS: Final = re.compile(r"[\u3040-\u30ff\uac00-\ud7af\u0400-\u04ff\u0600-\u06ff\u0590-\u05ff\u0e00-\u0e7f]")
+
+
+def _unread_language(prompt: str, *, understood: bool) -> str | None:
+    """A note for a prompt in a language the reader does not read (it reads English and Chinese), instead of a
+    silent idle clip; None when the prompt is read or is in one of those languages."""
+    if _OTHER_SCRIPTS.search(prompt):
+        script_note = "the prompt is in a language the live2d engine does not read (it reads English and Chinese)"
+        return script_note + ("; only its English or Chinese words were used" if understood else "")
+    if understood or CJK.search(prompt):
+        return None
+    words = re.findall(r"[^\W\d_]+", prompt.lower())
+    if len(words) >= 3 and not _ENGLISH_WORDS.intersection(words):
+        return (
+            "the prompt seems not to be in English or Chinese, the languages the live2d engine reads; "
+            "nothing in it was drawn"
+        )
+    return None

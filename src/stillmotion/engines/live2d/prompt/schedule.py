@@ -27,7 +27,8 @@ _PART_ORDER: Final = {part: index for index, part in enumerate(ACTIONS)}
 
 
 def _is_background(part: str, action: str) -> bool:
-    return part in _BACKGROUND_PARTS or (part, action) == ("body", "breathe")
+    # Eyes held closed are a state of the whole clip ("with her eyes closed"), like breathing.
+    return part in _BACKGROUND_PARTS or (part, action) in (("body", "breathe"), ("eyes", "close"))
 
 
 def _count(motion: _Motion) -> int | None:

@@ -33,6 +33,8 @@ _TIMINGS: Final[dict[tuple[str, str], _Timing]] = {
     ("head", "tilt"): _POSE,
     ("head", "turn"): _POSE,
     ("head", "look"): _POSE,
+    ("head", "face"): _Timing(2.0, min_s=1.0),
+    ("eyes", "close"): _Timing(1.0, min_s=0.4),
     ("eyes", "blink"): _Timing(
         0.35, cycle_s=0.35, min_s=0.25, default_count=1, spacing_s=1.2, countable=True, max_stretch=1.0
     ),

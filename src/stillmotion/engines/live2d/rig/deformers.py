@@ -33,9 +33,9 @@ from stillmotion.engines.live2d.motion import Clock, Curve
 from stillmotion.engines.live2d.plan import Track
 from stillmotion.engines.live2d.regions import Field, Regions, Side, Vector
 from stillmotion.engines.live2d.rig.body import _bounce, _breathe, _lean, _sway, _without_face
-from stillmotion.engines.live2d.rig.face import _blink, _eye_look, _laugh, _open, _smile, _talk, _wink
+from stillmotion.engines.live2d.rig.face import _blink, _close, _eye_look, _laugh, _open, _smile, _talk, _wink
 from stillmotion.engines.live2d.rig.hair import _clothes_wind, _hair_wind
-from stillmotion.engines.live2d.rig.head import _head_idle, _head_look, _nod, _shake, _tilt, _turn
+from stillmotion.engines.live2d.rig.head import _face_viewer, _head_idle, _head_look, _nod, _shake, _tilt, _turn
 from stillmotion.engines.live2d.rig.layers import LAYER_GAINS
 from stillmotion.engines.live2d.rig.limits import StretchLimiter
 from stillmotion.engines.live2d.rig.terms import FieldContext, TrackMotion, _name
@@ -60,7 +60,9 @@ _BUILDERS: Final[dict[tuple[str, str], Callable[[Track, FieldContext], TrackMoti
     ("head", "turn"): _turn,
     ("head", "look"): _head_look,
     ("head", "idle"): _head_idle,
+    ("head", "face"): _face_viewer,
     ("eyes", "blink"): _blink,
+    ("eyes", "close"): _close,
     ("eyes", "wink"): _wink,
     ("eyes", "look"): _eye_look,
     ("mouth", "smile"): _smile,

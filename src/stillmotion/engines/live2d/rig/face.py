@@ -42,6 +42,14 @@ def _blink(track: Track, context: FieldContext) -> TrackMotion:
     return TrackMotion(track, [], lids=dict.fromkeys(sides, closure))
 
 
+def _close(track: Track, context: FieldContext) -> TrackMotion:
+    """Eyes closed and held (laughing with the eyes shut, falling asleep): the lids come down like a blink's and
+    stay down for the pose."""
+    closure = motion.pose_curve(track, context.clock, rise_s=0.25) * _blink_depth(track.amplitude)
+    sides: tuple[Side, ...] = ("left", "right")
+    return TrackMotion(track, [], lids=dict.fromkeys(sides, closure))
+
+
 def _wink(track: Track, context: FieldContext) -> TrackMotion:
     geometry, _, _, _ = _need_geometry(context)
     side: Side = "left" if track.direction == "left" else "right"

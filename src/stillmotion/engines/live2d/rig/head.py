@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Final
 
 import numpy as np
@@ -124,6 +125,20 @@ def _turn(track: Track, context: FieldContext) -> TrackMotion:
     basis = vector(amount * _yaw_weight(context), 0.0, context.grid.shape)
     pose = motion.pose_curve(track, context.clock)
     return _hair_follows(TrackMotion(track, [Term(basis, pose, gains=YAW_GAINS)]), context)
+
+
+def _face_viewer(track: Track, context: FieldContext) -> TrackMotion:
+    """"Turns to the camera" on a picture that already faces it (frame 0 is the input): the head turns a little
+    aside over the first part of the span and comes back, so that the clip ends facing the viewer."""
+    start, end = track.start_s, track.end_s
+    aside = replace(
+        track,
+        action="turn",
+        direction="right",
+        amplitude=min(track.amplitude, 0.5),
+        end_s=start + 0.7 * (end - start),
+    )
+    return replace(_turn(aside, context), track=track)
 
 
 def _pitch_basis(context: FieldContext, amount_px: float) -> Vector:

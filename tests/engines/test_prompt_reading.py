@@ -1,0 +1,174 @@
+"""The parser reads like a person: gaze, clauses that run together, held states, what it cannot draw (named in
+the notes, in the user's words), Chinese, and languages it does not read."""
+
+from __future__ import annotations
+
+import pytest
+
+from stillmotion.engines.live2d.plan import MotionPlan, Track
+from stillmotion.engines.live2d.prompt import parse_prompt
+
+
+def plan_for(prompt: str, *, optimize: bool = False) -> MotionPlan:
+    return parse_prompt(prompt, duration_s=6.0, optimize=optimize, seed=0)
+
+
+def asked(plan: MotionPlan) -> set[tuple[str, str, str | None]]:
+    return {(t.part, t.action, t.direction) for t in plan.tracks if t.source == "prompt"}
+
+
+def one(plan: MotionPlan, part: str, action: str) -> Track:
+    [found] = [t for t in plan.tracks if (t.part, t.action) == (part, action)]
+    return found
+
+
+# -- gaze
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "she turns her head to the camera",
+        "The girl turns her head toward the camera and smiles.",
+        "she turns to face the viewer",
+        "he looks straight into the lens",
+        "she looks back at the camera",
+    ],
+)
+def test_towards_the_viewer_ends_facing_it(prompt: str) -> None:
+    plan = plan_for(prompt)
+    assert ("head", "face", None) in asked(plan)
+    assert not any(t.action == "turn" for t in plan.tracks)  # not turned away for good
+
+
+@pytest.mark.parametrize("prompt", ["she looks away shyly", "he turns away", "she averts her gaze"])
+def test_away_turns_aside(prompt: str) -> None:
+    assert ("head", "turn", "right") in asked(plan_for(prompt))
+
+
+def test_looking_at_something_below_looks_down() -> None:
+    assert ("head", "look", "down") in asked(plan_for("she turns to look at the city below"))
+
+
+# -- clauses that run together
+
+
+@pytest.mark.parametrize(("prompt", "first", "second"), [
+    ("She sings, swaying gently to the music.", ("mouth", "talk"), ("body", "sway")),
+    ("she nods, smiling warmly", ("head", "nod"), ("mouth", "smile")),
+])
+def test_a_participle_after_a_comma_runs_at_the_same_time(
+    prompt: str, first: tuple[str, str], second: tuple[str, str]
+) -> None:
+    plan = plan_for(prompt)
+    a, b = one(plan, *first), one(plan, *second)
+    assert a.start_s < b.end_s and b.start_s < a.end_s, (a, b)
+
+
+def test_a_comma_list_of_actions_still_runs_in_order() -> None:
+    plan = plan_for("she nods, then smiles")
+    assert one(plan, "head", "nod").end_s <= one(plan, "mouth", "smile").start_s + 1e-6
+
+
+# -- held states
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "nodding along happily with her eyes closed",
+        "laughing, closing her eyes",
+        "she laughs so hard her eyes close",
+        "her eyes slowly close as if she is falling asleep",
+    ],
+)
+def test_eyes_closed_are_held_and_never_blink(prompt: str) -> None:
+    plan = plan_for(prompt, optimize=True)
+    close = one(plan, "eyes", "close")
+    assert close.end_s == pytest.approx(6.0)
+    assert not [t for t in plan.tracks if t.action == "blink"]  # not "laughs, then blinks three times"
+
+
+def test_closing_the_eyes_briefly_is_a_blink() -> None:
+    plan = plan_for("she closes her eyes for a moment")
+    assert ("eyes", "blink", None) in asked(plan) and ("eyes", "close", None) not in asked(plan)
+
+
+# -- what is not drawn is said, in the user's words
+
+
+@pytest.mark.parametrize(
+    ("prompt", "words"),
+    [
+        ("she smiles and waves", "waves"),
+        ("she waves hello", "waves hello"),
+        ("thumbs up and a big smile", "thumbs up"),
+        ("she makes a peace sign and winks", "peace sign"),
+        ("she puts her hand on her chin", "hand on her chin"),
+        ("a single tear rolls down her cheek", "tear rolls"),
+        ("she blushes", "blushes"),
+        ("she gets angry", "gets angry"),
+        ("the cat swishes its tail", "swishes its tail"),
+        ("camera orbits the cup slowly", "orbits"),
+        ("she breathes and juggles", "juggles"),
+        ("she nods and then juggles", "juggles"),
+        ("she juggles three balls", "juggles three balls"),
+    ],
+)
+def test_what_cannot_be_drawn_is_named(prompt: str, words: str) -> None:
+    notes = " ".join(plan_for(prompt).notes)
+    assert words in notes, notes
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "anime girl, wind blowing through her long hair, gentle smile",
+        "she blinks and smiles softly",
+        "light rain falling on the valley",
+        "slow cinematic push in towards the waterfall",
+        "she makes a peace sign",
+    ],
+)
+def test_scenery_and_drawn_motion_need_no_note_about_unknown_motion(prompt: str) -> None:
+    assert not [note for note in plan_for(prompt).notes if "does not know" in note]
+
+
+# -- Chinese
+
+
+@pytest.mark.parametrize(
+    ("prompt", "expected"),
+    [
+        ("女孩眨眼微笑", {("eyes", "blink", None), ("mouth", "smile", None)}),
+        ("镜头缓缓推进", {("camera", "zoom", "in")}),
+        ("镜头慢慢拉远", {("camera", "zoom", "out")}),
+        ("她点头", {("head", "nod", None)}),
+        ("头发随风飘动", {("hair", "wind", None)}),
+        ("下雪了", {("ambient", "snow", None)}),
+        ("她转头看向镜头", {("head", "face", None)}),
+        ("她一边唱歌一边轻轻摇摆", {("mouth", "talk", None), ("body", "sway", None)}),
+    ],
+)
+def test_chinese_core_vocabulary(prompt: str, expected: set[tuple[str, str, str | None]]) -> None:
+    assert expected <= asked(plan_for(prompt))
+
+
+def test_a_chinese_prompt_counts_and_degrees() -> None:
+    blink = one(plan_for("她慢慢地眨了两次眼"), "eyes", "blink")
+    assert blink.repeats == 2
+    assert one(plan_for("镜头缓缓推进"), "camera", "zoom").amplitude < 0.7
+
+
+def test_notes_on_a_chinese_prompt_quote_its_words() -> None:
+    notes = plan_for("她向镜头挥手").notes
+    assert any("挥手" in note and "hands and arms" in note for note in notes), notes
+
+
+# -- languages it does not read
+
+
+@pytest.mark.parametrize("prompt", ["elle cligne des yeux et sourit", "猫がしっぽを振っている", "девушка улыбается"])
+def test_a_language_it_does_not_read_gets_a_note(prompt: str) -> None:
+    notes = " ".join(plan_for(prompt).notes)
+    assert "English and Chinese" in notes or "English or Chinese" in notes, notes
