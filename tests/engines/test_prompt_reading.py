@@ -172,3 +172,29 @@ def test_notes_on_a_chinese_prompt_quote_its_words() -> None:
 def test_a_language_it_does_not_read_gets_a_note(prompt: str) -> None:
     notes = " ".join(plan_for(prompt).notes)
     assert "English and Chinese" in notes or "English or Chinese" in notes, notes
+
+
+# -- expressions as bundles of the rig's parameters
+
+
+@pytest.mark.parametrize(
+    ("prompt", "expected", "partly"),
+    [
+        ("she looks happy", {("mouth", "smile", None), ("eyes", "close", None)}, False),
+        ("she looks surprised", {("mouth", "open", None), ("head", "look", "up")}, True),
+        ("she smiles shyly", {("mouth", "smile", None), ("head", "turn", "right"), ("head", "look", "down")}, True),
+        ("rainy day, she looks sad", {("head", "look", "down"), ("ambient", "rain", None)}, True),
+    ],
+)
+def test_an_expression_sets_several_parameters(
+    prompt: str, expected: set[tuple[str, str, str | None]], partly: bool
+) -> None:
+    plan = plan_for(prompt)
+    assert expected <= asked(plan)
+    # What of the expression is not drawn is said.
+    assert any(note.startswith("partly animated") for note in plan.notes) is partly
+
+
+def test_joy_narrows_the_eyes_without_closing_them() -> None:
+    close = one(plan_for("she looks happy"), "eyes", "close")
+    assert close.amplitude < 0.5

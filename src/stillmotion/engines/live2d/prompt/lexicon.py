@@ -223,7 +223,26 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
         r"(?:looks?|looking|seems?|appears?|feels?|is|gets?|getting|becomes?)\s+(?:very\s+|so\s+|really\s+)?"
         r"(?:happy|joyful|cheerful|delighted|glad|pleased|content|joyous)|happy\s+expression|(?:face|expression)\s+"
         r"(?:of|full\s+of)\s+joy|(?:face|expression)\s+(?:lights|lit)\s+up\s+with\s+joy",
-        "mouth.smile",
+        "@joy",
+    ),
+    # Expressions as bundles of the rig's parameters (see `EXPRESSIONS`), like a Live2D expression file.
+    _p(
+        r"(?:looks?|looking|is|seems?|appears?|gets?|getting)\s+(?:very\s+|so\s+|really\s+)?(?:surprised|shocked"
+        r"|astonished|amazed|startled)|surprised|shocked|astonished|startled|in\s+surprise|eyes\s+(?:go\s+|are\s+"
+        r"|open\s+)?wide(?:\s+open)?|wide\s+eyed|(?:surprised|shocked)\s+(?:expression|look|face)",
+        "@surprise",
+    ),
+    _p(
+        r"(?:looks?|looking|is|seems?|feels?|gets?|getting)\s+(?:very\s+|so\s+|a\s+little\s+)?(?:shy|bashful"
+        r"|embarrassed|coy)|shyly|bashfully|coyly|shy\s+(?:expression|look|glance)",
+        "@shy",
+    ),
+    _p(
+        r"(?:looks?|looking|is|seems?|appears?|feels?|gets?|getting|becomes?|turns?|turning)\s+(?:very\s+|so\s+"
+        r"|a\s+little\s+|slightly\s+|more\s+)?(?:sad|sorrowful|melancholy|gloomy|downcast|unhappy|dejected)"
+        r"|(?:sad|sorrowful|melancholy|downcast)\s+(?:expression|look|face)|expression\s+(?:turns|becomes|changes"
+        r"|shifts)(?:\s+to)?\s+(?:sad|sorrowful|melancholy)|sadly|sorrowfully",
+        "@sad",
     ),
     _p(_v("grin grins grinned grinning"), "mouth.smile", amplitude=0.85),
     _p(_v("smirk smirks smirked smirking"), "mouth.smile", amplitude=0.4),
@@ -482,11 +501,11 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
     _unsupported(
         r"(?:looks?|looking|seems?|appears?|feels?|is|gets?|getting|becomes?|grows?|turns?|turning)\s+"
         r"(?:very\s+|so\s+|really\s+|a\s+little\s+|slightly\s+|more\s+)?"
-        r"(?:sad|angry|upset|mad|furious|surprised|shocked|scared|afraid|frightened|worried|nervous|annoyed|shy"
-        r"|embarrassed|thoughtful|pensive|sleepy|tired|bored|confused|melancholy|stern|serious|sorrowful|gloomy)"
-        r"|(?:sad|angry|surprised|shocked|scared|worried|annoyed|shy|stern|sorrowful|pained)\s+(?:expression|look|face)"
-        r"|expression\s+(?:turns|becomes|changes|shifts)(?:\s+to)?\s+\w+|(?:surprised|shocked|startled|angry|sad)"
-        r"|eyes\s+(?:go\s+|are\s+|open\s+)?wide(?:\s+open)?|wide\s+eyed|lips\s+trembl\w*|puff\w*\s+(?:her|his)"
+        r"(?:angry|upset|mad|furious|scared|afraid|frightened|worried|nervous|annoyed"
+        r"|thoughtful|pensive|sleepy|tired|bored|confused|stern|serious)"
+        r"|(?:angry|scared|worried|annoyed|stern|pained)\s+(?:expression|look|face)"
+        r"|expression\s+(?:turns|becomes|changes|shifts)(?:\s+to)?\s+\w+|angry|angrily"
+        r"|lips\s+trembl\w*|puff\w*\s+(?:her|his)"
         r"\s+cheeks|eyes\s+(?:sparkle|sparkling|shine|shining|glitter|glittering|twinkle|twinkling|light\s+up)"
         r"|(?:starry|sparkling|shining|glittering)\s+eyes|eyes\s+lit\s+up",
         _FACE_EXPRESSION,
@@ -525,3 +544,22 @@ _SUBJECT: Final = re.compile(
     r"|figure|child|kid|cat|dog|subject|model))\b"
 )
 _CLOTHING_MENTION: Final = re.compile(rf"\b{_CLOTH}\b")
+
+
+# What each expression sets (part, action, direction, amplitude), and what of it is not drawn yet.
+EXPRESSIONS: Final[dict[str, tuple[tuple[tuple[str, str, str | None, float], ...], str]]] = {
+    # A smile with the eyes narrowed (the lids a little down and held).
+    "@joy": ((("mouth", "smile", None, 0.8), ("eyes", "close", None, 0.3)), ""),
+    "@surprise": (
+        (("mouth", "open", None, 0.7), ("head", "look", "up", 0.3)),
+        "wide eyes and raised brows are not drawn yet; drawn as an open mouth and a lifted head",
+    ),
+    "@shy": (
+        (("head", "turn", "right", 0.4), ("head", "look", "down", 0.35)),
+        "a blush is not drawn yet; drawn as a look down and aside",
+    ),
+    "@sad": (
+        (("head", "look", "down", 0.5),),
+        "drooping mouth corners and brows are not drawn yet; drawn as a lowered head",
+    ),
+}

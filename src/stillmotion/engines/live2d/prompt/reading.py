@@ -29,7 +29,7 @@ from stillmotion.engines.live2d.prompt.clauses import (
     _Piece,
     _split_clauses,
 )
-from stillmotion.engines.live2d.prompt.lexicon import _CLOTHING_MENTION, _PHRASES, _SUBJECT, _Phrase
+from stillmotion.engines.live2d.prompt.lexicon import _CLOTHING_MENTION, _PHRASES, _SUBJECT, EXPRESSIONS, _Phrase
 from stillmotion.engines.live2d.prompt.modifiers import (
     _ADJACENT_RUN,
     _ALL_DIRECTIONS,
@@ -197,6 +197,29 @@ def _read_clause(text: str) -> _ClauseReading:
             forbidden.add((part, action))
             continue
 
+        if phrase.target in EXPRESSIONS:
+            bundle, missing = EXPRESSIONS[phrase.target]
+            if index in negated:
+                continue
+            modifiers = _read_modifiers(pre, hit.text, post, countable=False)
+            for part_name, action, bundle_direction, amplitude in bundle:
+                motions.append(
+                    _Motion(
+                        part=cast(Part, part_name),
+                        action=action,
+                        direction=bundle_direction,
+                        amplitude=amplitude if modifiers.amplitude is None else min(1.0, modifiers.amplitude),
+                        amplitude_said=modifiers.amplitude is not None,
+                        speed=modifiers.speed,
+                        count=None,
+                        continuous=False,
+                        easing=modifiers.easing,
+                        phrase=hit.text,
+                    )
+                )
+            if missing:
+                notes.append(f"partly animated: {hit.text!r} ({missing})")
+            continue
         scan = f"{hit.text} {post}"
         direction = phrase.direction
         if direction is None and phrase.target.startswith("@"):
