@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 
 from stillmotion import __version__
 from stillmotion.api import aimlapi, health, media, metrics, minimax, openai_videos, page
 from stillmotion.api.auth import Authenticator
+from stillmotion.api.bodies import check_request_text
 from stillmotion.api.connections import ShedOverCapacity
 from stillmotion.api.errors import ErrorShapes, install_error_handlers
 from stillmotion.api.head import HeadAsGet
@@ -101,6 +102,8 @@ def create_app(settings: Settings, *, services: Services | None = None, hot_poll
     """The app. `hot_polls=False` leaves status polls to FastAPI's routing (tests compare the two paths)."""
     svc = services or build_services(settings)
     app = FastAPI(
+        # Ids and cursors a database cannot hold (a NUL) are refused by name, before any route reads them.
+        dependencies=[Depends(check_request_text)],
         title="stillmotion",
         version=__version__,
         description="Turns one still image and a prompt into a short video, behind the hosted APIs' wire formats.",

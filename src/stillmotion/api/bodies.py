@@ -147,6 +147,17 @@ def storable_text(value: str, field: str) -> str:
     return value
 
 
+def check_request_text(request: Request) -> None:
+    """Every query parameter and path parameter of `request` (ids, cursors) is `storable_text`, named by its
+    parameter: `?generation_id=%00` is a 400 naming `generation_id` in the dialect's shape, not a lookup."""
+    for name, value in request.query_params.multi_items():
+        storable_text(name, name)
+        storable_text(value, name)
+    for name, value in request.path_params.items():
+        if isinstance(value, str):
+            storable_text(value, name)
+
+
 def _check_storable(body: dict[str, Any]) -> None:
     """Every string in `body` (keys too) is `storable_text`, named by its path (`input_reference.image_url`)."""
     pending: list[tuple[Any, str]] = [(body, "")]

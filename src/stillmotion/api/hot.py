@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from stillmotion.api.bodies import check_request_text
 from stillmotion.api.errors import ANSWERED_ERRORS, ErrorShapes, api_error_for
 
 HotHandler = Callable[[Request], Awaitable[Response]]
@@ -77,6 +78,7 @@ class HotRoutes:
         scope["route"] = hot.route  # as the router would set it: metrics label requests by route
         request = Request(scope, receive)
         try:
+            check_request_text(request)
             response = await hot.handler(request)
         except ANSWERED_ERRORS as exc:
             response = self.shapes.render(request, api_error_for(exc))
