@@ -881,6 +881,7 @@ SCENES: Final[dict[str, Callable[[], Scene]]] = {
     "dog": dog,
 }
 CHARACTER_SCENES: Final = frozenset({"drawn-blue", "drawn-brown", "drawn-flat", "astronaut", "hopper"})
+ANIMAL_SCENES: Final = frozenset({"cat", "dog"})
 
 
 def draw_scene(name: str) -> Scene:
