@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import os
 import platform
 import re
@@ -109,6 +108,13 @@ CHARACTER_SIGNATURES: Final[dict[str, tuple[tuple[me.Expect, ...], ...]]] = {
     "sway": ((E("horizontal_oscillation", "upper", min_reversals=2),),),
     "hair_wind": ((E("region_concentration", "hair"),),),
     "pant": ((E("mouth_motion", "mouth"),),),
+    # An expression: the mouth moves and both eyes stay changed (closed in laughter, wide in surprise,
+    # narrowed under lowered brows) for a quarter of the clip, which a blink does not. Flow cannot tell
+    # which expression it is; a smile with a blink does not pass.
+    "expr_joy": ((E("mouth_motion", "mouth"), E("held_eye_change")),),
+    "expr_surprise": ((E("mouth_motion", "mouth"), E("held_eye_change")),),
+    "expr_anger": ((E("mouth_motion", "mouth"), E("held_eye_change")),),
+    "expr_sad": ((E("mouth_motion", "mouth"), E("held_eye_change")),),
 }
 # Gaze can also be drawn with the eyes alone: these concepts also pass on the eyes' own motion.
 GAZE: Final = frozenset({"head_turn", "look_away", "gaze_camera", "look_down", "look_up"})
@@ -142,32 +148,6 @@ def _blink_count(observed: Observed) -> fm.Check:
     return fm.Check(passed, float(max(counts)), f"closures per eye {counts} (>= 2); {both.detail}")
 
 
-EXPRESSIONS: Final = frozenset({"expr_joy", "expr_surprise", "expr_anger", "expr_sad"})
-# An expression holds: the eyes (lids, brows over them) stay changed for this share of the clip, which a
-# blink (0.2-0.3 s) does not.
-MIN_HELD_SHARE: Final = 0.25
-HELD_EYE_CHANGE: Final = 0.25  # eye_closure's bar: a quarter of the eye's own contrast
-
-
-def _expression(observed: Observed) -> fm.Check:
-    """A character's expression: the mouth changes (motion_eval's mouth_motion) and both eyes' appearance
-    (`flow_metrics._tracked_change`, as in eye_closure) stays >= HELD_EYE_CHANGE for >= MIN_HELD_SHARE of
-    the frames. Which expression it is, flow cannot tell: a laugh with closed eyes, wide surprised eyes or
-    lowered brows all pass; a smile with a blink does not."""
-    regions = observed.regions
-    assert regions is not None and regions.left_eye is not None and regions.right_eye is not None
-    mouth = _signature("smile", observed)
-    shares = []
-    for eye in (regions.left_eye, regions.right_eye):
-        curve = fm._tracked_change(observed.clip, eye, regions.face_track, exclude=(eye,))
-        shares.append(float(np.mean(curve >= HELD_EYE_CHANGE)))
-    held = min(shares) >= MIN_HELD_SHARE
-    detail = (
-        f"eyes changed for {shares[0]:.0%} / {shares[1]:.0%} of the clip (>= {MIN_HELD_SHARE:.0%}); {mouth.detail}"
-    )
-    return fm.Check(mouth.passed and held, min(shares), detail)
-
-
 def judge(concept: str, observed: Observed, control: Observed | None, named: Sequence[str]) -> fm.Check:
     """Whether the clip draws `concept` (see the module docstring); `named` are the regions of every
     concept the entry asks for (kept out of the 'outside' control)."""
@@ -175,8 +155,6 @@ def judge(concept: str, observed: Observed, control: Observed | None, named: Seq
     if observed.regions is not None:
         if concept == "blink_count":
             return _blink_count(observed)
-        if concept in EXPRESSIONS:
-            return _expression(observed)
         if concept in CHARACTER_SIGNATURES and (concept != "hair_wind" or observed.regions.hair is not None):
             check = _signature(concept, observed)
             if not check.passed and concept in GAZE:
@@ -189,7 +167,7 @@ def judge(concept: str, observed: Observed, control: Observed | None, named: Seq
         args = dict(spec.args)
         if "sign" in args:
             return getattr(fm, spec.check)(observed.clip, **args)  # type: ignore[no-any-return]
-        checks = [getattr(fm, spec.check)(observed.clip, sign=sign) for sign in (1, -1)]
+        checks: list[fm.Check] = [getattr(fm, spec.check)(observed.clip, sign=sign) for sign in (1, -1)]
         return max(checks, key=lambda c: (c.passed, c.score))
     if spec.measure == "particles":
         return fm.overlay_particles(observed.clip, **dict(spec.args))  # type: ignore[arg-type]
@@ -333,48 +311,6 @@ class EntryOutcome:
     error: str = ""
 
 
-def aligned_masks(scene: sc.Scene, image: bytes, frame0: npt.NDArray[np.uint8]) -> tuple[dict[str, BoolMask], Any]:
-    """The scene's masks moved into frame 0's geometry (the engine may zoom its first frame), and the
-    2x3 matrix used (identity when ECC finds no more than sub-pixel noise)."""
-    matrix, _note = me.frame0_alignment(image, frame0)
-    zoom = math.sqrt(abs(np.linalg.det(matrix[:, :2])))
-    if abs(zoom - 1) < 0.002 and np.all(np.abs(matrix[:, 2]) < 0.5):
-        return dict(scene.masks), np.eye(2, 3)
-    height, width = frame0.shape[:2]
-    moved = {
-        name: np.asarray(
-            cv2.warpAffine(mask.astype(np.uint8), matrix, (width, height), flags=cv2.INTER_NEAREST), dtype=bool
-        )
-        for name, mask in scene.masks.items()
-    }
-    return moved, matrix
-
-
-def _bbox(mask: BoolMask) -> fm.Box:
-    ys, xs = np.nonzero(mask)
-    return fm.Box(float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1))
-
-
-def animal_regions(scene: sc.Scene, result: RenderResult) -> me.Regions:
-    """motion_eval's regions for a drawn animal, from its masks: the head's box, each eye's box (the
-    eyes mask's two blobs, left first), the muzzle's box; no hair."""
-    count, labels = cv2.connectedComponents(scene.masks["eyes"].astype(np.uint8))
-    eyes = sorted((_bbox(labels == i) for i in range(1, count)), key=lambda box: box.x)
-    if len(eyes) != 2:
-        raise ValueError(f"{scene.name}: expected two eyes, found {len(eyes)}")
-    head = scene.masks["face"] & ~scene.masks["ears"]
-    return me.Regions(
-        width=result.width,
-        height=result.height,
-        face=_bbox(head),
-        left_eye=eyes[0],
-        right_eye=eyes[1],
-        mouth=_bbox(scene.masks["mouth"]),
-        background=scene.masks["background"],
-        subject=~scene.masks["background"],
-    )
-
-
 def character_regions(scene: sc.Scene, result: RenderResult, matrix: Any) -> me.Regions | None:
     """motion_eval's regions (for its signatures) of a character or an animal; None for other scenes."""
     if scene.name in me.DRAWINGS:
@@ -382,7 +318,7 @@ def character_regions(scene: sc.Scene, result: RenderResult, matrix: Any) -> me.
     if scene.name in sc.PHOTO_FILES:
         return me.photo_regions(sc.PHOTO_FILES[scene.name], result).mapped(matrix)
     if scene.name in sc.ANIMAL_SCENES:
-        return animal_regions(scene, result).mapped(matrix)
+        return me.animal_regions(scene, result).mapped(matrix)
     return None
 
 
@@ -408,7 +344,8 @@ def render(
     )
     result = engine.render(request, path, on_progress=lambda _fraction: None)
     frames = list(read_frames(path))
-    masks, matrix = aligned_masks(scene, image, frames[0])
+    matrix, _note = me.frame0_alignment(image, frames[0])
+    masks = me.aligned_masks(scene.masks, matrix, (result.width, result.height))
     regions = character_regions(scene, result, matrix)
     observed = observe(frames, fps=fps, masks=masks, regions=regions)
     plan = result.extra.get("motion_plan") or {}
@@ -445,7 +382,8 @@ def _group(entry: dict[str, Any]) -> str:
 def run_record(outcomes: Sequence[EntryOutcome], *, duration_s: float, fps: int, total_s: float) -> dict[str, Any]:
     return {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{os.cpu_count()} CPUs (`nproc` {len(os.sched_getaffinity(0))}), {cpu_model()}",
+        "machine": f"{os.cpu_count()} CPUs (`nproc` {len(os.sched_getaffinity(0))}), {cpu_model()}, "
+        "shared with other work",
         "versions": f"Python {platform.python_version()}, stillmotion {stillmotion.__version__}, "
         f"numpy {np.__version__}, opencv {cv2.__version__}",
         "source": me.source_state(),
@@ -529,7 +467,7 @@ def _set_lines(title: str, record: dict[str, Any] | None, baseline: dict[str, An
     lines += ["", "| concept | region | asked | drawn | only noted | silent |", "|---|---|---:|---:|---:|---:|"]
     by_concept = record_counts(record, lambda _e, c: c)
     for concept in pc.CONCEPTS:
-        counter = by_concept.get(concept)
+        counter = by_concept.get(concept, Counter())
         if not counter:
             continue
         lines.append(

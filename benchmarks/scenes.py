@@ -81,7 +81,7 @@ def value_noise(height: int, width: int, rng: np.random.Generator, *, cells: int
         total += amplitude * np.asarray(cv2.resize(grid, (width, height), interpolation=cv2.INTER_CUBIC), np.float32)
         weight += amplitude
         amplitude *= 0.5
-    return np.clip(total / weight, -1, 1)
+    return np.asarray(np.clip(total / weight, -1, 1), dtype=np.float32)
 
 
 def _fill(
@@ -194,7 +194,8 @@ def _clouds(image: RGBImage, rng: np.random.Generator, *, count: int, band: tupl
             alpha = np.maximum(alpha, blob)
     alpha = np.asarray(cv2.GaussianBlur(alpha, (0, 0), 4), np.float32)
     noise = value_noise(height, width, rng, cells=24) * 0.5 + 0.5
-    shade = np.clip(0.78 + 0.3 * noise - 0.15 * np.gradient(alpha, axis=0).clip(-1, 0) * 20, 0.6, 1.05)
+    rising = np.asarray(np.gradient(alpha, axis=0), dtype=np.float32).clip(-1, 0)  # cloud tops: lit
+    shade = np.clip(0.78 + 0.3 * noise - 0.15 * rising * 20, 0.6, 1.05)
     cloud = np.asarray((250, 250, 252), np.float32) * shade[..., None]
     blended = image.astype(np.float32) * (1 - alpha[..., None]) + cloud * alpha[..., None]
     image[:] = np.clip(blended, 0, 255).astype(np.uint8)
@@ -635,7 +636,8 @@ def night_street() -> Scene:
         if 0.38 * w < x + bw / 2 < 0.62 * w:
             top += 60
         block = _box_mask(h, w, x, top, x + bw, road_y)
-        _fill(image, block, tuple(int(c) for c in rng.integers(30, 60, 3)), rng, texture=10)
+        r, g, b = (int(c) for c in rng.integers(30, 60, 3))
+        _fill(image, block, (r, g, b), rng, texture=10)
         for wy in range(top + 15, road_y - 60, 28):
             for wx in range(x + 10, x + bw - 20, 24):
                 if rng.random() < 0.55:
@@ -703,7 +705,7 @@ def _animal(name: str, *, seed: int, fur: tuple[int, int, int], floppy: bool) ->
     ears &= ~head if not floppy else np.ones((h, w), dtype=bool)
     fur_mask = body | tail_mask | head
     _fill(image, fur_mask, fur, rng, texture=25, cells=14)
-    ear_colour = tuple(int(c * 0.75) for c in fur)
+    ear_colour = (int(fur[0] * 0.75), int(fur[1] * 0.75), int(fur[2] * 0.75))
     _fill(image, ears, ear_colour, rng, texture=20)
     everything = fur_mask | ears
     count = int(0.05 * everything.sum())
