@@ -450,8 +450,10 @@ def _set_lines(title: str, record: dict[str, Any] | None, baseline: dict[str, An
         f"only noted {_fraction(total, 'noted')}, silently dropped {_fraction(total, 'silent')}** "
         "(goal: 0 silent, >= 80% drawn)",
     ]
-    base_total = record_counts(baseline, lambda _e, _c: "total").get("total", Counter()) if baseline else None
-    if baseline and base_total is not None and baseline is not record:
+    if baseline and baseline.get("date") == record["date"]:
+        lines.append("- this run is the baseline: today's engine, before the parser and scene work")
+    elif baseline:
+        base_total = record_counts(baseline, lambda _e, _c: "total").get("total", Counter())
         lines.append(
             f"- baseline ({baseline['date']}, source {baseline['source']}): drawn {_fraction(base_total, 'drawn')}, "
             f"noted {_fraction(base_total, 'noted')}, silent {_fraction(base_total, 'silent')}"

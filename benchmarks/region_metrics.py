@@ -170,6 +170,13 @@ def judge_flow(observed: Observed, control: Observed | None, region: str, named:
     return fm.Check(per_second >= MIN_SPEED and ratios_ok, per_second, detail)
 
 
+def judge_still(observed: Observed, region: str) -> fm.Check:
+    """Stillness: `region` moves at < MIN_SPEED short sides/s (camera-compensated, as `judge_flow`)."""
+    per_second = region_speed(observed, observed.small(region)) * observed.clip.fps / observed.clip.short_side
+    detail = f"{region} moves {per_second:.2%} of short side/s (still: < {MIN_SPEED:.1%})"
+    return fm.Check(per_second < MIN_SPEED, per_second, detail)
+
+
 def judge_change(observed: Observed, control: Observed | None, region: str, named: Iterable[str]) -> fm.Check:
     """Drawn when `region`'s colour changes by >= MIN_CHANGE levels (`region_change`), >= MIN_RATIO x
     outside the `named` regions and >= MIN_RATIO x the same region in the control."""
