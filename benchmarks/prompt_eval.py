@@ -12,6 +12,14 @@ and each concept the entry asks for is judged on the decoded clip:
   `render_notes`) quotes words of the prompt that ask for it (`CUES`), or says the language is not read;
 * **silently dropped** otherwise.
 
+The bars were checked on contact sheets (`contact_sheet.py --diff`) of the 2026-12-05 baseline: the
+coffee scene's idle push-in (flat window panes gave Farneback garbage until each step was weighted by
+the texture of its frames), a landscape pan with a body sway (the sky plate and the swaying foreground
+move apart, so clouds_drift reads as drawn: parallax, a borderline call), a seascape whose segmented boat
+flutters (boat_bob drawn), candles swaying with their flames (fire drawn), a cat blink (the engine's lid
+is a flat patch that spills over the cheek, so the eye is not 2x its control) and the Hopper photo's
+planned blink (no lid moves in any frame: silent, rightly).
+
 The main set (two thirds) is what engine work is measured on; the held-out third (`--held-out`) is
 run only at the end, and reported separately. Results are kept in `prompt_corpus_results.json` (the
 latest run of each set and a baseline) and written to BENCHMARKS.md's `prompt-corpus` section.
