@@ -104,7 +104,7 @@ CONCEPTS: Final[dict[str, Concept]] = {
     "neon_flicker": C("neon", "change", about="neon signs flicker or pulse"),
     "light_sweep": C("bottle", "change", about="light glints across the glass"),
     "lightning": C("sky", "change", about="a lightning flash lights the sky"),
-    "fog": C("frame", about="mist or fog drifts"),
+    "fog": C("frame", "change", about="mist or fog drifts or thickens"),
     # overlays
     "rain": C("frame", "particles", about="rain falls", check="overlay_particles", args=(("kind", "rain"),)),
     "snow": C("frame", "particles", about="snow falls", check="overlay_particles", args=(("kind", "snow"),)),
