@@ -2,7 +2,8 @@
 the repository, so these are painted from seeded noise (a sky with clouds, hills, a waterfall, a river; a cup on
 a table; a candle in the dark).
 
-Usage: python benchmarks/scenes.py OUT_DIR [--width 1072 --height 720]  (writes landscape.png, cup.png, candle.png)
+Usage: python benchmarks/scenes.py OUT_DIR [--width 1072 --height 720]  (writes landscape.png, cup.png, candle.png,
+       campfire.png)
 """
 
 from __future__ import annotations
@@ -120,6 +121,34 @@ def candle(width: int = 720, height: int = 720, *, seed: int = 7) -> RGBFrame:
     return np.clip(cv2.GaussianBlur(image, (0, 0), 1.2), 0, 255).astype(np.uint8)
 
 
+def campfire(width: int = 960, height: int = 720, *, seed: int = 11) -> RGBFrame:
+    """A campfire at night: logs on dark ground, a wide fire of several tongues with a white-hot heart."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    night = 14 + 8 * noise((height, width), rng, cell_px=60.0)
+    image = np.stack([night * 0.8, night * 0.85, night * 1.3], axis=-1)
+    ground = yy > 0.7 * height
+    soil = noise((height, width), rng, cell_px=8.0)
+    image = np.where(ground[..., None], np.stack([40 + 10 * soil, 30 + 8 * soil, 22 + 6 * soil], -1), image)
+    cx, base = 0.5 * width, 0.72 * height
+    halo = np.exp(-(((xx - cx) / (0.3 * width)) ** 2 + ((yy - 0.62 * height) / (0.25 * height)) ** 2))
+    image = image + halo[..., None] * np.array([110, 55, 15], np.float32)
+    for dx, top, half in ((-0.07, 0.42, 0.045), (0.0, 0.36, 0.06), (0.07, 0.45, 0.04), (-0.02, 0.5, 0.05)):
+        tip = top * height
+        t = np.clip((yy - tip) / (base - tip), 0.0, 1.0)
+        reach = half * width * np.sqrt(np.sin(np.pi * np.clip(0.5 + 0.5 * t, 0, 1)))
+        tongue = (np.abs(xx - cx - dx * width) < reach * t**0.6) & (yy > tip) & (yy < base)
+        image = np.where(tongue[..., None], np.array([255, 150, 30], np.float32), image)
+        heart = tongue & (t > 0.55) & (np.abs(xx - cx - dx * width) < 0.5 * reach * t**0.6)
+        image = np.where(heart[..., None], np.array([255, 235, 150], np.float32), image)
+    for angle in (-0.35, 0.3, 0.05):
+        along = (xx - cx) * np.cos(angle) + (yy - base) * np.sin(angle)
+        across = -(xx - cx) * np.sin(angle) + (yy - base) * np.cos(angle)
+        log = (np.abs(along) < 0.14 * width) & (np.abs(across) < 0.018 * width)
+        image = np.where(log[..., None], np.array([70, 45, 30], np.float32), image)
+    return np.clip(cv2.GaussianBlur(image, (0, 0), 1.0), 0, 255).astype(np.uint8)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out_dir", type=Path)
@@ -130,6 +159,7 @@ def main() -> None:
     Image.fromarray(landscape(args.width, args.height)).save(args.out_dir / "landscape.png")
     Image.fromarray(cup()).save(args.out_dir / "cup.png")
     Image.fromarray(candle()).save(args.out_dir / "candle.png")
+    Image.fromarray(campfire()).save(args.out_dir / "campfire.png")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from stillmotion.engines.live2d.parts import Parts
 from stillmotion.engines.live2d.plan import Track
 from stillmotion.engines.live2d.scene import regions
 from stillmotion.engines.live2d.scene.clouds import CloudDrift
-from stillmotion.engines.live2d.scene.fire import Flame
+from stillmotion.engines.live2d.scene.fire import Embers, Flame, fires, is_wide
 from stillmotion.engines.live2d.scene.flow import Patch, RGBFrame, SceneEffect, SceneTime, blend_into
 from stillmotion.engines.live2d.scene.lightning import Lightning
 from stillmotion.engines.live2d.scene.plants import Sway
@@ -235,6 +235,11 @@ def _fire(track: Track, context: _Context, time: SceneTime, rng: np.random.Gener
     effects: list[SceneEffect] = [
         Flame(context.picture, flame, time, context.clock, rng, amplitude=track.amplitude) for flame in flames
     ]
+    height, width = context.picture.shape[:2]
+    short = min(width, height)
+    for fire in fires([flame.box for flame in flames]):
+        if is_wide(fire, short):
+            effects.append(Embers(fire, time, rng, short=short, size=(width, height)))
     return _Built(effects, _union([flame.box for flame in flames]))
 
 

@@ -4,7 +4,8 @@ Per flame (`regions.find_flames`): the flame and the air above it are resampled 
 from nothing at the flame's foot to its tip: upwards (tongues stretch and shrink) and sideways (they lick),
 from seeded noise carried up the flame in two phases (`flow.FlowCycle`), so that it never settles into a
 pattern. The flame's brightness flickers with it; a warm glow around it, added as light, pulses with the same
-flicker. A wide fire (a campfire, not a candle) also sends up embers: small sparks that rise, drift and fade.
+flicker. A candle's flame sways and stretches as a whole; a wide fire (a campfire) breaks into tongues and also
+sends up embers: small sparks that rise, drift and fade.
 Everything is drawn in front, fades in from nothing, and is seeded.
 """
 
@@ -36,7 +37,7 @@ LICK_UP: Final = 0.16
 LICK_SIDEWAYS: Final = 0.22
 FLICKER_GAIN: Final = 0.16  # brightness swing of the flame itself
 GLOW_LEVEL: Final = 46.0  # light added at the flame's foot at the flicker's peak (0..255)
-EMBER_WIDTH: Final = 0.05  # a flame wider than this share of the short side sends up embers
+EMBER_WIDTH: Final = 0.06  # a fire wider than this share of the short side (and than tall) sends up embers
 
 
 class Flame:
@@ -76,11 +77,15 @@ class Flame:
         around = np.clip(around / max(float(around.max()), 1e-6), 0.0, 1.0)
         up = np.clip((fy1 - (ys + y0)) / max(flame_h, 1), 0.0, 1.6)
         self.weight = np.asarray(around * up, np.float32)  # (h, w) how much each pixel is displaced
-        self.lick = (LICK_SIDEWAYS * flame_w * gain, LICK_UP * flame_h * gain)  # px at the tip
+        # A candle's flame (narrow, tall) sways and stretches as a whole; a wide fire breaks into tongues.
+        wide = is_wide(region.box, short)
+        sideways = LICK_SIDEWAYS if wide else 0.45 * LICK_SIDEWAYS
+        self.lick = (sideways * flame_w * gain, LICK_UP * flame_h * gain)  # px at the tip
         # Noise carried up the flame quickly: a tongue rises through it in about a third of a second.
         speed = 2.5 * flame_h
-        self.noise_x = noise((box_h, box_w), rng, cell_px=max(2.0, 0.35 * flame_w), octaves=2)
-        self.noise_y = noise((box_h, box_w), rng, cell_px=max(2.0, 0.35 * flame_w), octaves=2)
+        cell = max(2.0, (0.35 if wide else 0.9) * flame_w)
+        self.noise_x = noise((box_h, box_w), rng, cell_px=cell, octaves=2 if wide else 1)
+        self.noise_y = noise((box_h, box_w), rng, cell_px=cell, octaves=2 if wide else 1)
         self.velocity = (np.zeros((box_h, box_w), np.float32), np.full((box_h, box_w), -speed, np.float32))
         self.cycle = FlowCycle(time, period_s=0.5)
         self.flicker = np.asarray(
@@ -97,8 +102,6 @@ class Flame:
         falloff = np.clip(1.0 - distance, 0.0, 1.0) ** 2
         self.glow = np.asarray(falloff[..., None] * np.array([1.0, 0.62, 0.28], np.float32), np.float32)
         self.glow_level = GLOW_LEVEL * gain
-        wide = flame_w >= EMBER_WIDTH * short
-        self.embers = _Embers(region.box, time, rng, short=short, size=(width, height)) if wide else None
 
     def _licked(self, index: int) -> RGBFrame:
         phase = self.cycle.phase(index)
@@ -133,14 +136,36 @@ class Flame:
         level = self.glow_level * strength * (0.65 + 0.35 * float(self.flicker[index]))
         glow = np.clip(self.glow * level, 0, 255).astype(np.uint8)
         found.append(Patch(self.glow_box, glow, np.zeros(glow.shape[:2], np.float32), mode="add"))
-        if self.embers is not None:
-            found.extend(self.embers.patches(index))
         return found
 
 
-class _Embers:
+def is_wide(box: tuple[int, int, int, int], short: int) -> bool:
+    """A fire (one flame, or tongues side by side) wider than `EMBER_WIDTH` of the short side and not much
+    taller than wide: a campfire rather than a candle."""
+    x0, y0, x1, y1 = box
+    return x1 - x0 >= EMBER_WIDTH * short and x1 - x0 >= 0.6 * (y1 - y0)
+
+
+def fires(flames: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """Flames side by side (boxes less than half a flame's height apart) gathered into one fire's box each."""
+    groups: list[tuple[int, int, int, int]] = []
+    for box in sorted(flames):
+        x0, y0, x1, y1 = box
+        gap = 0.5 * (y1 - y0)
+        for number, (gx0, gy0, gx1, gy1) in enumerate(groups):
+            if x0 <= gx1 + gap and gx0 <= x1 + gap and y0 <= gy1 + gap and gy0 <= y1 + gap:
+                groups[number] = (min(x0, gx0), min(y0, gy0), max(x1, gx1), max(y1, gy1))
+                break
+        else:
+            groups.append(box)
+    return groups
+
+
+class Embers:
     """Sparks rising from a wide fire: each rises, drifts sideways and fades over its own lifetime, and starts
     again at the fire (lifetimes and phases seeded; a whole number of lifetimes per loop)."""
+
+    front = True
 
     def __init__(
         self,

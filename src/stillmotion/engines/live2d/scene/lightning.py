@@ -4,7 +4,7 @@ The bolt is drawn once (seeded): a jagged line from the top of the sky down to t
 frame without a sky), each segment bent by midpoint displacement, with a branch or two; a white-blue core in a
 wide soft glow. It strikes at two seeded moments (one in a short clip), never near the clip's ends: a flash
 that rises in a frame and dies away in a flicker, the bolt showing while it is bright, the sky lit more than
-the land below it. Light is added, so a dark stormy picture brightens the most.
+the land below it. Light is added, the more the darker the sky is (a bright sky would burn out to white).
 """
 
 from __future__ import annotations
@@ -84,7 +84,9 @@ class Lightning:
         # The flash: the sky lit most (from its top), the land below a little.
         ys = np.arange(height, dtype=np.float32)[:, None]
         in_sky = np.clip(1.0 - (ys - sy1) / (0.1 * height), 0.0, 1.0)
-        level = LAND_LIGHT + (SKY_LIGHT - LAND_LIGHT) * in_sky
+        # A dark, stormy sky lights up the most; a bright one has little room left before white.
+        darkness = 1.0 - float(picture[sy0:sy1, sx0:sx1].mean()) / 255.0
+        level = (LAND_LIGHT + (SKY_LIGHT - LAND_LIGHT) * in_sky) * min(1.0, 1.5 * darkness)
         self.flash = np.asarray(
             np.broadcast_to(level[..., None] * np.array([0.9, 0.93, 1.0], np.float32), (height, width, 3)), np.float32
         )
@@ -98,9 +100,9 @@ class Lightning:
         width, height = self.size
         flash = np.clip(self.flash * light, 0, 255).astype(np.uint8)
         found = [Patch((0, 0, width, height), flash, np.zeros((height, width), np.float32), mode="add")]
-        if light >= 0.25:
-            bolt = np.clip(self.bolt * min(1.0, 1.3 * light), 0, 255).astype(np.uint8)
-            found.append(Patch(self.bolt_box, bolt, np.zeros(bolt.shape[:2], np.float32), mode="add"))
+        # The bolt fades with the flash, a little faster (it is gone before the sky is dark again).
+        bolt = np.clip(self.bolt * min(1.0, 1.3 * light) ** 2, 0, 255).astype(np.uint8)
+        found.append(Patch(self.bolt_box, bolt, np.zeros(bolt.shape[:2], np.float32), mode="add"))
         return found
 
 

@@ -9,7 +9,7 @@ the texture is advected by it in two phases that take turns at different moments
 from the water's own colours, so what flows in at an edge is water, not the rock beside it. The sea also
 swells: a slow wave travels down the water, its wavelength and height shrinking with distance.
 
-`Ripples`: small displacements, mostly sideways, from a few travelling waves whose wavelength and height
+`Ripples`: small displacements, each point of the water moving in a small ellipse, from a few travelling waves whose wavelength and height
 shrink with distance; they break reflections into horizontal slivers as a breeze on a lake does.
 
 Both are laid on the background plate with the region's feathered alpha (nothing outside the water moves) and
@@ -86,7 +86,9 @@ class FlowingWater:
             profile = np.asarray(0.6 + 0.4 * np.sqrt(np.linspace(0.0, 1.0, box_h))[:, None], np.float32)
         else:
             profile = _perspective(box_h, FAR_SPEED)
-        patches = 1.0 + 0.3 * noise((box_h, box_w), rng, cell_px=max(8.0, 0.06 * short))
+        # Faster and slower in patches, so that a river does not slide as one sheet; the sea rolls in as one, or
+        # its crests (across the flow) would bend.
+        patches = 1.0 + (0.0 if swell else 0.3) * noise((box_h, box_w), rng, cell_px=max(8.0, 0.06 * short))
         magnitude = np.asarray(speed * profile * np.clip(patches, 0.4, 1.6), np.float32)  # (h, w) px/s
         period_s = float(np.clip(CYCLE_TRAVEL * short / speed, 0.5, 3.0))
         coarse = (max(2, box_w // 8), max(2, box_h // 8))
@@ -142,9 +144,9 @@ class _Swell:
         near = _perspective(height, 0.25)[:, 0]  # (h,) 0.25 far .. 1 near
         wavelength = 0.12 * short * near
         phase_y = np.cumsum(2.0 * math.pi / wavelength).astype(np.float32)  # (h,) radians down the water
-        across = noise((1, width), rng, cell_px=0.3 * short, octaves=2)[0] * 0.6  # (w,) crests not quite level
+        across = noise((1, width), rng, cell_px=0.3 * short, octaves=2)[0] * 0.3  # (w,) crests not quite level
         psi = phase_y[:, None] + across[None, :]
-        lift = 0.006 * short * amplitude / 0.7 * near[:, None]  # (h, 1) px
+        lift = 0.0035 * short * amplitude / 0.7 * near[:, None]  # (h, 1) px
         self.sin = np.asarray(lift * np.sin(psi), np.float32)
         self.cos = np.asarray(lift * np.cos(psi), np.float32)
         self.omega = 2.0 * math.pi * time.frequency(0.35)
@@ -166,7 +168,8 @@ class Ripples:
     """Small travelling waves that displace still water, mostly sideways (see the module docstring)."""
 
     front = False
-    _WAVES: Final = ((0.010, 1.0, 0.0), (0.016, 0.7, 0.6), (0.026, 0.5, -0.4))  # wavelength share, height, slant
+    # (wavelength, height, slant) per wave: each wave's strain 2 pi height / wavelength stays under about 0.4.
+    _WAVES: Final = ((0.03, 0.5, 0.0), (0.05, 0.7, 0.6), (0.08, 1.0, -0.4))
 
     def __init__(
         self, plate: RGBFrame, region: Region, time: SceneTime, rng: np.random.Generator, *, amplitude: float
@@ -200,13 +203,14 @@ class Ripples:
             )
 
     def _maps(self, strength: float, t: float) -> FixedMaps:
-        shift = np.zeros_like(self.base[0])
+        # Sideways by sin(psi + w t) = sin psi cos wt + cos psi sin wt, and up and down by the quarter-turned
+        # cos(psi + w t): each wave moves the water in a small ellipse (reflections break into slivers, and a
+        # texture streaked along one direction still shows it).
+        map_x, map_y = self.base
         for sin_psi, cos_psi, omega in self.terms:
-            # sin(psi + w t) = sin psi cos wt + cos psi sin wt
-            shift = cv2.scaleAdd(sin_psi, strength * math.cos(omega * t), shift)
-            shift = cv2.scaleAdd(cos_psi, strength * math.sin(omega * t), shift)
-        map_x = cv2.add(self.base[0], shift)
-        map_y = cv2.scaleAdd(shift, 0.35, self.base[1])
+            c, s = strength * math.cos(omega * t), strength * math.sin(omega * t)
+            map_x = cv2.scaleAdd(sin_psi, c, cv2.scaleAdd(cos_psi, s, map_x))
+            map_y = cv2.scaleAdd(cos_psi, 0.7 * c, cv2.scaleAdd(sin_psi, -0.7 * s, map_y))
         return fixed_maps(np.asarray(map_x, np.float32), np.asarray(map_y, np.float32))
 
     def patches(self, index: int) -> list[Patch]:
