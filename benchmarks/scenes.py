@@ -94,7 +94,8 @@ def cup(width: int = 720, height: int = 540, *, seed: int = 5) -> RGBFrame:
     image = np.where(table[..., None], np.stack([120 + 30 * wood, 80 + 20 * wood, 50 + 12 * wood], -1), image)
     cx, rim_y, rx, ry = 0.5 * width, 0.45 * height, 0.17 * width, 0.05 * height
     body = (np.abs(xx - cx) < rx * (1.0 - 0.15 * (yy - rim_y) / (0.3 * height))) & (yy > rim_y) & (yy < 0.75 * height)
-    image = np.where(body[..., None], np.array([140, 70, 45], np.float32) * (1.0 - 0.3 * np.abs(xx - cx)[..., None] / rx), image)
+    shading = (1.0 - 0.3 * np.abs(xx - cx) / rx)[..., None]
+    image = np.where(body[..., None], np.array([140, 70, 45], np.float32) * shading, image)
     ellipse = ((xx - cx) / rx) ** 2 + ((yy - rim_y) / ry) ** 2
     image = np.where((ellipse <= 1.0)[..., None], np.array([235, 230, 222], np.float32), image)
     image = np.where((ellipse <= 0.72)[..., None], np.array([70, 40, 25], np.float32), image)
@@ -111,7 +112,8 @@ def candle(width: int = 720, height: int = 720, *, seed: int = 7) -> RGBFrame:
     halo = np.exp(-(((xx - cx) / (0.18 * width)) ** 2 + ((yy - 0.4 * height) / (0.18 * height)) ** 2))
     image = image + halo[..., None] * np.array([90, 55, 20], np.float32)
     wax = (np.abs(xx - cx) < 0.06 * width) & (yy > base + 0.02 * height) & (yy < 0.9 * height)
-    image = np.where(wax[..., None], np.array([225, 210, 180], np.float32) * (1 - 0.4 * ((yy - base) / height))[..., None], image)
+    shading = (1 - 0.4 * ((yy - base) / height))[..., None]
+    image = np.where(wax[..., None], np.array([225, 210, 180], np.float32) * shading, image)
     t = np.clip((yy - tip) / (base - tip), 0.0, 1.0)
     half_width = 0.028 * width * np.sqrt(np.sin(np.pi * np.clip(t * 0.95, 0, 1)))
     flame = (np.abs(xx - cx) < half_width) & (yy > tip) & (yy < base)
@@ -136,7 +138,7 @@ def campfire(width: int = 960, height: int = 720, *, seed: int = 11) -> RGBFrame
     for dx, top, half in ((-0.07, 0.42, 0.045), (0.0, 0.36, 0.06), (0.07, 0.45, 0.04), (-0.02, 0.5, 0.05)):
         tip = top * height
         t = np.clip((yy - tip) / (base - tip), 0.0, 1.0)
-        reach = half * width * np.sqrt(np.sin(np.pi * np.clip(0.5 + 0.5 * t, 0, 1)))
+        reach = half * width * np.sqrt(np.maximum(np.sin(np.pi * np.clip(0.5 + 0.5 * t, 0, 1)), 0.0))
         tongue = (np.abs(xx - cx - dx * width) < reach * t**0.6) & (yy > tip) & (yy < base)
         image = np.where(tongue[..., None], np.array([255, 150, 30], np.float32), image)
         heart = tongue & (t > 0.55) & (np.abs(xx - cx - dx * width) < 0.5 * reach * t**0.6)

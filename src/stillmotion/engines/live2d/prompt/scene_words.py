@@ -85,7 +85,8 @@ SCENE_PHRASES: Final[tuple[_Phrase, ...]] = (
     # -- running water: along the river, or where the words say
     _p(rf"{_RIVER}\s+{_BE}{_ADV}{_FLOW}", "scene.water"),
     _p(r"(?:flowing|running|rushing|moving|babbling|gurgling|churning|streaming|roaring)\s+" + _RIVER, "scene.water"),
-    _p(r"rapids|white\s?water", "scene.water", amplitude=STRONG_AMPLITUDE),
+    _p(r"rapids|white\s?water|torrents?", "scene.water", amplitude=STRONG_AMPLITUDE),
+    _p(rf"(?:raging|roaring|torrential|swollen)\s+{_RIVER}", "scene.water", amplitude=STRONG_AMPLITUDE),
     # -- the sea
     _p(rf"waves\s+{_BE}{_ADV}{_WAVE_VERB}", "scene.waves"),
     _p(
@@ -119,10 +120,16 @@ SCENE_PHRASES: Final[tuple[_Phrase, ...]] = (
     # -- fire
     _p(r"fire|flames?|flaming|blaze|blazing|bonfires?|campfires?|embers|fire\s?pit", "scene.fire"),
     _p(rf"{_FIRE}\s+{_BE}{_ADV}{_FIRE_VERB}", "scene.fire"),
+    _p(
+        r"(?:raging|roaring|blazing)\s+(?:fire|flames?|campfire|bonfire|inferno)|(?:fire|flames?)\s+rag\w+"
+        r"|inferno",
+        "scene.fire",
+        amplitude=STRONG_AMPLITUDE,
+    ),
     _p(r"candles?|candle\s+flames?|candle\s?wicks?", "scene.fire"),
     _p(rf"candles?\s+{_BE}{_ADV}{_FIRE_VERB}", "scene.fire"),
     _p(
-        r"(?:burning|flickering|crackling|roaring|blazing|dancing)\s+(?:fire|flames?|candles?|campfire|bonfire)",
+        r"(?:burning|flickering|crackling|dancing)\s+(?:fire|flames?|candles?|campfire|bonfire)",
         "scene.fire",
     ),
     # -- plants

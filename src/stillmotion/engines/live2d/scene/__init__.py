@@ -120,7 +120,8 @@ class SceneEffects:
             if built.note:
                 self.notes.append(built.note)
             if built.box is None:
-                looked_for = LOOKED_FOR.get(track.action, track.action)
+                falling = (track.action, track.direction) == ("water", "down")
+                looked_for = "falling water" if falling else LOOKED_FOR.get(track.action, track.action)
                 self.missing.append((track, looked_for))
                 if track.action == "fire":
                     self.substitutes[index] = replace(track, part="ambient", action="flicker", repeats=1)

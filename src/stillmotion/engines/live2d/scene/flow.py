@@ -112,6 +112,8 @@ class FlowCycle:
 
     def phase(self, index: int) -> CyclePhase:
         cycles = float(self.time.flow[index]) / self.period_s
+        if abs(cycles - round(cycles)) < 1e-9:
+            cycles = float(round(cycles))
         first = (cycles + 0.5) % 1.0
         second = cycles % 1.0
         travel = ((first - 0.5) * self.period_s, (second - 0.5) * self.period_s)
@@ -153,7 +155,10 @@ class PatchyCycle:
         if t == 0.0:
             return None
         period = self.period_s
-        cycles = t / period + self.latency
+        whole = t / period
+        if abs(whole - round(whole)) < 1e-9:
+            whole = float(round(whole))  # the loop's last frame: exactly where the first was
+        cycles = whole + self.latency
         travel = []
         for k in (0.0, 0.5):
             travel.append(np.asarray(t - period * (np.floor(cycles + k) - np.floor(self.latency + k)), np.float32))

@@ -6,7 +6,8 @@ and falls to 0 at its edge (`Region`), so that an effect blended with it never t
 None (or an empty list) when the picture shows no such thing; the renderer then says so in the plan's notes.
 
 * sky: blue-ish or grey, smooth (or bright, for clouds), connected to the top edge, column by column down to
-  the first thing that is not sky; enclosed holes (a cloud's textured rim) filled.
+  the first thing that is not sky; enclosed holes (a cloud's textured rim) filled; with land under it (the
+  bottom of the picture is not sky).
 * water: blue to cyan, centred in the lower part of the frame, never the sky; falling water is white, bright and
   streaked vertically through (fine detail across each row well above that along each column, several
   streaks side by side in every row), and taller than wide.
@@ -252,7 +253,9 @@ def _sky_mask(work: _Work) -> Binary | None:
     # that mirrors the sky, a white wall) is sky.
     sky = np.cumprod(sky, axis=0).astype(bool)
     sky = _open_close(sky, open_px=3, close_px=1)
-    return sky if float(sky.mean()) >= 0.04 else None
+    # A sky has something under it: not the whole picture (a grey wall, a flat backdrop).
+    bottom = sky[-max(1, sky.shape[0] // 7) :]
+    return sky if float(sky.mean()) >= 0.04 and float(bottom.mean()) <= 0.3 else None
 
 
 def find_sky(image: RGBFrame) -> Region | None:

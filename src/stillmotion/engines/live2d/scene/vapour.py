@@ -2,13 +2,14 @@
 
 `Plume`: a column of wisps over the source (`regions.find_vapour_source`): seeded noise carried upwards in two
 phases (`flow.FlowCycle`, the copies blended so that their contrast is kept) and curled sideways by a coarser
-noise carried with it, drawn as thin filaments (where the noise crosses zero) over a softer body, inside
-a column that widens with height, sways (the sway travels up the column) and thins out towards its top. Steam is
+noise carried with it, drawn as thin filaments (where the noise crosses zero) over a softer body, inside a
+column that widens with height, sways (the sway travels up the column) and thins out towards its top. Steam is
 white and fades sooner; smoke is grey (lighter than a dark background, darker than a bright one), rises higher
 and spreads wider. Drawn in front of everything, semi-transparent, fading in from nothing.
 
-`Fog`: large soft noise stretched into banks, drifting sideways in two phases, denser towards the ground, laid over the whole frame
-in a pale colour tinted by the picture's own light. Worked out at a quarter of the size (fog has no detail).
+`Fog`: large soft noise stretched into banks, drifting sideways in two phases, denser towards the ground, laid
+over the whole frame in a pale colour tinted by the picture's own light. Worked out at a quarter of the size
+(fog has no detail).
 """
 
 from __future__ import annotations

@@ -3,14 +3,15 @@
 
 `FlowingWater`: a velocity per pixel over the water's box (falling water: down, faster as it falls; a river:
 along its long axis or the way the words say; the sea: towards the viewer), nearer water (lower in the frame)
-faster than far water, a little slower and faster in patches so that the texture does not slide as one sheet;
-the texture is advected by it in two phases that take turns at different moments in different patches
-(`flow.PatchyCycle`). Outside the region the texture is painted in
-from the water's own colours, so what flows in at an edge is water, not the rock beside it. The sea also
-swells: a slow wave travels down the water, its wavelength and height shrinking with distance.
+faster than far water, a river a little slower and faster in patches so that it does not slide as one sheet,
+all of it slowing to a stop at the region's edge (no copy ever samples beyond it). The texture is advected in
+two phases that take turns at different moments in different patches (`flow.PatchyCycle`). Outside the region
+the texture is painted in from the water's own colours. The sea also swells: a slow wave travels down the
+water, its wavelength and height shrinking with distance.
 
-`Ripples`: small displacements, each point of the water moving in a small ellipse, from a few travelling waves whose wavelength and height
-shrink with distance; they break reflections into horizontal slivers as a breeze on a lake does.
+`Ripples`: small displacements, each point of the water moving in a small ellipse, from a few travelling waves
+whose wavelength and height shrink with distance; they break reflections into slivers as a breeze on a lake
+does.
 
 Both are laid on the background plate with the region's feathered alpha (nothing outside the water moves) and
 are the picture itself in frame 0.
@@ -19,10 +20,11 @@ are the picture itself in frame 0.
 from __future__ import annotations
 
 import math
-from typing import Final
+from typing import Any, Final
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from stillmotion.engines.live2d.rig.fill import fill_hole
 from stillmotion.engines.live2d.scene.flow import (
@@ -106,7 +108,7 @@ class FlowingWater:
         reach = math.ceil(self.cycle.period_s * float(magnitude.max())) + 2
         sx0, sy0, sx1, sy1 = max(0, x0 - reach), max(0, y0 - reach), min(width, x1 + reach), min(height, y1 + reach)
         known = np.zeros((sy1 - sy0, sx1 - sx0), np.float32)
-        known[y0 - sy0 : y1 - sy0, x0 - sx0 : x1 - sx0] = region.alpha > 0.5
+        known[y0 - sy0 : y1 - sy0, x0 - sx0 : x1 - sx0] = region.alpha > 0.0
         source = plate[sy0:sy1, sx0:sx1]
         filled = fill_hole(source.astype(np.float32), known)
         self.source = np.asarray(np.clip(np.rint(filled), 0, 255), np.uint8)
@@ -206,12 +208,13 @@ class Ripples:
         # Sideways by sin(psi + w t) = sin psi cos wt + cos psi sin wt, and up and down by the quarter-turned
         # cos(psi + w t): each wave moves the water in a small ellipse (reflections break into slivers, and a
         # texture streaked along one direction still shows it).
-        map_x, map_y = self.base
+        map_x: npt.NDArray[Any] = self.base[0]
+        map_y: npt.NDArray[Any] = self.base[1]
         for sin_psi, cos_psi, omega in self.terms:
             c, s = strength * math.cos(omega * t), strength * math.sin(omega * t)
             map_x = cv2.scaleAdd(sin_psi, c, cv2.scaleAdd(cos_psi, s, map_x))
             map_y = cv2.scaleAdd(cos_psi, 0.7 * c, cv2.scaleAdd(sin_psi, -0.7 * s, map_y))
-        return fixed_maps(np.asarray(map_x, np.float32), np.asarray(map_y, np.float32))
+        return fixed_maps(map_x, map_y)
 
     def patches(self, index: int) -> list[Patch]:
         strength = float(self.time.strength[index])
