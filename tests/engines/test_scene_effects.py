@@ -108,9 +108,10 @@ def test_the_river_flows_the_way_the_words_say(direction: str) -> None:
     assert abs(dy) < 0.5 * abs(dx)
 
 
-def test_falling_water_falls() -> None:
+@pytest.mark.parametrize("track", [Track("scene", "falls"), Track("scene", "water", "down"), Track("scene", "water")])
+def test_falling_water_falls(track: Track) -> None:
     scene = waterfall()
-    frames = frames_of(renderer(scene.image, Track("scene", "water", "down"), fps=15))
+    frames = frames_of(renderer(scene.image, track, fps=15))
     dx, dy = mean_flow(frames, inner(scene.boxes["falls"], 6))
     assert dy > 1.0 and abs(dx) < 0.3 * dy, (dx, dy)
     assert unchanged_outside(frames, scene.boxes["falls"])

@@ -20,9 +20,11 @@ def scene(plan: MotionPlan) -> dict[str, Track]:
 @pytest.mark.parametrize(
     ("prompt", "action", "direction"),
     [
-        ("the waterfall pours", "water", "down"),
-        ("a waterfall in the forest", "water", "down"),
-        ("water cascading down the rocks", "water", "down"),
+        ("the waterfall pours", "falls", None),
+        ("a waterfall in the forest", "falls", None),
+        ("cascading water", "falls", None),
+        ("water cascades down the rocks", "water", "down"),
+        ("water flows down the hill", "water", "down"),
         ("the river flows", "water", None),
         ("the river flows to the left", "water", "left"),
         ("a stream runs from the left", "water", "right"),
@@ -103,12 +105,12 @@ def test_negated_scene_words_are_not_drawn() -> None:
 
 def test_the_plan_describes_the_scene() -> None:
     text = plan_for("the waterfall pours while clouds drift slowly to the left").optimized_prompt
-    assert "The water falls throughout." in text
+    assert "The waterfall pours throughout." in text
     assert "Clouds drift slowly to the left throughout." in text
 
 
 def test_the_words_that_asked_for_an_effect_are_found_again() -> None:
-    assert scene_words("A calm morning. The waterfall pours into the pool.", "water") == "waterfall pours"
+    assert scene_words("A calm morning. The waterfall pours into the pool.", "falls") == "waterfall pours"
     assert scene_words("Steam rises from the coffee", "steam") == "steam rises"
     assert scene_words("she smiles", "clouds") is None
 

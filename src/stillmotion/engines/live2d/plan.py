@@ -76,6 +76,7 @@ ACTIONS: Final[dict[str, dict[str, frozenset[str | None]]]] = {
     # What moves in the picture itself, where the picture shows it (`scene/`): the words say which effect,
     # the picture says where. Directions name where the flow or drift goes; None lets the picture decide.
     "scene": {
+        "falls": frozenset({None}),
         "water": frozenset({None, "left", "right", "up", "down"}),
         "waves": frozenset({None}),
         "ripples": frozenset({None}),

@@ -77,11 +77,11 @@ _PLANT_VERB = _v(
 )
 
 SCENE_PHRASES: Final[tuple[_Phrase, ...]] = (
-    # -- falling water: down, whatever else the words say
-    _p(_WATERFALL, "scene.water", direction="down"),
-    _p(rf"{_WATERFALL}\s+{_BE}{_ADV}(?:{_FLOW}|{_FALLING})", "scene.water", direction="down"),
-    _p(rf"(?:water|waters|stream|river)\s+{_BE}{_ADV}{_FALLING}", "scene.water", direction="down"),
-    _p(r"(?:cascading|falling|tumbling|plunging)\s+water", "scene.water", direction="down"),
+    # -- falling water (a waterfall and a river in one picture are two tracks)
+    _p(_WATERFALL, "scene.falls"),
+    _p(rf"{_WATERFALL}\s+{_BE}{_ADV}(?:{_FLOW}|{_FALLING})", "scene.falls"),
+    _p(rf"(?:water|waters|stream|river)\s+{_BE}{_ADV}{_FALLING}", "scene.falls"),
+    _p(r"(?:cascading|falling|tumbling|plunging)\s+water", "scene.falls"),
     # -- running water: along the river, or where the words say
     _p(rf"{_RIVER}\s+{_BE}{_ADV}{_FLOW}", "scene.water"),
     _p(r"(?:flowing|running|rushing|moving|babbling|gurgling|churning|streaming|roaring)\s+" + _RIVER, "scene.water"),
@@ -157,6 +157,7 @@ def scene_words(prompt: str, action: str) -> str | None:
 
 
 _SENTENCES: Final[dict[str, str]] = {
+    "falls": "The waterfall pours{pace}",
     "water": "The water flows{pace}{towards}",
     "waves": "Waves roll in{pace}",
     "ripples": "Ripples move across the water{pace}",
@@ -177,6 +178,4 @@ def scene_sentence(track: Track) -> str:
     pace = manner + (" slowly" if tempo < 0.8 else " quickly" if tempo > 1.3 else "")
     direction = track.direction
     towards = "" if direction is None else f" to the {direction}" if direction in ("left", "right") else f" {direction}"
-    if track.action == "water" and direction == "down":
-        return f"The water falls{pace}"
     return _SENTENCES[track.action].format(pace=pace, towards=towards)

@@ -5,7 +5,7 @@ colour, texture, position and edges). Each effect is built once per clip and giv
 picture pixels (`flow.Patch`) that the compositor lays on the background plate, behind a character (water,
 clouds, plants), or over everything (steam, smoke, fog, fire, lightning):
 
-* `water.py`: falls, rivers and the sea rolling in, their own texture advected along a flow field in two
+* `water.py`: waterfalls, rivers and the sea rolling in, their own texture advected along a flow field in two
   cross-faded phases (`flow.FlowCycle`: loops, never smears); lakes rippling;
 * `clouds.py`: clouds slid across a clear-sky plate painted in behind them;
 * `vapour.py`: steam and smoke rising from a rim, a flame or the subject; fog drifting;
@@ -52,6 +52,7 @@ __all__ = ["Patch", "SceneEffect", "SceneEffects", "blend_into"]
 
 # What each action looks for in the picture, as the notes name it when it is not there.
 LOOKED_FOR: Final = {
+    "falls": "falling water",
     "water": "water",
     "waves": "water",
     "ripples": "water",
@@ -120,8 +121,7 @@ class SceneEffects:
             if built.note:
                 self.notes.append(built.note)
             if built.box is None:
-                falling = (track.action, track.direction) == ("water", "down")
-                looked_for = "falling water" if falling else LOOKED_FOR.get(track.action, track.action)
+                looked_for = LOOKED_FOR.get(track.action, track.action)
                 self.missing.append((track, looked_for))
                 if track.action == "fire":
                     self.substitutes[index] = replace(track, part="ambient", action="flicker", repeats=1)
@@ -146,37 +146,39 @@ def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
     return min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)
 
 
-def _water(track: Track, context: _Context, time: SceneTime, rng: np.random.Generator) -> _Built:
+def _falls(track: Track, context: _Context, time: SceneTime, rng: np.random.Generator) -> _Built:
     parts = context.parts if context.parts.face is not None else None
-    falling = track.direction == "down"
-    region = regions.find_water(context.picture, "falls" if falling else "flow", parts=parts)
-    if region is None and not falling:
-        # "The river flows" over a picture of a waterfall: the water there is falling water.
-        region = regions.find_water(context.picture, "falls", parts=parts)
-        falling = region is not None and _is_tall(region)
+    region = regions.find_water(context.picture, "falls", parts=parts)
     if region is None:
         return _Built([], None)
-    if falling:
-        direction, speed = (0.0, 1.0), FALL_SPEED
-    else:
-        direction = flow_direction(region, track.direction, long_axis=regions.long_axis(region))
-        speed = RIVER_SPEED
     effect = FlowingWater(
         context.plate,
         region,
         time,
         rng,
-        direction=direction,
-        speed_share=speed,
+        direction=(0.0, 1.0),
+        speed_share=FALL_SPEED,
         amplitude=track.amplitude,
-        falling=falling,
+        falling=True,
     )
     return _Built([effect], region.box)
 
 
-def _is_tall(region: Region) -> bool:
-    _, _, w, h = region.xywh
-    return h >= w
+def _water(track: Track, context: _Context, time: SceneTime, rng: np.random.Generator) -> _Built:
+    parts = context.parts if context.parts.face is not None else None
+    # Water that the words send down ("water pours down") is looked for as falling water first.
+    falling = track.direction == "down" and regions.find_water(context.picture, "falls", parts=parts) is not None
+    if falling:
+        return _falls(track, context, time, rng)
+    region = regions.find_water(context.picture, "flow", parts=parts)
+    if region is None:
+        # "The river flows" over a picture of a waterfall: the water there is falling water.
+        return _falls(track, context, time, rng)
+    direction = flow_direction(region, track.direction, long_axis=regions.long_axis(region))
+    effect = FlowingWater(
+        context.plate, region, time, rng, direction=direction, speed_share=RIVER_SPEED, amplitude=track.amplitude
+    )
+    return _Built([effect], region.box)
 
 
 def _waves(track: Track, context: _Context, time: SceneTime, rng: np.random.Generator) -> _Built:
@@ -258,6 +260,7 @@ def _lightning(track: Track, context: _Context, time: SceneTime, rng: np.random.
 
 
 _BUILDERS: Final[dict[str, Callable[[Track, _Context, SceneTime, np.random.Generator], _Built]]] = {
+    "falls": _falls,
     "water": _water,
     "waves": _waves,
     "ripples": _ripples,

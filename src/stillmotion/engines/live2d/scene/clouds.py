@@ -51,7 +51,8 @@ class CloudDrift:
         box_h, box_w = inside.shape
         sign = -1.0 if direction == "left" else 1.0
         height_share = np.linspace(1.0, HORIZON_SPEED, box_h, dtype=np.float32)[:, None]  # (h, 1)
-        self.speed = np.asarray(sign * DRIFT_SPEED * width * amplitude / 0.7 * height_share, np.float32)  # px/s
+        speed = sign * DRIFT_SPEED * width * amplitude / 0.7 * height_share  # (h, 1) px/s
+        self.speed = np.asarray(np.broadcast_to(speed, inside.shape), np.float32)  # (h, w)
         self.base = grid_of(box_w, box_h)
         # In a loop, the last LOOP_BLEND_S cross-fade into the clouds as they were that long before the start.
         blend_s = min(LOOP_BLEND_S, 0.3 * time.end_s)
@@ -61,7 +62,7 @@ class CloudDrift:
         )
 
     def _slid(self, drift_s: float) -> Floats:
-        map_x = cv2.scaleAdd(np.broadcast_to(self.speed, self.base[0].shape).copy(), -drift_s, self.base[0])
+        map_x = cv2.scaleAdd(self.speed, -drift_s, self.base[0])
         return np.asarray(remap(self.clouds, fixed_maps(map_x, self.base[1])), np.float32)
 
     def patches(self, index: int) -> list[Patch]:
@@ -74,7 +75,7 @@ class CloudDrift:
             arriving = self._slid(drift - self.time.end_s)
             clouds = np.asarray(cv2.addWeighted(clouds, 1.0 - weight, arriving, weight, 0.0), np.float32)
         # The picture with its clouds taken out where they were and put back where they are now.
-        colour = np.clip(self.picture + (clouds - self.clouds), 0.0, 255.0).astype(np.uint8)
+        colour = np.asarray(cv2.add(self.picture, cv2.subtract(clouds, self.clouds), dtype=cv2.CV_8U), np.uint8)
         return [Patch(self.box, colour, self.alpha)]
 
 
