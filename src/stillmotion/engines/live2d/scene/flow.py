@@ -42,6 +42,15 @@ class Patch:
     colour: RGBFrame
     alpha: Floats
     mode: Literal["over", "add"] = "over"
+    # `alpha` as 0..255 in three channels (`weights8`), for an effect whose alpha never changes: made once.
+    alpha8: npt.NDArray[np.uint8] | None = None
+
+
+def weights8(alpha: Floats) -> npt.NDArray[np.uint8]:
+    """`alpha` `(h, w)` 0..1 as `(h, w, 3)` uint8 0..255: blending in 8 bits (two saturating multiplies and an
+    add) takes about half the time `cv2.blendLinear` does, and is exact where alpha is 0 or 1."""
+    alpha255 = np.asarray(cv2.convertScaleAbs(alpha, alpha=255.0), np.uint8)
+    return np.asarray(cv2.merge([alpha255, alpha255, alpha255]), np.uint8)
 
 
 class SceneEffect(Protocol):
@@ -236,5 +245,9 @@ def blend_into(target: RGBFrame, origin: tuple[int, int], patch: Patch, weight: 
     if patch.mode == "add":
         below[:] = cv2.add(below, colour)
         return
-    alpha = np.ascontiguousarray((patch.alpha if weight is None else weight)[inside])
-    below[:] = cv2.blendLinear(colour, below, alpha, np.float32(1.0) - alpha)
+    if weight is None and patch.alpha8 is not None:
+        over = np.ascontiguousarray(patch.alpha8[inside])
+    else:
+        over = weights8(np.ascontiguousarray((patch.alpha if weight is None else weight)[inside]))
+    scale = 1.0 / 255.0
+    below[:] = cv2.add(cv2.multiply(colour, over, scale=scale), cv2.multiply(below, cv2.bitwise_not(over), scale=scale))

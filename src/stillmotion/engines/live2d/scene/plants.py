@@ -24,6 +24,7 @@ from stillmotion.engines.live2d.scene.flow import (
     grid_of,
     noise,
     remap,
+    weights8,
 )
 from stillmotion.engines.live2d.scene.regions import Region
 
@@ -65,6 +66,7 @@ class Sway:
         near = cv2.GaussianBlur(grown, (0, 0), band / 2)
         self.weight = np.asarray(np.clip(near, 0.0, 1.0) * rise * sway, np.float32)  # px at full sway
         self.alpha = np.asarray(np.clip(near * 1.5, 0.0, 1.0), np.float32)
+        self.alpha8 = weights8(self.alpha)
         xs, ys = grid_of(box_w, box_h)
         self.base = (xs, ys)
         self.source = np.ascontiguousarray(plate[y0:y1, x0:x1])
@@ -90,4 +92,4 @@ class Sway:
             shift = np.asarray(cv2.scaleAdd(cos_psi, share * math.sin(angle), shift), np.float32)
         dx = cv2.multiply(shift, self.weight, scale=strength)
         colour = remap(self.source, fixed_maps(cv2.subtract(self.base[0], dx), self.base[1]))
-        return [Patch(self.box, np.asarray(colour, np.uint8), self.alpha)]
+        return [Patch(self.box, np.asarray(colour, np.uint8), self.alpha, alpha8=self.alpha8)]

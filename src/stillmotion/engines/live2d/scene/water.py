@@ -38,6 +38,7 @@ from stillmotion.engines.live2d.scene.flow import (
     grid_of,
     noise,
     remap,
+    weights8,
 )
 from stillmotion.engines.live2d.scene.regions import Region
 
@@ -80,6 +81,7 @@ class FlowingWater:
         x0, y0, x1, y1 = region.box
         self.box = region.box
         self.alpha = region.alpha
+        self.alpha8 = weights8(region.alpha)
         self.time = time
         box_w, box_h = x1 - x0, y1 - y0
         speed = speed_share * short * amplitude / 0.7  # px/s at the nearest water
@@ -129,11 +131,14 @@ class FlowingWater:
         base = self.base if swell is None else (self.base[0], np.asarray(cv2.add(self.base[1], swell), np.float32))
         if state is None:
             zero = np.zeros_like(self.base[0])
-            return [Patch(self.box, self._copy(base, zero), self.alpha)]
+            return [Patch(self.box, self._copy(base, zero), self.alpha, alpha8=self.alpha8)]
         first_travel, second_travel, weight = state
         first, second = self._copy(base, first_travel), self._copy(base, second_travel)
-        colour = cv2.blendLinear(first, second, weight, np.float32(1.0) - weight)
-        return [Patch(self.box, np.asarray(colour, np.uint8), self.alpha)]
+        share, scale = weights8(weight), 1.0 / 255.0
+        colour = cv2.add(
+            cv2.multiply(first, share, scale=scale), cv2.multiply(second, cv2.bitwise_not(share), scale=scale)
+        )
+        return [Patch(self.box, np.asarray(colour, np.uint8), self.alpha, alpha8=self.alpha8)]
 
 
 class _Swell:
@@ -180,6 +185,7 @@ class Ripples:
         short = min(width, height)
         x0, y0, x1, y1 = region.box
         self.box, self.alpha, self.time = region.box, region.alpha, time
+        self.alpha8 = weights8(region.alpha)
         box_w, box_h = x1 - x0, y1 - y0
         reach = 4
         sx0, sy0, sx1, sy1 = max(0, x0 - reach), max(0, y0 - reach), min(width, x1 + reach), min(height, y1 + reach)
@@ -221,7 +227,7 @@ class Ripples:
         if strength <= 0.0:
             return []
         colour = remap(self.source, self._maps(strength, float(self.time.flow[index])))
-        return [Patch(self.box, np.asarray(colour, np.uint8), self.alpha)]
+        return [Patch(self.box, np.asarray(colour, np.uint8), self.alpha, alpha8=self.alpha8)]
 
 
 def flow_direction(region: Region, asked: str | None, *, long_axis: tuple[float, float]) -> tuple[float, float]:
