@@ -3,7 +3,7 @@ the repository, so these are painted from seeded noise (a sky with clouds, hills
 a table; a candle in the dark).
 
 Usage: python benchmarks/scenes.py OUT_DIR [--width 1072 --height 720]  (writes landscape.png, cup.png, candle.png,
-       campfire.png)
+       campfire.png, trees.png)
 """
 
 from __future__ import annotations
@@ -151,6 +151,27 @@ def campfire(width: int = 960, height: int = 720, *, seed: int = 11) -> RGBFrame
     return np.clip(cv2.GaussianBlur(image, (0, 0), 1.0), 0, 255).astype(np.uint8)
 
 
+def trees(width: int = 1072, height: int = 720, *, seed: int = 13) -> RGBFrame:
+    """Two leafy trees (round, textured crowns on dark trunks) on a meadow under a clear sky."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    t = np.clip(yy / (0.6 * height), 0.0, 1.0)[..., None]
+    image = (1 - t) * np.array([70, 130, 215], np.float32) + t * np.array([175, 210, 240], np.float32)
+    meadow = yy > 0.68 * height
+    grass = streaks((height, width), rng, along=0, across_px=2.0)
+    image = np.where(meadow[..., None], np.stack([85 + 30 * grass, 140 + 35 * grass, 55 + 15 * grass], -1), image)
+    leaves = noise((height, width), rng, cell_px=5.0, octaves=3)
+    for cx, top, radius in ((0.3, 0.12, 0.16), (0.72, 0.2, 0.13)):
+        trunk = (np.abs(xx - cx * width) < 0.015 * width) & (yy > (top + radius) * height) & (yy < 0.75 * height)
+        image = np.where(trunk[..., None], np.array([80, 58, 40], np.float32), image)
+        edge = radius * height * (1.0 + 0.12 * noise((height, width), rng, cell_px=25.0, octaves=2))
+        crown = np.hypot(xx - cx * width, (yy - (top + radius) * height) * 1.1) < edge
+        shade = 0.75 + 0.25 * np.clip((top + 2 * radius) * height - yy, 0, None) / (2 * radius * height)
+        colour = np.stack([50 + 30 * leaves, 110 + 45 * leaves, 40 + 15 * leaves], -1) * shade[..., None]
+        image = np.where(crown[..., None], colour, image)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out_dir", type=Path)
@@ -162,6 +183,7 @@ def main() -> None:
     Image.fromarray(cup()).save(args.out_dir / "cup.png")
     Image.fromarray(candle()).save(args.out_dir / "candle.png")
     Image.fromarray(campfire()).save(args.out_dir / "campfire.png")
+    Image.fromarray(trees(args.width, args.height)).save(args.out_dir / "trees.png")
 
 
 if __name__ == "__main__":

@@ -306,3 +306,14 @@ def test_the_plans_notes_quote_the_words_the_picture_cannot_show(tmp_path: Path)
     assert any("'candle flickers'" in note and "flickers instead" in note for note in notes), notes
     assert [(t["part"], t["action"]) for t in plan["tracks"]] == [("ambient", "flicker")]
 
+
+
+def test_heavy_rain_is_clearly_heavier_than_light_rain() -> None:
+    image = river_landscape().image
+
+    def wet(amplitude: float) -> float:
+        clip = renderer(image, Track("ambient", "rain", amplitude=amplitude), fps=10)
+        return float(np.mean([np.abs(clip.frame(i).astype(np.int16) - image).mean() for i in range(10, 20)]))
+
+    light, plain_rain, heavy = wet(0.35), wet(0.7), wet(1.0)
+    assert 2.5 * light < plain_rain and 2.0 * plain_rain < heavy, (light, plain_rain, heavy)

@@ -75,7 +75,8 @@ class _Context:
     @property
     def sky(self) -> Region | None:
         if not self._sky:
-            self._sky.append(regions.find_sky(self.picture))
+            character = self.parts if self.parts.face is not None else None
+            self._sky.append(regions.find_sky(self.picture, parts=character))
         return self._sky[0]
 
     @property

@@ -28,7 +28,7 @@ from stillmotion.engines.live2d.scene.flow import (
 )
 from stillmotion.engines.live2d.scene.regions import Region
 
-SWAY_SHARE: Final = 0.007  # sway at the tips at amplitude 0.7, as a share of the short side
+SWAY_SHARE: Final = 0.009  # sway at the tips at amplitude 0.7, as a share of the short side
 
 
 class Sway:

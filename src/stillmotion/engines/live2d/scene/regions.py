@@ -239,10 +239,12 @@ def _flame_colours(c: _Hsv) -> Binary:
 # -- sky -------------------------------------------------------------------------------------------------
 
 
-def _sky_mask(work: _Work) -> Binary | None:
+def _sky_mask(work: _Work, character: Binary | None = None) -> Binary | None:
     bright = (work.sat <= 0.25) & (work.val >= 0.7)
     smooth = work.grad <= 0.035
     candidate = (_sky_colours(work) & smooth) | bright
+    if character is not None:
+        candidate &= ~cv2.dilate(character.astype(np.uint8), _kernel(3)).astype(bool)
     candidate = _open_close(candidate, open_px=3, close_px=5)
     top = [part for part, _, _ in _components(candidate, min_share=0.01) if part[:2].any()]
     if not top:
@@ -258,10 +260,11 @@ def _sky_mask(work: _Work) -> Binary | None:
     return sky if float(sky.mean()) >= 0.04 and float(bottom.mean()) <= 0.3 else None
 
 
-def find_sky(image: RGBFrame) -> Region | None:
-    """The sky: a top-connected, smooth, blue-ish or grey (or bright) region; None when there is none."""
+def find_sky(image: RGBFrame, *, parts: Parts | None = None) -> Region | None:
+    """The sky: a top-connected, smooth, blue-ish or grey (or bright) region, never a character in front (a
+    white cap against a blue backdrop); None when there is none."""
     work = _Work.of(image)
-    sky = _sky_mask(work)
+    sky = _sky_mask(work, _character(work, parts))
     return None if sky is None else work.region(sky, colours=_sky_colours, feather=0.015, min_share=0.04)
 
 
