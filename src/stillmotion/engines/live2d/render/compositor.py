@@ -4,21 +4,23 @@
 Once per clip (`ClipRenderer.__init__`): the camera path and the canvas it needs (`camera.py`,
 `canvas.py`), the region weights and every track's bases and curves, the layer stack (`rig.layers`:
 background plate, back hair, body, face, side locks, bangs), the eyelid and mouth layers
-(`rig.face_layers`), the ambient effects (`overlays.py`). Per frame:
+(`rig.face_layers`), the scene effects (`..scene`) and the ambient effects (`overlays.py`). Per frame:
 
 1. the background plate, moved by the camera only (a copy while the camera rests; behind a character a
-   little less than the camera: parallax);
+   little less than the camera: parallax), with the scene effects that belong to it (water, clouds, plants)
+   laid on it where the far camera shows them; while the layers rest, only where the plate itself shows;
 2. every layer's displacement on the coarse grid in one pass (`(gains * curves[f]) @ bases`, sub-pixel
    amounts snapped to 0); per layer, back to front: the camera, sample positions `q - D(q)`, upsampled
    over the part of the frame the layer can reach; its texture and matte, stored at twice the size with
    Lanczos midpoints and the detail resampling takes given back in advance (`sampling.sharpened`),
    resampled once (bilinear) and laid over what is below;
-3. ambient overlays. With the camera at rest only the part of the frame a moving layer touches is
+3. the scene effects drawn in front (steam, smoke, fog, fire, lightning), then ambient overlays. With the
+   camera at rest only the part of the frame a moving layer touches is
    composited, and only what moved or was painted is taken from it.
 
 Frame 0 is the input, pixel for pixel: every curve is 0 there, the camera is at rest, integer sample
 positions make remap copy pixels exactly, the stack composites back to the input (`rig.layers`), and
-face layers and overlays skip strength 0.
+face layers, scene effects and overlays skip strength 0.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ picture pixels (`flow.Patch`) that the compositor lays on the background plate, 
 clouds, plants), or over everything (steam, smoke, fog, fire, lightning):
 
 * `water.py`: waterfalls, rivers and the sea rolling in, their own texture advected along a flow field in two
-  cross-faded phases (`flow.FlowCycle`: loops, never smears); lakes rippling;
+  cross-faded phases that take turns patch by patch (`flow.PatchyCycle`: loops, never smears); lakes rippling;
 * `clouds.py`: clouds slid across a clear-sky plate painted in behind them;
 * `vapour.py`: steam and smoke rising from a rim, a flame or the subject; fog drifting;
 * `fire.py`: flames licking upwards and flickering, their glow, embers;

@@ -1,13 +1,18 @@
-"""What every scene effect shares: its per-frame result (`Patch`), its timing (`SceneTime`), seeded noise, and
-the two-phase cycle that carries a texture along a flow field without ever smearing it out (`FlowCycle`).
+"""What every scene effect shares: its per-frame result (`Patch`, and how it is laid: `blend_into`), its timing
+(`SceneTime`), seeded noise, and the two-phase cycles that carry a texture along a flow field without ever
+smearing it out (`FlowCycle`, `PatchyCycle`).
 
 Two-phase advection (as in cinemagraph tools and Neyret's advected textures): two copies of the texture are
-carried along the field, each for one period, half a period apart; each is weighted `sin^2` of its phase, so a
-copy is reset (jumps back) only while its weight is 0, and the weights always sum to 1. Each copy's travel runs
-from -half to +half a period's distance, so at phase 0.5 it shows the texture where it is: the first copy is
-there at t = 0 with all the weight, and frame 0 is the picture itself. When the clip loops the period divides
-the clip, so the last frame continues into the first. Two copies blended lose contrast (two unrelated textures
-average out); blending around the local mean with weights normalised by `sqrt(w1^2 + w2^2)` keeps it.
+carried along the field, each for one period, half a period apart, and cross-faded so that a copy is reset
+(jumps back) only while its weight is 0; the weights always sum to 1. Frame 0 is the picture itself, and when
+the clip loops the period divides the clip, so that the last frame continues into the first.
+
+* `FlowCycle`, for noise (steam, smoke, fog, a flame's turbulence): one phase for the whole texture, each copy
+  weighted `sin^2` of its phase and travelling from -half to +half a period's distance (so at t = 0 the first
+  copy, where it is, has all the weight). Two unrelated noises blended lose contrast; dividing by
+  `sqrt(w1^2 + w2^2)` keeps it.
+* `PatchyCycle`, for water: the cycle runs late by a different share of a period in each patch, so that no pulse
+  runs through the whole texture at once; each copy shows alone for most of its period (see the class).
 """
 
 from __future__ import annotations
@@ -177,16 +182,6 @@ class PatchyCycle:
             for field in (*travel, weight)
         ]
         return fields[0], fields[1], fields[2]
-
-
-def blend_phases(
-    first: npt.NDArray[np.uint8], second: npt.NDArray[np.uint8], mean: Floats, phase: CyclePhase
-) -> npt.NDArray[np.uint8]:
-    """The two copies blended by the phase's weights around `mean` (same shape, float32), contrast kept."""
-    w1, w2 = phase.weight
-    norm = math.sqrt(w1 * w1 + w2 * w2)
-    mixed = cv2.addWeighted(first, w1 / norm, second, w2 / norm, 0.0, dtype=cv2.CV_32F)
-    return np.asarray(cv2.addWeighted(mixed, 1.0, mean, 1.0 - 1.0 / norm, 0.0, dtype=cv2.CV_8U), dtype=np.uint8)
 
 
 def noise(shape: tuple[int, int], rng: np.random.Generator, *, cell_px: float, octaves: int = 3) -> Floats:
