@@ -103,6 +103,24 @@ def candle(width: int = 200, height: int = 200) -> Scene:
     return Scene(canvas, {"flame": (cx - half, tip, cx + half + 1, base + 1)})
 
 
+def mirror_lake(width: int = 240, height: int = 180, *, seed: int = 5) -> Scene:
+    """A pale sky over dark green wooded hills, mirrored (darker, softer, faintly rippled) in a lake below them."""
+    rng = np.random.default_rng(seed)
+    shore = round(0.55 * height)
+    yy, xx = np.mgrid[0:shore, 0:width].astype(np.float32)
+    above = np.broadcast_to(np.array([185, 205, 225], np.float32), (shore, width, 3)).copy()
+    ridge = 0.35 * height + 0.08 * height * np.sin(xx[0] / 23.0) + 0.04 * height * np.sin(xx[0] / 7.0)
+    leaves = _noise((shore, width), rng, cell=3.0)
+    hills = yy > ridge[None, :]
+    above[hills] = np.stack([40 + 20 * leaves, 80 + 30 * leaves, 45 + 12 * leaves], axis=-1)[hills]
+    below_rows = height - shore
+    mirrored = above[::-1][:below_rows] if below_rows <= shore else np.concatenate([above[::-1]] * 2)[:below_rows]
+    ripples = _streaks((below_rows, width), rng, vertical=False, cell=2.0)[..., None]
+    lake = cv2.GaussianBlur(mirrored, (0, 0), 1.2) * 0.8 + 6.0 * ripples
+    image = np.concatenate([above, lake], axis=0)
+    return Scene(np.clip(image, 0, 255).astype(np.uint8), {"lake": (0, shore, width, height)})
+
+
 def plain(width: int = 160, height: int = 120) -> Frame:
     """A flat grey picture with a little noise: nothing a scene effect could animate."""
     rng = np.random.default_rng(4)

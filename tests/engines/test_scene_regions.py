@@ -8,7 +8,7 @@ import pytest
 from stillmotion.engines.live2d.regions import fallback_parts
 from stillmotion.engines.live2d.scene import regions
 from stillmotion.engines.live2d.scene.regions import Region
-from support_scenes import Box, candle, cup, plain, river_landscape, waterfall
+from support_scenes import Box, candle, cup, mirror_lake, plain, river_landscape, waterfall
 
 
 def overlap(region: Region, box: Box) -> float:
@@ -57,6 +57,17 @@ def test_falling_water_is_white_and_streaked() -> None:
     # A river's ripples, a cup's rim or a candle are not falling water.
     for picture in (river_landscape().image, cup().image, candle().image):
         assert regions.find_water(picture, "falls") is None
+
+
+def test_a_lake_that_mirrors_its_shore_is_still_water() -> None:
+    scene = mirror_lake()
+    lake = regions.find_water(scene.image, "still")
+    assert lake is not None
+    assert overlap(lake, scene.boxes["lake"]) > 0.75
+    assert outside(lake, scene.boxes["lake"]) <= 0.02 * scene.image.shape[0] * scene.image.shape[1]
+    # By colour alone only the sky's blue reflection is water: the mirrored hills are found as a mirror.
+    by_colour = regions.find_water(scene.image, "flow")
+    assert by_colour is None or overlap(by_colour, scene.boxes["lake"]) < overlap(lake, scene.boxes["lake"])
 
 
 def test_region_alpha_is_feathered_inside_the_region() -> None:

@@ -8,7 +8,8 @@ None (or an empty list) when the picture shows no such thing; the renderer then 
 * sky: blue-ish or grey, smooth (or bright, for clouds), connected to the top edge, column by column down to
   the first thing that is not sky; enclosed holes (a cloud's textured rim) filled; with land under it (the
   bottom of the picture is not sky).
-* water: blue to cyan, centred in the lower part of the frame, never the sky; falling water is white, bright and
+* water: blue to cyan, centred in the lower part of the frame, never the sky; still water also where the rows
+  below some line mirror those above it (a lake reflecting its shore); falling water is white, bright and
   streaked vertically through (fine detail across each row well above that along each column, several
   streaks side by side in every row), and taller than wide.
 * Every outline is found on the working copy, then placed at full size by the same colour tests.
@@ -34,6 +35,7 @@ from stillmotion.engines.live2d.parts import Parts
 
 RGBFrame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
 Mask = npt.NDArray[np.float32]  # (h, w) float32 in [0, 1]
+Floats = npt.NDArray[np.float32]
 Binary = npt.NDArray[np.bool_]  # (h, w) bool, on the working copy
 
 _WORK_SHORT_PX: Final = 192
@@ -310,12 +312,72 @@ def _water_mask(
     found = [
         (part, area)
         for part, area, (_, cy) in _components(water, min_share=0.01)
-        if cy >= 0.4 * rows and blue[part].mean() >= 0.5
+        if cy >= 0.4 * rows and blue[part].mean() >= 0.5 and not _sky_beside(work, part, sky)
     ]
+    mirror = _reflection(work, not_sky) if kind == "still" else None
     if not found:
-        return None, _water_colours
+        return mirror, _water_colours
     largest = found[0][1]
-    return np.logical_or.reduce([part for part, area in found if area >= 0.3 * largest]), _water_colours
+    mask = np.logical_or.reduce([part for part, area in found if area >= 0.3 * largest])
+    return mask if mirror is None else mask | mirror, _water_colours
+
+
+def _sky_beside(work: _Work, part: Binary, sky: Binary | None) -> bool:
+    """Whether `part` is the sky's own colour on the rows it shares with the sky: sky seen under a tree's crown or
+    beside a person, not water (a sea or a lake lies below the sky, on rows of its own)."""
+    if sky is None:
+        return False
+    shared = [row for row in np.flatnonzero(part.any(axis=1)) if sky[row].mean() >= 0.05]
+    if len(shared) < 0.5 * np.count_nonzero(part.any(axis=1)):
+        return False
+    gaps = [
+        float(np.abs(work.rgb[row][part[row]].mean(axis=0) - work.rgb[row][sky[row]].mean(axis=0)).max())
+        for row in shared
+    ]
+    return float(np.mean(gaps)) < 0.08
+
+
+def _reflection(work: _Work, allowed: Binary) -> Binary | None:
+    """Still water mirroring what stands on its shore: the rows below some row y that repeat the rows above it,
+    upside down (row y + k like row y - 1 - k). Compared on each row's own variation (its mean taken out), so
+    that a picture merely darker at top and bottom is no mirror; and against the same rows the right way up, so
+    that something standing upright (a candle, a trunk, a waterfall: every row like the next) is none either.
+    A lake lies low in the frame and reaches its bottom, and mirrors more softly than what it mirrors (a round
+    tree crown is symmetric too, but as sharp below its middle as above). None without a clear one."""
+    rows, _ = work.shape
+    sharp = cv2.cvtColor((work.rgb * 255.0).astype(np.uint8), cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+    detail = np.abs(cv2.Laplacian(sharp, cv2.CV_32F)).mean(axis=1)  # (rows,) fine detail per row
+    grey = cv2.GaussianBlur(sharp, (0, 0), 1.5)  # compared softened: a reflection is blurred by its ripples
+    varied = grey - grey.mean(axis=1, keepdims=True)
+    def likeness(first: Floats, second: Floats) -> float:
+        return float((first * second).sum()) / math.sqrt(float((first * first).sum() * (second * second).sum()) + 1e-9)
+
+    best, axis = 0.0, 0
+    for y in range(int(0.4 * rows), int(0.85 * rows)):
+        depth = min(y, rows - y, int(0.35 * rows))
+        if depth < 0.08 * rows or float(detail[y : y + depth].mean()) > 0.85 * float(detail[y - depth : y].mean()):
+            continue
+        above, below = varied[y - depth : y], varied[y : y + depth]
+        flipped = likeness(above[::-1], below)
+        if flipped >= 0.6 and flipped - likeness(above, below) >= 0.25 and flipped > best:
+            best, axis = flipped, y
+    if best == 0.0:
+        return None
+    # How far down the mirror holds: row by row, until the likeness fades.
+    depth = min(axis, rows - axis)
+    above, below = varied[axis - depth : axis][::-1], varied[axis : axis + depth]
+    rowwise = (above * below).sum(axis=1) / np.sqrt((above * above).sum(axis=1) * (below * below).sum(axis=1) + 1e-9)
+    rowwise = np.convolve(rowwise, np.ones(5) / 5.0, mode="same")
+    failing = np.flatnonzero(rowwise < 0.3)
+    reach = int(failing[0]) if failing.size else depth
+    # Where the mirror runs out of picture above it (its lowest rows mirror the top of the frame, often sky), the
+    # water goes on to the frame's edge; a mirror that stops well short of the bottom is no lake.
+    bottom = rows if reach >= depth - 2 else axis + reach
+    if reach < 0.05 * rows or bottom < 0.85 * rows:
+        return None
+    mask = np.zeros(work.shape, dtype=bool)
+    mask[axis:bottom] = True
+    return mask & allowed
 
 
 def _streak_count(work: _Work) -> Binary:
