@@ -14,9 +14,10 @@ background plate, back hair, body, face, side locks, bangs), the eyelid and mout
    over the part of the frame the layer can reach; its texture and matte, stored at twice the size with
    Lanczos midpoints and the detail resampling takes given back in advance (`sampling.sharpened`),
    resampled once (bilinear) and laid over what is below;
-3. the scene effects drawn in front (steam, smoke, fog, fire, lightning), then ambient overlays. With the
-   camera at rest only the part of the frame a moving layer touches is
-   composited, and only what moved or was painted is taken from it.
+3. the scene effects drawn in front (steam, smoke, fog, fire, lightning), then ambient overlays.
+
+With the camera at rest only the part of the frame a moving layer touches is composited, and only what moved or
+was painted is taken from it.
 
 Frame 0 is the input, pixel for pixel: every curve is 0 there, the camera is at rest, integer sample
 positions make remap copy pixels exactly, the stack composites back to the input (`rig.layers`), and
