@@ -10,10 +10,13 @@ times the engine's stages on their own. Prints a table and rewrites its own sect
 
 A second picture, 5:2 (`WIDE_WIDTH` x `WIDE_HEIGHT`, the three sample photos side by side), is timed the
 same way (generation and encode-only, same prompt and clip length): both sizes report the ratio and the
-seconds per clip. `--baseline` stores both in `artefacts_baseline.json` as the "before the rig" figures,
-printed beside later runs' own.
+seconds per clip. A third, a landscape painted in code (`painted_scenes.landscape`, 1072x720: sky and clouds, hills, a
+waterfall, a river), is timed with scene effects on (`SCENE_PROMPT`: falling water, the river, the clouds).
+`--baseline` stores the first two in `artefacts_baseline.json` as the "before the rig" figures, printed beside
+later runs' own.
 
 Usage: python benchmarks/generation.py [--repeats 3] [--output BENCHMARKS.md] [--no-write] [--baseline]
+       python benchmarks/generation.py --scene-only [--repeats 3]   (the landscape alone, printed)
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from rich.table import Table
 import stillmotion
 from artefacts import BASELINE_JSON, load_baseline
 from artefacts import engine_source as source_state
+from painted_scenes import landscape
 from report import cpu_model, write_section
 from stillmotion.engines.base import RenderRequest
 from stillmotion.engines.live2d import Live2DEngine
@@ -62,6 +66,10 @@ PROMPT: Final = "she blinks and smiles, hair moving in the wind, the camera slow
 # The 5:2 picture: the three sample photos, each cropped to 600x720, side by side.
 WIDE_WIDTH: Final = 1800
 WIDE_HEIGHT: Final = 720
+# The landscape for the scene effects, and what the prompt asks of it.
+SCENE_WIDTH: Final = 1072
+SCENE_HEIGHT: Final = 720
+SCENE_PROMPT: Final = "the waterfall pours into the river, the river flows and clouds drift across the sky"
 
 
 @dataclass(frozen=True)
@@ -201,6 +209,57 @@ def run_wide(repeats: int) -> SizeRun:
             generation.append(time_once(generate))
             encode.append(time_once(encode_only))
     return SizeRun("1800x720 (5:2)", WIDE_WIDTH, WIDE_HEIGHT, len(frames), min(generation), min(encode))
+
+
+def make_scene_input() -> bytes:
+    """The painted landscape (`painted_scenes.landscape`), `SCENE_WIDTH` x `SCENE_HEIGHT`, as PNG."""
+    buffer = io.BytesIO()
+    Image.fromarray(landscape(SCENE_WIDTH, SCENE_HEIGHT)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def run_scene(repeats: int) -> tuple[SizeRun, dict[str, object]]:
+    """The landscape with scene effects on (`SCENE_PROMPT`): the engine's clip and `VideoWriter` alone on the
+    same frames, best of `repeats`, interleaved; and what the engine reported (its plan, with the regions)."""
+    request = RenderRequest(image=make_scene_input(), prompt=SCENE_PROMPT)
+    engine = Live2DEngine()
+    with tempfile.TemporaryDirectory(prefix="stillmotion-bench-scene-") as scratch:
+        work = Path(scratch)
+        clip = work / "generated.mp4"
+        result = engine.render(request, clip, on_progress=lambda _fraction: None)  # warm-up
+        assert (result.width, result.height) == (SCENE_WIDTH, SCENE_HEIGHT), result
+        frames: list[npt.NDArray[np.uint8]] = list(read_frames(clip))
+
+        def generate() -> None:
+            target = work / f"gen-{time.monotonic_ns()}.mp4"
+            engine.render(request, target, on_progress=lambda _fraction: None)
+            target.unlink()
+
+        def encode_only() -> None:
+            target = work / f"enc-{time.monotonic_ns()}.mp4"
+            with VideoWriter(target, width=SCENE_WIDTH, height=SCENE_HEIGHT, fps=request.fps) as writer:
+                for frame in frames:
+                    writer.write(frame)
+            target.unlink()
+
+        generation, encode = [], []
+        for _ in range(repeats):
+            generation.append(time_once(generate))
+            encode.append(time_once(encode_only))
+    label = f"{SCENE_WIDTH}x{SCENE_HEIGHT} (landscape, scene effects)"
+    size = SizeRun(label, SCENE_WIDTH, SCENE_HEIGHT, len(frames), min(generation), min(encode))
+    return size, dict(result.extra)
+
+
+def scene_lines(facts: dict[str, object]) -> list[str]:
+    """The scene case's prompt and what the engine made of it: each scene track and where it was drawn."""
+    plan = facts.get("motion_plan")
+    tracks = plan.get("tracks", []) if isinstance(plan, dict) else []
+    placed = [
+        f"{t['part']}.{t['action']}" + (f" {t['direction']}" if t["direction"] else "") + f" at {t.get('region')}"
+        for t in tracks
+    ]
+    return [f'Scene prompt: "{SCENE_PROMPT}" -> {", ".join(placed)}.']
 
 
 def portrait_run(rows: list[Row], frame_count: int) -> SizeRun:
@@ -419,6 +478,7 @@ def render_section(
     repeats: int,
     sizes: list[SizeRun],
     baseline: dict[str, Any],
+    scene_facts: dict[str, object],
 ) -> str:
     by_name = {row.name: row for row in rows}
     generation = by_name["generation (live2d engine)"].best_s
@@ -455,8 +515,11 @@ def render_section(
         "### Picture sizes",
         "",
         f"The same clip and prompt from the portrait above and from a 5:2 picture ({WIDE_WIDTH}x{WIDE_HEIGHT}: "
-        "the three sample photos side by side); best of "
-        f"{repeats}, generation and encode-only interleaved. Same target for both: ratio <= {TARGET_RATIO:g}.",
+        "the three sample photos side by side); and the same clip length from a landscape painted in code "
+        f"(`benchmarks/painted_scenes.py`, {SCENE_WIDTH}x{SCENE_HEIGHT}) with scene effects on; best of "
+        f"{repeats}, generation and encode-only interleaved. Same target for all: ratio <= {TARGET_RATIO:g}.",
+        "",
+        *scene_lines(scene_facts),
         "",
         *size_lines(sizes, baseline),
         "",
@@ -539,15 +602,22 @@ def main() -> None:
     parser.add_argument(
         "--baseline", action="store_true", help=f"store both sizes' figures in {BASELINE_JSON.name} as the baseline"
     )
+    parser.add_argument("--scene-only", action="store_true", help="time the landscape with scene effects alone")
     args = parser.parse_args()
 
     console = Console()
     console.print(f"engine source: {source_state()} ({stillmotion.__file__})")
     repeats = max(1, args.repeats)
+    if args.scene_only:
+        scene_run, scene_facts = run_scene(repeats)
+        for line in [*scene_lines(scene_facts), *size_lines([scene_run], {})]:
+            console.print(line)
+        return
     rows, frame_count, encoded_psnr, facts = run(repeats)
-    sizes = [portrait_run(rows, frame_count), run_wide(repeats)]
+    scene_run, scene_facts = run_scene(repeats)
+    sizes = [portrait_run(rows, frame_count), run_wide(repeats), scene_run]
     if args.baseline:
-        save_baseline(sizes)
+        save_baseline(sizes[:2])  # the portrait and the 5:2 picture: the "before the rig" sizes
         console.print(f"wrote {BASELINE_JSON}")
     baseline = load_baseline()
     stages = stage_timings(repeats)
@@ -557,7 +627,7 @@ def main() -> None:
         console.print(line)
     for stage in stages:
         console.print(f"{stage.name}: {stage.best_ms:.{2 if stage.per_frame else 0}f} ms")
-    for line in size_lines(sizes, baseline):
+    for line in [*scene_lines(scene_facts), *size_lines(sizes, baseline)]:
         console.print(line)
     if not args.no_write:
         section = render_section(
@@ -570,6 +640,7 @@ def main() -> None:
             repeats=repeats,
             sizes=sizes,
             baseline=baseline,
+            scene_facts=scene_facts,
         )
         write_section(args.output, section, start=SECTION_START, end=SECTION_END)
         console.print(f"wrote {args.output}")

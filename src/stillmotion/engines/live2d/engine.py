@@ -25,6 +25,7 @@ from stillmotion.engines.live2d.motion import idle_plan, seed_from_image
 from stillmotion.engines.live2d.parts import Parts, find_parts
 from stillmotion.engines.live2d.plan import MotionPlan, Track
 from stillmotion.engines.live2d.prompt import describe_plan, parse_prompt
+from stillmotion.engines.live2d.prompt.scene_words import scene_words
 from stillmotion.engines.live2d.regions import fallback_parts
 from stillmotion.engines.live2d.render.compositor import ClipRenderer, RenderSettings
 from stillmotion.media.still import decode_image
@@ -167,6 +168,17 @@ def as_drawn(plan: MotionPlan, drawn: tuple[Track, ...], *, has_face: bool = Tru
     return replace(reduced, optimized_prompt=describe_plan(reduced))
 
 
+def scene_notes(prompt: str, renderer: ClipRenderer) -> tuple[str, ...]:
+    """What the prompt asked of the scene that the picture does not show, quoting the prompt's words."""
+    notes = []
+    for track, looked_for in renderer.scene.missing:
+        words = scene_words(prompt, track.action)
+        asked = f"{words!r}" if words else f"scene.{track.action}"
+        instead = "the light flickers instead" if track.action == "fire" else "not animated"
+        notes.append(f"no {looked_for} found in the picture for {asked}; {instead}")
+    return tuple(notes)
+
+
 def describe_parts(parts: Parts) -> dict[str, Any]:
     face = parts.face
     box = (
@@ -232,6 +244,7 @@ class Live2DEngine:
             raise
 
         plan = as_drawn(asked, renderer.drawn_tracks, has_face=parts.face is not None)
+        plan = replace(plan, notes=plan.notes + scene_notes(request.prompt, renderer))
         extra: dict[str, Any] = {
             "motion_plan": plan.to_dict(),
             "optimized_prompt": plan.optimized_prompt,

@@ -11,6 +11,9 @@ Conventions shared by the parser and the renderer:
 * `amplitude` is a relative strength in [0, 1]: 0.7 is a natural, clearly visible motion, 1.0 the
   strongest the engine will draw, about 0.35 "slightly" / "gently". The renderer maps it to pixels or
   degrees per action, within its stretch and border limits.
+* A scene track's `repeats` counts flow cycles over its span (about one per 2 s at the natural pace): more is
+  faster ("the river rushes quickly"), fewer slower. The renderer fills in its `region`, `[x, y, w, h]` in
+  picture pixels: where the picture showed what the track animates.
 * `start_s`/`end_s` bound the track inside the clip; `repeats` counts cycles of an oscillating action
   (a nod twice: 2) or occurrences of a one-shot action (blink three times: 3); `easing` shapes the envelope.
 """
@@ -20,7 +23,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final, Literal
 
-Part = Literal["head", "eyes", "mouth", "body", "hair", "clothes", "camera", "ambient"]
+# A scene track's natural flow cycle: `repeats` over its span at this pace is "as usual" (`scene_tempo`).
+SCENE_CYCLE_S: Final = 2.0
+
+Part = Literal["head", "eyes", "mouth", "body", "hair", "clothes", "camera", "ambient", "scene"]
 Easing = Literal["linear", "ease_in", "ease_out", "ease_in_out"]
 Source = Literal["prompt", "optimizer", "idle"]
 
@@ -69,6 +75,21 @@ ACTIONS: Final[dict[str, dict[str, frozenset[str | None]]]] = {
         "petals": frozenset({None}),
         "sparkles": frozenset({None}),
     },
+    # What moves in the picture itself, where the picture shows it (`scene/`): the words say which effect,
+    # the picture says where. Directions name where the flow or drift goes; None lets the picture decide.
+    "scene": {
+        "falls": frozenset({None}),
+        "water": frozenset({None, "left", "right", "up", "down"}),
+        "waves": frozenset({None}),
+        "ripples": frozenset({None}),
+        "clouds": frozenset({None, "left", "right"}),
+        "steam": frozenset({None}),
+        "smoke": frozenset({None}),
+        "fog": frozenset({None, "left", "right"}),
+        "fire": frozenset({None}),
+        "foliage": frozenset({None, "left", "right"}),
+        "lightning": frozenset({None}),
+    },
 }
 
 
@@ -83,6 +104,7 @@ class Track:
     easing: Easing = "ease_in_out"
     repeats: int = 1
     source: Source = "prompt"
+    region: tuple[int, int, int, int] | None = None  # scene tracks: where it was drawn, [x, y, w, h] px
 
     def __post_init__(self) -> None:
         actions = ACTIONS.get(self.part)
@@ -99,7 +121,18 @@ class Track:
             raise ValueError(f"repeats must be >= 1, got {self.repeats}")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        fields = asdict(self)
+        if self.region is None:
+            del fields["region"]  # only scene tracks are placed in the picture
+        else:
+            fields["region"] = list(self.region)
+        return fields
+
+
+def scene_tempo(track: Track) -> float:
+    """How fast a scene track runs against its natural pace (1.0), from the flow cycles it counts."""
+    length = track.end_s - track.start_s
+    return max(0.25, min(4.0, track.repeats * SCENE_CYCLE_S / max(length, SCENE_CYCLE_S)))
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,10 @@ def describe_plan(plan: MotionPlan) -> str:
             manner = " gently" if track.amplitude <= 0.4 else " strongly" if track.amplitude >= 0.95 else ""
             towards = f", blowing {_to(track.direction)}," if track.direction else ""
             sentences.append(f"{template.format(manner=manner)}{towards}{when(track)}.")
+        elif track.part == "scene":
+            from stillmotion.engines.live2d.prompt.scene_words import scene_sentence  # after lexicon (a cycle)
+
+            sentences.append(f"{scene_sentence(track)}{when(track)}.")
     blinks = [t for t in plan.tracks if t.source == "optimizer" and (t.part, t.action) == ("eyes", "blink")]
     if blinks:
         moments = [f"{t.start_s:.1f} s" for t in blinks]

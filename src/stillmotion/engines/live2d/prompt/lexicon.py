@@ -128,9 +128,12 @@ _STAY = _v(
     "keeps keeping"
 )
 
+from stillmotion.engines.live2d.prompt.scene_words import SCENE_PHRASES  # noqa: E402  (it needs _p and _v above)
+
 # Longer phrases win over shorter ones they overlap ("shakes her head" over "shake", "no camera movement"
 # over "no movement"), so the order here only breaks ties between phrases of the same length.
 _PHRASES: Final[tuple[_Phrase, ...]] = (
+    *SCENE_PHRASES,  # water, clouds, steam, smoke, fog, fire, plants, lightning (`scene_words.py`)
     # -- head
     _p(_v("nod nods nodded nodding"), "head.nod"),
     _p(rf"{_v('bob bobs bobbed bobbing dip dips dipped dipping')}\s+{_OBJ}head", "head.nod"),

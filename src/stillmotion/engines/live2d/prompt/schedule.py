@@ -22,7 +22,7 @@ from stillmotion.engines.live2d.prompt.timings import _TIMINGS
 # Timing
 
 # Scenery: spans the whole clip unless a "then" puts it in sequence.
-_BACKGROUND_PARTS: Final = frozenset({"camera", "ambient", "hair", "clothes"})
+_BACKGROUND_PARTS: Final = frozenset({"camera", "ambient", "scene", "hair", "clothes"})
 _PART_ORDER: Final = {part: index for index, part in enumerate(ACTIONS)}
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from stillmotion.engines.live2d.plan import ACTIONS
+from stillmotion.engines.live2d.plan import ACTIONS, SCENE_CYCLE_S
 
 
 @dataclass(frozen=True)
@@ -56,4 +56,5 @@ _TIMINGS: Final[dict[tuple[str, str], _Timing]] = {
     ("clothes", "flutter"): _Timing(3.0, cycle_s=0.8, min_s=0.5),
     **{("camera", action): _SCENE for action in ACTIONS["camera"]},
     **{("ambient", action): _SCENE for action in ACTIONS["ambient"]},
+    **{("scene", action): _Timing(3.0, cycle_s=SCENE_CYCLE_S, min_s=1.0) for action in ACTIONS["scene"]},
 }

@@ -11,7 +11,10 @@
 3. per frame, back to front: the plate moved by the camera only, then each layer's displacement and the
    camera turned into sample positions over the window it can reach (`sampling.py`), its texture resampled
    there and laid over what is below, and the detail resampling took given back;
-4. ambient effects (`overlays.py`: snow, rain, petals, sparkles, flicker, glow) over the result.
+   Scene effects (`..scene`: water, clouds, plants) are laid on the plate before the layers, so that a
+   character stays in front of them;
+4. scene effects drawn in front (steam, smoke, fog, fire, lightning), then ambient effects (`overlays.py`:
+   snow, rain, petals, sparkles, flicker, glow) over the result.
 
 Frame 0 is the input, pixel for pixel. Imports run one way: seams <- canvas, camera <- canvas, and
 camera, canvas, overlays, sampling <- compositor.

@@ -4,25 +4,29 @@
 Once per clip (`ClipRenderer.__init__`): the camera path and the canvas it needs (`camera.py`,
 `canvas.py`), the region weights and every track's bases and curves, the layer stack (`rig.layers`:
 background plate, back hair, body, face, side locks, bangs), the eyelid and mouth layers
-(`rig.face_layers`), the ambient effects (`overlays.py`). Per frame:
+(`rig.face_layers`), the scene effects (`..scene`) and the ambient effects (`overlays.py`). Per frame:
 
 1. the background plate, moved by the camera only (a copy while the camera rests; behind a character a
-   little less than the camera: parallax);
+   little less than the camera: parallax), with the scene effects that belong to it (water, clouds, plants)
+   laid on it where the far camera shows them; while the layers rest, only where the plate itself shows;
 2. every layer's displacement on the coarse grid in one pass (`(gains * curves[f]) @ bases`, sub-pixel
    amounts snapped to 0); per layer, back to front: the camera, sample positions `q - D(q)`, upsampled
    over the part of the frame the layer can reach; its texture and matte, stored at twice the size with
    Lanczos midpoints and the detail resampling takes given back in advance (`sampling.sharpened`),
    resampled once (bilinear) and laid over what is below;
-3. ambient overlays. With the camera at rest only the part of the frame a moving layer touches is
-   composited, and only what moved or was painted is taken from it.
+3. the scene effects drawn in front (steam, smoke, fog, fire, lightning), then ambient overlays.
+
+With the camera at rest only the part of the frame a moving layer touches is composited, and only what moved or
+was painted is taken from it.
 
 Frame 0 is the input, pixel for pixel: every curve is 0 there, the camera is at rest, integer sample
 positions make remap copy pixels exactly, the stack composites back to the input (`rig.layers`), and
-face layers and overlays skip strength 0.
+face layers, scene effects and overlays skip strength 0.
 """
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Final
@@ -50,6 +54,7 @@ from stillmotion.engines.live2d.rig.deformers import LocalField
 from stillmotion.engines.live2d.rig.face_layers import FaceLayers
 from stillmotion.engines.live2d.rig.layers import LAYER_GAINS, Layer, build_stack, double_size, mattes_for, rgba
 from stillmotion.engines.live2d.rig.limits import StretchLimiter
+from stillmotion.engines.live2d.scene import Patch, SceneEffects, blend_into
 
 RGBFrame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
 SampleMap = npt.NDArray[np.float32]  # (H, W, 2) float32: the canvas position (x, y) each output pixel shows
@@ -93,7 +98,8 @@ class ClipRenderer:
         indexed = tuple(enumerate(tracks))
         camera_tracks = tuple(track for _, track in indexed if track.part == "camera")
         ambient_tracks = tuple(item for item in indexed if item[1].part == "ambient")
-        local_tracks = tuple(item for item in indexed if item[1].part not in ("camera", "ambient"))
+        scene_tracks = tuple(item for item in indexed if item[1].part == "scene")
+        local_tracks = tuple(item for item in indexed if item[1].part not in ("camera", "ambient", "scene"))
 
         self.camera = CameraPath.from_tracks(camera_tracks, self.clock, width=width, height=height)
         if any(track.action == "static" for track in camera_tracks) and len(camera_tracks) > 1:
@@ -183,11 +189,36 @@ class ClipRenderer:
                 )
         # The second thread that composites half of each frame (`_composite`).
         self._halves = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stillmotion-half")
-        self.overlays = AmbientOverlays(ambient_tracks, self.clock, width=width, height=height, seed=settings.seed)
-        # The tracks this clip really draws: camera and ambient tracks always are.
+        # Scene effects move the background plate (the picture itself without a character) or draw over it all.
+        self.scene = SceneEffects(
+            scene_tracks,
+            picture=first_frame,
+            plate=self.stack.plate if self.stack is not None else first_frame,
+            parts=parts,
+            clock=self.clock,
+            seed=settings.seed,
+        )
+        self.notes.extend(self.scene.notes)
+        # Where the plate shows at rest: scene effects on the plate stay behind a character that rests there.
+        self._clear: npt.NDArray[np.float32] | None = None
+        if self.stack is not None and self.scene.plate_effects:
+            clear = np.ones((height, width), dtype=np.float32)
+            for layer in self.stack.layers:
+                x0, y0, x1, y1 = layer.box
+                clear[y0:y1, x0:x1] *= np.float32(1.0) - layer.alpha
+            self._clear = clear
+        substitutes = tuple(self.scene.substitutes.items())
+        self.overlays = AmbientOverlays(
+            ambient_tracks + substitutes, self.clock, width=width, height=height, seed=settings.seed
+        )
+        # The tracks this clip really draws: camera and ambient tracks always are; scene tracks where the picture
+        # shows what they move (with their region), or what is drawn instead.
         drawn_indices = set(self.local.drawn) | {i for i, track in indexed if track.part in ("camera", "ambient")}
-        self.drawn_tracks: tuple[Track, ...] = tuple(track for i, track in indexed if i in drawn_indices)
-        self._static = not animated and not self.overlays.effects
+        placed = {**self.scene.drawn, **self.scene.substitutes}
+        self.drawn_tracks: tuple[Track, ...] = tuple(
+            placed.get(i, track) for i, track in indexed if i in drawn_indices or i in placed
+        )
+        self._static = not animated and not self.overlays.effects and not self.scene.effects
 
     def _layer(self, name: str) -> Layer | None:
         if self.stack is None:
@@ -417,6 +448,9 @@ class ClipRenderer:
                 elif layer is self._face_layer and face_texture is not None:
                     touched.append(layer.box)
             frame = self.first_frame.copy()
+            scene = self._plate_patches(index)
+            # Where the layers rest, the plate's scene shows only where the plate itself does.
+            self._lay_scene(frame, scene, index, far=True, behind_character=True)
             if not touched:
                 return frame
             area = (
@@ -427,14 +461,23 @@ class ClipRenderer:
             )
             top, left = self.margins.top, self.margins.left
             target = self.canvas[top + area[1] : top + area[3], left + area[0] : left + area[2]].copy()
+            self._lay_scene(target, scene, index, far=True, origin=area[:2])
         else:
             frame = np.empty((self.height, self.width, 3), dtype=np.uint8)
             area = (0, 0, self.width, self.height)
             target = frame
+            scene = self._plate_patches(index)
+            if scene:
+                # The plate and its scene first, then the layers over them (below, in halves).
+                middle = (area[1] + area[3]) // 2
+                upper = self._halves.submit(self._background, index, (0, middle), out=frame[:middle])
+                self._background(index, (middle, self.height), out=frame[middle:])
+                upper.result()
+                self._lay_scene(frame, scene, index, far=True)
 
         def lay(rows: tuple[int, int]) -> None:
             """The stack over frame `rows` of `target` (the plate first while the camera moves)."""
-            if target is frame:
+            if target is frame and not scene:
                 self._background(index, rows, out=frame[rows[0] : rows[1]])
             for layer in self.stack.layers if self.stack is not None else ():
                 placement = placements[layer.name]
@@ -497,7 +540,73 @@ class ClipRenderer:
         """Frame `index` as `(H, W, 3)` uint8, a new array."""
         if self._static and self.camera.is_still(index):
             return self.first_frame.copy()
-        frame = self._background(index) if self.stack is None else self._composite(index)
+        if self.stack is None:
+            frame = self._background(index)
+            self._lay_scene(frame, self._plate_patches(index), index, far=True)
+        else:
+            frame = self._composite(index)
+        front = [patch for effect in self.scene.front_effects for patch in effect.patches(index)]
+        self._lay_scene(frame, front, index, far=False)
         self.overlays.draw(frame, index)
         return frame
+
+    def _plate_patches(self, index: int) -> list[Patch]:
+        return [patch for effect in self.scene.plate_effects for patch in effect.patches(index)]
+
+    def _lay_scene(
+        self,
+        target: RGBFrame,
+        patches: list[Patch],
+        index: int,
+        *,
+        far: bool,
+        origin: tuple[int, int] = (0, 0),
+        behind_character: bool = False,
+    ) -> None:
+        """Lay scene `patches` (picture pixels) on `target`, whose top-left is frame pixel `origin`: where they are
+        while the camera rests, else where the camera (the far one for the plate: `far`) shows them.
+        `behind_character`: only where the plate shows at rest."""
+        if not patches:
+            return
+        camera = self.far_camera if far else self.camera
+        for patch in patches:
+            if not camera.is_still(index):
+                self._lay_moved_patch(target, patch, camera, index)
+                continue
+            weight = None
+            if behind_character and self._clear is not None:
+                x0, y0, x1, y1 = patch.box
+                weight = np.asarray(cv2.multiply(patch.alpha, self._clear[y0:y1, x0:x1]), np.float32)
+            blend_into(target, origin, patch, weight)
+
+    def _lay_moved_patch(self, frame: RGBFrame, patch: Patch, camera: CameraPath, index: int) -> None:
+        """`patch` where `camera` shows it in frame `index` (a zoom and a pan: one affine warp of its box)."""
+        zoom = float(camera.zoom[index])
+        centre_x, centre_y = (self.width - 1) / 2.0, (self.height - 1) / 2.0
+        pan_x, pan_y = float(camera.pan_x[index]), float(camera.pan_y[index])
+        x0, y0, x1, y1 = patch.box
+        # Frame pixel p shows scene point c + (p - c) / zoom + pan: the box's corners, seen.
+        left = max(0, math.floor(centre_x + (x0 - pan_x - centre_x) * zoom))
+        top = max(0, math.floor(centre_y + (y0 - pan_y - centre_y) * zoom))
+        right = min(self.width, math.ceil(centre_x + (x1 - pan_x - centre_x) * zoom) + 1)
+        bottom = min(self.height, math.ceil(centre_y + (y1 - pan_y - centre_y) * zoom) + 1)
+        if right <= left or bottom <= top:
+            return
+        to_patch = np.array(
+            [
+                [1.0 / zoom, 0.0, centre_x + (left - centre_x) / zoom + pan_x - x0],
+                [0.0, 1.0 / zoom, centre_y + (top - centre_y) / zoom + pan_y - y0],
+            ],
+            dtype=np.float64,
+        )
+        size = (right - left, bottom - top)
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        colour = cv2.warpAffine(patch.colour, to_patch, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
+        alpha = cv2.warpAffine(patch.alpha, to_patch, size, flags=flags, borderMode=cv2.BORDER_CONSTANT)
+        if patch.mode == "add":
+            colour = cv2.warpAffine(patch.colour, to_patch, size, flags=flags, borderMode=cv2.BORDER_CONSTANT)
+        seen = Patch(
+            (left, top, right, bottom), np.asarray(colour, np.uint8), np.asarray(alpha, np.float32), patch.mode
+        )
+        blend_into(frame, (0, 0), seen)
 

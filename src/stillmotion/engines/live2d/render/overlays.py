@@ -36,6 +36,7 @@ _REFERENCE_SIDE: Final = 720
 FLICKER_GAIN: Final = 0.05  # brightness swing at amplitude 1.0
 GLOW_GAIN: Final = 0.55  # bloom added at amplitude 1.0, at the pulse's peak
 SPARKLE_COUNT: Final = 70  # stars at amplitude 0.7 on the reference frame; ~40% of them lit at a time
+RAIN_VEIL: Final = 0.16  # the grey spray a downpour (amplitude 1.0) lays over the frame
 
 
 class Effect(Protocol):
@@ -114,27 +115,37 @@ class Snow:
 
 
 class Rain:
+    """Falling streaks. How hard it rains reads at once: a drizzle has a quarter of the drops of plain rain,
+    shorter and fainter; a downpour has twice as many, longer, brighter and thicker, and a grey veil of spray
+    over everything (from amplitude 0.7 up)."""
+
     def __init__(self, track: Track, clock: Clock, frame: Frame, rng: np.random.Generator) -> None:
         self.envelope = motion.fade_curve(track, clock, fade_s=0.5)
         self.times = clock.times
-        count = max(4, round(200 * frame.count_scale * track.amplitude / 0.7))
+        strength = track.amplitude / 0.7  # 0.5 light .. 1 plain .. 1.43 heavy
+        count = max(4, round(200 * frame.count_scale * strength**2))
         s = frame.size_scale
-        self.length = s * rng.uniform(16.0, 34.0, count)
+        self.length = s * rng.uniform(16.0, 34.0, count) * (0.55 + 0.45 * strength)
         self.span_y = frame.height + 2 * float(self.length.max())
         self.speed = s * rng.uniform(850.0, 1300.0, count)
         self.slant = math.tan(math.radians(float(rng.uniform(6.0, 14.0)) * (1 if rng.uniform() < 0.5 else -1)))
         self.x0 = rng.uniform(0.0, frame.width, count)
         self.y0 = rng.uniform(0.0, self.span_y, count)
-        self.alpha = rng.uniform(0.3, 0.55, count)
-        self.thickness = 2 if s >= 1.5 else 1
+        self.alpha = np.minimum(rng.uniform(0.3, 0.55, count) * (0.6 + 0.4 * strength), 0.85)
+        self.thickness = 2 if s * strength >= 1.4 else 1
         self.width = frame.width
         self.top = float(self.length.max())
         self.colour = np.array([205.0, 215.0, 230.0])
+        self.veil = RAIN_VEIL * max(0.0, (track.amplitude - 0.7) / 0.3) * self.envelope  # (T,) 0 below plain rain
+        self.grey = np.full((frame.height, frame.width, 3), (178, 184, 194), np.uint8) if self.veil.max() > 0 else None
 
     def draw(self, frame: RGBFrame, index: int) -> None:
         strength = float(self.envelope[index])
         if strength <= 0.0:
             return
+        veil = float(self.veil[index])
+        if veil > 0.0 and self.grey is not None:
+            cv2.addWeighted(frame, 1.0 - veil, self.grey, veil, 0.0, dst=frame)
         t = float(self.times[index])
         fallen = self.y0 + self.speed * t
         y = np.mod(fallen, self.span_y) - self.top  # the streak's lower end

@@ -1,0 +1,181 @@
+"""The scene's vocabulary: words that ask for the picture itself to move (water, clouds, steam, smoke, fog,
+fire, foliage, lightning), read into `scene.*` tracks; the renderer finds where in the picture (`scene/`).
+
+`SCENE_PHRASES` joins the phrase table (`lexicon._PHRASES`) ahead of the other phrases, so that where a scene
+phrase and another one match the same words ("the campfire"), the scene's wins; longer phrases still win over
+shorter ones ("the candle flickers" over "flickers"). Also here: `scene_words`, the words of a prompt that asked
+for a scene action (quoted in the plan's notes when the picture shows no such thing), and `scene_sentence`,
+a scene track written back as English.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from stillmotion.engines.live2d.plan import Track, scene_tempo
+from stillmotion.engines.live2d.prompt.clauses import _normalize
+from stillmotion.engines.live2d.prompt.lexicon import STRONG_AMPLITUDE, _p, _Phrase, _v
+
+_ADV = r"(?:\w+ly\s+)?"  # "the river gently flows"
+_BE = r"(?:is\s+|are\s+)?"
+_FLOW = _v(
+    "flow flows flowed flowing run runs running rush rushes rushed rushing stream streams streaming pour pours "
+    "poured pouring cascade cascades cascaded cascading tumble tumbles tumbling gush gushes gushing babble babbles "
+    "babbling gurgle gurgles gurgling churn churns churning course courses coursing race races racing move moves "
+    "moving roar roars roaring splash splashes splashing plunge plunges plunging"
+)
+_FALLING = _v("fall falls fell falling drop drops dropping crash crashes crashing")
+_WATERFALL = r"(?:waterfalls?|water\s+falls?|cascades?|cataracts?)"
+_RIVER = r"(?:rivers?|streams?|creeks?|brooks?|rapids|currents?|canals?|water|waters|rivulets?)"
+_WAVE_VERB = _v(
+    "roll rolls rolled rolling crash crashes crashed crashing break breaks breaking lap laps lapping wash washes "
+    "washing surge surges surging swell swells swelling move moves moving come comes coming heave heaves heaving "
+    "undulate undulates undulating"
+)
+_SEA = r"(?:sea|seas|ocean|oceans|surf|tide|swell|swells|water)"
+_RIPPLE_VERB = _v(
+    "ripple ripples rippled rippling shimmer shimmers shimmered shimmering glisten glistens glistening sparkle "
+    "sparkles sparkling glitter glitters glittering waver wavers wavering stir stirs stirring quiver quivers "
+    "quivering move moves moving"
+)
+_STILL_WATER = r"(?:lakes?|ponds?|pools?|puddles?|surface|reflections?|water|waters|lagoon)"
+_CLOUD_VERB = _v(
+    "drift drifts drifted drifting roll rolls rolled rolling move moves moved moving pass passes passed passing "
+    "float floats floated floating race races raced racing sail sails sailing scud scuds scudding gather gathers "
+    "gathering swirl swirls swirling go goes going glide glides gliding flow flows flowing travel travels "
+    "traveling travelling stream streams streaming churn churns churning billow billows billowing"
+)
+_RISE = _v(
+    "rise rises rose rising curl curls curled curling drift drifts drifted drifting swirl swirls swirled swirling "
+    "billow billows billowed billowing waft wafts wafted wafting float floats floating climb climbs climbing "
+    "plume plumes pluming spiral spirals spiralling spiraling twist twists twisting come comes coming escape "
+    "escapes escaping"
+)
+_FOG = r"(?:fog|fogs|mist|mists|haze|fogbank|fog\s+bank|low\s+clouds?)"
+_FOG_VERB = _v(
+    "drift drifts drifted drifting roll rolls rolled rolling move moves moving creep creeps crept creeping float "
+    "floats floating swirl swirls swirling rise rises rising settle settles hang hangs hanging flow flows flowing "
+    "linger lingers lingering"
+)
+_FIRE = r"(?:fire|fires|flames?|campfires?|bonfires?|blaze|embers|fire\s?pit|hearth|torch|torches)"
+_FIRE_VERB = _v(
+    "burn burns burned burnt burning flicker flickers flickered flickering crackle crackles crackled crackling "
+    "dance dances danced dancing leap leaps leapt leaping lick licks licking roar roars roared roaring blaze "
+    "blazes blazing rage rages raging glow glows glowing smoulder smoulders smouldering smolder smolders "
+    "smoldering waver wavers wavering sputter sputters sputtering rise rises rising"
+)
+_PLANTS = (
+    r"(?:leaves|leaf|trees?|branches|boughs|foliage|grass|grasses|bushes|shrubs|reeds|wheat|corn|crops|palms?"
+    r"|palm\s+trees?|ferns?|plants?|flowers?|meadow|field|fields|canopy|willows?|bamboo)"
+)
+_PLANT_VERB = _v(
+    "sway sways swayed swaying rustle rustles rustled rustling shake shakes shook shaking tremble trembles "
+    "trembled trembling quiver quivers quivered quivering move moves moved moving wave waves waved waving bend "
+    "bends bent bending bow bows bowed bowing dance dances danced dancing stir stirs stirred stirring ripple "
+    "ripples rippled rippling flutter flutters fluttered fluttering shimmer shimmers shimmering toss tosses "
+    "tossing"
+)
+
+SCENE_PHRASES: Final[tuple[_Phrase, ...]] = (
+    # -- falling water (a waterfall and a river in one picture are two tracks)
+    _p(_WATERFALL, "scene.falls"),
+    _p(rf"{_WATERFALL}\s+{_BE}{_ADV}(?:{_FLOW}|{_FALLING})", "scene.falls"),
+    _p(rf"(?:water|waters|stream|river)\s+{_BE}{_ADV}{_FALLING}", "scene.falls"),
+    _p(r"(?:cascading|falling|tumbling|plunging)\s+water", "scene.falls"),
+    # -- running water: along the river, or where the words say
+    _p(rf"{_RIVER}\s+{_BE}{_ADV}{_FLOW}", "scene.water"),
+    _p(r"(?:flowing|running|rushing|moving|babbling|gurgling|churning|streaming|roaring)\s+" + _RIVER, "scene.water"),
+    _p(r"rapids|white\s?water|torrents?", "scene.water", amplitude=STRONG_AMPLITUDE),
+    _p(rf"(?:raging|roaring|torrential|swollen)\s+{_RIVER}", "scene.water", amplitude=STRONG_AMPLITUDE),
+    # -- the sea
+    _p(rf"waves\s+{_BE}{_ADV}{_WAVE_VERB}", "scene.waves"),
+    _p(
+        r"(?:rolling|crashing|breaking|lapping|gentle|ocean|sea|surging|rippling)\s+(?:waves|surf|swells?)",
+        "scene.waves",
+    ),
+    _p(rf"{_SEA}\s+{_BE}{_ADV}{_WAVE_VERB}", "scene.waves"),
+    _p(r"surf|swells|breakers", "scene.waves"),
+    # -- still water that ripples and shimmers
+    _p(r"ripples|rippling", "scene.ripples"),
+    _p(rf"{_STILL_WATER}\s+{_BE}{_ADV}{_RIPPLE_VERB}", "scene.ripples"),
+    _p(rf"(?:rippling|shimmering|glistening|sparkling|glittering|wavering)\s+{_STILL_WATER}", "scene.ripples"),
+    # -- the sky
+    _p(rf"clouds?\s+{_BE}{_ADV}{_CLOUD_VERB}", "scene.clouds"),
+    _p(
+        r"(?:drifting|rolling|moving|passing|floating|racing|scudding|sailing|gliding|billowing|fast|slow)\s+clouds"
+        r"|clouds?\s+time\s?lapse|time\s?lapse\s+(?:of\s+)?(?:the\s+)?(?:clouds|sky)",
+        "scene.clouds",
+    ),
+    _p(r"sky\s+(?:is\s+)?(?:moving|moves|drifting|drifts)", "scene.clouds"),
+    # -- vapour
+    _p(r"steam|steams|steaming|steamy|vapou?rs?", "scene.steam"),
+    _p(rf"(?:steam|vapou?r)\s+{_BE}{_ADV}{_RISE}", "scene.steam"),
+    _p(r"(?:hot|steaming|fresh)\s+(?:coffee|tea|cocoa|soup|ramen|cup|mug|bowl)", "scene.steam"),
+    _p(r"smoke|smoky|smoking\s+chimney|smoulder\w*|smolder\w*", "scene.smoke"),
+    _p(rf"smoke\s+{_BE}{_ADV}{_RISE}", "scene.smoke"),
+    _p(r"(?:chimney|incense|cigarette|pipe)\s+smoke|wisps?\s+of\s+smoke", "scene.smoke"),
+    _p(r"fog|foggy|mist|misty|haze|hazy|fogbank", "scene.fog"),
+    _p(rf"{_FOG}\s+{_BE}{_ADV}{_FOG_VERB}", "scene.fog"),
+    _p(r"(?:drifting|rolling|creeping|swirling|morning|low)\s+(?:fog|mist|haze)", "scene.fog"),
+    # -- fire
+    _p(r"fire|flames?|flaming|blaze|blazing|bonfires?|campfires?|embers|fire\s?pit", "scene.fire"),
+    _p(rf"{_FIRE}\s+{_BE}{_ADV}{_FIRE_VERB}", "scene.fire"),
+    _p(
+        r"(?:raging|roaring|blazing)\s+(?:fire|flames?|campfire|bonfire|inferno)|(?:fire|flames?)\s+rag\w+"
+        r"|inferno",
+        "scene.fire",
+        amplitude=STRONG_AMPLITUDE,
+    ),
+    _p(r"candles?|candle\s+flames?|candle\s?wicks?", "scene.fire"),
+    _p(rf"candles?\s+{_BE}{_ADV}{_FIRE_VERB}", "scene.fire"),
+    _p(
+        r"(?:burning|flickering|crackling|dancing)\s+(?:fire|flames?|candles?|campfire|bonfire)",
+        "scene.fire",
+    ),
+    # -- plants
+    _p(rf"{_PLANTS}\s+{_BE}{_ADV}{_PLANT_VERB}", "scene.foliage"),
+    _p(r"(?:swaying|rustling|waving|trembling|quivering|dancing)\s+" + _PLANTS, "scene.foliage"),
+    # -- lightning
+    _p(r"lightning|lightning\s+bolts?|thunder\s?bolts?|bolts?\s+of\s+lightning", "scene.lightning"),
+    _p(
+        r"lightning\s+(?:flashes|flash|flashing|strikes|strike|striking|cracks|crackles|forks|splits)",
+        "scene.lightning",
+    ),
+)
+
+
+def scene_words(prompt: str, action: str) -> str | None:
+    """The words of `prompt` that asked for `scene.<action>` (the longest match), or None."""
+    text = _normalize(prompt)
+    found = [
+        match.group()
+        for phrase in SCENE_PHRASES
+        if phrase.target == f"scene.{action}"
+        for match in phrase.pattern.finditer(text)
+    ]
+    return max(found, key=len) if found else None
+
+
+_SENTENCES: Final[dict[str, str]] = {
+    "falls": "The waterfall pours{pace}",
+    "water": "The water flows{pace}{towards}",
+    "waves": "Waves roll in{pace}",
+    "ripples": "Ripples move across the water{pace}",
+    "clouds": "Clouds drift{pace}{towards}",
+    "steam": "Steam rises{pace}",
+    "smoke": "Smoke rises{pace}",
+    "fog": "Fog drifts{pace}{towards}",
+    "fire": "The flames flicker{pace}",
+    "foliage": "Leaves and grass sway{pace}",
+    "lightning": "Lightning flashes",
+}
+
+
+def scene_sentence(track: Track) -> str:
+    """A scene track as a sentence, without its timing: "The water flows down quickly"."""
+    tempo = scene_tempo(track)
+    manner = " gently" if track.amplitude <= 0.4 else " strongly" if track.amplitude >= 0.95 else ""
+    pace = manner + (" slowly" if tempo < 0.8 else " quickly" if tempo > 1.3 else "")
+    direction = track.direction
+    towards = "" if direction is None else f" to the {direction}" if direction in ("left", "right") else f" {direction}"
+    return _SENTENCES[track.action].format(pace=pace, towards=towards)

@@ -1,0 +1,319 @@
+"""Scene effects drawn by the renderer: motion where the picture shows it and nowhere else, the way the words
+say, frame 0 the picture itself, loops that close, notes for what is not there, a character left in front."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from stillmotion.engines.base import RenderRequest
+from stillmotion.engines.live2d import Live2DEngine
+from stillmotion.engines.live2d.parts import Parts
+from stillmotion.engines.live2d.plan import ACTIONS, MotionPlan, Track
+from stillmotion.engines.live2d.regions import fallback_parts
+from stillmotion.engines.live2d.render.compositor import ClipRenderer, RenderSettings
+from support_scenes import Box, Frame, candle, cup, plain, river_landscape, waterfall
+
+
+def renderer(
+    image: Frame,
+    *tracks: Track,
+    parts: Parts | None = None,
+    fps: int = 10,
+    duration_s: float = 2.0,
+    loop: bool = False,
+    seed: int = 0,
+) -> ClipRenderer:
+    height, width = image.shape[:2]
+    tracks = tuple(
+        Track(t.part, t.action, t.direction, t.amplitude, 0.0, duration_s, t.easing, t.repeats) for t in tracks
+    )
+    plan = MotionPlan(duration_s=duration_s, tracks=tracks)
+    settings = RenderSettings(fps=fps, frame_count=round(duration_s * fps), seed=seed, loop=loop)
+    return ClipRenderer(image, parts or fallback_parts(width, height), plan, settings)
+
+
+def frames_of(clip: ClipRenderer) -> list[Frame]:
+    return [clip.frame(index) for index in range(clip.frame_count)]
+
+
+def change(frames: list[Frame], box: Box) -> float:
+    """Mean absolute difference from frame 0 inside `box`, over the clip."""
+    x0, y0, x1, y1 = box
+    first = frames[0][y0:y1, x0:x1].astype(np.int16)
+    return float(np.mean([np.abs(f[y0:y1, x0:x1].astype(np.int16) - first).mean() for f in frames[1:]]))
+
+
+def unchanged_outside(frames: list[Frame], box: Box) -> bool:
+    """Every frame is the first one, bit for bit, outside `box`."""
+    x0, y0, x1, y1 = box
+    keep = np.ones(frames[0].shape[:2], bool)
+    keep[y0:y1, x0:x1] = False
+    return all(np.array_equal(f[keep], frames[0][keep]) for f in frames)
+
+
+def mean_flow(frames: list[Frame], box: Box) -> tuple[float, float]:
+    """Median Farneback flow (dx, dy) per frame inside `box`, averaged over the clip's frame pairs."""
+    x0, y0, x1, y1 = box
+    grey = [cv2.cvtColor(f[y0:y1, x0:x1], cv2.COLOR_RGB2GRAY) for f in frames]
+    flows = [cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 2, 9, 3, 5, 1.1, 0) for a, b in itertools.pairwise(grey[1:])]
+    return float(np.mean([np.median(f[..., 0]) for f in flows])), float(np.mean([np.median(f[..., 1]) for f in flows]))
+
+
+def inner(box: Box, margin: int) -> Box:
+    x0, y0, x1, y1 = box
+    return x0 + margin, y0 + margin, x1 - margin, y1 - margin
+
+
+# -- frame 0, repeatability, loops -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS["scene"]))
+@pytest.mark.parametrize("picture", ["landscape", "cup", "candle"])
+def test_frame_zero_is_the_picture_and_a_loop_ends_on_it(picture: str, action: str) -> None:
+    image = {"landscape": river_landscape().image, "cup": cup().image, "candle": candle().image}[picture]
+    clip = renderer(image, Track("scene", action), loop=True, fps=8, duration_s=1.5)
+    assert np.array_equal(clip.frame(0), image)
+    assert np.abs(clip.frame(clip.frame_count - 1).astype(np.int16) - image).max() <= 2
+
+
+def test_the_same_seed_draws_the_same_frames() -> None:
+    image = river_landscape().image
+    tracks = (Track("scene", "water"), Track("scene", "clouds"), Track("scene", "fog"))
+    first, again = renderer(image, *tracks, seed=5), renderer(image, *tracks, seed=5)
+    assert all(np.array_equal(first.frame(i), again.frame(i)) for i in (3, 11, 19))
+
+
+# -- water -----------------------------------------------------------------------------------------------
+
+
+def test_the_river_moves_and_nothing_outside_it_does() -> None:
+    scene = river_landscape()
+    frames = frames_of(renderer(scene.image, Track("scene", "water")))
+    assert change(frames, inner(scene.boxes["river"], 6)) > 2.0
+    assert unchanged_outside(frames, scene.boxes["river"])
+
+
+@pytest.mark.parametrize("direction", ["left", "right"])
+def test_the_river_flows_the_way_the_words_say(direction: str) -> None:
+    scene = river_landscape()
+    frames = frames_of(renderer(scene.image, Track("scene", "water", direction), fps=15))
+    dx, dy = mean_flow(frames, inner(scene.boxes["river"], 8))
+    assert (dx < -0.08) if direction == "left" else (dx > 0.08), (dx, dy)
+    assert abs(dy) < 0.5 * abs(dx)
+
+
+@pytest.mark.parametrize("track", [Track("scene", "falls"), Track("scene", "water", "down"), Track("scene", "water")])
+def test_falling_water_falls(track: Track) -> None:
+    scene = waterfall()
+    frames = frames_of(renderer(scene.image, track, fps=15))
+    dx, dy = mean_flow(frames, inner(scene.boxes["falls"], 6))
+    assert dy > 1.0 and abs(dx) < 0.3 * dy, (dx, dy)
+    assert unchanged_outside(frames, scene.boxes["falls"])
+
+
+def test_ripples_and_waves_stay_on_the_water() -> None:
+    scene = river_landscape()
+    for action in ("ripples", "waves"):
+        frames = frames_of(renderer(scene.image, Track("scene", action)))
+        assert change(frames, inner(scene.boxes["river"], 6)) > 1.0, action
+        assert unchanged_outside(frames, scene.boxes["river"]), action
+
+
+# -- sky, plants -----------------------------------------------------------------------------------------
+
+
+def cloud_centre_x(frame: Frame, box: Box) -> float:
+    """Where the clouds in `box` are, across: the x of their whiteness (the smallest channel) above the blue."""
+    x0, y0, x1, y1 = box
+    white = frame[y0:y1, x0:x1].min(axis=2).astype(np.float64)
+    weight = np.maximum(white - np.percentile(white, 50), 0.0)
+    return float((weight.sum(axis=0) * np.arange(x1 - x0)).sum() / weight.sum()) + x0
+
+
+@pytest.mark.parametrize("direction", ["left", "right"])
+def test_clouds_drift_across_the_sky_only(direction: str) -> None:
+    scene = river_landscape()
+    frames = frames_of(renderer(scene.image, Track("scene", "clouds", direction), fps=10, duration_s=3.0))
+    assert unchanged_outside(frames, scene.boxes["sky"])
+    x0, y0, _, y1 = scene.boxes["sky"]
+    # The first cloud, where it sits: it drifts the way the words say.
+    near_cloud = (x0 + 20, y0, x0 + 130, y1)
+    drift = cloud_centre_x(frames[-1], near_cloud) - cloud_centre_x(frames[0], near_cloud)
+    assert (drift < -2.0) if direction == "left" else (drift > 2.0), drift
+
+
+def test_plants_sway_more_at_their_tips_than_at_their_foot() -> None:
+    scene = river_landscape()
+    frames = frames_of(renderer(scene.image, Track("scene", "foliage")))
+    x0, y0, x1, y1 = scene.boxes["hills"]
+    middle = (y0 + y1) // 2
+    assert change(frames, (x0, y0 + 2, x1, middle)) > change(frames, (x0, middle, x1, y1 - 2)) > 0.0
+    assert np.array_equal(frames[-1][y1 + 12 :], frames[0][y1 + 12 :])  # the river is left alone
+
+
+# -- vapour, fire, lightning -----------------------------------------------------------------------------
+
+
+def test_steam_rises_above_the_cup_and_fades_in() -> None:
+    scene = cup()
+    frames = frames_of(renderer(scene.image, Track("scene", "steam"), fps=10, duration_s=3.0))
+    x0, y0, x1, y1 = scene.boxes["rim"]
+    above = (x0, max(0, y0 - 50), x1, y0)
+    brighter = [float(f[above[1] : above[3], above[0] : above[2]].mean()) for f in frames]
+    assert brighter[1] - brighter[0] < brighter[-1] - brighter[0]  # fading in
+    assert brighter[-1] > brighter[0] + 3.0  # white wisps over the dark wall
+    height = scene.image.shape[0]
+    assert np.array_equal(frames[-1][y1 + 30 :], frames[0][y1 + 30 :])  # nothing below the rim
+    assert height > y1 + 30
+
+
+def test_smoke_rises_from_the_flame() -> None:
+    scene = candle()
+    frames = frames_of(renderer(scene.image, Track("scene", "smoke"), duration_s=3.0))
+    fx0, fy0, fx1, _ = scene.boxes["flame"]
+    assert change(frames, (fx0 - 10, max(0, fy0 - 40), fx1 + 10, fy0)) > 1.0
+    assert change(frames, (0, scene.image.shape[0] - 30, 40, scene.image.shape[0])) == 0.0
+
+
+def test_the_flame_licks_flickers_and_glows_and_the_room_stays_dark() -> None:
+    scene = candle()
+    frames = frames_of(renderer(scene.image, Track("scene", "fire"), fps=15))
+    x0, y0, x1, y1 = scene.boxes["flame"]
+    flame = [float(f[y0:y1, x0:x1].astype(np.float32).mean()) for f in frames[5:]]
+    assert max(flame) - min(flame) > 2.0  # flickers
+    assert change(frames, (x0, y0, x1, y1)) > 3.0  # licks
+    height, width = scene.image.shape[:2]
+    corners = [(0, 0, 30, 30), (width - 30, 0, width, 30), (0, height - 30, 30, height)]
+    assert all(change(frames, box) == 0.0 for box in corners)
+
+
+def test_fire_without_a_flame_flickers_the_light_and_says_so() -> None:
+    clip = renderer(plain(), Track("scene", "fire"), fps=15)
+    assert [(t.part, t.action) for t in clip.drawn_tracks] == [("ambient", "flicker")]
+    assert any("no flame" in note for note in clip.notes)
+    means = [float(clip.frame(i).mean()) for i in range(clip.frame_count)]
+    assert max(means) - min(means) > 1.0
+
+
+def test_lightning_flashes_in_the_sky() -> None:
+    scene = river_landscape()
+    clip = renderer(scene.image, Track("scene", "lightning"), fps=15, duration_s=3.0)
+    x0, y0, x1, y1 = scene.boxes["sky"]
+    sky = [float(clip.frame(i)[y0:y1, x0:x1].mean()) for i in range(clip.frame_count)]
+    assert max(sky) > sky[0] + 5.0
+    assert sky[-1] == sky[0]  # over before the clip ends
+
+
+def test_fog_covers_the_frame_more_towards_the_ground() -> None:
+    scene = river_landscape()
+    frames = frames_of(renderer(scene.image, Track("scene", "fog")))
+    height, width = scene.image.shape[:2]
+    assert change(frames, (0, height // 2, width, height)) > change(frames, (0, 0, width, height // 4)) > 0.5
+
+
+# -- what the plan says, and what lies in front ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("action", ["water", "waves", "ripples", "clouds", "foliage"])
+def test_what_the_picture_does_not_show_is_not_drawn_and_noted(action: str) -> None:
+    clip = renderer(plain(), Track("scene", action))
+    assert clip.drawn_tracks == ()
+    assert any(f"scene.{action}: no" in note for note in clip.notes)
+    assert all(np.array_equal(clip.frame(i), plain()) for i in (0, 9, 19))
+
+
+def test_drawn_scene_tracks_say_where() -> None:
+    scene = river_landscape()
+    clip = renderer(scene.image, Track("scene", "water"), Track("scene", "clouds"))
+    placed = {t.action: t.region for t in clip.drawn_tracks}
+    x, y, w, h = placed["water"] or (0, 0, 0, 0)
+    assert (x, y + h, w) == (0, scene.image.shape[0], scene.image.shape[1])
+    assert abs(y - scene.boxes["river"][1]) <= 4
+    assert placed["clouds"] is not None and placed["clouds"][1] == 0
+
+
+def character_in_the_river(scene_image: Frame) -> tuple[Parts, Box]:
+    """A face-less 'character' (an opaque block) standing in the river, as segmentation would hand it over."""
+    height, width = scene_image.shape[:2]
+    box = (100, 60, 140, height)
+    subject = np.zeros((height, width), np.float32)
+    subject[box[1] : box[3], box[0] : box[2]] = 1.0
+    subject = np.asarray(cv2.GaussianBlur(subject, (0, 0), 1.5), np.float32)
+    parts = Parts(width, height, None, subject, np.zeros_like(subject), subject, 1.0 - subject, "test+segment")
+    return parts, box
+
+
+def test_water_behind_a_character_stays_behind_it() -> None:
+    scene = river_landscape()
+    image = scene.image.copy()
+    parts, box = character_in_the_river(image)
+    image[box[1] : box[3], box[0] : box[2]] = (200, 60, 60)
+    sway = Track("body", "sway", amplitude=0.2)
+    with_water = frames_of(renderer(image, sway, Track("scene", "water"), parts=parts))
+    without = frames_of(renderer(image, sway, parts=parts))
+    x0, _, x1, y1 = box
+    core = (slice(scene.boxes["river"][1], y1), slice(x0 + 8, x1 - 8))
+    assert all(np.array_equal(a[core], b[core]) for a, b in zip(with_water, without, strict=True))
+    assert change(with_water, (0, scene.boxes["river"][1] + 6, 80, y1)) > 1.0
+
+
+def test_the_scene_moves_with_the_camera() -> None:
+    scene = river_landscape()
+    clip = renderer(scene.image, Track("scene", "water"), Track("camera", "zoom", "in"))
+    assert np.array_equal(clip.frame(0), scene.image)
+    zoomed_only = renderer(scene.image, Track("camera", "zoom", "in"))
+    _, y0, _, y1 = inner(scene.boxes["river"], 12)
+    last = clip.frame_count - 1
+    assert np.abs(clip.frame(last)[y0:y1].astype(np.int16) - zoomed_only.frame(last)[y0:y1]).mean() > 1.0
+    assert np.array_equal(clip.frame(last)[:20], zoomed_only.frame(last)[:20])  # the sky is the camera's alone
+
+
+# -- the engine ------------------------------------------------------------------------------------------
+
+
+def png(image: Frame, path: Path) -> bytes:
+    Image.fromarray(image).save(path)
+    return path.read_bytes()
+
+
+def render_prompt(tmp_path: Path, image: Frame, prompt: str) -> dict[str, object]:
+    request = RenderRequest(image=png(image, tmp_path / "in.png"), prompt=prompt, duration_s=0.6, fps=5, seed=1)
+    result = Live2DEngine().render(request, tmp_path / "out.mp4", on_progress=lambda _: None)
+    return result.extra
+
+
+def test_a_landscape_without_a_face_is_animated_by_its_scene(tmp_path: Path) -> None:
+    extra = render_prompt(tmp_path, river_landscape().image, "the river flows to the left as clouds drift")
+    plan = extra["motion_plan"]
+    assert isinstance(plan, dict)
+    placed = {t["action"]: t.get("region") for t in plan["tracks"]}
+    assert set(placed) == {"water", "clouds"} and all(placed.values())
+    assert plan["notes"] == []
+
+
+def test_the_plans_notes_quote_the_words_the_picture_cannot_show(tmp_path: Path) -> None:
+    extra = render_prompt(tmp_path, plain(), "The waterfall pours, and the candle flickers.")
+    plan = extra["motion_plan"]
+    assert isinstance(plan, dict)
+    notes: list[str] = plan["notes"]
+    assert any("'waterfall pours'" in note and "falling water" in note for note in notes), notes
+    assert any("'candle flickers'" in note and "flickers instead" in note for note in notes), notes
+    assert [(t["part"], t["action"]) for t in plan["tracks"]] == [("ambient", "flicker")]
+
+
+
+def test_heavy_rain_is_clearly_heavier_than_light_rain() -> None:
+    image = river_landscape().image
+
+    def wet(amplitude: float) -> float:
+        clip = renderer(image, Track("ambient", "rain", amplitude=amplitude), fps=10)
+        return float(np.mean([np.abs(clip.frame(i).astype(np.int16) - image).mean() for i in range(10, 20)]))
+
+    light, plain_rain, heavy = wet(0.35), wet(0.7), wet(1.0)
+    assert 2.5 * light < plain_rain and 2.0 * plain_rain < heavy, (light, plain_rain, heavy)

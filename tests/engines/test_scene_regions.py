@@ -1,0 +1,131 @@
+"""Where the picture shows what a scene track animates: sky, water, falls, flames, plants, a cup's rim."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stillmotion.engines.live2d.regions import fallback_parts
+from stillmotion.engines.live2d.scene import regions
+from stillmotion.engines.live2d.scene.regions import Region
+from support_scenes import Box, candle, cup, mirror_lake, plain, river_landscape, waterfall
+
+
+def overlap(region: Region, box: Box) -> float:
+    """The share of `box` the region covers (alpha > 0.5)."""
+    x0, y0, x1, y1 = box
+    covered = np.zeros((max(y1, region.box[3]), max(x1, region.box[2])), bool)
+    rx0, ry0, rx1, ry1 = region.box
+    covered[ry0:ry1, rx0:rx1] = region.alpha > 0.5
+    return float(covered[y0:y1, x0:x1].mean())
+
+
+def outside(region: Region, box: Box) -> int:
+    """Pixels the region claims (alpha > 0) outside `box`."""
+    x0, y0, x1, y1 = box
+    rx0, ry0, rx1, ry1 = region.box
+    claimed = np.zeros((max(y1, ry1), max(x1, rx1)), bool)
+    claimed[ry0:ry1, rx0:rx1] = region.alpha > 0.0
+    claimed[y0:y1, x0:x1] = False
+    return int(claimed.sum())
+
+
+def test_the_sky_is_the_top_of_a_landscape_down_to_the_hills() -> None:
+    scene = river_landscape()
+    sky = regions.find_sky(scene.image)
+    assert sky is not None
+    assert overlap(sky, scene.boxes["sky"]) > 0.85
+    assert outside(sky, scene.boxes["sky"]) == 0
+
+
+def test_the_river_is_found_below_the_sky_and_flows_along_its_length() -> None:
+    scene = river_landscape()
+    river = regions.find_water(scene.image, "flow")
+    assert river is not None
+    assert overlap(river, scene.boxes["river"]) > 0.85
+    assert outside(river, scene.boxes["river"]) == 0
+    dx, dy = regions.long_axis(river)
+    assert abs(dx) > 0.9 and dy >= 0.0  # a level river: along x
+
+
+def test_falling_water_is_white_and_streaked() -> None:
+    scene = waterfall()
+    falls = regions.find_water(scene.image, "falls")
+    assert falls is not None
+    assert overlap(falls, scene.boxes["falls"]) > 0.8
+    assert outside(falls, scene.boxes["falls"]) == 0
+    # A river's ripples, a cup's rim or a candle are not falling water.
+    for picture in (river_landscape().image, cup().image, candle().image):
+        assert regions.find_water(picture, "falls") is None
+
+
+def test_a_lake_that_mirrors_its_shore_is_still_water() -> None:
+    scene = mirror_lake()
+    lake = regions.find_water(scene.image, "still")
+    assert lake is not None
+    assert overlap(lake, scene.boxes["lake"]) > 0.75
+    assert outside(lake, scene.boxes["lake"]) <= 0.02 * scene.image.shape[0] * scene.image.shape[1]
+    # By colour alone only the sky's blue reflection is water: the mirrored hills are found as a mirror.
+    by_colour = regions.find_water(scene.image, "flow")
+    assert by_colour is None or overlap(by_colour, scene.boxes["lake"]) < overlap(lake, scene.boxes["lake"])
+
+
+def test_region_alpha_is_feathered_inside_the_region() -> None:
+    river = regions.find_water(river_landscape().image, "flow")
+    assert river is not None
+    assert float(river.alpha.max()) == pytest.approx(1.0)
+    top_row = river.alpha[0]
+    assert float(top_row.max()) < 0.5  # its upper edge (the bank) fades in
+    assert float(river.alpha[-1].min()) > 0.9  # the frame's edge is no edge of the river
+
+
+def test_the_candle_flame_is_found_and_nothing_else_burns() -> None:
+    scene = candle()
+    flames = regions.find_flames(scene.image)
+    assert len(flames) == 1
+    assert overlap(flames[0], scene.boxes["flame"]) > 0.7
+    for picture in (river_landscape().image, cup().image, waterfall().image, plain()):
+        assert regions.find_flames(picture) == []
+
+
+def test_green_texture_is_foliage() -> None:
+    scene = river_landscape()
+    plants = regions.find_foliage(scene.image)
+    assert plants is not None
+    assert overlap(plants, scene.boxes["hills"]) > 0.8
+    assert outside(plants, scene.boxes["hills"]) == 0
+
+
+def test_steam_rises_from_the_cups_rim() -> None:
+    scene = cup()
+    height, width = scene.image.shape[:2]
+    source = regions.find_vapour_source(scene.image, fallback_parts(width, height))
+    x0, y0, x1, y1 = scene.boxes["rim"]
+    assert source.how == "rim"
+    assert x0 < source.x < x1 and y0 <= source.y <= y1
+    assert 0.3 * (x1 - x0) < source.width <= x1 - x0
+
+
+def test_without_anything_to_rise_from_vapour_rises_from_the_lower_middle() -> None:
+    picture = plain()
+    height, width = picture.shape[:2]
+    source = regions.find_vapour_source(picture, fallback_parts(width, height))
+    assert source.how == "frame"
+    assert source.x == pytest.approx(width / 2) and source.y > height / 2
+
+
+def test_smoke_rises_from_a_flame_when_there_is_one() -> None:
+    scene = candle()
+    height, width = scene.image.shape[:2]
+    flames = regions.find_flames(scene.image)
+    source = regions.find_vapour_source(scene.image, fallback_parts(width, height), flames=flames)
+    assert source.how == "flame"
+    assert source.y == pytest.approx(flames[0].box[1])
+
+
+def test_a_flat_picture_has_no_sky_water_or_plants() -> None:
+    picture = plain()
+    assert regions.find_sky(picture) is None
+    assert regions.find_water(picture, "flow") is None
+    assert regions.find_water(picture, "still") is None
+    assert regions.find_foliage(picture) is None

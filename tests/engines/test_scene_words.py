@@ -1,0 +1,122 @@
+"""The scene's words: phrasings read into `scene.*` tracks, their directions, scheduling and description."""
+
+from __future__ import annotations
+
+import pytest
+
+from stillmotion.engines.live2d.plan import SCENE_CYCLE_S, MotionPlan, Track, scene_tempo
+from stillmotion.engines.live2d.prompt import parse_prompt
+from stillmotion.engines.live2d.prompt.scene_words import scene_words
+
+
+def plan_for(prompt: str, *, duration_s: float = 6.0) -> MotionPlan:
+    return parse_prompt(prompt, duration_s=duration_s, optimize=False)
+
+
+def scene(plan: MotionPlan) -> dict[str, Track]:
+    return {t.action: t for t in plan.tracks if t.part == "scene"}
+
+
+@pytest.mark.parametrize(
+    ("prompt", "action", "direction"),
+    [
+        ("the waterfall pours", "falls", None),
+        ("a waterfall in the forest", "falls", None),
+        ("cascading water", "falls", None),
+        ("water cascades down the rocks", "water", "down"),
+        ("water flows down the hill", "water", "down"),
+        ("the river flows", "water", None),
+        ("the river flows to the left", "water", "left"),
+        ("a stream runs from the left", "water", "right"),
+        ("rushing water", "water", None),
+        ("waves roll", "waves", None),
+        ("ocean waves crash on the shore", "waves", None),
+        ("ripples", "ripples", None),
+        ("the lake shimmers", "ripples", None),
+        ("clouds drift", "clouds", None),
+        ("the clouds roll slowly to the right", "clouds", "right"),
+        ("clouds move", "clouds", None),
+        ("steam rises from the coffee", "steam", None),
+        ("a steaming cup of tea", "steam", None),
+        ("smoke curls", "smoke", None),
+        ("mist drifts", "fog", None),
+        ("fog rolls in", "fog", None),
+        ("the candle flickers", "fire", None),
+        ("the campfire crackles", "fire", None),
+        ("fire burns", "fire", None),
+        ("flames dance", "fire", None),
+        ("leaves rustle", "foliage", None),
+        ("grass sways", "foliage", None),
+        ("the trees sway to the left", "foliage", "left"),
+        ("lightning flashes", "lightning", None),
+    ],
+)
+def test_scene_phrasing(prompt: str, action: str, direction: str | None) -> None:
+    found = scene(plan_for(prompt))
+    assert action in found, f"{prompt!r} gave {plan_for(prompt).tracks}"
+    assert found[action].direction == direction
+    assert found[action].source == "prompt"
+
+
+@pytest.mark.parametrize(
+    ("prompt", "part", "action"),
+    [
+        # Not the scene's: these keep what they were.
+        ("the flags flutter", "clothes", "flutter"),
+        ("candlelight flickering", "ambient", "flicker"),
+        ("heavy rain", "ambient", "rain"),
+        ("falling leaves", "ambient", "petals"),
+        ("she sways", "body", "sway"),
+        ("her hair ripples in the wind", "hair", "wind"),
+    ],
+)
+def test_other_words_keep_their_motion(prompt: str, part: str, action: str) -> None:
+    plan = plan_for(prompt)
+    assert plan.has(part, action), plan.tracks
+    assert not plan.has("scene"), plan.tracks
+
+
+def test_scene_tracks_span_the_clip_beside_a_characters_motion() -> None:
+    plan = plan_for("she nods and smiles while the river flows and clouds drift", duration_s=5.0)
+    for track in scene(plan).values():
+        assert (track.start_s, track.end_s) == (0.0, 5.0)
+    assert plan.has("head", "nod") and plan.has("mouth", "smile")
+
+
+def test_speed_words_set_the_scene_tempo() -> None:
+    slow = scene(plan_for("the clouds drift slowly"))["clouds"]
+    usual = scene(plan_for("the clouds drift"))["clouds"]
+    fast = scene(plan_for("the river rushes quickly"))["water"]
+    assert scene_tempo(slow) < scene_tempo(usual) < scene_tempo(fast)
+    assert scene_tempo(usual) == pytest.approx(1.0)
+    assert usual.repeats == round(6.0 / SCENE_CYCLE_S)
+
+
+def test_strength_words_set_the_amplitude() -> None:
+    assert scene(plan_for("gentle ripples"))["ripples"].amplitude < 0.7
+    assert scene(plan_for("a raging fire"))["fire"].amplitude >= 0.95
+    assert scene(plan_for("the raging river"))["water"].amplitude >= 0.95
+
+
+def test_negated_scene_words_are_not_drawn() -> None:
+    assert not plan_for("no fog").has("scene")
+    assert not plan_for("the water does not ripple").has("scene", "ripples")
+
+
+def test_the_plan_describes_the_scene() -> None:
+    text = plan_for("the waterfall pours while clouds drift slowly to the left").optimized_prompt
+    assert "The waterfall pours throughout." in text
+    assert "Clouds drift slowly to the left throughout." in text
+
+
+def test_the_words_that_asked_for_an_effect_are_found_again() -> None:
+    assert scene_words("A calm morning. The waterfall pours into the pool.", "falls") == "waterfall pours"
+    assert scene_words("Steam rises from the coffee", "steam") == "steam rises"
+    assert scene_words("she smiles", "clouds") is None
+
+
+def test_a_region_is_part_of_the_track_only_when_placed() -> None:
+    track = Track("scene", "water", "down")
+    assert "region" not in track.to_dict()
+    placed = Track("scene", "water", "down", region=(10, 20, 30, 40))
+    assert placed.to_dict()["region"] == [10, 20, 30, 40]
