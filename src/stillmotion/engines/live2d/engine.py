@@ -159,7 +159,9 @@ def as_drawn(plan: MotionPlan, drawn: tuple[Track, ...], *, has_face: bool = Tru
     asked for that the picture gave no place to draw gets a note, so that it never vanishes unsaid."""
     if plan.still or drawn == plan.tracks:
         return plan
-    missing = [t for t in plan.tracks if t.source == "prompt" and t not in drawn]
+    # Scene tracks come back placed (their `region` filled in) and have their own notes (`scene_notes`).
+    placed = {replace(t, region=None) for t in drawn}
+    missing = [t for t in plan.tracks if t.source == "prompt" and t.part != "scene" and t not in placed]
     why = "no face was found in the picture" if not has_face else "the picture has no part for it"
     notes = list(plan.notes)
     for name in dict.fromkeys(f"{t.part} {t.action}" + (f" {t.direction}" if t.direction else "") for t in missing):
