@@ -198,3 +198,26 @@ def test_an_expression_sets_several_parameters(
 def test_joy_narrows_the_eyes_without_closing_them() -> None:
     close = one(plan_for("she looks happy"), "eyes", "close")
     assert close.amplitude < 0.5
+
+
+# -- subjects that are not the character
+
+
+@pytest.mark.parametrize(
+    "prompt", ["grass and wildflowers swaying in the wind", "flowers gently nodding in the foreground"]
+)
+def test_plants_that_sway_or_nod_are_the_scene_not_the_character(prompt: str) -> None:
+    plan = plan_for(prompt)
+    assert ("scene", "foliage", None) in asked(plan)
+    assert not {("body", "sway", None), ("head", "nod", None)} & asked(plan)
+
+
+@pytest.mark.parametrize("prompt", ["waves rolling in, the boat rocking gently", "boat bobbing on the water"])
+def test_a_boat_that_rocks_is_named_not_drawn_as_the_character(prompt: str) -> None:
+    plan = plan_for(prompt)
+    assert not {("body", "sway", None), ("body", "bounce", None)} & asked(plan)
+    assert any("boat" in note and "not drawn yet" in note for note in plan.notes), plan.notes
+
+
+def test_an_english_prompt_without_common_words_is_not_taken_for_another_language() -> None:
+    assert not [note for note in plan_for("juggling three balls").notes if "English" in note]

@@ -161,7 +161,13 @@ def as_drawn(plan: MotionPlan, drawn: tuple[Track, ...], *, has_face: bool = Tru
         return plan
     # Scene tracks come back placed (their `region` filled in) and have their own notes (`scene_notes`).
     placed = {replace(t, region=None) for t in drawn}
-    missing = [t for t in plan.tracks if t.source == "prompt" and t.part != "scene" and t not in placed]
+    missing = [
+        t
+        for t in plan.tracks
+        if t.source == "prompt" and t.part != "scene" and t not in placed
+        # "grass sways in the wind": on a picture without a character the wind is the scene's, not a miss.
+        and not (not has_face and t.action in ("wind", "flutter"))
+    ]
     why = "no face was found in the picture" if not has_face else "the picture has no part for it"
     notes = list(plan.notes)
     for name in dict.fromkeys(f"{t.part} {t.action}" + (f" {t.direction}" if t.direction else "") for t in missing):

@@ -524,6 +524,12 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
     ),
     # The camera and the world.
     _unsupported(
+        r"(?:boat|boats|ship|ships|sailboat|yacht|canoe|kayak|raft|ferry|vessel|hull)\s+(?:\w+\s+)?(?:\w+ly\s+)?"
+        r"(?:rocks|rocking|bobs|bobbing|bob|floats|floating|sways|swaying|drifts|drifting|bounces|bouncing|rolls"
+        r"|rolling|sails|sailing)|(?:rocks|rocking|bobs|bobbing)\s+(?:gently\s+)?on\s+the\s+(?:waves|water|sea)",
+        "boats moving on the water are not drawn yet",
+    ),
+    _unsupported(
         r"orbit\w*|(?:circles|circling|rotates|rotating|revolves|revolving|arcs|arcing)\s+around|arc\s+shot"
         r"|360\s+(?:degree|shot|view)",
         "the camera cannot orbit: the engine has one view of the scene",

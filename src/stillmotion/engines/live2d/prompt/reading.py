@@ -278,11 +278,12 @@ _UNREAD_VERB: Final = re.compile(
     r"(?P<verb>(?!is\b|was\b|has\b|does\b|looks\b|seems\b|appears\b|stands\b|sits\b|wears\b|holds\b)"
     r"[a-z]{3,}(?:s|es|ed|ing))\b(?P<rest>(?:\s+[a-z]+){0,2})"
 )
-# A clause that starts with a verb form ("juggling three balls"), and a verb joined to a phrase ("... and
+# A clause that starts with a participle ("juggling three balls"), and a verb joined to a phrase ("... and
 # juggles").
-_LEADING_VERB: Final = re.compile(
-    r"^(?:\w+ly\s+)?(?P<verb>[a-z]{3,}(?:ing|es|s))\b(?P<rest>(?:\s+[a-z]+){0,2})"
-)
+_LEADING_VERB: Final = re.compile(r"^(?:\w+ly\s+)?(?P<verb>[a-z]{3,}ing)\b(?P<rest>(?:\s+[a-z]+){0,2})")
+# A short clause that is only a verb and its object: "then juggles", "juggles the balls" (a longer one that
+# opens with an -s word is more often a plural noun: "wisps of steam curling up").
+_SHORT_VERB_CLAUSE: Final = re.compile(r"^(?P<verb>[a-z]{3,}(?:es|s))\b(?P<rest>(?:\s+[a-z]+){0,2})$")
 _JOINED_VERB: Final = re.compile(
     r"^(?:\w+ly\s+)?(?:and|then|also)\s+(?:\w+ly\s+)?(?P<verb>[a-z]{3,}(?:ing|es|s))\b(?P<rest>(?:\s+[a-z]+){0,2})"
 )
@@ -291,7 +292,8 @@ _LIGHT_VERBS: Final = frozenset(
     {
         "makes", "making", "gives", "giving", "puts", "putting", "gets", "getting", "takes", "taking", "does", "doing",
         "lets", "letting", "keeps", "keeping", "begins", "beginning", "starts", "starting", "continues", "tries",
-        "trying", "shows", "showing", "goes", "going", "comes", "coming", "uses", "using",
+        "trying", "shows", "showing", "goes", "going", "comes", "coming", "uses", "using", "catching", "inviting",
+        "featuring", "wearing", "holding", "standing", "sitting", "set", "bathed", "framed", "surrounded",
     }
 )
 _NOT_VERBS: Final = frozenset(
@@ -323,6 +325,8 @@ def _unread_motions(text: str, hits: list[_Hit]) -> list[str]:
     found_words: list[str] = []
     for number, gap in enumerate(gaps):
         tries = [_UNREAD_VERB.search(gap), _LEADING_VERB.match(gap.strip())] if number == 0 else []
+        if number == 0 and not hits and len(gap.split()) <= 3:
+            tries.append(_SHORT_VERB_CLAUSE.match(gap.strip()))  # "..., then juggles"
         tries.append(_JOINED_VERB.match(gap.strip()))
         for found in tries:
             if found is not None and found["verb"] not in _NOT_VERBS and found["verb"] not in _LIGHT_VERBS:
@@ -447,7 +451,8 @@ def _unread_language(prompt: str, *, understood: bool) -> str | None:
     if understood or CJK.search(prompt):
         return None
     words = re.findall(r"[^\W\d_]+", prompt.lower())
-    if len(words) >= 3 and not _ENGLISH_WORDS.intersection(words):
+    english_forms = any(word.isascii() and word.endswith(("ing", "ly")) for word in words)
+    if len(words) >= 3 and not _ENGLISH_WORDS.intersection(words) and not english_forms:
         return (
             "the prompt seems not to be in English or Chinese, the languages the live2d engine reads; "
             "nothing in it was drawn"

@@ -66,14 +66,15 @@ _FIRE_VERB = _v(
 )
 _PLANTS = (
     r"(?:leaves|leaf|trees?|branches|boughs|foliage|grass|grasses|bushes|shrubs|reeds|wheat|corn|crops|palms?"
-    r"|palm\s+trees?|ferns?|plants?|flowers?|meadow|field|fields|canopy|willows?|bamboo)"
+    r"|palm\s+trees?|ferns?|plants?|flowers?|wildflowers?|blossoms?|daisies|tulips|roses|sunflowers?|lavender"
+    r"|meadow|field|fields|canopy|willows?|bamboo)"
 )
 _PLANT_VERB = _v(
     "sway sways swayed swaying rustle rustles rustled rustling shake shakes shook shaking tremble trembles "
     "trembled trembling quiver quivers quivered quivering move moves moved moving wave waves waved waving bend "
     "bends bent bending bow bows bowed bowing dance dances danced dancing stir stirs stirred stirring ripple "
     "ripples rippled rippling flutter flutters fluttered fluttering shimmer shimmers shimmering toss tosses "
-    "tossing"
+    "tossing nod nods nodded nodding bob bobs bobbing"
 )
 
 SCENE_PHRASES: Final[tuple[_Phrase, ...]] = (
