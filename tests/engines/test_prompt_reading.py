@@ -221,3 +221,9 @@ def test_a_boat_that_rocks_is_named_not_drawn_as_the_character(prompt: str) -> N
 
 def test_an_english_prompt_without_common_words_is_not_taken_for_another_language() -> None:
     assert not [note for note in plan_for("juggling three balls").notes if "English" in note]
+
+
+def test_laughing_narrows_the_eyes_and_shut_eyes_stay_shut() -> None:
+    assert one(plan_for("she laughs warmly"), "eyes", "close").amplitude < 0.5
+    # Laughing would narrow them; the prompt closes them: closed wins.
+    assert one(plan_for("laughing, closing her eyes"), "eyes", "close").amplitude >= 0.7

@@ -271,11 +271,11 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
         rf"lip\s?sync\w*|mouths\s+(?:the\s+)?words|{_v('move moves moving')}\s+{_OBJ}lips|lips\s+(?:move|moves|moving)",
         "mouth.talk",
     ),
-    _p(_v("laugh laughs laughed laughing laughter cackle cackles cackled cackling"), "mouth.laugh"),
+    # Laughing narrows the eyes too: an expression, not only a mouth.
+    _p(_v("laugh laughs laughed laughing laughter cackle cackles cackled cackling"), "@laugh"),
     _p(
         _v("giggle giggles giggled giggling chuckle chuckles chuckled chuckling snicker snickers snickering"),
-        "mouth.laugh",
-        amplitude=0.5,
+        "@giggle",
     ),
     # -- body
     _p(
@@ -559,6 +559,8 @@ _CLOTHING_MENTION: Final = re.compile(rf"\b{_CLOTH}\b")
 EXPRESSIONS: Final[dict[str, tuple[tuple[tuple[str, str, str | None, float], ...], str]]] = {
     # A smile with the eyes narrowed (the lids a little down and held).
     "@joy": ((("mouth", "smile", None, 0.8), ("eyes", "close", None, 0.3)), ""),
+    "@laugh": ((("mouth", "laugh", None, 0.7), ("eyes", "close", None, 0.3)), ""),
+    "@giggle": ((("mouth", "laugh", None, 0.5), ("eyes", "close", None, 0.25)), ""),
     "@surprise": (
         (("mouth", "open", None, 0.7), ("head", "look", "up", 0.3)),
         "wide eyes and raised brows are not drawn yet; drawn as an open mouth and a lifted head",

@@ -335,6 +335,14 @@ def _unread_motions(text: str, hits: list[_Hit]) -> list[str]:
     return found_words
 
 
+def _merged_amplitude(first: _Motion, second: _Motion) -> float:
+    """A degree word wins; otherwise the stronger reading ("laughing" narrows the eyes a little, "with her eyes
+    closed" shuts them: shut)."""
+    if first.amplitude_said != second.amplitude_said:
+        return first.amplitude if first.amplitude_said else second.amplitude
+    return max(first.amplitude, second.amplitude)
+
+
 def _merge_same(motions: list[_Motion]) -> list[_Motion]:
     """One motion per (part, action) in a clause: "her hair blows in the wind" says hair.wind twice."""
     merged: dict[tuple[str, str], _Motion] = {}
@@ -347,7 +355,7 @@ def _merge_same(motions: list[_Motion]) -> list[_Motion]:
         merged[key] = replace(
             first,
             direction=first.direction or motion.direction,
-            amplitude=first.amplitude if first.amplitude_said or not motion.amplitude_said else motion.amplitude,
+            amplitude=_merged_amplitude(first, motion),
             amplitude_said=first.amplitude_said or motion.amplitude_said,
             speed=first.speed if first.speed != 1.0 else motion.speed,
             count=first.count if first.count is not None else motion.count,
