@@ -180,16 +180,17 @@ class SizeRun:
         return self.generation_s / self.encode_s
 
 
-def run_wide(repeats: int) -> SizeRun:
-    """The 5:2 picture: the engine's clip and `VideoWriter` alone on the same frames, best of `repeats`,
-    interleaved (no calling-thread variant: the portrait measures what that buys)."""
-    request = RenderRequest(image=make_wide_input(), prompt=PROMPT)
+def _run_picture(
+    request: RenderRequest, label: str, width: int, height: int, repeats: int
+) -> tuple[SizeRun, dict[str, object]]:
+    """One picture: the engine's clip and `VideoWriter` alone on the same frames, best of `repeats`, interleaved;
+    and what the engine reported about the warm-up clip."""
     engine = Live2DEngine()
-    with tempfile.TemporaryDirectory(prefix="stillmotion-bench-wide-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="stillmotion-bench-picture-") as scratch:
         work = Path(scratch)
         clip = work / "generated.mp4"
         result = engine.render(request, clip, on_progress=lambda _fraction: None)  # warm-up
-        assert (result.width, result.height) == (WIDE_WIDTH, WIDE_HEIGHT), result
+        assert (result.width, result.height) == (width, height), result
         frames: list[npt.NDArray[np.uint8]] = list(read_frames(clip))
 
         def generate() -> None:
@@ -199,7 +200,7 @@ def run_wide(repeats: int) -> SizeRun:
 
         def encode_only() -> None:
             target = work / f"enc-{time.monotonic_ns()}.mp4"
-            with VideoWriter(target, width=WIDE_WIDTH, height=WIDE_HEIGHT, fps=request.fps) as writer:
+            with VideoWriter(target, width=width, height=height, fps=request.fps) as writer:
                 for frame in frames:
                     writer.write(frame)
             target.unlink()
@@ -208,7 +209,13 @@ def run_wide(repeats: int) -> SizeRun:
         for _ in range(repeats):
             generation.append(time_once(generate))
             encode.append(time_once(encode_only))
-    return SizeRun("1800x720 (5:2)", WIDE_WIDTH, WIDE_HEIGHT, len(frames), min(generation), min(encode))
+    return SizeRun(label, width, height, len(frames), min(generation), min(encode)), dict(result.extra)
+
+
+def run_wide(repeats: int) -> SizeRun:
+    """The 5:2 picture (no calling-thread variant: the portrait measures what that buys)."""
+    request = RenderRequest(image=make_wide_input(), prompt=PROMPT)
+    return _run_picture(request, "1800x720 (5:2)", WIDE_WIDTH, WIDE_HEIGHT, repeats)[0]
 
 
 def make_scene_input() -> bytes:
@@ -219,36 +226,11 @@ def make_scene_input() -> bytes:
 
 
 def run_scene(repeats: int) -> tuple[SizeRun, dict[str, object]]:
-    """The landscape with scene effects on (`SCENE_PROMPT`): the engine's clip and `VideoWriter` alone on the
-    same frames, best of `repeats`, interleaved; and what the engine reported (its plan, with the regions)."""
+    """The landscape with scene effects on (`SCENE_PROMPT`), and what the engine reported (its plan, with the
+    regions)."""
     request = RenderRequest(image=make_scene_input(), prompt=SCENE_PROMPT)
-    engine = Live2DEngine()
-    with tempfile.TemporaryDirectory(prefix="stillmotion-bench-scene-") as scratch:
-        work = Path(scratch)
-        clip = work / "generated.mp4"
-        result = engine.render(request, clip, on_progress=lambda _fraction: None)  # warm-up
-        assert (result.width, result.height) == (SCENE_WIDTH, SCENE_HEIGHT), result
-        frames: list[npt.NDArray[np.uint8]] = list(read_frames(clip))
-
-        def generate() -> None:
-            target = work / f"gen-{time.monotonic_ns()}.mp4"
-            engine.render(request, target, on_progress=lambda _fraction: None)
-            target.unlink()
-
-        def encode_only() -> None:
-            target = work / f"enc-{time.monotonic_ns()}.mp4"
-            with VideoWriter(target, width=SCENE_WIDTH, height=SCENE_HEIGHT, fps=request.fps) as writer:
-                for frame in frames:
-                    writer.write(frame)
-            target.unlink()
-
-        generation, encode = [], []
-        for _ in range(repeats):
-            generation.append(time_once(generate))
-            encode.append(time_once(encode_only))
     label = f"{SCENE_WIDTH}x{SCENE_HEIGHT} (landscape, scene effects)"
-    size = SizeRun(label, SCENE_WIDTH, SCENE_HEIGHT, len(frames), min(generation), min(encode))
-    return size, dict(result.extra)
+    return _run_picture(request, label, SCENE_WIDTH, SCENE_HEIGHT, repeats)
 
 
 def scene_lines(facts: dict[str, object]) -> list[str]:
