@@ -282,8 +282,10 @@ def png(image: Frame, path: Path) -> bytes:
     return path.read_bytes()
 
 
-def render_prompt(tmp_path: Path, image: Frame, prompt: str) -> dict[str, object]:
-    request = RenderRequest(image=png(image, tmp_path / "in.png"), prompt=prompt, duration_s=0.6, fps=5, seed=1)
+def render_prompt(tmp_path: Path, image: Frame, prompt: str, *, optimizer: bool = True) -> dict[str, object]:
+    request = RenderRequest(
+        image=png(image, tmp_path / "in.png"), prompt=prompt, duration_s=0.6, fps=5, seed=1, prompt_optimizer=optimizer
+    )
     result = Live2DEngine().render(request, tmp_path / "out.mp4", on_progress=lambda _: None)
     return result.extra
 
@@ -292,9 +294,29 @@ def test_a_landscape_without_a_face_is_animated_by_its_scene(tmp_path: Path) -> 
     extra = render_prompt(tmp_path, river_landscape().image, "the river flows to the left as clouds drift")
     plan = extra["motion_plan"]
     assert isinstance(plan, dict)
-    placed = {t["action"]: t.get("region") for t in plan["tracks"]}
+    placed = {t["action"]: t.get("region") for t in plan["tracks"] if t["source"] == "prompt"}
     assert set(placed) == {"water", "clouds"} and all(placed.values())
     assert plan["notes"] == []
+
+
+def test_the_optimizer_gives_a_landscape_its_scenes_life_and_nothing_else(tmp_path: Path) -> None:
+    # A short prompt on a landscape: the optimizer's life is the scene's (clouds, water, plants where the
+    # picture has them), said in the optimized prompt; without the optimizer, none of it.
+    extra = render_prompt(tmp_path, river_landscape().image, "a quiet valley")
+    plan = extra["motion_plan"]
+    assert isinstance(plan, dict)
+    added = {t["action"] for t in plan["tracks"] if t["part"] == "scene" and t["source"] == "optimizer"}
+    assert {"clouds", "water"} <= added
+    assert "Clouds drift" in plan["optimized_prompt"]
+    plain_plan = render_prompt(tmp_path, river_landscape().image, "a quiet valley", optimizer=False)["motion_plan"]
+    assert isinstance(plain_plan, dict)
+    assert not [t for t in plain_plan["tracks"] if t["part"] == "scene"]
+
+
+def test_the_optimizer_leaves_a_cup_on_a_table_without_scene_life(tmp_path: Path) -> None:
+    plan = render_prompt(tmp_path, cup().image, "a cup of coffee")["motion_plan"]
+    assert isinstance(plan, dict)
+    assert not [t for t in plan["tracks"] if t["part"] == "scene"]
 
 
 def test_the_plans_notes_quote_the_words_the_picture_cannot_show(tmp_path: Path) -> None:

@@ -23,11 +23,12 @@ import numpy.typing as npt
 from stillmotion.engines.base import ProgressCallback, RenderRequest, RenderResult
 from stillmotion.engines.live2d.motion import idle_plan, seed_from_image
 from stillmotion.engines.live2d.parts import Parts, find_parts
-from stillmotion.engines.live2d.plan import MotionPlan, Track
+from stillmotion.engines.live2d.plan import SCENE_CYCLE_S, MotionPlan, Track
 from stillmotion.engines.live2d.prompt import describe_plan, parse_prompt
 from stillmotion.engines.live2d.prompt.scene_words import scene_words
 from stillmotion.engines.live2d.regions import fallback_parts
 from stillmotion.engines.live2d.render.compositor import ClipRenderer, RenderSettings
+from stillmotion.engines.live2d.scene.regions import find_sky
 from stillmotion.media.still import decode_image
 from stillmotion.media.video import VideoWriter
 
@@ -144,12 +145,46 @@ def make_plan(request: RenderRequest, *, seed: int, parser: PromptParser | None)
 _CHARACTER_PARTS: Final = frozenset({"head", "eyes", "mouth", "hair", "body", "clothes"})
 
 
-def fit_plan(plan: MotionPlan, parts: Parts) -> MotionPlan:
-    """`plan` without the secondary motion (optimizer, idle) that does not fit the picture."""
+# What the prompt optimizer adds to a landscape (a picture without a face, under a sky): the scene's own life,
+# drawn only where the picture shows it (`scene/`).
+_LANDSCAPE_LIFE: Final = ("clouds", "water", "foliage")
+
+
+def _is_landscape(picture: npt.NDArray[np.uint8]) -> bool:
+    """A sky across the top with more blue than red in it and land below it (a pale wall behind a cup reads as
+    smooth and bright too, and fills the frame)."""
+    sky = find_sky(picture)
+    if sky is None:
+        return False
+    x0, y0, x1, y1 = sky.box
+    covered = sky.alpha > 0.5
+    height, width = picture.shape[:2]
+    # A band across the top, most of the width, land below it, and a coherent region rather than scattered
+    # patches of a texture.
+    if y0 > 0 or y1 > 0.7 * height or x1 - x0 < 0.6 * width or covered.sum() > 0.6 * height * width:
+        return False
+    if covered.sum() < 0.6 * (y1 - y0) * (x1 - x0):
+        return False
+    inside = picture[y0:y1, x0:x1][covered]  # (N, 3) RGB
+    return inside.size > 0 and float(inside[:, 2].mean()) > float(inside[:, 0].mean())
+
+
+def fit_plan(plan: MotionPlan, parts: Parts, *, picture: npt.NDArray[np.uint8] | None = None) -> MotionPlan:
+    """`plan` without the secondary motion (optimizer, idle) that does not fit the picture; on a landscape (no
+    face, a sky) the optimizer's life is the scene's: clouds, water and plants move where the picture has them."""
     if parts.face is not None:
         return plan
     kept = tuple(t for t in plan.tracks if t.source == "prompt" or t.part not in _CHARACTER_PARTS)
-    if len(kept) == len(plan.tracks):
+    optimized = any(t.source == "optimizer" for t in plan.tracks)
+    if optimized and not plan.still and picture is not None and _is_landscape(picture):
+        asked = {t.action for t in kept if t.part == "scene"}
+        cycles = max(1, round(plan.duration_s / SCENE_CYCLE_S))
+        kept += tuple(
+            Track("scene", action, amplitude=0.5, end_s=plan.duration_s, repeats=cycles, source="optimizer")
+            for action in _LANDSCAPE_LIFE
+            if action not in asked
+        )
+    if kept == plan.tracks:
         return plan
     return replace(plan, tracks=kept)
 
@@ -180,6 +215,8 @@ def scene_notes(prompt: str, renderer: ClipRenderer) -> tuple[str, ...]:
     """What the prompt asked of the scene that the picture does not show, quoting the prompt's words."""
     notes = []
     for track, looked_for in renderer.scene.missing:
+        if track.source != "prompt":
+            continue  # the optimizer's scene life is drawn where the picture has it, and owes no note
         words = scene_words(prompt, track.action)
         asked = f"{words!r}" if words else f"scene.{track.action}"
         instead = "the light flickers instead" if track.action == "fire" else "not animated"
@@ -221,7 +258,7 @@ class Live2DEngine:
         total_frames = frame_count(duration_s=request.duration_s, fps=request.fps)
         parts = detect_parts(first_frame)
         asked, plan_source = make_plan(request, seed=seed, parser=self.parser)
-        plan = fit_plan(asked, parts)
+        plan = fit_plan(asked, parts, picture=first_frame)
         on_progress(_PARTS_SHARE)
         renderer = ClipRenderer(
             first_frame,
