@@ -169,7 +169,10 @@ class GuardedH11Protocol(H11Protocol):
         self.cap.waiting(self)
         self._request_began = self.loop.time()
         self._bytes_in = 0
-        self._arm(self.client_timeout_s)
+        # One timer per connection, not one per request: when it fires it measures from `_request_began` and
+        # re-arms for what is left (`_check_deadline`), so a busy keep-alive connection costs no timer churn.
+        if self._deadline is None:
+            self._arm(self.client_timeout_s)
 
     def _arm(self, delay_s: float) -> None:
         self._disarm()
