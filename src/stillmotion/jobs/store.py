@@ -174,14 +174,6 @@ class JobStore:
         if count >= cap:
             raise UnfinishedCapReached(cap, count)
 
-    def uses_idempotency_key(self, tenant: str, key: str) -> bool:
-        """Whether `tenant` has a job made with `Idempotency-Key: key` (whatever its request)."""
-        with self._read() as conn:
-            found = conn.execute(
-                select(jobs.c.id).where((jobs.c.tenant == tenant) & (jobs.c.idempotency_key == key)).limit(1)
-            ).first()
-        return found is not None
-
     def find_idempotent(self, tenant: str, key: str, request_hash: str | None) -> Job | None:
         """The job `tenant` made with `Idempotency-Key: key`, if any; `Conflict` if its request differed."""
         with self._read() as conn:
