@@ -73,10 +73,14 @@ class _Context:
     _flames: list[list[Region]] = field(default_factory=list)
 
     @property
+    def character(self) -> Parts | None:
+        """The parts of the character the regions must leave out; None for a picture without one."""
+        return self.parts if self.parts.face is not None else None
+
+    @property
     def sky(self) -> Region | None:
         if not self._sky:
-            character = self.parts if self.parts.face is not None else None
-            self._sky.append(regions.find_sky(self.picture, parts=character))
+            self._sky.append(regions.find_sky(self.picture, parts=self.character))
         return self._sky[0]
 
     @property
@@ -148,7 +152,7 @@ def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
 
 
 def _falls(track: Track, context: _Context, time: SceneTime, rng: np.random.Generator) -> _Built:
-    parts = context.parts if context.parts.face is not None else None
+    parts = context.character
     region = regions.find_water(context.picture, "falls", parts=parts)
     if region is None:
         return _Built([], None)
@@ -166,7 +170,7 @@ def _falls(track: Track, context: _Context, time: SceneTime, rng: np.random.Gene
 
 
 def _water(track: Track, context: _Context, time: SceneTime, rng: np.random.Generator) -> _Built:
-    parts = context.parts if context.parts.face is not None else None
+    parts = context.character
     # Water that the words send down ("water pours down") is looked for as falling water first.
     falling = track.direction == "down" and regions.find_water(context.picture, "falls", parts=parts) is not None
     if falling:
@@ -183,7 +187,7 @@ def _water(track: Track, context: _Context, time: SceneTime, rng: np.random.Gene
 
 
 def _waves(track: Track, context: _Context, time: SceneTime, rng: np.random.Generator) -> _Built:
-    parts = context.parts if context.parts.face is not None else None
+    parts = context.character
     region = regions.find_water(context.picture, "flow", parts=parts)
     if region is None:
         return _Built([], None)
@@ -201,7 +205,7 @@ def _waves(track: Track, context: _Context, time: SceneTime, rng: np.random.Gene
 
 
 def _ripples(track: Track, context: _Context, time: SceneTime, rng: np.random.Generator) -> _Built:
-    parts = context.parts if context.parts.face is not None else None
+    parts = context.character
     region = regions.find_water(context.picture, "still", parts=parts)
     if region is None:
         return _Built([], None)
@@ -248,7 +252,7 @@ def _fire(track: Track, context: _Context, time: SceneTime, rng: np.random.Gener
 
 
 def _foliage(track: Track, context: _Context, time: SceneTime, rng: np.random.Generator) -> _Built:
-    region = regions.find_foliage(context.picture, parts=context.parts if context.parts.face is not None else None)
+    region = regions.find_foliage(context.picture, parts=context.character)
     if region is None:
         return _Built([], None)
     sway = Sway(context.plate, region, time, rng, direction=track.direction, amplitude=track.amplitude)
