@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from stillmotion.api.aimlapi import GENERATION_PATH, UNIFIED_PATH
 from stillmotion.api.app import build_services, create_app
+from stillmotion.api.connections import OVER_CAPACITY
 from stillmotion.api.hot import HotRoutes
 from stillmotion.api.services import Services
 from stillmotion.config import Settings
@@ -148,13 +149,9 @@ def test_hot_and_routed_polls_answer_the_same(shared: tuple[Settings, Services, 
 
 
 def _hot_answers(app: Any) -> int | None:
-    """How many requests the app's `HotRoutes` layer answered; None when it has none."""
-    layer = app.middleware_stack
-    while layer is not None:
-        if isinstance(layer, HotRoutes):
-            return layer.answered
-        layer = getattr(layer, "app", None)
-    return None
+    """How many requests the app's `HotRoutes` answered; None when it has none."""
+    routes = getattr(app, "hot_routes", None)
+    return routes.answered if isinstance(routes, HotRoutes) else None
 
 
 def test_other_methods_on_the_poll_paths_still_go_through_the_routes(shared: tuple[Settings, Services, str]) -> None:
@@ -165,3 +162,39 @@ def test_other_methods_on_the_poll_paths_still_go_through_the_routes(shared: tup
         cancelled = client.delete(GENERATION_PATH, params={"generation_id": queued_id}, headers=auth)
         assert cancelled.status_code == 200 and cancelled.json()["error"]["name"] == "cancelled"
         assert client.put(GENERATION_PATH, params={"generation_id": job_id}, headers=auth).status_code == 405
+
+
+def test_an_unexpected_error_in_a_hot_poll_is_the_dialects_500_both_ways(
+    unlimited: tuple[Settings, Services, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, services, job_id = unlimited
+
+    async def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("the read broke")
+
+    monkeypatch.setattr(services, "read_job", broken)
+    for hot in (True, False):
+        app = create_app(settings, services=services, hot_polls=hot)
+        with TestClient(app, raise_server_exceptions=False) as client:
+            answer = client.get(
+                GENERATION_PATH,
+                params={"generation_id": job_id},
+                headers={"Authorization": f"Bearer {TEST_KEY}", "X-Request-Id": "poll-500"},
+            )
+            assert answer.status_code == 500, hot
+            assert answer.json()["statusCode"] == 500  # the AI/ML error shape, not a bare "Internal Server Error"
+            assert _hot_answers(client.app) == (1 if hot else None)
+            assert 'route="/v2/generate/video/minimax/generation",code="500"' in client.get("/metrics").text
+
+
+def test_a_hot_poll_on_a_connection_past_the_cap_is_shed(shared: tuple[Settings, Services, str]) -> None:
+    """The hot path keeps the connection cap's answer: a 503 in the dialect's shape, with Retry-After."""
+    settings, services, job_id = shared
+    with TestClient(create_app(settings, services=services)) as client:
+        client.app_state[OVER_CAPACITY] = True  # what `serve`'s protocol sets on a connection past the cap
+        answer = client.get(
+            GENERATION_PATH, params={"generation_id": job_id}, headers={"Authorization": f"Bearer {TEST_KEY}"}
+        )
+        assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
+        assert answer.json()["statusCode"] == 503
+        assert _hot_answers(client.app) == 0

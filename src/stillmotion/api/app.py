@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
+from starlette.middleware.errors import ServerErrorMiddleware
 
 from stillmotion import __version__
 from stillmotion.api import aimlapi, health, media, metrics, minimax, openai_videos, page
@@ -16,7 +17,7 @@ from stillmotion.api.connections import ShedOverCapacity
 from stillmotion.api.errors import ErrorShapes, install_error_handlers
 from stillmotion.api.head import HeadAsGet
 from stillmotion.api.health import HealthChecks
-from stillmotion.api.hot import HotHandler, HotRoute, HotRoutes
+from stillmotion.api.hot import FastAPIWithHotRoutes, HotHandler, HotRoute, HotRoutes
 from stillmotion.api.limits import RateLimiter
 from stillmotion.api.metrics import HttpMetrics, ObserveRequests
 from stillmotion.api.services import Services
@@ -101,7 +102,7 @@ def _hot_routes() -> list[HotRoute]:
 def create_app(settings: Settings, *, services: Services | None = None, hot_polls: bool = True) -> FastAPI:
     """The app. `hot_polls=False` leaves status polls to FastAPI's routing (tests compare the two paths)."""
     svc = services or build_services(settings)
-    app = FastAPI(
+    app = FastAPIWithHotRoutes(
         # Ids and cursors a database cannot hold (a NUL) are refused by name, before any route reads them.
         dependencies=[Depends(check_request_text)],
         title="stillmotion",
@@ -119,14 +120,19 @@ def create_app(settings: Settings, *, services: Services | None = None, hot_poll
             shapes.register(prefix, dialect.render_error)
         app.include_router(dialect.router)
     install_error_handlers(app, shapes)
-    if hot_polls:
-        app.add_middleware(HotRoutes, routes=_hot_routes(), shapes=shapes)
-    app.add_middleware(HeadAsGet)  # outside the hot path, inside the request log (which records the HEAD)
+    app.add_middleware(HeadAsGet)  # inside the request log (which records the HEAD)
     app.add_middleware(ShedOverCapacity, shapes=shapes)  # `serve`'s connections past the cap: 503, counted
-    # Added last, so outermost: the request id, metrics and access log cover the hot path too. The access log
-    # line is INFO in JSON mode (for log pipelines) and DEBUG, so silent, in text mode.
+    # Added last, so outermost: the request id, metrics and access log. The access log line is INFO in JSON mode
+    # (for log pipelines) and DEBUG, so silent, in text mode.
     access_level = logging.INFO if settings.log_format == "json" else logging.DEBUG
     app.add_middleware(ObserveRequests, metrics=app.state.http_metrics, access_log_level=access_level)
+    if hot_polls:
+        # The status polls skip the framework's layers: the same layers as above, in the same order, around
+        # the hot routes, and the app's catch-all error answer outside them as FastAPI places it.
+        hot = HotRoutes(routes=_hot_routes(), shapes=shapes)
+        shed = ShedOverCapacity(hot, shapes=shapes)
+        chain = ObserveRequests(shed, metrics=app.state.http_metrics, access_log_level=access_level)
+        app.serve_hot(hot, ServerErrorMiddleware(chain, handler=app.exception_handlers[Exception]))
     _document_models(app, svc.models)
     app.include_router(media.router)
     app.include_router(health.router)
