@@ -185,9 +185,11 @@ def judge(concept: str, observed: Observed, control: Observed | None, named: Seq
         # no_blink without a character's eye boxes: the eyes stay still.
         moving = judge_flow(observed, control, spec.region, named)
         return fm.Check(not moving.passed, moving.score, f"NOT ({moving.detail})")
+    # A concept over the whole frame (fog) has no outside to be compared with: only the idle control's ratio.
+    own = [*named, "frame"] if spec.region == "frame" else named
     if spec.measure == "change":
-        return judge_change(observed, control, spec.region, named)
-    return judge_flow(observed, control, spec.region, named)
+        return judge_change(observed, control, spec.region, own)
+    return judge_flow(observed, control, spec.region, own)
 
 
 # --- what the notes say ------------------------------------------------------------------------------------

@@ -326,6 +326,23 @@ def test_speed_changes_cycles_and_spans() -> None:
     assert slow_zoom.amplitude < zoom.amplitude
 
 
+@pytest.mark.parametrize("prompt", ["slow zoom in", "camera pushes in a bit", "镜头缓缓推进", "slowly zoom out"])
+def test_an_asked_zoom_goes_further_than_the_unasked_push_in(prompt: str) -> None:
+    """However slow or slight, a zoom the prompt asks for is told apart from the optimizer's push-in."""
+    asked = only(plan_for(prompt), "camera", "zoom")
+    unasked = only(plan_for("a quiet moment", optimize=True), "camera", "zoom")
+    assert unasked.source == "optimizer" and asked.source == "prompt"
+    assert asked.amplitude >= 1.49 * unasked.amplitude
+
+
+@pytest.mark.parametrize("prompt", ["the trees sway gently", "clouds drift slowly", "the river flows"])
+def test_an_asked_scene_motion_is_stronger_than_the_optimizers_scene_life(prompt: str) -> None:
+    from stillmotion.engines.live2d.engine import LANDSCAPE_LIFE_AMPLITUDE
+
+    scene = [t for t in asked(plan_for(prompt)) if t.part == "scene"]
+    assert scene and all(t.amplitude >= 2 * LANDSCAPE_LIFE_AMPLITUDE for t in scene)
+
+
 def test_one_shots_stay_visible() -> None:
     blink = only(plan_for("she blinks three times"), "eyes", "blink")
     assert 0.25 <= (blink.end_s - blink.start_s) / blink.repeats <= 0.4

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from stillmotion.engines.live2d.regions import fallback_parts
@@ -129,3 +131,25 @@ def test_a_flat_picture_has_no_sky_water_or_plants() -> None:
     assert regions.find_water(picture, "flow") is None
     assert regions.find_water(picture, "still") is None
     assert regions.find_foliage(picture) is None
+
+
+def _hearth(*, with_fire: bool) -> npt.NDArray[np.uint8]:
+    """Bricks around a hearth lit orange by its own fire; the fire: three tongues, brighter, white-hot inside."""
+    canvas = np.zeros((240, 320, 3), np.uint8)
+    canvas[:] = (150, 70, 50)
+    cv2.rectangle(canvas, (40, 60), (280, 230), (217, 135, 55), -1)
+    if with_fire:
+        for cx, h in ((110, 90), (160, 120), (210, 80)):
+            cv2.ellipse(canvas, (cx, 200 - h // 2), (22, h // 2), 0, 0, 360, (255, 196, 96), -1)
+            cv2.ellipse(canvas, (cx, 205 - h // 4), (8, h // 5), 0, 0, 360, (255, 250, 232), -1)
+    return canvas
+
+
+def test_flames_in_a_hearth_lit_by_them_are_its_brightest_tongues() -> None:
+    flames = regions.find_flames(_hearth(with_fire=True))
+    assert flames, "no flame found in the hearth"
+    for flame in flames:
+        x0, y0, x1, _y1 = flame.box
+        assert x0 >= 80 and x1 <= 240 and y0 >= 70, flame.box  # the tongues, not the glowing hearth around them
+    # The same warm glow with no white-hot fire in it is no flame.
+    assert regions.find_flames(_hearth(with_fire=False)) == []

@@ -148,6 +148,9 @@ _CHARACTER_PARTS: Final = frozenset({"head", "eyes", "mouth", "hair", "body", "c
 # What the prompt optimizer adds to a landscape (a picture without a face, under a sky): the scene's own life,
 # drawn only where the picture shows it (`scene/`).
 _LANDSCAPE_LIFE: Final = ("clouds", "water", "foliage")
+# The optimizer's scene life is gentle: half what the least scene motion a prompt asks for gets
+# (`schedule.ASKED_SCENE_MIN`), so that what was asked for stands out from what was added.
+LANDSCAPE_LIFE_AMPLITUDE: Final = 0.25
 
 
 def _is_landscape(picture: npt.NDArray[np.uint8]) -> bool:
@@ -180,7 +183,14 @@ def fit_plan(plan: MotionPlan, parts: Parts, *, picture: npt.NDArray[np.uint8] |
         asked = {t.action for t in kept if t.part == "scene"}
         cycles = max(1, round(plan.duration_s / SCENE_CYCLE_S))
         kept += tuple(
-            Track("scene", action, amplitude=0.5, end_s=plan.duration_s, repeats=cycles, source="optimizer")
+            Track(
+                "scene",
+                action,
+                amplitude=LANDSCAPE_LIFE_AMPLITUDE,
+                end_s=plan.duration_s,
+                repeats=cycles,
+                source="optimizer",
+            )
             for action in _LANDSCAPE_LIFE
             if action not in asked
         )

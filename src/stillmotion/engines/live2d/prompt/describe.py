@@ -127,7 +127,9 @@ def describe_plan(plan: MotionPlan) -> str:
     for track in plan.tracks:
         if track.part == "camera":
             verb = _CAMERA_VERBS[track.action].format(to=_to(track.direction), dir=track.direction)
-            if track.action != "static" and track.amplitude <= 0.45:
+            # A slow or slight zoom that was asked for keeps a least amplitude (`schedule.ASKED_ZOOM_MIN`).
+            slow = 0.6 if track.action == "zoom" else 0.45
+            if track.action != "static" and track.amplitude <= slow:
                 verb = f"slowly {verb}"
             elif track.action != "static" and track.amplitude >= 0.95:
                 verb = f"quickly {verb}"

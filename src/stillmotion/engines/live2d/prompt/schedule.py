@@ -24,6 +24,8 @@ from stillmotion.engines.live2d.prompt.timings import _TIMINGS
 # Scenery: spans the whole clip unless a "then" puts it in sequence.
 _BACKGROUND_PARTS: Final = frozenset({"camera", "ambient", "scene", "hair", "clothes"})
 _PART_ORDER: Final = {part: index for index, part in enumerate(ACTIONS)}
+ASKED_ZOOM_MIN: Final = 0.6  # a prompted zoom's least amplitude (9% at the camera's 15% a unit)
+ASKED_SCENE_MIN: Final = 0.5  # a prompted scene motion's least amplitude: twice the optimizer's scene life
 
 
 def _is_background(part: str, action: str) -> bool:
@@ -122,6 +124,14 @@ def _track(motion: _Motion, start: float, end: float, repeats: int) -> Track:
     amplitude = motion.amplitude
     if motion.part == "camera" and motion.action != "static":
         amplitude *= motion.speed if motion.speed < 1 else 1.4 if motion.speed > 1 else 1.0  # a slow zoom goes less far
+        if motion.action == "zoom":
+            # ...but a zoom that was asked for, however slow or slight, goes clearly further than the push-in
+            # an idle clip or the optimizer adds unasked (amplitude 0.35-0.4), or nobody could tell it was drawn.
+            amplitude = max(amplitude, ASKED_ZOOM_MIN)
+    if motion.part == "scene":
+        # "A gentle breeze in the leaves" is gentle, but still more than the life the optimizer gives a
+        # landscape unasked, or the asked motion would not be told from it.
+        amplitude = max(amplitude, ASKED_SCENE_MIN)
     return Track(
         part=motion.part,
         action=motion.action,

@@ -135,7 +135,7 @@ def _face_viewer(track: Track, context: FieldContext) -> TrackMotion:
         track,
         action="turn",
         direction="right",
-        amplitude=min(track.amplitude, 0.5),
+        amplitude=min(track.amplitude * 1.1, 1.0),  # as far as a turn asked for, so that the return is seen
         end_s=start + 0.7 * (end - start),
     )
     return replace(_turn(aside, context), track=track)

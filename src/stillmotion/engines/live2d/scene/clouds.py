@@ -33,7 +33,7 @@ from stillmotion.engines.live2d.scene.flow import (
 from stillmotion.engines.live2d.scene.regions import Region
 
 # Drift at amplitude 0.7, as a share of the picture's width per second, for the highest clouds.
-DRIFT_SPEED: Final = 0.015
+DRIFT_SPEED: Final = 0.03
 # Clouds at the bottom of the sky (far away) drift at this share of the highest ones' speed.
 HORIZON_SPEED: Final = 0.4
 LOOP_BLEND_S: Final = 1.5

@@ -68,6 +68,11 @@ class Source:
     how: Literal["rim", "flame", "subject", "frame"]
 
 
+# How much brighter than its surroundings (HSV value, 0..1) a warm blob must be to be a flame: against the dark
+# or plain things around it, or, for a tongue within a warm glow (a lit hearth), against the rest of that glow.
+FLAME_CONTRAST: Final = 0.25
+FLAME_IN_GLOW_CONTRAST: Final = 0.1
+
 Colours = Callable[["_Hsv"], Binary]  # which pixels may belong to a region, by colour alone
 
 
@@ -437,27 +442,44 @@ def long_axis(region: Region) -> tuple[float, float]:
 
 def find_flames(image: RGBFrame, *, max_count: int = 6) -> list[Region]:
     """Bright, warm (orange to yellow) blobs with a white-hot part, clearly brighter than what lies around them,
-    largest first (at most `max_count`)."""
+    largest first (at most `max_count`). Flames in a warm glow of their own (a fire in a lit hearth, where the
+    glow and the fire are one warm area) are the brightest tongues of that area, a little brighter than the rest."""
     work = _Work.of(image)
     warm, core = _warm(work), _white_hot(work)
-    near_warm = cv2.dilate(warm.astype(np.uint8), _kernel(5)).astype(bool)
-    flame = warm | (core & near_warm)
+    # The white-hot heart is part of a flame where the flame's colour surrounds it, not a pale thing beside it
+    # (the wax of the candle it burns on).
+    flame = _fill_enclosed(warm, max_share=0.01) | (core & warm)
     sky = _sky_mask(work)
     if sky is not None:
         flame &= ~sky
     flame = _open_close(flame, open_px=1, close_px=3)
     found: list[tuple[float, Region]] = []
-    for part, area, _ in _components(flame, min_share=0.0003):
+
+    def consider(part: Binary, area: int, around: Binary, *, min_contrast: float) -> bool:
         if area > 0.2 * part.size or not _compact(part, area):
-            continue  # a wall of warm colour, or a gold cord or picture frame, not a flame
-        ring = cv2.dilate(part.astype(np.uint8), _kernel(9)).astype(bool) & ~part
+            return False  # a wall of warm colour, or a gold cord or picture frame, not a flame
+        ring = cv2.dilate(part.astype(np.uint8), _kernel(9)).astype(bool) & ~part & around
         contrast = float(work.val[part].mean()) - (float(work.val[ring].mean()) if ring.any() else 0.0)
         # A flame glows against what lies around it, and burns white-hot somewhere inside.
-        if contrast < 0.35 or warm[part].mean() < 0.3 or float(work.val[part].max()) < 0.95:
-            continue
+        if contrast < min_contrast or warm[part].mean() < 0.3 or float(work.val[part].max()) < 0.95:
+            return False
         region = work.region(part, colours=_flame_colours, feather=0.004, min_share=0.0)
-        if region is not None:
-            found.append((area * contrast, region))
+        if region is None:
+            return False
+        found.append((area * contrast, region))
+        return True
+
+    everywhere = np.ones(work.shape, dtype=bool)
+    for part, area, _ in _components(flame, min_share=0.0003):
+        if consider(part, area, everywhere, min_contrast=FLAME_CONTRAST):
+            continue
+        # Within a warm area that is no flame as a whole: its brightest tongues, against the rest of it.
+        values = work.val[part]
+        bright = part & (work.val >= max(0.93, float(np.percentile(values, 70))))
+        bright = _open_close(bright, open_px=1, close_px=1)
+        for tongue, tongue_area, _ in _components(bright, min_share=0.0003):
+            if core[tongue].any():  # burning white-hot somewhere: bright orange fur or paint does not
+                consider(tongue, tongue_area, part, min_contrast=FLAME_IN_GLOW_CONTRAST)
     found.sort(key=lambda item: -item[0])
     return [region for _, region in found[:max_count]]
 
