@@ -153,3 +153,19 @@ def test_flames_in_a_hearth_lit_by_them_are_its_brightest_tongues() -> None:
         assert x0 >= 80 and x1 <= 240 and y0 >= 70, flame.box  # the tongues, not the glowing hearth around them
     # The same warm glow with no white-hot fire in it is no flame.
     assert regions.find_flames(_hearth(with_fire=False)) == []
+
+
+def test_steam_rises_from_the_drink_not_from_a_window_beside_the_cup() -> None:
+    """Square window panes fit an ellipse almost as well as a rim does; the drink inside a pale rim wins."""
+    picture = np.zeros((300, 450, 3), np.uint8)
+    picture[:] = (220, 205, 180)  # a beige wall
+    for x, y in ((40, 30), (110, 30), (40, 100), (110, 100)):
+        cv2.rectangle(picture, (x, y), (x + 62, y + 62), (170, 205, 240), -1)  # light-blue panes
+    picture[200:] = (110, 70, 40)  # a table
+    cv2.rectangle(picture, (255, 150), (395, 250), (236, 236, 232), -1)  # the cup's body
+    cv2.ellipse(picture, (325, 150), (72, 18), 0, 0, 360, (246, 246, 244), -1)  # its rim
+    cv2.ellipse(picture, (325, 150), (62, 13), 0, 0, 360, (70, 40, 25), -1)  # the coffee
+    height, width = picture.shape[:2]
+    source = regions.find_vapour_source(picture, fallback_parts(width, height))
+    assert source.how == "rim"
+    assert 290 < source.x < 360 and 135 < source.y < 165, source

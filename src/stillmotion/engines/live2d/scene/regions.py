@@ -72,6 +72,9 @@ class Source:
 # or plain things around it, or, for a tongue within a warm glow (a lit hearth), against the rest of that glow.
 FLAME_CONTRAST: Final = 0.25
 FLAME_IN_GLOW_CONTRAST: Final = 0.1
+# An opening (a darker ellipse a bright rim encloses: the drink in a cup) counts this many times a bright blob
+# of the same size when choosing where steam rises from.
+OPENING_PREFERENCE: Final = 3.0
 
 Colours = Callable[["_Hsv"], Binary]  # which pixels may belong to a region, by colour alone
 
@@ -518,37 +521,61 @@ def find_foliage(image: RGBFrame, *, parts: Parts | None = None) -> Region | Non
 
 def _rim(work: _Work) -> Source | None:
     """A bright elliptical rim, wider than tall, whose outline an ellipse fits closely: a cup seen from above
-    or aside. Its centre and width, in picture pixels."""
+    or aside. Its centre and width, in picture pixels. The drink inside a rim (a darker ellipse the bright rim
+    encloses) is the surest sign of an opening and is preferred to a bright blob's outline."""
     rows, columns = work.shape
     threshold = max(0.6, float(np.percentile(work.val, 80)))
     bright = (work.val >= threshold) & (work.sat <= 0.35)
     bright = _open_close(bright, open_px=1, close_px=3)
     contours, _ = cv2.findContours(bright.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    candidates = [(contour, False) for contour in contours]
+    # Dark level ellipses (a drink) inside a pale, brighter ring (the rim).
+    dark = (work.val < 0.5).astype(np.uint8)
+    for part, _area, _ in _components(dark.astype(bool), min_share=0.005):
+        ring = cv2.dilate(part.astype(np.uint8), _kernel(5)).astype(bool) & ~part
+        if not ring.any() or float(work.val[ring].mean()) < float(work.val[part].mean()) + 0.3:
+            continue
+        if float((work.sat[ring] <= 0.35).mean()) < 0.6:
+            continue
+        found, _ = cv2.findContours(part.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        candidates += [(contour, True) for contour in found]
     best: tuple[float, Source] | None = None
-    for contour in contours:
-        if len(contour) < 12 or cv2.contourArea(contour) < 0.005 * rows * columns:
+    for contour, opening in candidates:
+        fit = _level_ellipse(contour, rows, columns)
+        if fit is None:
             continue
-        (cx, cy), (first, second), angle = cv2.fitEllipse(contour)
-        major, minor = max(first, second), min(first, second)
-        if not (0.08 * columns <= major <= 0.8 * columns and 0.2 <= minor / max(major, 1e-6) <= 1.0):
-            continue
-        # The major axis lies within 30 degrees of level (cv2's angle turns the first axis from the x axis).
-        theta = math.radians(angle if first >= second else angle + 90.0)
-        if abs(math.sin(theta)) > 0.5:
-            continue
-        shape_mask = np.zeros((rows, columns), np.uint8)
-        cv2.drawContours(shape_mask, [contour], -1, 1, -1)
-        fitted = np.zeros((rows, columns), np.uint8)
-        cv2.ellipse(fitted, ((cx, cy), (first, second), angle), 1, -1)
-        union = float(np.count_nonzero(shape_mask | fitted))
-        overlap = float(np.count_nonzero(shape_mask & fitted)) / max(union, 1.0)
-        if overlap < 0.8:
-            continue
-        score = overlap * major * minor
+        (cx, cy), major, minor, overlap = fit
+        score = overlap * major * minor * (OPENING_PREFERENCE if opening else 1.0)
         if best is None or score > best[0]:
-            scale = work.scale
-            best = (score, Source(cx / scale, cy / scale, 0.6 * major / scale, "rim"))
+            width = (0.9 if opening else 0.6) * major / work.scale
+            best = (score, Source(cx / work.scale, cy / work.scale, width, "rim"))
     return None if best is None else best[1]
+
+
+def _level_ellipse(
+    contour: npt.NDArray[np.int32], rows: int, columns: int
+) -> tuple[tuple[float, float], float, float, float] | None:
+    """The ellipse fitted to `contour` (centre, major and minor axes, and how closely it fits: intersection
+    over union of the two shapes) when it is a level ellipse, wider than tall, of a plausible size; else None."""
+    if len(contour) < 12 or cv2.contourArea(contour) < 0.005 * rows * columns:
+        return None
+    (cx, cy), (first, second), angle = cv2.fitEllipse(contour)
+    major, minor = max(first, second), min(first, second)
+    if not (0.08 * columns <= major <= 0.8 * columns and 0.2 <= minor / max(major, 1e-6) <= 1.0):
+        return None
+    # The major axis lies within 30 degrees of level (cv2's angle turns the first axis from the x axis).
+    theta = math.radians(angle if first >= second else angle + 90.0)
+    if abs(math.sin(theta)) > 0.5:
+        return None
+    shape_mask = np.zeros((rows, columns), np.uint8)
+    cv2.drawContours(shape_mask, [contour], -1, 1, -1)
+    fitted = np.zeros((rows, columns), np.uint8)
+    cv2.ellipse(fitted, ((cx, cy), (first, second), angle), 1, -1)
+    union = float(np.count_nonzero(shape_mask | fitted))
+    overlap = float(np.count_nonzero(shape_mask & fitted)) / max(union, 1.0)
+    if overlap < 0.86:  # a square fits its ellipse at about 0.8: window panes and boxes are no rims
+        return None
+    return (cx, cy), major, minor, overlap
 
 
 def find_vapour_source(image: RGBFrame, parts: Parts, *, flames: list[Region] | None = None) -> Source:
