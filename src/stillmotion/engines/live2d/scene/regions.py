@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import cv2
 import numpy as np
@@ -552,9 +552,7 @@ def _rim(work: _Work) -> Source | None:
     return None if best is None else best[1]
 
 
-def _level_ellipse(
-    contour: npt.NDArray[np.int32], rows: int, columns: int
-) -> tuple[tuple[float, float], float, float, float] | None:
+def _level_ellipse(contour: Any, rows: int, columns: int) -> tuple[tuple[float, float], float, float, float] | None:
     """The ellipse fitted to `contour` (centre, major and minor axes, and how closely it fits: intersection
     over union of the two shapes) when it is a level ellipse, wider than tall, of a plausible size; else None."""
     if len(contour) < 12 or cv2.contourArea(contour) < 0.005 * rows * columns:
