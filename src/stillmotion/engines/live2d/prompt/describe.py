@@ -128,7 +128,7 @@ def describe_plan(plan: MotionPlan) -> str:
         if track.part == "camera":
             verb = _CAMERA_VERBS[track.action].format(to=_to(track.direction), dir=track.direction)
             # A slow or slight zoom that was asked for keeps a least amplitude (`schedule.ASKED_ZOOM_MIN`).
-            slow = 0.6 if track.action == "zoom" else 0.45
+            slow = 0.68 if track.action == "zoom" else 0.45
             if track.action != "static" and track.amplitude <= slow:
                 verb = f"slowly {verb}"
             elif track.action != "static" and track.amplitude >= 0.95:

@@ -24,7 +24,7 @@ from stillmotion.engines.live2d.prompt.timings import _TIMINGS
 # Scenery: spans the whole clip unless a "then" puts it in sequence.
 _BACKGROUND_PARTS: Final = frozenset({"camera", "ambient", "scene", "hair", "clothes"})
 _PART_ORDER: Final = {part: index for index, part in enumerate(ACTIONS)}
-ASKED_ZOOM_MIN: Final = 0.6  # a prompted zoom's least amplitude (9% at the camera's 15% a unit)
+ASKED_ZOOM_MIN: Final = 0.68  # a prompted zoom's least amplitude (about 10% at the camera's 15% a unit)
 ASKED_SCENE_MIN: Final = 0.5  # a prompted scene motion's least amplitude: twice the optimizer's scene life
 
 
