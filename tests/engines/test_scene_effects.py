@@ -4,6 +4,7 @@ say, frame 0 the picture itself, loops that close, notes for what is not there, 
 from __future__ import annotations
 
 import itertools
+import sys
 from pathlib import Path
 
 import cv2
@@ -311,6 +312,19 @@ def test_the_optimizer_gives_a_landscape_its_scenes_life_and_nothing_else(tmp_pa
     plain_plan = render_prompt(tmp_path, river_landscape().image, "a quiet valley", optimizer=False)["motion_plan"]
     assert isinstance(plain_plan, dict)
     assert not [t for t in plain_plan["tracks"] if t["part"] == "scene"]
+
+
+def test_the_optimizer_adds_no_second_water_effect_to_water_the_prompt_moves(tmp_path: Path) -> None:
+    # "The waterfall pours" on a landscape: the falls are the prompt's, and the optimizer's water life (a river's
+    # flow) would be a second motion over the same water; the clouds and plants still get their life.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import scenes  # the evaluation's landscape: a sky, hills, a waterfall and a river
+
+    plan = render_prompt(tmp_path, scenes.landscape().image, "the waterfall pours")["motion_plan"]
+    assert isinstance(plan, dict)
+    scene = {(t["action"], t["source"]) for t in plan["tracks"] if t["part"] == "scene"}
+    assert ("falls", "prompt") in scene
+    assert ("water", "optimizer") not in scene
 
 
 def test_the_optimizer_leaves_a_cup_on_a_table_without_scene_life(tmp_path: Path) -> None:
