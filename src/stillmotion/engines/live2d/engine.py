@@ -148,8 +148,6 @@ _CHARACTER_PARTS: Final = frozenset({"head", "eyes", "mouth", "hair", "body", "c
 # What the prompt optimizer adds to a landscape (a picture without a face, under a sky): the scene's own life,
 # drawn only where the picture shows it (`scene/`).
 _LANDSCAPE_LIFE: Final = ("clouds", "water", "foliage")
-# The landscape life an asked scene motion stands for.
-_LIFE_OF: Final = {"falls": "water", "waves": "water", "ripples": "water"}
 # The optimizer's scene life is gentle: half what the least scene motion a prompt asks for gets
 # (`schedule.ASKED_SCENE_MIN`), so that what was asked for stands out from what was added.
 LANDSCAPE_LIFE_AMPLITUDE: Final = 0.25
@@ -181,9 +179,10 @@ def fit_plan(plan: MotionPlan, parts: Parts, *, picture: npt.NDArray[np.uint8] |
         return plan
     kept = tuple(t for t in plan.tracks if t.source == "prompt" or t.part not in _CHARACTER_PARTS)
     optimized = any(t.source == "optimizer" for t in plan.tracks)
-    if optimized and not plan.still and picture is not None and _is_landscape(picture):
-        # What the prompt set moving is left to it: no second water effect over water it asked to fall or flow.
-        asked = {_LIFE_OF.get(t.action, t.action) for t in kept if t.part == "scene"}
+    # A prompt that sets part of the scene moving has chosen what moves (a cinemagraph's still frame around one
+    # motion); the optimizer's life is for prompts that move nothing of the scene.
+    moves_scene = any(t.part == "scene" for t in kept)
+    if optimized and not moves_scene and not plan.still and picture is not None and _is_landscape(picture):
         cycles = max(1, round(plan.duration_s / SCENE_CYCLE_S))
         kept += tuple(
             Track(
@@ -195,7 +194,6 @@ def fit_plan(plan: MotionPlan, parts: Parts, *, picture: npt.NDArray[np.uint8] |
                 source="optimizer",
             )
             for action in _LANDSCAPE_LIFE
-            if action not in asked
         )
     if kept == plan.tracks:
         return plan
