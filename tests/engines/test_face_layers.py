@@ -244,6 +244,21 @@ def test_a_drawn_smile_bends_the_mouth_line_up_at_its_corners(mouth_sized: Chara
     assert (middle_after - corners_after) - (middle_before - corners_before) > 0.015 * face_w
 
 
+def test_a_drawn_frown_bends_the_mouth_line_down_at_its_corners(mouth_sized: Character) -> None:
+    image, _, parts = mouth_sized
+    clip = renderer(mouth_sized, Track("mouth", "frown", amplitude=1.0, end_s=3.0))
+    window = mouth_window(parts)
+    face_w = face_box(parts).w
+    frowning = clip.frame(clip.frame_count // 2)
+    corners_before, middle_before = corners_and_middle(dark(image, window))
+    corners_after, middle_after = corners_and_middle(dark(frowning, window))
+    # Rows grow downwards: falling corners have larger rows, and fall further than the middle does.
+    assert corners_after - corners_before > 0.02 * face_w, (corners_before, corners_after)
+    assert (corners_after - middle_after) - (corners_before - middle_before) > 0.015 * face_w
+    far = outside(around_mouth(parts), image.shape[:2])
+    assert np.array_equal(frowning[far], image[far])
+
+
 def test_a_drawn_smile_leaves_everything_away_from_the_mouth_untouched(mouth_sized: Character) -> None:
     image, _, parts = mouth_sized
     far = outside(around_mouth(parts), image.shape[:2])

@@ -452,6 +452,16 @@ def test_smile_pulls_the_corners_up_and_out(portrait: tuple[Frame, Parts]) -> No
     assert np.abs(shift[:80]).max() < 0.1 and np.abs(shift[230:]).max() < 0.1
 
 
+def test_frown_pulls_the_corners_down_and_in(portrait: tuple[Frame, Parts]) -> None:
+    clip = renderer(portrait, track("mouth", "frown"))
+    shift = content_shift(clip, clip.frame_count - 1)
+    left = shift[round(MOUTH.cy), round(MOUTH.x + 1)]
+    right = shift[round(MOUTH.cy), round(MOUTH.x + MOUTH.w - 1)]
+    assert left[1] > 1.2 and right[1] > 1.2  # down
+    assert left[0] > 0.1 and right[0] < -0.1  # and in
+    assert np.abs(shift[:80]).max() < 0.1 and np.abs(shift[230:]).max() < 0.1
+
+
 def test_open_drops_the_lower_lip_and_paints_the_mouth_dark(portrait: tuple[Frame, Parts]) -> None:
     image, _ = portrait
     clip = renderer(portrait, track("mouth", "open"))

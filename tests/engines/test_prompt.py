@@ -664,3 +664,18 @@ def test_optimized_prompt_describes_the_plan_in_order() -> None:
 
 def test_idle_life_is_described() -> None:
     assert "The camera slowly zooms in." in plan_for("").optimized_prompt
+
+
+@pytest.mark.parametrize("prompt", ["she gets angry and frowns at the viewer", "a stern scowl", "她生气了"])
+def test_anger_is_a_frown_with_narrowed_eyes_and_says_what_is_missing(prompt: str) -> None:
+    plan = plan_for(prompt)
+    frown, narrowed = only(plan, "mouth", "frown"), only(plan, "eyes", "close")
+    assert frown.source == narrowed.source == "prompt" and narrowed.amplitude < 0.5
+    assert any("brows drawn down are not drawn yet" in note for note in plan.notes), plan.notes
+
+
+def test_sadness_lowers_the_head_and_the_mouth_corners() -> None:
+    plan = plan_for("she smiles, then her expression turns sad")
+    smile, frown = only(plan, "mouth", "smile"), only(plan, "mouth", "frown")
+    assert frown.start_s >= smile.end_s - 1e-6
+    assert only(plan, "head", "look").direction == "down"

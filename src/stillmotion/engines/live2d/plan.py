@@ -52,6 +52,7 @@ ACTIONS: Final[dict[str, dict[str, frozenset[str | None]]]] = {
         "open": frozenset({None}),
         "talk": frozenset({None}),
         "laugh": frozenset({None}),
+        "frown": frozenset({None}),  # the corners of the mouth pulled down (sadness, anger)
     },
     "body": {
         "breathe": frozenset({None}),

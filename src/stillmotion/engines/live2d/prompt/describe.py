@@ -22,6 +22,7 @@ _CHARACTER_VERBS: Final[dict[tuple[str, str], str]] = {
     ("mouth", "open"): "opens the mouth",
     ("mouth", "talk"): "talks",
     ("mouth", "laugh"): "laughs",
+    ("mouth", "frown"): "frowns",
     ("body", "breathe"): "breathes",
     ("body", "sway"): "sways",
     ("body", "lean"): "leans {to}",

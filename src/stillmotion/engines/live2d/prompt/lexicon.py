@@ -67,7 +67,7 @@ def _unsupported(pattern: str, reason: str) -> _Phrase:
 
 _HANDS = "hands and arms are not drawn yet"
 _FACE_EXPRESSION = (
-    "this expression is not drawn yet: the engine draws smiles, laughs, open mouths, blinks and closed eyes"
+    "this expression is not drawn yet: the engine draws smiles, laughs, frowns, open mouths, blinks and closed eyes"
 )
 _ANIMAL = "animal ears and tails are not drawn yet"
 
@@ -247,6 +247,16 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
         r"|shifts)(?:\s+to)?\s+(?:sad|sorrowful|melancholy)|sadly|sorrowfully",
         "@sad",
     ),
+    _p(
+        r"(?:looks?|looking|is|seems?|appears?|feels?|gets?|getting|becomes?|grows?|turns?|turning)\s+(?:very\s+"
+        r"|so\s+|really\s+|a\s+little\s+|slightly\s+|more\s+)?(?:angry|upset|mad|furious|annoyed|irritated|stern"
+        r"|cross)|(?:angry|annoyed|stern|furious|cross)\s+(?:expression|look|face|glare)|angry|angrily|furious"
+        r"|annoyed|glar(?:e|es|ed|ing)|scowl\w*|frown\w*",
+        "@anger",
+    ),
+    _p(_v("pout pouts pouted pouting"), "mouth.frown", amplitude=0.5),
+    _p(r"(?:mouth|lips?)\s+(?:turns?|turned|turning|curls?|curled)\s+down|corners\s+of\s+(?:her|his|their|the)\s+mouth\s+"
+       r"(?:turn|droop|fall)\w*", "mouth.frown"),
     _p(_v("grin grins grinned grinning"), "mouth.smile", amplitude=0.85),
     _p(_v("smirk smirks smirked smirking"), "mouth.smile", amplitude=0.4),
     _p(r"(?:face|expression)\s+(?:lights|lit)\s+up", "mouth.smile"),
@@ -456,7 +466,7 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
     _unsupported(r"cry|cries|cried|crying|weep\w*|sob|sobs|sobbing", "crying and tears are not drawn yet"),
     _unsupported(r"tears\s+(?:roll|rolling|stream|streaming|fall|falling)", "tears are not drawn yet"),
     _unsupported(
-        r"frown\w*|pout\w*|scowl\w*|eyebrows?\s+(?:raise|raises|raised|rise|rises|lift|lifts|furrow\w*)"
+        r"eyebrows?\s+(?:raise|raises|raised|rise|rises|lift|lifts|furrow\w*)"
         r"|rais(?:e|es|ed|ing)\s+(?:(?:her|his|their)\s+)?(?:eyebrows?|brows?)|eyes\s+widen\w*",
         _FACE_EXPRESSION,
     ),
@@ -504,10 +514,10 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
     _unsupported(
         r"(?:looks?|looking|seems?|appears?|feels?|is|gets?|getting|becomes?|grows?|turns?|turning)\s+"
         r"(?:very\s+|so\s+|really\s+|a\s+little\s+|slightly\s+|more\s+)?"
-        r"(?:angry|upset|mad|furious|scared|afraid|frightened|worried|nervous|annoyed"
-        r"|thoughtful|pensive|sleepy|tired|bored|confused|stern|serious)"
-        r"|(?:angry|scared|worried|annoyed|stern|pained)\s+(?:expression|look|face)"
-        r"|expression\s+(?:turns|becomes|changes|shifts)(?:\s+to)?\s+\w+|angry|angrily"
+        r"(?:scared|afraid|frightened|worried|nervous"
+        r"|thoughtful|pensive|sleepy|tired|bored|confused|serious)"
+        r"|(?:scared|worried|pained)\s+(?:expression|look|face)"
+        r"|expression\s+(?:turns|becomes|changes|shifts)(?:\s+to)?\s+\w+"
         r"|lips\s+trembl\w*|puff\w*\s+(?:her|his)"
         r"\s+cheeks|eyes\s+(?:sparkle|sparkling|shine|shining|glitter|glittering|twinkle|twinkling|light\s+up)"
         r"|(?:starry|sparkling|shining|glittering)\s+eyes|eyes\s+lit\s+up",
@@ -570,7 +580,12 @@ EXPRESSIONS: Final[dict[str, tuple[tuple[tuple[str, str, str | None, float], ...
         "a blush is not drawn yet; drawn as a look down and aside",
     ),
     "@sad": (
-        (("head", "look", "down", 0.5),),
-        "drooping mouth corners and brows are not drawn yet; drawn as a lowered head",
+        (("head", "look", "down", 0.5), ("mouth", "frown", None, 0.5), ("eyes", "close", None, 0.25)),
+        "raised inner brows are not drawn yet; drawn as a lowered head, heavy lids and drooping mouth corners",
+    ),
+    # Brows drawn down and in are not in the rig: a frown and a glare (the lids a little down, held).
+    "@anger": (
+        (("mouth", "frown", None, 0.75), ("eyes", "close", None, 0.3)),
+        "brows drawn down are not drawn yet; drawn as a frown and narrowed eyes",
     ),
 }

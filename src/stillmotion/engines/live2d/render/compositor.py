@@ -128,7 +128,7 @@ class ClipRenderer:
         paints = (
             any(float(curve.max()) > 0.0 for curve in self.local.lids.values())
             or float(self.local.mouth_open.max()) > 0.0
-            or float(self.local.smile.max()) > 0.0
+            or float(np.abs(self.local.smile).max()) > 0.0
         )
         animated = self.local.moves or paints
         self.stack = build_stack(first_frame, mattes, seed=settings.seed) if animated else None
@@ -171,7 +171,7 @@ class ClipRenderer:
         mouth_opens = float(self.local.mouth_open.max()) > 0.0
         drawn = parts.face is not None and parts.face.kind == "drawn"
         # A photo's smile is the warp's; a drawn mouth is a line too short to bend within the stretch limit.
-        line_bends = drawn and float(self.local.smile.max()) > 0.0
+        line_bends = drawn and float(np.abs(self.local.smile).max()) > 0.0
         if geometry is not None and (eyes_close or mouth_opens or line_bends):
             face_layer = self._layer("face")
             if face_layer is not None:

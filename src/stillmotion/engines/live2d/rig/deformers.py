@@ -33,7 +33,17 @@ from stillmotion.engines.live2d.motion import Clock, Curve
 from stillmotion.engines.live2d.plan import Track
 from stillmotion.engines.live2d.regions import Field, Regions, Side, Vector
 from stillmotion.engines.live2d.rig.body import _bounce, _breathe, _lean, _sway, _without_face
-from stillmotion.engines.live2d.rig.face import _blink, _close, _eye_look, _laugh, _open, _smile, _talk, _wink
+from stillmotion.engines.live2d.rig.face import (
+    _blink,
+    _close,
+    _eye_look,
+    _frown,
+    _laugh,
+    _open,
+    _smile,
+    _talk,
+    _wink,
+)
 from stillmotion.engines.live2d.rig.hair import _clothes_wind, _hair_wind
 from stillmotion.engines.live2d.rig.head import _face_viewer, _head_idle, _head_look, _nod, _shake, _tilt, _turn
 from stillmotion.engines.live2d.rig.layers import LAYER_GAINS
@@ -69,6 +79,7 @@ _BUILDERS: Final[dict[tuple[str, str], Callable[[Track, FieldContext], TrackMoti
     ("mouth", "open"): _open,
     ("mouth", "talk"): _talk,
     ("mouth", "laugh"): _laugh,
+    ("mouth", "frown"): _frown,
     ("body", "breathe"): _breathe,
     ("body", "sway"): _sway,
     ("body", "lean"): _lean,
@@ -168,7 +179,8 @@ class LocalField:
             if drawn.mouth_open is not None:
                 mouth_open = np.maximum(mouth_open, drawn.mouth_open)
             if drawn.smile is not None:
-                smile = np.maximum(smile, drawn.smile)
+                # A smile bends the line up, a frown down: the stronger bend at each frame.
+                smile = np.where(np.abs(drawn.smile) > np.abs(smile), drawn.smile, smile)
             if drawn.terms or drawn.lids or drawn.mouth_open is not None or drawn.smile is not None:
                 drawn_tracks.append(plan_index)
             if not drawn.terms:

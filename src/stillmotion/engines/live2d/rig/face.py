@@ -18,6 +18,7 @@ from stillmotion.engines.live2d.rig.terms import FieldContext, Term, TrackMotion
 EYE_LOOK_EYE_W: Final = 0.16
 EYE_LOOK_EYE_H: Final = 0.25
 SMILE_MOUTH_W: Final = 0.14
+FROWN_MOUTH_W: Final = 0.12  # how far a frown pulls the corners down, a share of the mouth's width at amplitude 1
 OPEN_MOUTH_H: Final = 0.45
 # A line-drawn mouth is a few pixels tall: the jaw drops by at least this share of the face's height
 # per unit of OPEN_MOUTH_H, so that an open mouth shows on any face.
@@ -99,6 +100,23 @@ def _smile_basis(context: FieldContext, amplitude: float) -> Vector:
     return basis
 
 
+def _frown_basis(context: FieldContext, amplitude: float) -> Vector:
+    """The corners of the mouth pulled down and a little in, the middle of the lower lip pushed up a little:
+    the mouth of sadness or anger (a smile's opposite, with no cheek raised)."""
+    geometry, _, _, _ = _need_geometry(context)
+    grid = context.grid
+    mouth = geometry.mouth
+    basis = np.zeros((*grid.shape, 2), dtype=np.float32)
+    amount = FROWN_MOUTH_W * mouth.w * amplitude
+    for inward, corner_x in ((1.0, mouth.x + 0.04 * mouth.w), (-1.0, mouth.x + 0.96 * mouth.w)):
+        corner = grid.gaussian(corner_x, mouth.cy, 0.3 * mouth.w, 0.34 * mouth.w)
+        basis[..., 0] += 0.2 * inward * amount * corner
+        basis[..., 1] += amount * corner
+    middle = grid.gaussian(mouth.x + 0.5 * mouth.w, mouth.cy + 0.4 * mouth.h, 0.22 * mouth.w, 0.3 * mouth.w)
+    basis[..., 1] -= 0.3 * amount * middle
+    return basis
+
+
 def _jaw_basis(context: FieldContext, amplitude: float) -> Vector:
     geometry, _, _, _ = _need_geometry(context)
     grid = context.grid
@@ -121,6 +139,13 @@ def _smile(track: Track, context: FieldContext) -> TrackMotion:
     return TrackMotion(
         track, [Term(_smile_basis(context, track.amplitude), pose)], smile=pose * track.amplitude / NATURAL_AMPLITUDE
     )
+
+
+def _frown(track: Track, context: FieldContext) -> TrackMotion:
+    pose = motion.pose_curve(track, context.clock)
+    # A drawn mouth's line is bent down as a smile bends it up.
+    frown = -pose * track.amplitude / NATURAL_AMPLITUDE
+    return TrackMotion(track, [Term(_frown_basis(context, track.amplitude), pose)], smile=frown)
 
 
 def _open(track: Track, context: FieldContext) -> TrackMotion:

@@ -66,7 +66,7 @@ class FaceLayers:
         self._dirty.clear()
         # Each layer paints over what is already there, so overlapping regions (a small face) compose:
         # the bent line first, an opening over it.
-        if self.smile is not None and smile > 0.0:
+        if self.smile is not None and smile != 0.0:  # below 0 a frown: the corners bend down
             self.smile.paint(self._working, smile)
             self._dirty.append(self.smile.region)
         if self.mouth is not None and mouth_open > 0.0:

@@ -341,7 +341,8 @@ class MouthCurve:
         )
 
     def paint(self, canvas: RGBFrame, strength: float) -> None:
-        """Paint the line bent at `strength` (0 as drawn .. 1 a natural smile) into `canvas`."""
+        """Paint the line bent at `strength` (0 as drawn .. 1 a natural smile; below 0 the corners go down, a
+        frown, and the line narrows a little) into `canvas`."""
         rows, columns = self.line.shape
         widen = 1.0 + SMILE_WIDEN * strength
         xs = np.arange(columns, dtype=np.float32)

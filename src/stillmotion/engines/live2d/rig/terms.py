@@ -36,7 +36,8 @@ class TrackMotion:
     terms: list[Term] = field(default_factory=list)
     lids: dict[Side, Curve] = field(default_factory=dict)  # (T,) 0 open .. 1 closed
     mouth_open: Curve | None = None  # (T,) 0 closed .. 1 open
-    smile: Curve | None = None  # (T,) 0 .. 1 (a natural smile) .. 1.43: how far a drawn mouth's line curves
+    # (T,) -1 (a frown) .. 0 .. 1 (a natural smile) .. 1.43: how far a drawn mouth's line curves, and which way
+    smile: Curve | None = None
     note: str | None = None
 
 
