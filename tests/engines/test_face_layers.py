@@ -259,6 +259,29 @@ def test_a_drawn_frown_bends_the_mouth_line_down_at_its_corners(mouth_sized: Cha
     assert np.array_equal(frowning[far], image[far])
 
 
+def test_a_blush_turns_the_cheeks_under_the_eyes_pink_and_nothing_else(mouth_sized: Character) -> None:
+    image, _, parts = mouth_sized
+    assert parts.face is not None and parts.face.left_eye is not None and parts.face.right_eye is not None
+    clip = renderer(mouth_sized, Track("head", "blush", amplitude=0.7, end_s=3.0))
+    assert np.array_equal(clip.frame(0), image)
+    flushed = clip.frame(clip.frame_count - 1).astype(np.int16)
+    before = image.astype(np.int16)
+
+    def pinkness(frame: npt.NDArray[np.int16], eye: Box) -> float:
+        rows = slice(round(eye.y + eye.h + 0.2 * eye.w), round(eye.y + eye.h + 0.8 * eye.w))
+        columns = slice(round(eye.x), round(eye.x + eye.w))
+        cheek = frame[rows, columns]
+        return float((cheek[..., 0] - cheek[..., 1]).mean())  # red over green
+
+    for eye in (parts.face.left_eye, parts.face.right_eye):
+        assert pinkness(flushed, eye) - pinkness(before, eye) > 8.0, eye
+    # Nothing moves and nothing away from the cheeks changes: the eyes and mouth are as drawn.
+    face = face_box(parts)
+    cheeks = Box(face.x, parts.face.left_eye.y + parts.face.left_eye.h, face.w, 0.3 * face.h)
+    far = outside(cheeks, image.shape[:2])
+    assert np.array_equal(flushed[far], before[far])
+
+
 def test_a_drawn_smile_leaves_everything_away_from_the_mouth_untouched(mouth_sized: Character) -> None:
     image, _, parts = mouth_sized
     far = outside(around_mouth(parts), image.shape[:2])

@@ -679,3 +679,16 @@ def test_sadness_lowers_the_head_and_the_mouth_corners() -> None:
     smile, frown = only(plan, "mouth", "smile"), only(plan, "mouth", "frown")
     assert frown.start_s >= smile.end_s - 1e-6
     assert only(plan, "head", "look").direction == "down"
+
+
+@pytest.mark.parametrize("prompt", ["she blushes", "her cheeks turning pink", "rosy cheeks", "她脸红了"])
+def test_a_blush_is_drawn_on_the_cheeks(prompt: str) -> None:
+    plan = plan_for(prompt)
+    assert only(plan, "head", "blush").source == "prompt"
+    assert not plan.notes, plan.notes
+
+
+def test_shyness_looks_down_and_aside_and_blushes_without_a_note() -> None:
+    plan = plan_for("she looks at him shyly")
+    assert only(plan, "head", "blush") and only(plan, "head", "look").direction == "down"
+    assert not [note for note in plan.notes if "shyly" in note], plan.notes

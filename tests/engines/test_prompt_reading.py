@@ -106,7 +106,7 @@ def test_closing_the_eyes_briefly_is_a_blink() -> None:
         ("she makes a peace sign and winks", "peace sign"),
         ("she puts her hand on her chin", "hand on her chin"),
         ("a single tear rolls down her cheek", "tear rolls"),
-        ("she blushes", "blushes"),
+        ("her eyes sparkle with excitement", "eyes sparkle"),
         ("she gets angry", "gets angry"),
         ("the cat swishes its tail", "swishes its tail"),
         ("camera orbits the cup slowly", "orbits"),
@@ -182,8 +182,17 @@ def test_a_language_it_does_not_read_gets_a_note(prompt: str) -> None:
     [
         ("she looks happy", {("mouth", "smile", None), ("eyes", "close", None)}, False),
         ("she looks surprised", {("mouth", "open", None), ("head", "look", "up")}, True),
-        ("she smiles shyly", {("mouth", "smile", None), ("head", "turn", "right"), ("head", "look", "down")}, True),
-        ("rainy day, she looks sad", {("head", "look", "down"), ("ambient", "rain", None)}, True),
+        (
+            "she smiles shyly",
+            {("mouth", "smile", None), ("head", "turn", "right"), ("head", "look", "down"), ("head", "blush", None)},
+            False,
+        ),
+        (
+            "rainy day, she looks sad",
+            {("head", "look", "down"), ("mouth", "frown", None), ("eyes", "close", None), ("ambient", "rain", None)},
+            True,
+        ),
+        ("she gets angry", {("mouth", "frown", None), ("eyes", "close", None)}, True),
     ],
 )
 def test_an_expression_sets_several_parameters(

@@ -40,6 +40,7 @@ ACTIONS: Final[dict[str, dict[str, frozenset[str | None]]]] = {
         "look": frozenset({"up", "down"}),
         "idle": frozenset({None}),
         "face": frozenset({None}),  # turns a little aside and settles facing the viewer
+        "blush": frozenset({None}),  # the cheeks flush pink
     },
     "eyes": {
         "blink": frozenset({None}),

@@ -23,6 +23,7 @@ _CHARACTER_VERBS: Final[dict[tuple[str, str], str]] = {
     ("mouth", "talk"): "talks",
     ("mouth", "laugh"): "laughs",
     ("mouth", "frown"): "frowns",
+    ("head", "blush"): "blushes",
     ("body", "breathe"): "breathes",
     ("body", "sway"): "sways",
     ("body", "lean"): "leans {to}",

@@ -67,7 +67,8 @@ def _unsupported(pattern: str, reason: str) -> _Phrase:
 
 _HANDS = "hands and arms are not drawn yet"
 _FACE_EXPRESSION = (
-    "this expression is not drawn yet: the engine draws smiles, laughs, frowns, open mouths, blinks and closed eyes"
+    "this expression is not drawn yet: the engine draws smiles, laughs, frowns, blushes, open mouths, blinks and "
+    "closed eyes"
 )
 _ANIMAL = "animal ears and tails are not drawn yet"
 
@@ -255,6 +256,11 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
         "@anger",
     ),
     _p(_v("pout pouts pouted pouting"), "mouth.frown", amplitude=0.5),
+    _p(
+        r"blush\w*|cheeks?\s+(?:\w+ing\s+|\w+\s+)?(?:pink|red|rosy|flushed)|flush(?:es|ed|ing)?|rosy\s+cheeks"
+        r"|(?:turns?|turning|turned|goes|going|went)\s+(?:bright\s+|deep\s+)?(?:red|pink|crimson)",
+        "head.blush",
+    ),
     _p(r"(?:mouth|lips?)\s+(?:turns?|turned|turning|curls?|curled)\s+down|corners\s+of\s+(?:her|his|their|the)\s+mouth\s+"
        r"(?:turn|droop|fall)\w*", "mouth.frown"),
     _p(_v("grin grins grinned grinning"), "mouth.smile", amplitude=0.85),
@@ -508,10 +514,6 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
         "tears are not drawn yet",
     ),
     _unsupported(
-        r"blush\w*|cheeks?\s+(?:\w+ing\s+|\w+\s+)?(?:pink|red|rosy|flushed)|flush\w*|rosy\s+cheeks",
-        "blushing is not drawn yet",
-    ),
-    _unsupported(
         r"(?:looks?|looking|seems?|appears?|feels?|is|gets?|getting|becomes?|grows?|turns?|turning)\s+"
         r"(?:very\s+|so\s+|really\s+|a\s+little\s+|slightly\s+|more\s+)?"
         r"(?:scared|afraid|frightened|worried|nervous"
@@ -575,10 +577,7 @@ EXPRESSIONS: Final[dict[str, tuple[tuple[tuple[str, str, str | None, float], ...
         (("mouth", "open", None, 0.7), ("head", "look", "up", 0.3)),
         "wide eyes and raised brows are not drawn yet; drawn as an open mouth and a lifted head",
     ),
-    "@shy": (
-        (("head", "turn", "right", 0.4), ("head", "look", "down", 0.35)),
-        "a blush is not drawn yet; drawn as a look down and aside",
-    ),
+    "@shy": ((("head", "turn", "right", 0.4), ("head", "look", "down", 0.35), ("head", "blush", None, 0.6)), ""),
     "@sad": (
         (("head", "look", "down", 0.5), ("mouth", "frown", None, 0.5), ("eyes", "close", None, 0.25)),
         "raised inner brows are not drawn yet; drawn as a lowered head, heavy lids and drooping mouth corners",

@@ -129,6 +129,7 @@ class ClipRenderer:
             any(float(curve.max()) > 0.0 for curve in self.local.lids.values())
             or float(self.local.mouth_open.max()) > 0.0
             or float(np.abs(self.local.smile).max()) > 0.0
+            or float(self.local.blush.max()) > 0.0
         )
         animated = self.local.moves or paints
         self.stack = build_stack(first_frame, mattes, seed=settings.seed) if animated else None
@@ -172,7 +173,8 @@ class ClipRenderer:
         drawn = parts.face is not None and parts.face.kind == "drawn"
         # A photo's smile is the warp's; a drawn mouth is a line too short to bend within the stretch limit.
         line_bends = drawn and float(np.abs(self.local.smile).max()) > 0.0
-        if geometry is not None and (eyes_close or mouth_opens or line_bends):
+        blushes = float(self.local.blush.max()) > 0.0
+        if geometry is not None and (eyes_close or mouth_opens or line_bends or blushes):
             face_layer = self._layer("face")
             if face_layer is not None:
                 self._face_layer = face_layer
@@ -186,6 +188,7 @@ class ClipRenderer:
                     drawn=drawn,
                     face=geometry.face,
                     smile_mouth=geometry.mouth if line_bends else None,
+                    cheeks_under={side: geometry.eye(side) for side in ("left", "right")} if blushes else None,
                 )
         # The second thread that composites half of each frame (`_composite`).
         self._halves = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stillmotion-half")
@@ -430,7 +433,10 @@ class ClipRenderer:
         if self.layers is not None:
             lids: dict[str, float] = {side: float(curve[index]) for side, curve in self.local.lids.items()}
             face_texture = self.layers.canvas_for(
-                lids, float(self.local.mouth_open[index]), float(self.local.smile[index])
+                lids,
+                float(self.local.mouth_open[index]),
+                float(self.local.smile[index]),
+                blush=float(self.local.blush[index]),
             )
             self._redouble_face(face_texture)
         # Every layer's displacement at once: one pass over the bases.

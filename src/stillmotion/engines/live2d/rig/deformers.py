@@ -35,6 +35,7 @@ from stillmotion.engines.live2d.regions import Field, Regions, Side, Vector
 from stillmotion.engines.live2d.rig.body import _bounce, _breathe, _lean, _sway, _without_face
 from stillmotion.engines.live2d.rig.face import (
     _blink,
+    _blush,
     _close,
     _eye_look,
     _frown,
@@ -80,6 +81,7 @@ _BUILDERS: Final[dict[tuple[str, str], Callable[[Track, FieldContext], TrackMoti
     ("mouth", "talk"): _talk,
     ("mouth", "laugh"): _laugh,
     ("mouth", "frown"): _frown,
+    ("head", "blush"): _blush,
     ("body", "breathe"): _breathe,
     ("body", "sway"): _sway,
     ("body", "lean"): _lean,
@@ -138,6 +140,7 @@ class LocalField:
     lids: dict[Side, Curve]  # (T,) eyelid closure per eye
     mouth_open: Curve  # (T,)
     smile: Curve  # (T,)
+    blush: Curve  # (T,)
     notes: list[str]
     drawn: tuple[int, ...] = ()  # plan indices of the tracks that drew anything
     groups: tuple[str, ...] = ()  # (K,) each term's deformer group
@@ -164,6 +167,7 @@ class LocalField:
         lids: dict[Side, Curve] = {"left": np.zeros(frame_count), "right": np.zeros(frame_count)}
         mouth_open = np.zeros(frame_count)
         smile = np.zeros(frame_count)
+        blush = np.zeros(frame_count)
         bases: list[Vector] = []
         curves: list[Curve] = []
         groups: list[str] = []
@@ -181,7 +185,10 @@ class LocalField:
             if drawn.smile is not None:
                 # A smile bends the line up, a frown down: the stronger bend at each frame.
                 smile = np.where(np.abs(drawn.smile) > np.abs(smile), drawn.smile, smile)
-            if drawn.terms or drawn.lids or drawn.mouth_open is not None or drawn.smile is not None:
+            if drawn.blush is not None:
+                blush = np.maximum(blush, drawn.blush)
+            painted = drawn.mouth_open is not None or drawn.smile is not None or drawn.blush is not None
+            if drawn.terms or drawn.lids or painted:
                 drawn_tracks.append(plan_index)
             if not drawn.terms:
                 continue
@@ -216,6 +223,7 @@ class LocalField:
             lids=lids,
             mouth_open=mouth_open,
             smile=smile,
+            blush=blush,
             notes=notes,
             drawn=tuple(drawn_tracks),
             groups=tuple(groups),

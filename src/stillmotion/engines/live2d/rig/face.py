@@ -148,6 +148,13 @@ def _frown(track: Track, context: FieldContext) -> TrackMotion:
     return TrackMotion(track, [Term(_frown_basis(context, track.amplitude), pose)], smile=frown)
 
 
+def _blush(track: Track, context: FieldContext) -> TrackMotion:
+    """The cheeks flush (painted by `rig.blush`); nothing moves."""
+    _need_geometry(context)
+    pose = motion.pose_curve(track, context.clock)
+    return TrackMotion(track, blush=pose * min(1.0, track.amplitude / NATURAL_AMPLITUDE))
+
+
 def _open(track: Track, context: FieldContext) -> TrackMotion:
     pose = motion.pose_curve(track, context.clock)
     return TrackMotion(

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stillmotion.engines.live2d.parts import Box
+from stillmotion.engines.live2d.rig.blush import Blush
 from stillmotion.engines.live2d.rig.eyelids import Eyelid
 from stillmotion.engines.live2d.rig.mouth import MouthCurve, MouthInterior, MouthOpening
 from stillmotion.engines.live2d.rig.tracing import Region
@@ -33,9 +34,11 @@ class FaceLayers:
         drawn: bool,
         face: Box | None = None,
         smile_mouth: Box | None = None,
+        cheeks_under: dict[str, Box] | None = None,
     ) -> None:
         """`mouth`: a mouth that opens; `smile_mouth`: a drawn mouth whose line bends into a smile (needs
-        `face`, which also sets the least opening of a line-drawn mouth)."""
+        `face`, which also sets the least opening of a line-drawn mouth); `cheeks_under`: the eyes whose cheeks
+        blush (needs `face`)."""
         self._original = canvas
         built = {side: Eyelid.build(canvas, box, offset=offset, drawn=drawn) for side, box in eyes.items()}
         self.eyelids = {side: lid for side, lid in built.items() if lid is not None}
@@ -52,12 +55,19 @@ class FaceLayers:
             if smile_mouth is not None and face is not None
             else None
         )
+        self.blush = (
+            Blush.build(canvas, cheeks_under, face, offset=offset, drawn=drawn)
+            if cheeks_under and face is not None
+            else None
+        )
         self._working = canvas.copy()
         self._dirty: list[Region] = []
         # What the last `canvas_for` changed: the regions it restored and those it painted.
         self.touched: list[Region] = []
 
-    def canvas_for(self, lids: Mapping[str, float], mouth_open: float, smile: float = 0.0) -> RGBFrame:
+    def canvas_for(
+        self, lids: Mapping[str, float], mouth_open: float, smile: float = 0.0, *, blush: float = 0.0
+    ) -> RGBFrame:
         """The canvas with the layers at these strengths; regions painted for the previous frame are
         restored first. The result is reused by the next call."""
         for region in self._dirty:
@@ -66,6 +76,9 @@ class FaceLayers:
         self._dirty.clear()
         # Each layer paints over what is already there, so overlapping regions (a small face) compose:
         # the bent line first, an opening over it.
+        if self.blush is not None and blush > 0.0:  # under everything else: the skin flushes
+            self.blush.paint(self._working, blush)
+            self._dirty.extend(self.blush.regions)
         if self.smile is not None and smile != 0.0:  # below 0 a frown: the corners bend down
             self.smile.paint(self._working, smile)
             self._dirty.append(self.smile.region)

@@ -38,6 +38,7 @@ class TrackMotion:
     mouth_open: Curve | None = None  # (T,) 0 closed .. 1 open
     # (T,) -1 (a frown) .. 0 .. 1 (a natural smile) .. 1.43: how far a drawn mouth's line curves, and which way
     smile: Curve | None = None
+    blush: Curve | None = None  # (T,) 0 .. 1: how far the cheeks have flushed
     note: str | None = None
 
 
