@@ -282,6 +282,41 @@ def test_a_blush_turns_the_cheeks_under_the_eyes_pink_and_nothing_else(mouth_siz
     assert np.array_equal(flushed[far], before[far])
 
 
+def test_a_tear_wells_under_one_eye_and_runs_down_the_cheek(mouth_sized: Character) -> None:
+    image, _, parts = mouth_sized
+    assert parts.face is not None and parts.face.right_eye is not None and parts.face.left_eye is not None
+    clip = renderer(mouth_sized, Track("eyes", "tear", amplitude=0.7, end_s=3.0))
+    assert np.array_equal(clip.frame(0), image)
+    eye = parts.face.right_eye
+
+    def lowest_tear_row(index: int) -> int:
+        # Bluer than the skin: the drop and its trail.
+        frame = clip.frame(index).astype(np.int16)
+        blue = (frame[..., 2] - frame[..., 0] > 40) & ~(image[..., 2].astype(np.int16) - image[..., 0] > 40)
+        rows = np.flatnonzero(blue.any(axis=1))
+        return int(rows.max()) if rows.size else -1
+
+    early, late = lowest_tear_row(clip.frame_count // 4), lowest_tear_row(clip.frame_count - 1)
+    assert early > eye.y + eye.h - 1, early
+    assert late > early + 0.6 * eye.w, (early, late)  # it ran down
+    # Under the viewer's right eye only; nothing above the eyes changes.
+    last = clip.frame(clip.frame_count - 1)
+    changed = np.abs(last.astype(np.int16) - image.astype(np.int16)).sum(axis=2) > 0
+    columns = np.flatnonzero(changed.any(axis=0))
+    assert columns.min() > parts.face.left_eye.x + parts.face.left_eye.w, (columns.min(), parts.face.left_eye)
+    assert not changed[: round(eye.y)].any()
+
+
+def test_in_a_loop_the_tear_fades_out_before_the_clip_starts_again(mouth_sized: Character) -> None:
+    image, _, parts = mouth_sized
+    plan = MotionPlan(duration_s=3.0, tracks=(Track("eyes", "tear", amplitude=0.7, end_s=3.0),))
+    clip = ClipRenderer(image, parts, plan, RenderSettings(fps=FPS, frame_count=3 * FPS, seed=0, loop=True))
+    first, middle, last = (clip.frame(i).astype(np.int16) for i in (0, clip.frame_count // 2, clip.frame_count - 1))
+    assert np.abs(middle - image).max() > 60  # the tear is there midway
+    assert np.abs(first - image).max() == 0
+    assert np.abs(last - image).max() < 20  # and almost gone at the seam
+
+
 def test_a_drawn_smile_leaves_everything_away_from_the_mouth_untouched(mouth_sized: Character) -> None:
     image, _, parts = mouth_sized
     far = outside(around_mouth(parts), image.shape[:2])

@@ -692,3 +692,18 @@ def test_shyness_looks_down_and_aside_and_blushes_without_a_note() -> None:
     plan = plan_for("she looks at him shyly")
     assert only(plan, "head", "blush") and only(plan, "head", "look").direction == "down"
     assert not [note for note in plan.notes if "shyly" in note], plan.notes
+
+
+@pytest.mark.parametrize(
+    "prompt", ["a single tear rolls down her cheek", "teary eyes", "a tear runs down her face", "她流泪了"]
+)
+def test_a_tear_runs_down_the_cheek(prompt: str) -> None:
+    plan = plan_for(prompt)
+    assert [t.action for t in asked(plan) if t.part == "eyes"].count("tear") >= 1
+    assert not plan.notes, plan.notes
+
+
+def test_crying_is_a_tear_on_a_sad_face_and_says_sobbing_is_not_drawn() -> None:
+    plan = plan_for("she cries softly")
+    assert only(plan, "eyes", "tear") and only(plan, "mouth", "frown") and only(plan, "head", "look")
+    assert any("sobbing is not drawn yet" in note for note in plan.notes), plan.notes

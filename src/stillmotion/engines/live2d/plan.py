@@ -47,6 +47,7 @@ ACTIONS: Final[dict[str, dict[str, frozenset[str | None]]]] = {
         "wink": frozenset({"left", "right"}),
         "look": frozenset({"left", "right", "up", "down"}),
         "close": frozenset({None}),  # closed and held ("with her eyes closed"), not a blink
+        "tear": frozenset({"left", "right", None}),  # a tear runs down the cheek under that eye
     },
     "mouth": {
         "smile": frozenset({None}),

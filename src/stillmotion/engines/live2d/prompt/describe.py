@@ -24,6 +24,7 @@ _CHARACTER_VERBS: Final[dict[tuple[str, str], str]] = {
     ("mouth", "laugh"): "laughs",
     ("mouth", "frown"): "frowns",
     ("head", "blush"): "blushes",
+    ("eyes", "tear"): "sheds a tear",
     ("body", "breathe"): "breathes",
     ("body", "sway"): "sways",
     ("body", "lean"): "leans {to}",

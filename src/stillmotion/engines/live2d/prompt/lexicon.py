@@ -67,8 +67,8 @@ def _unsupported(pattern: str, reason: str) -> _Phrase:
 
 _HANDS = "hands and arms are not drawn yet"
 _FACE_EXPRESSION = (
-    "this expression is not drawn yet: the engine draws smiles, laughs, frowns, blushes, open mouths, blinks and "
-    "closed eyes"
+    "this expression is not drawn yet: the engine draws smiles, laughs, frowns, blushes, tears, open mouths, blinks "
+    "and closed eyes"
 )
 _ANIMAL = "animal ears and tails are not drawn yet"
 
@@ -256,6 +256,15 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
         "@anger",
     ),
     _p(_v("pout pouts pouted pouting"), "mouth.frown", amplitude=0.5),
+    # Tears: a drop runs down the cheek; crying adds the sad face (sobbing shoulders are not drawn).
+    _p(
+        r"(?:a\s+)?(?:single\s+)?tears?\s+(?:\w+\s+)?(?:roll|rolls|rolling|run|runs|running|stream|streams"
+        r"|streaming|fall|falls|falling|trickle|trickles|slide|slides|drop|drops)|tear\s?drops?|teary|tearful"
+        r"|watery\s+eyes|eyes\s+(?:well|wells|welling|fill|filling|glisten\w*)(?:\s+up)?(?:\s+with\s+tears)?"
+        r"|about\s+to\s+cry|sheds?\s+a\s+tear",
+        "eyes.tear",
+    ),
+    _p(r"cry|cries|cried|crying|weep\w*|sob|sobs|sobbing|in\s+tears", "@cry"),
     _p(
         r"blush\w*|cheeks?\s+(?:\w+ing\s+|\w+\s+)?(?:pink|red|rosy|flushed)|flush(?:es|ed|ing)?|rosy\s+cheeks"
         r"|(?:turns?|turning|turned|goes|going|went)\s+(?:bright\s+|deep\s+)?(?:red|pink|crimson)",
@@ -469,8 +478,6 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
         r"|reach(?:es|ed|ing)?\s+out|shrug\w*|stretch(?:es|ed|ing)",
         _HANDS,
     ),
-    _unsupported(r"cry|cries|cried|crying|weep\w*|sob|sobs|sobbing", "crying and tears are not drawn yet"),
-    _unsupported(r"tears\s+(?:roll|rolling|stream|streaming|fall|falling)", "tears are not drawn yet"),
     _unsupported(
         r"eyebrows?\s+(?:raise|raises|raised|rise|rises|lift|lifts|furrow\w*)"
         r"|rais(?:e|es|ed|ing)\s+(?:(?:her|his|their)\s+)?(?:eyebrows?|brows?)|eyes\s+widen\w*",
@@ -507,12 +514,6 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
         _HANDS,
     ),
     # The face beyond smiles and open mouths.
-    _unsupported(
-        r"(?:a\s+)?(?:single\s+)?tears?\s+(?:\w+\s+)?(?:roll|rolls|rolling|run|runs|running|stream|streams|fall"
-        r"|falls|trickle|trickles|slide|slides|drop|drops)|teary|tearful|tear\s?drops?|watery\s+eyes"
-        r"|eyes\s+(?:well|wells|welling|fill|filling|glisten\w*)(?:\s+up)?(?:\s+with\s+tears)?|about\s+to\s+cry",
-        "tears are not drawn yet",
-    ),
     _unsupported(
         r"(?:looks?|looking|seems?|appears?|feels?|is|gets?|getting|becomes?|grows?|turns?|turning)\s+"
         r"(?:very\s+|so\s+|really\s+|a\s+little\s+|slightly\s+|more\s+)?"
@@ -581,6 +582,10 @@ EXPRESSIONS: Final[dict[str, tuple[tuple[tuple[str, str, str | None, float], ...
     "@sad": (
         (("head", "look", "down", 0.5), ("mouth", "frown", None, 0.5), ("eyes", "close", None, 0.25)),
         "raised inner brows are not drawn yet; drawn as a lowered head, heavy lids and drooping mouth corners",
+    ),
+    "@cry": (
+        (("eyes", "tear", None, 0.7), ("mouth", "frown", None, 0.6), ("head", "look", "down", 0.3)),
+        "sobbing is not drawn yet; drawn as a tear, drooping mouth corners and a lowered head",
     ),
     # Brows drawn down and in are not in the rig: a frown and a glare (the lids a little down, held).
     "@anger": (

@@ -43,6 +43,7 @@ from stillmotion.engines.live2d.rig.face import (
     _open,
     _smile,
     _talk,
+    _tear,
     _wink,
 )
 from stillmotion.engines.live2d.rig.hair import _clothes_wind, _hair_wind
@@ -82,6 +83,7 @@ _BUILDERS: Final[dict[tuple[str, str], Callable[[Track, FieldContext], TrackMoti
     ("mouth", "laugh"): _laugh,
     ("mouth", "frown"): _frown,
     ("head", "blush"): _blush,
+    ("eyes", "tear"): _tear,
     ("body", "breathe"): _breathe,
     ("body", "sway"): _sway,
     ("body", "lean"): _lean,
@@ -141,6 +143,7 @@ class LocalField:
     mouth_open: Curve  # (T,)
     smile: Curve  # (T,)
     blush: Curve  # (T,)
+    tears: dict[Side, Curve]  # (T,) how far a tear under each eye has run
     notes: list[str]
     drawn: tuple[int, ...] = ()  # plan indices of the tracks that drew anything
     groups: tuple[str, ...] = ()  # (K,) each term's deformer group
@@ -168,6 +171,7 @@ class LocalField:
         mouth_open = np.zeros(frame_count)
         smile = np.zeros(frame_count)
         blush = np.zeros(frame_count)
+        tears: dict[Side, Curve] = {}
         bases: list[Vector] = []
         curves: list[Curve] = []
         groups: list[str] = []
@@ -187,7 +191,9 @@ class LocalField:
                 smile = np.where(np.abs(drawn.smile) > np.abs(smile), drawn.smile, smile)
             if drawn.blush is not None:
                 blush = np.maximum(blush, drawn.blush)
-            painted = drawn.mouth_open is not None or drawn.smile is not None or drawn.blush is not None
+            for side, running in drawn.tears.items():
+                tears[side] = np.maximum(tears.get(side, np.zeros(frame_count)), running)
+            painted = drawn.mouth_open is not None or drawn.smile is not None or drawn.blush is not None or drawn.tears
             if drawn.terms or drawn.lids or painted:
                 drawn_tracks.append(plan_index)
             if not drawn.terms:
@@ -224,6 +230,7 @@ class LocalField:
             mouth_open=mouth_open,
             smile=smile,
             blush=blush,
+            tears=tears,
             notes=notes,
             drawn=tuple(drawn_tracks),
             groups=tuple(groups),

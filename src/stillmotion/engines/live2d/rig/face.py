@@ -4,6 +4,7 @@ bobs the head (`head._nod_basis`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final
 
 import numpy as np
@@ -153,6 +154,25 @@ def _blush(track: Track, context: FieldContext) -> TrackMotion:
     _need_geometry(context)
     pose = motion.pose_curve(track, context.clock)
     return TrackMotion(track, blush=pose * min(1.0, track.amplitude / NATURAL_AMPLITUDE))
+
+
+def _tear(track: Track, context: FieldContext) -> TrackMotion:
+    """A tear runs down from under one eye (painted by `rig.tear`): the viewer's right eye unless the track
+    names the other; `repeats` tears one after another. Nothing moves."""
+    _need_geometry(context)
+    side: Side = "left" if track.direction == "left" else "right"
+    clock = context.clock
+    running = motion.ramp_curve(track, replace(clock, loop=False))  # down the cheek, never back up
+    if clock.loop:
+        # In a loop the tear runs down over the first 80% of the clip and fades out over the rest (values above
+        # 1 are `rig.tear`'s fading), so that the clip starts and ends without it.
+        fading = np.clip((clock.times / clock.duration_s - 0.8) / 0.2, 0.0, 1.0)
+        running = np.where(
+            fading > 0.0,
+            1.0 + fading,
+            motion.ramp_curve(replace(track, end_s=0.8 * track.end_s), replace(clock, loop=False)),
+        )
+    return TrackMotion(track, tears={side: running})
 
 
 def _open(track: Track, context: FieldContext) -> TrackMotion:

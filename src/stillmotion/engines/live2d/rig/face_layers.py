@@ -16,6 +16,7 @@ from stillmotion.engines.live2d.parts import Box
 from stillmotion.engines.live2d.rig.blush import Blush
 from stillmotion.engines.live2d.rig.eyelids import Eyelid
 from stillmotion.engines.live2d.rig.mouth import MouthCurve, MouthInterior, MouthOpening
+from stillmotion.engines.live2d.rig.tear import Tear
 from stillmotion.engines.live2d.rig.tracing import Region
 
 RGBFrame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
@@ -35,10 +36,11 @@ class FaceLayers:
         face: Box | None = None,
         smile_mouth: Box | None = None,
         cheeks_under: dict[str, Box] | None = None,
+        tears_under: dict[str, Box] | None = None,
     ) -> None:
         """`mouth`: a mouth that opens; `smile_mouth`: a drawn mouth whose line bends into a smile (needs
         `face`, which also sets the least opening of a line-drawn mouth); `cheeks_under`: the eyes whose cheeks
-        blush (needs `face`)."""
+        blush and `tears_under` those a tear runs from (both need `face`)."""
         self._original = canvas
         built = {side: Eyelid.build(canvas, box, offset=offset, drawn=drawn) for side, box in eyes.items()}
         self.eyelids = {side: lid for side, lid in built.items() if lid is not None}
@@ -60,13 +62,25 @@ class FaceLayers:
             if cheeks_under and face is not None
             else None
         )
+        made = {
+            side: Tear.build(canvas, eye, face, offset=offset, drawn=drawn)
+            for side, eye in (tears_under or {}).items()
+            if face is not None
+        }
+        self.tears = {side: tear for side, tear in made.items() if tear is not None}
         self._working = canvas.copy()
         self._dirty: list[Region] = []
         # What the last `canvas_for` changed: the regions it restored and those it painted.
         self.touched: list[Region] = []
 
     def canvas_for(
-        self, lids: Mapping[str, float], mouth_open: float, smile: float = 0.0, *, blush: float = 0.0
+        self,
+        lids: Mapping[str, float],
+        mouth_open: float,
+        smile: float = 0.0,
+        *,
+        blush: float = 0.0,
+        tears: Mapping[str, float] | None = None,
     ) -> RGBFrame:
         """The canvas with the layers at these strengths; regions painted for the previous frame are
         restored first. The result is reused by the next call."""
@@ -79,6 +93,11 @@ class FaceLayers:
         if self.blush is not None and blush > 0.0:  # under everything else: the skin flushes
             self.blush.paint(self._working, blush)
             self._dirty.extend(self.blush.regions)
+        for side, tear in self.tears.items():
+            running = (tears or {}).get(side, 0.0)
+            if running > 0.0:
+                tear.paint(self._working, running)
+                self._dirty.append(tear.region)
         if self.smile is not None and smile != 0.0:  # below 0 a frown: the corners bend down
             self.smile.paint(self._working, smile)
             self._dirty.append(self.smile.region)

@@ -39,6 +39,7 @@ class TrackMotion:
     # (T,) -1 (a frown) .. 0 .. 1 (a natural smile) .. 1.43: how far a drawn mouth's line curves, and which way
     smile: Curve | None = None
     blush: Curve | None = None  # (T,) 0 .. 1: how far the cheeks have flushed
+    tears: dict[Side, Curve] = field(default_factory=dict)  # (T,) 0 .. 1: how far a tear under each eye has run
     note: str | None = None
 
 
