@@ -261,10 +261,10 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
         r"(?:a\s+)?(?:single\s+)?tears?\s+(?:\w+\s+)?(?:roll|rolls|rolling|run|runs|running|stream|streams"
         r"|streaming|fall|falls|falling|trickle|trickles|slide|slides|drop|drops)|tear\s?drops?|teary|tearful"
         r"|watery\s+eyes|eyes\s+(?:well|wells|welling|fill|filling|glisten\w*)(?:\s+up)?(?:\s+with\s+tears)?"
-        r"|about\s+to\s+cry|sheds?\s+a\s+tear",
+        r"|sheds?\s+a\s+tear",
         "eyes.tear",
     ),
-    _p(r"cry|cries|cried|crying|weep\w*|sob|sobs|sobbing|in\s+tears", "@cry"),
+    _p(r"cry|cries|cried|crying|weep\w*|sob|sobs|sobbing|in\s+tears|about\s+to\s+cry", "@cry"),
     _p(
         r"blush\w*|cheeks?\s+(?:\w+ing\s+|\w+\s+)?(?:pink|red|rosy|flushed)|flush(?:es|ed|ing)?|rosy\s+cheeks"
         r"|(?:turns?|turning|turned|goes|going|went)\s+(?:bright\s+|deep\s+)?(?:red|pink|crimson)",
