@@ -317,6 +317,16 @@ def test_in_a_loop_the_tear_fades_out_before_the_clip_starts_again(mouth_sized: 
     assert np.abs(last - image).max() < 20  # and almost gone at the seam
 
 
+def test_in_a_loop_a_late_tear_runs_in_its_own_span(mouth_sized: Character) -> None:
+    image, _, parts = mouth_sized
+    plan = MotionPlan(duration_s=3.0, tracks=(Track("eyes", "tear", amplitude=0.7, start_s=2.6, end_s=3.0),))
+    clip = ClipRenderer(image, parts, plan, RenderSettings(fps=FPS, frame_count=3 * FPS, seed=0, loop=True))
+    before_span = clip.frame(round(2.5 * FPS)).astype(np.int16)
+    in_span = clip.frame(round(2.8 * FPS)).astype(np.int16)
+    assert np.abs(before_span - image).max() == 0  # nothing before it starts
+    assert np.abs(in_span - image).max() > 60
+
+
 def test_a_drawn_smile_leaves_everything_away_from_the_mouth_untouched(mouth_sized: Character) -> None:
     image, _, parts = mouth_sized
     far = outside(around_mouth(parts), image.shape[:2])

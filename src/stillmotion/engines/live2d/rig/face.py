@@ -157,21 +157,21 @@ def _blush(track: Track, context: FieldContext) -> TrackMotion:
 
 
 def _tear(track: Track, context: FieldContext) -> TrackMotion:
-    """A tear runs down from under one eye (painted by `rig.tear`): the viewer's right eye unless the track
-    names the other; `repeats` tears one after another. Nothing moves."""
+    """A tear runs down from under one eye (painted by `rig.tear`) over the track's span: the viewer's right eye
+    unless the track names the other. Nothing moves."""
     _need_geometry(context)
     side: Side = "left" if track.direction == "left" else "right"
-    clock = context.clock
-    running = motion.ramp_curve(track, replace(clock, loop=False))  # down the cheek, never back up
-    if clock.loop:
-        # In a loop the tear runs down over the first 80% of the clip and fades out over the rest (values above
-        # 1 are `rig.tear`'s fading), so that the clip starts and ends without it.
-        fading = np.clip((clock.times / clock.duration_s - 0.8) / 0.2, 0.0, 1.0)
-        running = np.where(
-            fading > 0.0,
-            1.0 + fading,
-            motion.ramp_curve(replace(track, end_s=0.8 * track.end_s), replace(clock, loop=False)),
-        )
+    once = replace(context.clock, loop=False)  # down the cheek, never back up
+    bounds = motion.span(track, once)
+    if not context.clock.loop or bounds is None:
+        running = motion.ramp_curve(track, once)
+    else:
+        # In a loop the tear runs down over the first 80% of its span (within the clip) and fades out over the
+        # rest (values above 1 are `rig.tear`'s fading; 2 is gone), so that the loop's seam never cuts a tear.
+        start, end = bounds
+        fade_from = start + 0.8 * (end - start)
+        fading = np.clip((once.times - fade_from) / (end - fade_from), 0.0, 1.0)
+        running = np.where(fading > 0.0, 1.0 + fading, motion.ramp_curve(replace(track, end_s=fade_from), once))
     return TrackMotion(track, tears={side: running})
 
 

@@ -62,12 +62,11 @@ class FaceLayers:
             if cheeks_under and face is not None
             else None
         )
-        made = {
-            side: Tear.build(canvas, eye, face, offset=offset, drawn=drawn)
-            for side, eye in (tears_under or {}).items()
-            if face is not None
-        }
-        self.tears = {side: tear for side, tear in made.items() if tear is not None}
+        self.tears: dict[str, Tear] = {}
+        for side, eye in (tears_under or {}).items():
+            tear = Tear.build(canvas, eye, face, offset=offset, drawn=drawn) if face is not None else None
+            if tear is not None:
+                self.tears[side] = tear
         self._working = canvas.copy()
         self._dirty: list[Region] = []
         # What the last `canvas_for` changed: the regions it restored and those it painted.

@@ -530,8 +530,7 @@ def _rim(work: _Work) -> Source | None:
     contours, _ = cv2.findContours(bright.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     candidates = [(contour, False) for contour in contours]
     # Dark level ellipses (a drink) inside a pale, brighter ring (the rim).
-    dark = (work.val < 0.5).astype(np.uint8)
-    for part, _area, _ in _components(dark.astype(bool), min_share=0.005):
+    for part, _area, _ in _components(work.val < 0.5, min_share=0.005):
         ring = cv2.dilate(part.astype(np.uint8), _kernel(5)).astype(bool) & ~part
         if not ring.any() or float(work.val[ring].mean()) < float(work.val[part].mean()) + 0.3:
             continue
