@@ -26,6 +26,7 @@ from stillmotion.engines.live2d.parts import Parts, find_parts
 from stillmotion.engines.live2d.plan import SCENE_CYCLE_S, MotionPlan, Track
 from stillmotion.engines.live2d.prompt import describe_plan, parse_prompt
 from stillmotion.engines.live2d.prompt.scene_words import scene_words
+from stillmotion.engines.live2d.prompt.schedule import ASKED_SCENE_MIN
 from stillmotion.engines.live2d.regions import fallback_parts
 from stillmotion.engines.live2d.render.compositor import ClipRenderer, RenderSettings
 from stillmotion.engines.live2d.scene.regions import find_sky
@@ -148,9 +149,9 @@ _CHARACTER_PARTS: Final = frozenset({"head", "eyes", "mouth", "hair", "body", "c
 # What the prompt optimizer adds to a landscape (a picture without a face, under a sky): the scene's own life,
 # drawn only where the picture shows it (`scene/`).
 _LANDSCAPE_LIFE: Final = ("clouds", "water", "foliage")
-# The optimizer's scene life is gentle: half what the least scene motion a prompt asks for gets
-# (`schedule.ASKED_SCENE_MIN`), so that what was asked for stands out from what was added.
-LANDSCAPE_LIFE_AMPLITUDE: Final = 0.25
+# The optimizer's scene life is gentle: half what the least scene motion a prompt asks for gets, so that what
+# was asked for stands out from what was added.
+LANDSCAPE_LIFE_AMPLITUDE: Final = ASKED_SCENE_MIN / 2
 
 
 def _is_landscape(picture: npt.NDArray[np.uint8]) -> bool:

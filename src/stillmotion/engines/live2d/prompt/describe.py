@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from stillmotion.engines.live2d.plan import MotionPlan, Track
+from stillmotion.engines.live2d.prompt.schedule import ASKED_ZOOM_MIN
 
 _CHARACTER_VERBS: Final[dict[tuple[str, str], str]] = {
     ("head", "nod"): "nods",
@@ -130,8 +131,8 @@ def describe_plan(plan: MotionPlan) -> str:
     for track in plan.tracks:
         if track.part == "camera":
             verb = _CAMERA_VERBS[track.action].format(to=_to(track.direction), dir=track.direction)
-            # A slow or slight zoom that was asked for keeps a least amplitude (`schedule.ASKED_ZOOM_MIN`).
-            slow = 0.68 if track.action == "zoom" else 0.45
+            # A slow or slight zoom that was asked for keeps a least amplitude.
+            slow = ASKED_ZOOM_MIN if track.action == "zoom" else 0.45
             if track.action != "static" and track.amplitude <= slow:
                 verb = f"slowly {verb}"
             elif track.action != "static" and track.amplitude >= 0.95:
