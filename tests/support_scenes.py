@@ -64,6 +64,33 @@ def river_landscape(width: int = 240, height: int = 160, *, seed: int = 1) -> Sc
     )
 
 
+def hazy_range(width: int = 240, height: int = 160, *, seed: int = 3) -> Scene:
+    """A blue sky (top 35%) over a hazy blue-grey mountain range with a thin snowy ridge (35-60%), as smooth and
+    nearly as blue as the sky; a white mast (2% of the width) stands from a dark hull up into the sky; grass below."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    ridge = 0.35 * height + 0.06 * height * np.sin(xx[0] / width * 9.0) + 0.03 * height * np.sin(xx[0] / width * 23.0)
+    t = (yy / height)[..., None]
+    image = (1 - t) * np.array([96, 150, 225], np.float32) + t * np.array([200, 222, 245], np.float32)
+    rock = yy >= ridge[None, :] + 3
+    snow = (yy >= ridge[None, :]) & ~rock
+    image[rock] = np.array([110, 118, 140], np.float32) + 4.0 * _noise((height, width), rng, cell=6.0)[rock, None]
+    image[snow] = (240, 244, 250)
+    ground_start = round(0.6 * height)
+    image[ground_start:] = (70, 130, 55)
+    mast_x0, mast_x1 = round(0.7 * width), round(0.72 * width)
+    image[round(0.1 * height) : ground_start, mast_x0:mast_x1] = (245, 245, 240)
+    image[ground_start - 8 : ground_start, round(0.62 * width) : round(0.8 * width)] = (120, 50, 40)
+    return Scene(
+        np.clip(image, 0, 255).astype(np.uint8),
+        {
+            "sky": (0, 0, width, round(0.29 * height)),
+            "range": (0, round(0.42 * height), width, ground_start),
+            "mast": (mast_x0, round(0.42 * height), mast_x1, ground_start),
+        },
+    )
+
+
 def waterfall(width: int = 200, height: int = 200, *, seed: int = 2) -> Scene:
     """Dark textured rock with a white, vertically streaked waterfall down its middle, dark ground below."""
     rng = np.random.default_rng(seed)

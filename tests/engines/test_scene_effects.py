@@ -158,6 +158,23 @@ def test_plants_sway_more_at_their_tips_than_at_their_foot() -> None:
     assert np.array_equal(frames[-1][y1 + 12 :], frames[0][y1 + 12 :])  # the river is left alone
 
 
+def test_a_meadow_down_to_the_frames_edge_sways_all_over_its_near_grass_the_most() -> None:
+    # Grass seen in perspective stands everywhere on the ground: rooted at the frame's bottom edge as one tall
+    # plant, the near half of the meadow hardly moved.
+    scene = river_landscape()
+    image = scene.image.copy()
+    hills_start = scene.boxes["hills"][1]
+    image[hills_start:] = scene.image[hills_start : hills_start + 1].repeat(image.shape[0] - hills_start, axis=0)
+    grass = scene.image[hills_start : scene.boxes["hills"][3]]
+    for row in range(hills_start, image.shape[0], grass.shape[0]):
+        image[row : row + grass.shape[0]] = grass[: image.shape[0] - row]
+    frames = frames_of(renderer(image, Track("scene", "foliage")))
+    height, width = image.shape[:2]
+    far = change(frames, (0, hills_start + 4, width, (hills_start + height) // 2))
+    near = change(frames, (0, (hills_start + 3 * height) // 4, width, height))
+    assert near > far > 0.0, (near, far)
+
+
 # -- vapour, fire, lightning -----------------------------------------------------------------------------
 
 
@@ -324,6 +341,33 @@ def test_the_optimizer_adds_no_scene_life_where_the_prompt_moves_part_of_the_sce
     assert isinstance(plan, dict)
     scene = {(t["action"], t["source"]) for t in plan["tracks"] if t["part"] == "scene"}
     assert scene == {("falls", "prompt")}
+
+
+def test_the_falls_and_the_river_they_pour_into_are_two_motions_in_two_places(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import scenes
+
+    plan = render_prompt(tmp_path, scenes.landscape().image, "the waterfall pours down into the river")["motion_plan"]
+    assert isinstance(plan, dict)
+    placed = {t["action"]: t.get("region") for t in plan["tracks"] if t["part"] == "scene"}
+    assert set(placed) == {"falls", "water"}
+    _, falls_y, falls_w, falls_h = placed["falls"]
+    _, river_y, river_w, _ = placed["water"]
+    assert river_w > 2 * falls_w and river_y > falls_y + falls_h // 2  # the river below, not the falls again
+
+
+def test_a_breeze_on_a_landscape_sways_its_plants(tmp_path: Path) -> None:
+    # There is no hair for the wind on a landscape, nor a body to sway: the plants are what the wind moves.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import scenes
+
+    image = scenes.landscape().image
+    for prompt in ("a light breeze", "the wildflowers in the foreground sway in the breeze"):
+        plan = render_prompt(tmp_path, image, prompt)["motion_plan"]
+        assert isinstance(plan, dict)
+        asked = {(t["part"], t["action"]) for t in plan["tracks"] if t["source"] == "prompt"}
+        assert asked == {("scene", "foliage")}, (prompt, asked)
+        assert plan["notes"] == [], prompt
 
 
 def test_the_optimizer_leaves_a_cup_on_a_table_without_scene_life(tmp_path: Path) -> None:

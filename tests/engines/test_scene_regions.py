@@ -10,7 +10,7 @@ import pytest
 from stillmotion.engines.live2d.regions import fallback_parts
 from stillmotion.engines.live2d.scene import regions
 from stillmotion.engines.live2d.scene.regions import Region
-from support_scenes import Box, candle, cup, mirror_lake, plain, river_landscape, waterfall
+from support_scenes import Box, candle, cup, hazy_range, mirror_lake, plain, river_landscape, waterfall
 
 
 def overlap(region: Region, box: Box) -> float:
@@ -38,6 +38,24 @@ def test_the_sky_is_the_top_of_a_landscape_down_to_the_hills() -> None:
     assert sky is not None
     assert overlap(sky, scene.boxes["sky"]) > 0.85
     assert outside(sky, scene.boxes["sky"]) == 0
+
+
+def test_the_sky_stops_at_a_hazy_mountain_ridge_and_leaves_out_a_mast_standing_in_it() -> None:
+    # The range is smooth and as blue as a pale sky: only its hard ridge tells it apart. Before the sky was cut
+    # there, the whole range drifted with the clouds; a white mast let the sky run down it to the hull.
+    scene = hazy_range()
+    sky = regions.find_sky(scene.image)
+    assert sky is not None
+    assert overlap(sky, scene.boxes["sky"]) > 0.9
+    assert overlap(sky, scene.boxes["range"]) < 0.02
+    assert overlap(sky, scene.boxes["mast"]) < 0.05
+
+
+@pytest.mark.parametrize("kind", ["flow", "still"])
+def test_a_blue_grey_mountain_range_against_the_sky_is_not_water(kind: regions.WaterKind) -> None:
+    scene = hazy_range()
+    water = regions.find_water(scene.image, kind)
+    assert water is None or overlap(water, scene.boxes["range"]) < 0.05
 
 
 def test_the_river_is_found_below_the_sky_and_flows_along_its_length() -> None:

@@ -149,9 +149,26 @@ _CHARACTER_PARTS: Final = frozenset({"head", "eyes", "mouth", "hair", "body", "c
 # What the prompt optimizer adds to a landscape (a picture without a face, under a sky): the scene's own life,
 # drawn only where the picture shows it (`scene/`).
 _LANDSCAPE_LIFE: Final = ("clouds", "water", "foliage")
-# The optimizer's scene life is gentle: half what the least scene motion a prompt asks for gets, so that what
-# was asked for stands out from what was added.
-LANDSCAPE_LIFE_AMPLITUDE: Final = ASKED_SCENE_MIN / 2
+# The optimizer's scene life is gentle: 40% of what the least scene motion a prompt asks for gets, so that what
+# was asked for stands out clearly from what was added.
+LANDSCAPE_LIFE_AMPLITUDE: Final = ASKED_SCENE_MIN * 0.4
+# What the wind moves on a character, read as the plants' sway on a landscape ("a light breeze", "sways").
+_WIND_ON_A_CHARACTER: Final = frozenset({("hair", "wind"), ("hair", "flutter"), ("body", "sway")})
+
+
+def _wind_in_the_plants(tracks: tuple[Track, ...]) -> tuple[Track, ...]:
+    """`tracks` of a landscape with the prompt's wind in hair and sway of a body (there is neither) drawn as the
+    plants swaying: "the wildflowers in the foreground sway in a light breeze" moves the meadow."""
+    windy = [t for t in tracks if t.source == "prompt" and (t.part, t.action) in _WIND_ON_A_CHARACTER]
+    if not windy:
+        return tracks
+    kept = tuple(t for t in tracks if t not in windy)
+    if any(t.part == "scene" and t.action == "foliage" for t in kept):
+        return kept
+    first = windy[0]
+    amplitude = max(ASKED_SCENE_MIN, max(t.amplitude for t in windy))
+    sway = replace(first, part="scene", action="foliage", direction=None, amplitude=amplitude)
+    return (*kept, sway)
 
 
 def _is_landscape(picture: npt.NDArray[np.uint8]) -> bool:
@@ -175,15 +192,19 @@ def _is_landscape(picture: npt.NDArray[np.uint8]) -> bool:
 
 def fit_plan(plan: MotionPlan, parts: Parts, *, picture: npt.NDArray[np.uint8] | None = None) -> MotionPlan:
     """`plan` without the secondary motion (optimizer, idle) that does not fit the picture; on a landscape (no
-    face, a sky) the optimizer's life is the scene's: clouds, water and plants move where the picture has them."""
+    face, a sky) the wind the prompt asks for sways the plants, and the optimizer's life is the scene's: clouds,
+    water and plants move where the picture has them."""
     if parts.face is not None:
         return plan
     kept = tuple(t for t in plan.tracks if t.source == "prompt" or t.part not in _CHARACTER_PARTS)
+    landscape = picture is not None and _is_landscape(picture)
+    if landscape:
+        kept = _wind_in_the_plants(kept)
     optimized = any(t.source == "optimizer" for t in plan.tracks)
     # A prompt that sets part of the scene moving has chosen what moves (a cinemagraph's still frame around one
     # motion); the optimizer's life is for prompts that move nothing of the scene.
     moves_scene = any(t.part == "scene" for t in kept)
-    if optimized and not moves_scene and not plan.still and picture is not None and _is_landscape(picture):
+    if optimized and not moves_scene and not plan.still and landscape:
         cycles = max(1, round(plan.duration_s / SCENE_CYCLE_S))
         kept += tuple(
             Track(

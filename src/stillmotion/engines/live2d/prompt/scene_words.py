@@ -69,6 +69,8 @@ _PLANTS = (
     r"|palm\s+trees?|ferns?|plants?|flowers?|wildflowers?|blossoms?|daisies|tulips|roses|sunflowers?|lavender"
     r"|meadow|field|fields|canopy|willows?|bamboo)"
 )
+# A place said between a subject and its verb: "in the foreground", "along the river bank", "on the hill".
+_WHERE = r"(?:in|on|at|along|by|near|beside|across|under|around|of)\s+(?:the\s+|a\s+)?\w+(?:\s+\w+)?"
 _PLANT_VERB = _v(
     "sway sways swayed swaying rustle rustles rustled rustling shake shakes shook shaking tremble trembles "
     "trembled trembling quiver quivers quivered quivering move moves moved moving wave waves waved waving bend "
@@ -83,6 +85,8 @@ SCENE_PHRASES: Final[tuple[_Phrase, ...]] = (
     _p(rf"{_WATERFALL}\s+{_BE}{_ADV}(?:{_FLOW}|{_FALLING})", "scene.falls"),
     _p(rf"(?:water|waters|stream|river)\s+{_BE}{_ADV}{_FALLING}", "scene.falls"),
     _p(r"(?:cascading|falling|tumbling|plunging)\s+water", "scene.falls"),
+    # ... and the river it falls into flows on: "pours down into the river", "cascades into the winding river"
+    _p(rf"(?:{_FLOW}|{_FALLING})\s+(?:down\s+)?into\s+(?:the\s+|a\s+)?(?:\w+\s+)?{_RIVER}", "scene.water"),
     # -- running water: along the river, or where the words say
     _p(rf"{_RIVER}\s+{_BE}{_ADV}{_FLOW}", "scene.water"),
     _p(r"(?:flowing|running|rushing|moving|babbling|gurgling|churning|streaming|roaring)\s+" + _RIVER, "scene.water"),
@@ -135,6 +139,8 @@ SCENE_PHRASES: Final[tuple[_Phrase, ...]] = (
     ),
     # -- plants
     _p(rf"{_PLANTS}\s+{_BE}{_ADV}{_PLANT_VERB}", "scene.foliage"),
+    # ... where they stand said in between: "the wildflowers in the foreground sway"
+    _p(rf"{_PLANTS}\s+{_WHERE}\s+{_BE}{_ADV}{_PLANT_VERB}", "scene.foliage"),
     _p(r"(?:swaying|rustling|waving|trembling|quivering|dancing)\s+" + _PLANTS, "scene.foliage"),
     # -- lightning
     _p(r"lightning|lightning\s+bolts?|thunder\s?bolts?|bolts?\s+of\s+lightning", "scene.lightning"),

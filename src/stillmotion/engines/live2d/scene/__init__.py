@@ -69,6 +69,7 @@ class _Context:
     plate: RGBFrame  # (H, W, 3) the background the plate effects move (the picture without a character)
     parts: Parts
     clock: Clock
+    falls_asked: bool = False  # a track of the plan draws the falling water already
     _sky: list[Region | None] = field(default_factory=list)
     _flames: list[list[Region]] = field(default_factory=list)
 
@@ -117,7 +118,7 @@ class SceneEffects:
         self.missing: list[tuple[Track, str]] = []
         self.substitutes: dict[int, Track] = {}
         self.notes: list[str] = []
-        context = _Context(picture, plate, parts, clock)
+        context = _Context(picture, plate, parts, clock, falls_asked=any(t.action == "falls" for _, t in tracks))
         for index, track in tracks:
             time = SceneTime.of(track, clock)
             if not bool((time.strength > 0.0).any()):
@@ -171,14 +172,21 @@ def _falls(track: Track, context: _Context, time: SceneTime, rng: np.random.Gene
 
 def _water(track: Track, context: _Context, time: SceneTime, rng: np.random.Generator) -> _Built:
     parts = context.character
-    # Water that the words send down ("water pours down") is looked for as falling water first.
-    falling = track.direction == "down" and regions.find_water(context.picture, "falls", parts=parts) is not None
+    # Water that the words send down ("water pours down") is looked for as falling water first, unless the falls
+    # are asked for beside it: "the waterfall pours down into the river" is the falls and the river.
+    falling = (
+        track.direction == "down"
+        and not context.falls_asked
+        and regions.find_water(context.picture, "falls", parts=parts) is not None
+    )
     if falling:
         return _falls(track, context, time, rng)
-    region = regions.find_water(context.picture, "flow", parts=parts)
+    region = regions.find_water(context.picture, "flow", parts=parts, without_falls=context.falls_asked)
     if region is None:
         # "The river flows" over a picture of a waterfall: the water there is falling water.
-        return _falls(track, context, time, rng)
+        return _Built([], None) if context.falls_asked else _falls(track, context, time, rng)
+    if context.falls_asked and track.direction == "down":
+        track = replace(track, direction=None)  # "down into the river": the falls go down, the river its own way
     direction = flow_direction(region, track.direction, long_axis=regions.long_axis(region))
     effect = FlowingWater(
         context.plate, region, time, rng, direction=direction, speed_share=RIVER_SPEED, amplitude=track.amplitude

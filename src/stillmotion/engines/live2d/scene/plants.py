@@ -2,7 +2,8 @@
 
 Over the green, textured region (`regions.find_foliage`), and a band around it as wide as the sway (so that a
 crown's outline moves against the sky rather than being cut), each pixel is displaced sideways by an amount that
-grows from nothing at the plants' foot (the lowest green pixel of each column) to their tips. The sway is a
+grows from nothing at the plants' foot (the lowest pixel of each upright run of green: a crown, a bush) to their
+tips; a meadow running down to the picture's bottom edge sways all over, its nearer blades the most. The sway is a
 gust travelling across the frame (the wind's direction when the words give one, leaning that way as well) plus
 a faster flutter whose phase differs from clump to clump. Laid on the background plate; fades in from nothing.
 """
@@ -14,6 +15,7 @@ from typing import Final
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from stillmotion.engines.live2d.scene.flow import (
     Floats,
@@ -55,13 +57,9 @@ class Sway:
         box_w, box_h = x1 - x0, y1 - y0
         green = np.zeros((box_h, box_w), np.float32)
         green[ry0 - y0 : ry1 - y0, rx0 - x0 : rx1 - x0] = region.alpha > 0.0
-        # Each column's foot: its lowest green pixel; the tips are a clump's height above it.
-        rows = np.arange(box_h, dtype=np.float32)[:, None]
-        has = green.any(axis=0)
-        foot = np.where(has, box_h - 1 - np.argmax(green[::-1] > 0, axis=0), 0).astype(np.float32)[None, :]
-        top = np.where(has, np.argmax(green > 0, axis=0), 0).astype(np.float32)[None, :]
-        tall = np.maximum(foot - top, 0.15 * short)
-        rise = np.clip((foot - rows) / tall, 0.0, 1.0) ** 1.3
+        rise = _rise(green > 0.0, short=short, on_bottom_edge=y1 >= height)
+        # Spread into the band around, so that a crown's outline moves against the sky behind it.
+        rise = cv2.dilate(rise, np.ones((3, 3), np.uint8), iterations=band // 2 + 1)
         grown = cv2.dilate(green, np.ones((3, 3), np.uint8), iterations=band // 2 + 1)
         near = cv2.GaussianBlur(grown, (0, 0), band / 2)
         self.weight = np.asarray(np.clip(near, 0.0, 1.0) * rise * sway, np.float32)  # px at full sway
@@ -93,3 +91,25 @@ class Sway:
         dx = cv2.multiply(shift, self.weight, scale=strength)
         colour = remap(self.source, fixed_maps(cv2.subtract(self.base[0], dx), self.base[1]))
         return [Patch(self.box, np.asarray(colour, np.uint8), self.alpha, alpha8=self.alpha8)]
+
+
+def _rise(green: npt.NDArray[np.bool_], *, short: int, on_bottom_edge: bool) -> Floats:
+    """`(h, w)` 0..1: how far each green pixel sways, by the upright run of green it is in (a crown, a bush, a
+    meadow). A run standing on something (a crown on its trunk, a bush on a path) is rooted at its lowest pixel and
+    sways more towards its top. A run down to the picture's bottom edge (the box's, when `on_bottom_edge`) is ground
+    seen in perspective, each blade rooted where it stands: it all sways, the nearer (lower) the more."""
+    height = green.shape[0]
+    rows = np.arange(height, dtype=np.int32)[:, None]
+    # Gaps of a few pixels (a dark stroke in the grass) do not split a run.
+    closed = cv2.morphologyEx(
+        green.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((max(3, round(0.02 * short)), 1), np.uint8)
+    ).astype(bool)
+    above = np.maximum.accumulate(np.where(closed, -1, rows), axis=0)  # the last gap at or above
+    below = np.minimum.accumulate(np.where(closed, height, rows)[::-1], axis=0)[::-1]  # the first gap at or below
+    top, foot = (above + 1).astype(np.float32), (below - 1).astype(np.float32)
+    here = rows.astype(np.float32)
+    tall = np.maximum(foot - top, 0.15 * short)
+    rooted = np.clip((foot - here) / tall, 0.0, 1.0) ** 1.3
+    ground = 0.6 + 0.4 * np.clip((here - top) / np.maximum(foot - top, 1.0), 0.0, 1.0)
+    meadow = (below >= height) & on_bottom_edge
+    return np.asarray(np.where(closed, np.where(meadow, ground, rooted), 0.0), np.float32)

@@ -72,6 +72,14 @@ class Source:
 # or plain things around it, or, for a tongue within a warm glow (a lit hearth), against the rest of that glow.
 FLAME_CONTRAST: Final = 0.25
 FLAME_IN_GLOW_CONTRAST: Final = 0.1
+# Sky in a row narrower than this share of the picture's width, below the rest, is not sky but something pale
+# standing in it or mirroring it.
+SKY_MIN_RUN: Final = 0.25
+# Water meeting the sky meets it along a level horizon: a top edge against the sky whose rows spread more than
+# this share of the picture's height (a standard deviation) is a ridge.
+RAGGED_SKYLINE: Final = 0.02
+# A grey step (0..1) this sharp, across a working pixel or two, is a skyline rather than a cloud's soft edge.
+SKYLINE_STEP: Final = 0.12
 # An opening (a darker ellipse a bright rim encloses: the drink in a cup) counts this many times a bright blob
 # of the same size when choosing where steam rises from.
 OPENING_PREFERENCE: Final = 3.0
@@ -256,6 +264,11 @@ def _sky_mask(work: _Work, character: Binary | None = None) -> Binary | None:
     if character is not None:
         candidate &= ~cv2.dilate(character.astype(np.uint8), _kernel(3)).astype(bool)
     candidate = _open_close(candidate, open_px=3, close_px=5)
+    # A skyline is a hard edge (a mountain's ridge, a roof), where a cloud's edge is soft: cut along the hard
+    # ones, so that a hazy blue-grey mountain, as smooth and blue as the sky, does not join it.
+    # Only where a dull side meets it: a white cloud's lower edge on blue sky is a hard edge too.
+    dull = (work.val < 0.65) & (work.sat < 0.3)
+    candidate &= ~(_hard_edges(work) & cv2.dilate(dull.astype(np.uint8), _kernel(5)).astype(bool))
     top = [part for part, _, _ in _components(candidate, min_share=0.01) if part[:2].any()]
     if not top:
         return None
@@ -264,10 +277,23 @@ def _sky_mask(work: _Work, character: Binary | None = None) -> Binary | None:
     # Down each column from the top edge to the first pixel that is not sky: nothing below the skyline (a lake
     # that mirrors the sky, a white wall) is sky.
     sky = np.cumprod(sky, axis=0).astype(bool)
+    # ... and no narrow stripe down from it either: a white mast or a sail, a reflection of the sky in a lake
+    # straight below the horizon. Rows keep only runs of sky at least SKY_MIN_RUN of the picture wide.
+    run = max(3, round(SKY_MIN_RUN * sky.shape[1]))
+    sky = cv2.morphologyEx(sky.astype(np.uint8), cv2.MORPH_OPEN, np.ones((1, run), np.uint8)).astype(bool)
     sky = _open_close(sky, open_px=3, close_px=1)
     # A sky has something under it: not the whole picture (a grey wall, a flat backdrop).
     bottom = sky[-max(1, sky.shape[0] // 7) :]
     return sky if float(sky.mean()) >= 0.04 and float(bottom.mean()) <= 0.3 else None
+
+
+def _hard_edges(work: _Work) -> Binary:
+    """Edges of the working copy with a grey step of at least SKYLINE_STEP across a pixel or two."""
+    grey = np.asarray(np.rint(cv2.cvtColor(work.rgb, cv2.COLOR_RGB2GRAY) * 255.0), np.uint8)
+    high = round(SKYLINE_STEP * 255.0 * 4.0)  # Sobel 3x3 of a step of s grey levels peaks at 4s
+    edges = cv2.Canny(grey, high // 2, high, L2gradient=True)
+    # Thickened, so that a gap of a pixel in a ridge's line does not let the mountain through.
+    return np.asarray(cv2.dilate(edges, _kernel(3)), np.uint8) > 0
 
 
 def find_sky(image: RGBFrame, *, parts: Parts | None = None) -> Region | None:
@@ -320,7 +346,10 @@ def _water_mask(
     found = [
         (part, area)
         for part, area, (_, cy) in _components(water, min_share=0.01)
-        if cy >= 0.4 * rows and blue[part].mean() >= 0.5 and not _sky_beside(work, part, sky)
+        if cy >= 0.4 * rows
+        and blue[part].mean() >= 0.5
+        and not _sky_beside(work, part, sky)
+        and not _skyline_under_sky(part, sky)
     ]
     mirror = _reflection(work, not_sky) if kind == "still" else None
     if not found:
@@ -328,6 +357,22 @@ def _water_mask(
     largest = found[0][1]
     mask = np.logical_or.reduce([part for part, area in found if area >= 0.3 * largest])
     return mask if mirror is None else mask | mirror, _water_colours
+
+
+def _skyline_under_sky(part: Binary, sky: Binary | None) -> bool:
+    """Whether `part` stands against the sky along a ragged top, with land below it: a blue-grey mountain range,
+    not water. A sea meets the sky too, but along a level horizon; a lake between wooded shores comes down to the
+    picture's bottom edge."""
+    if sky is None or part[-1].any():
+        return False
+    rows = part.shape[0]
+    columns = np.flatnonzero(part.any(axis=0))
+    tops = np.argmax(part[:, columns], axis=0)
+    above = np.maximum(tops - 2, 0)
+    against = sky[above, columns]
+    if against.size == 0 or float(against.mean()) < 0.5:
+        return False
+    return float(np.std(tops[against])) > RAGGED_SKYLINE * rows
 
 
 def _sky_beside(work: _Work, part: Binary, sky: Binary | None) -> bool:
@@ -409,12 +454,23 @@ def _tall(part: Binary) -> bool:
     return bool(rows.size and rows[-1] - rows[0] + 1 >= 1.2 * (columns[-1] - columns[0] + 1))
 
 
-def find_water(image: RGBFrame, kind: WaterKind, *, parts: Parts | None = None) -> Region | None:
+def find_water(
+    image: RGBFrame, kind: WaterKind, *, parts: Parts | None = None, without_falls: bool = False
+) -> Region | None:
     """Water of `kind`: falling (white, streaked vertically), flowing or still (blue to cyan, mostly low in the
-    frame, below the sky); never the sky, nor a character in front."""
+    frame, below the sky); never the sky, nor a character in front. `without_falls`: flowing or still water
+    leaves out the falling water (drawn by its own effect), which its foam would otherwise take in."""
     work = _Work.of(image)
     character = _character(work, parts)
-    mask, colours = _water_mask(work, kind, _sky_mask(work), character)
+    sky = _sky_mask(work)
+    mask, colours = _water_mask(work, kind, sky, character)
+    if mask is not None and without_falls and kind != "falls":
+        falls, _ = _water_mask(work, "falls", sky, character)
+        if falls is not None:
+            mask = mask & ~cv2.dilate(falls.astype(np.uint8), _kernel(9)).astype(bool)
+            # ... and the foam left at the falls' edges on its own.
+            parts = [part for part, _, _ in _components(mask, min_share=0.01)]
+            mask = np.logical_or.reduce(parts) if parts else None
     return None if mask is None else work.region(mask, colours=colours, feather=0.02, min_share=0.005)
 
 
