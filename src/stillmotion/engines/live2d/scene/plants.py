@@ -59,7 +59,7 @@ class Sway:
         green[ry0 - y0 : ry1 - y0, rx0 - x0 : rx1 - x0] = region.alpha > 0.0
         rise = _rise(green > 0.0, short=short, on_bottom_edge=y1 >= height)
         # Spread into the band around, so that a crown's outline moves against the sky behind it.
-        rise = cv2.dilate(rise, np.ones((3, 3), np.uint8), iterations=band // 2 + 1)
+        rise = np.asarray(cv2.dilate(rise, np.ones((3, 3), np.uint8), iterations=band // 2 + 1), np.float32)
         grown = cv2.dilate(green, np.ones((3, 3), np.uint8), iterations=band // 2 + 1)
         near = cv2.GaussianBlur(grown, (0, 0), band / 2)
         self.weight = np.asarray(np.clip(near, 0.0, 1.0) * rise * sway, np.float32)  # px at full sway

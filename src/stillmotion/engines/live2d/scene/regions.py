@@ -372,7 +372,7 @@ def _skyline_under_sky(part: Binary, sky: Binary | None) -> bool:
     against = sky[above, columns]
     if against.size == 0 or float(against.mean()) < 0.5:
         return False
-    return float(np.std(tops[against])) > RAGGED_SKYLINE * rows
+    return bool(float(np.std(tops[against])) > RAGGED_SKYLINE * rows)
 
 
 def _sky_beside(work: _Work, part: Binary, sky: Binary | None) -> bool:
@@ -469,8 +469,8 @@ def find_water(
         if falls is not None:
             mask = mask & ~cv2.dilate(falls.astype(np.uint8), _kernel(9)).astype(bool)
             # ... and the foam left at the falls' edges on its own.
-            parts = [part for part, _, _ in _components(mask, min_share=0.01)]
-            mask = np.logical_or.reduce(parts) if parts else None
+            pieces = [piece for piece, _, _ in _components(mask, min_share=0.01)]
+            mask = np.logical_or.reduce(pieces) if pieces else None
     return None if mask is None else work.region(mask, colours=colours, feather=0.02, min_share=0.005)
 
 
