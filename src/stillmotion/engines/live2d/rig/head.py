@@ -32,7 +32,7 @@ from stillmotion.engines.live2d.rig.terms import (
 NOD_FACE_H: Final = 0.16
 SHAKE_FACE_W: Final = 0.08
 TILT_DEG: Final = 8.0
-TURN_FACE_W: Final = 0.09
+TURN_FACE_W: Final = 0.115
 HEAD_LOOK_FACE_H: Final = 0.06
 # Idle like a rig (Live2D's conventions): head angles X / Y / Z and body angle, degrees at amplitude 1.0,
 # each on its own period.
