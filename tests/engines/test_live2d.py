@@ -455,7 +455,7 @@ def test_a_motion_the_picture_has_no_place_for_is_named_in_the_notes(tmp_path: P
     )
     plan = rendered.result.extra["motion_plan"]
     assert [track["action"] for track in plan["tracks"]] == ["pan"]
-    assert "not drawn: mouth smile (no face was found in the picture)" in plan["notes"]
+    assert "not drawn: mouth smile (no face was found in the picture), for 'smiles'" in plan["notes"]
 
 
 def test_the_prompt_parser_is_used_by_default(tmp_path: Path) -> None:

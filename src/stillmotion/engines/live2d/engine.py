@@ -25,6 +25,8 @@ from stillmotion.engines.live2d.motion import idle_plan, seed_from_image
 from stillmotion.engines.live2d.parts import Parts, find_parts
 from stillmotion.engines.live2d.plan import SCENE_CYCLE_S, MotionPlan, Track
 from stillmotion.engines.live2d.prompt import describe_plan, parse_prompt
+from stillmotion.engines.live2d.prompt.chinese import quote_originals, read_chinese
+from stillmotion.engines.live2d.prompt.lexicon import asked_words
 from stillmotion.engines.live2d.prompt.scene_words import scene_words
 from stillmotion.engines.live2d.prompt.schedule import ASKED_SCENE_MIN
 from stillmotion.engines.live2d.regions import fallback_parts
@@ -143,7 +145,7 @@ def make_plan(request: RenderRequest, *, seed: int, parser: PromptParser | None)
 
 # Parts that only a character has: the optimizer's and idle life's tracks for them are dropped from a picture
 # without a face (a coffee cup does not breathe, and has no hair in the wind).
-_CHARACTER_PARTS: Final = frozenset({"head", "eyes", "mouth", "hair", "body", "clothes"})
+_CHARACTER_PARTS: Final = frozenset({"head", "eyes", "mouth", "hair", "body", "clothes", "tail", "ears"})
 
 
 # What the prompt optimizer adds to a landscape (a picture without a face, under a sky): the scene's own life,
@@ -222,9 +224,14 @@ def fit_plan(plan: MotionPlan, parts: Parts, *, picture: npt.NDArray[np.uint8] |
     return replace(plan, tracks=kept)
 
 
-def as_drawn(plan: MotionPlan, drawn: tuple[Track, ...], *, has_face: bool = True) -> MotionPlan:
+# Why a prompt's motion of these parts was not drawn when the picture has a face: the part was not found.
+_NOT_FOUND: Final = {"tail": "no tail found in the picture", "ears": "no ears found in the picture"}
+
+
+def as_drawn(plan: MotionPlan, drawn: tuple[Track, ...], *, has_face: bool = True, prompt: str = "") -> MotionPlan:
     """`plan` reduced to the tracks the renderer drew, its description rewritten to match. A motion the prompt
-    asked for that the picture gave no place to draw gets a note, so that it never vanishes unsaid."""
+    asked for that the picture gave no place to draw gets a note, so that it never vanishes unsaid; the note
+    quotes the words of the `prompt` that asked for it where the phrase table finds them."""
     if plan.still or drawn == plan.tracks:
         return plan
     # Scene tracks come back placed (their `region` filled in) and have their own notes (`scene_notes`).
@@ -236,10 +243,20 @@ def as_drawn(plan: MotionPlan, drawn: tuple[Track, ...], *, has_face: bool = Tru
         # "grass sways in the wind": on a picture without a character the wind is the scene's, not a miss.
         and not (not has_face and t.action in ("wind", "flutter"))
     ]
-    why = "no face was found in the picture" if not has_face else "the picture has no part for it"
     notes = list(plan.notes)
-    for name in dict.fromkeys(f"{t.part} {t.action}" + (f" {t.direction}" if t.direction else "") for t in missing):
-        notes.append(f"not drawn: {name} ({why})")
+    english, chinese = read_chinese(prompt)
+    said: set[str] = set()
+    for track in missing:
+        name = f"{track.part} {track.action}" + (f" {track.direction}" if track.direction else "")
+        if name in said:
+            continue
+        said.add(name)
+        if not has_face:
+            why = "no face was found in the picture"
+        else:
+            why = _NOT_FOUND.get(track.part, "the picture has no part for it")
+        words = asked_words(english, f"{track.part}.{track.action}") if english else None
+        notes.append(quote_originals(f"not drawn: {name} ({why})" + (f", for {words!r}" if words else ""), chinese))
     reduced = replace(plan, tracks=drawn, notes=tuple(notes))
     return replace(reduced, optimized_prompt=describe_plan(reduced))
 
@@ -321,7 +338,7 @@ class Live2DEngine:
             output_path.unlink(missing_ok=True)
             raise
 
-        plan = as_drawn(asked, renderer.drawn_tracks, has_face=parts.face is not None)
+        plan = as_drawn(asked, renderer.drawn_tracks, has_face=parts.face is not None, prompt=request.prompt)
         plan = replace(plan, notes=plan.notes + scene_notes(request.prompt, renderer))
         extra: dict[str, Any] = {
             "motion_plan": plan.to_dict(),

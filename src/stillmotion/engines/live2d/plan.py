@@ -64,6 +64,9 @@ ACTIONS: Final[dict[str, dict[str, frozenset[str | None]]]] = {
     },
     "hair": {"wind": frozenset({"left", "right", None}), "flutter": frozenset({None})},
     "clothes": {"wind": frozenset({"left", "right", None}), "flutter": frozenset({None})},
+    # An animal's (`rig/animal.py`): a twitch of both ears, or of the one on the picture's left or right.
+    "tail": {"wag": frozenset({None})},
+    "ears": {"twitch": frozenset({None, "left", "right"})},
     "camera": {
         "zoom": frozenset({"in", "out"}),
         "pan": frozenset({"left", "right"}),

@@ -255,6 +255,7 @@ class Regions:
     head: Field | None = None  # head and hair, fading to 0 at the neck and shoulders
     face_inner: Field | None = None  # the features: eyes, nose, mouth
     head_radius: Field | None = None  # normalised elliptical distance from the head centre
+    parts: Parts | None = None  # what they were built from, full size: an animal's tail and ears are found there
 
     @classmethod
     def build(cls, parts: Parts, grid: Grid, image: RGBFrame | None = None) -> Regions:
@@ -273,7 +274,7 @@ class Regions:
 
         if parts.face is None:
             hair = np.zeros(grid.shape, dtype=np.float32)
-            return cls(grid, None, subject, body, hair, inside_x, inside_y, subject_box, carried)
+            return cls(grid, None, subject, body, hair, inside_x, inside_y, subject_box, carried, parts=parts)
 
         geometry = FaceGeometry.from_face(parts.face, image)
         face = geometry.face
@@ -305,6 +306,7 @@ class Regions:
             head=head,
             face_inner=face_inner,
             head_radius=head_radius,
+            parts=parts,
         )
 
     def pin_to_border(self, basis: Vector, peak: float) -> Vector:

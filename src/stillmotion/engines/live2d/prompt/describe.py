@@ -30,9 +30,11 @@ _CHARACTER_VERBS: Final[dict[tuple[str, str], str]] = {
     ("body", "sway"): "sways",
     ("body", "lean"): "leans {to}",
     ("body", "bounce"): "bounces",
+    ("tail", "wag"): "wags its tail",
+    ("ears", "twitch"): "twitches an ear",
 }
 _COUNTED: Final = frozenset(
-    {("head", "nod"), ("head", "shake"), ("eyes", "blink"), ("eyes", "wink"), ("body", "bounce")}
+    {("head", "nod"), ("head", "shake"), ("eyes", "blink"), ("eyes", "wink"), ("body", "bounce"), ("ears", "twitch")}
 )
 # {manner}: " gently" / " strongly" / "" from the amplitude.
 _SCENE_SENTENCES: Final[dict[tuple[str, str], str]] = {

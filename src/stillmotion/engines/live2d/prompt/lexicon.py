@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from stillmotion.engines.live2d.prompt.clauses import _normalize
+
 # Amplitudes on the plan's scale (see plan.py) and speed factors (fewer or more cycles, longer or shorter spans).
 SOFT_AMPLITUDE: Final = 0.35
 DEFAULT_AMPLITUDE: Final = 0.7
@@ -70,7 +72,7 @@ _FACE_EXPRESSION = (
     "this expression is not drawn yet: the engine draws smiles, laughs, frowns, blushes, tears, open mouths, blinks "
     "and closed eyes"
 )
-_ANIMAL = "animal ears and tails are not drawn yet"
+_ANIMAL = "an animal's panting is not drawn yet"
 
 
 _POSS = r"(?:her|his|their|its|the|my|your|one)"
@@ -527,14 +529,19 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
         _FACE_EXPRESSION,
     ),
     # Animals.
-    _unsupported(
-        r"ears?\s+(?:\w+\s+)?(?:twitch\w*|flick\w*|flop\w*|perk\w*|wiggle\w*|swivel\w*)"
-        r"|(?:twitch|twitches|twitching|flick|flicks|flicking|perks|perking)\s+(?:up\s+)?(?:its|her|his|their|the|one)"
-        r"\s+ears?|tails?\s+(?:\w+\s+)?(?:wag\w*|swish\w*|flick\w*|swing\w*|sway\w*|curl\w*)"
-        r"|(?:wag|wags|wagging|swish|swishes|swishing|flick|flicks|flicking)\s+(?:its|her|his|their|the)\s+tail"
-        r"|pant|pants|panting|tongue\s+out",
-        _ANIMAL,
+    _p(
+        r"ears?\s+(?:\w+\s+)?(?:twitch\w*|flick\w*|flop\w*|perk\w*|wiggle\w*|swivel\w*|bounc\w*)"
+        r"|(?:twitch|twitches|twitching|flick|flicks|flicking|perks|perking|wiggles|wiggling)\s+(?:up\s+)?"
+        r"(?:its|her|his|their|the|one|an)\s+ears?",
+        "ears.twitch",
     ),
+    _p(
+        r"tails?\s+(?:\w+\s+)?(?:wag\w*|swish\w*|flick\w*|swing\w*|sway\w*|curl\w*|twitch\w*|thump\w*)"
+        r"|(?:wag|wags|wagged|wagging|swish|swishes|swishing|flick|flicks|flicking|swings|swinging)\s+"
+        r"(?:its|her|his|their|the|a)\s+(?:\w+\s+)?tail|tail\s+wag\w*",
+        "tail.wag",
+    ),
+    _unsupported(r"pant|pants|panting|tongue\s+out", _ANIMAL),
     # The camera and the world.
     _unsupported(
         r"(?:boat|boats|ship|ships|sailboat|yacht|canoe|kayak|raft|ferry|vessel|hull)\s+(?:\w+\s+)?(?:\w+ly\s+)?"
@@ -593,3 +600,11 @@ EXPRESSIONS: Final[dict[str, tuple[tuple[tuple[str, str, str | None, float], ...
         "brows drawn down are not drawn yet; drawn as a frown and narrowed eyes",
     ),
 }
+
+
+def asked_words(prompt: str, target: str) -> str | None:
+    """The words of `prompt` that asked for `target` ("tail.wag": "tail flicking"), the longest match, or None:
+    quoted in a note when the picture gives the motion no place."""
+    text = _normalize(prompt)
+    found = [match.group() for phrase in _PHRASES if phrase.target == target for match in phrase.pattern.finditer(text)]
+    return max(found, key=len) if found else None

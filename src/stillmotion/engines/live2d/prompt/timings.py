@@ -57,6 +57,8 @@ _TIMINGS: Final[dict[tuple[str, str], _Timing]] = {
     ("hair", "flutter"): _Timing(3.0, cycle_s=0.8, min_s=0.5),
     ("clothes", "wind"): _Timing(4.0, cycle_s=3.0, min_s=1.0),
     ("clothes", "flutter"): _Timing(3.0, cycle_s=0.8, min_s=0.5),
+    ("tail", "wag"): _Timing(3.0, cycle_s=0.6, min_s=0.6),
+    ("ears", "twitch"): _Timing(1.0, cycle_s=0.5, min_s=0.3, default_count=2, spacing_s=0.8, countable=True),
     **{("camera", action): _SCENE for action in ACTIONS["camera"]},
     **{("ambient", action): _SCENE for action in ACTIONS["ambient"]},
     **{("scene", action): _Timing(3.0, cycle_s=SCENE_CYCLE_S, min_s=1.0) for action in ACTIONS["scene"]},

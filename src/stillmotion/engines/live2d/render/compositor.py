@@ -50,9 +50,18 @@ from stillmotion.engines.live2d.render.sampling import (
     support,
     window_map,
 )
+from stillmotion.engines.live2d.rig.animal import appendage_matte
 from stillmotion.engines.live2d.rig.deformers import LocalField
 from stillmotion.engines.live2d.rig.face_layers import FaceLayers
-from stillmotion.engines.live2d.rig.layers import LAYER_GAINS, Layer, build_stack, double_size, mattes_for, rgba
+from stillmotion.engines.live2d.rig.layers import (
+    LAYER_GAINS,
+    Layer,
+    build_stack,
+    double_size,
+    mattes_for,
+    rgba,
+    with_appendages,
+)
 from stillmotion.engines.live2d.rig.limits import StretchLimiter
 from stillmotion.engines.live2d.scene import Patch, SceneEffects, blend_into
 
@@ -113,6 +122,9 @@ class ClipRenderer:
         self.parts = parts
         self.geometry = geometry
         mattes = mattes_for(parts, geometry, first_frame)
+        appendages = appendage_matte(parts, (track for _, track in local_tracks))
+        if appendages is not None:
+            mattes = with_appendages(mattes, *appendages)
         zoom_min, zoom_max = self.camera.zoom_range
         self.local = LocalField.build(
             local_tracks,

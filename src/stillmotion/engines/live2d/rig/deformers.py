@@ -32,6 +32,7 @@ from stillmotion.engines.live2d import motion
 from stillmotion.engines.live2d.motion import Clock, Curve
 from stillmotion.engines.live2d.plan import Track
 from stillmotion.engines.live2d.regions import Field, Regions, Side, Vector
+from stillmotion.engines.live2d.rig.animal import _ear_twitch, _tail_wag
 from stillmotion.engines.live2d.rig.body import _bounce, _breathe, _lean, _sway, _without_face
 from stillmotion.engines.live2d.rig.face import (
     _blink,
@@ -92,6 +93,8 @@ _BUILDERS: Final[dict[tuple[str, str], Callable[[Track, FieldContext], TrackMoti
     ("hair", "flutter"): _hair_wind,
     ("clothes", "wind"): _clothes_wind,
     ("clothes", "flutter"): _clothes_wind,
+    ("tail", "wag"): _tail_wag,
+    ("ears", "twitch"): _ear_twitch,
 }
 
 

@@ -48,6 +48,9 @@ LAYER_GAINS: Final[Mapping[str, Mapping[str, float]]] = {
     "side_locks": {"head": 1.0, "body": 1.0, "hair": 1.0},
     "bangs": {"head": 1.0, "body": 1.0, "hair": 1.0},
     "subject": {"head": 1.0, "eyes": 1.0, "mouth": 1.0, "body": 1.0, "hair": 1.0, "clothes": 1.0},
+    # An animal's tail and ears, when a track moves them (`with_appendages`): they also go where the head and
+    # body take them.
+    "appendages": {"head": 1.0, "body": 1.0, "tail": 1.0, "ears": 1.0},
 }
 
 
@@ -353,6 +356,16 @@ def mattes_for(parts: Parts, geometry: FaceGeometry | None, image: RGBFrame) -> 
     if geometry is None:
         return {"subject": sharpen(parts.subject)}
     return face_mattes(parts, geometry, image)
+
+
+def with_appendages(mattes: Mapping[str, Matte], appendages: Matte, taken: Matte) -> dict[str, Matte]:
+    """`mattes` with an animal's tail and ears (`appendages`, an over-matte) on a layer of their own in front,
+    and `taken` (their outer part) taken out of every other layer: what a wagging tail's tip uncovers is what
+    lies behind it; at its root, the body, painted in under it."""
+    rest = 1.0 - taken
+    out = {name: np.asarray(matte * rest, np.float32) for name, matte in mattes.items()}
+    out["appendages"] = np.asarray(appendages, np.float32)
+    return out
 
 
 def _lanczos_midpoint_taps() -> npt.NDArray[np.float32]:
