@@ -78,6 +78,7 @@ def test_pointed_ears_stand_above_the_cats_face_and_floppy_ones_hang_beside_the_
         ("the dog wags its tail happily", {("tail", "wag")}),
         ("kitten's ears twitch, tail flicking", {("ears", "twitch"), ("tail", "wag")}),
         ("one ear twitching at a distant sound", {("ears", "twitch")}),
+        ("the dog pants happily", {("mouth", "talk"), ("body", "breathe")}),
         ("小狗摇尾巴", {("tail", "wag")}),
         ("猫咪眨眼，耳朵动了一下", {("eyes", "blink"), ("ears", "twitch")}),  # noqa: RUF001  (a Chinese comma)
     ],

@@ -72,7 +72,6 @@ _FACE_EXPRESSION = (
     "this expression is not drawn yet: the engine draws smiles, laughs, frowns, blushes, tears, open mouths, blinks "
     "and closed eyes"
 )
-_ANIMAL = "an animal's panting is not drawn yet"
 
 
 _POSS = r"(?:her|his|their|its|the|my|your|one)"
@@ -541,7 +540,8 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
         r"(?:its|her|his|their|the|a)\s+(?:\w+\s+)?tail|tail\s+wag\w*",
         "tail.wag",
     ),
-    _unsupported(r"pant|pants|panting|tongue\s+out", _ANIMAL),
+    # Panting: quick shallow breaths through an open mouth.
+    _p(r"pant|pants|panted|panting", "@pant"),
     # The camera and the world.
     _unsupported(
         r"(?:boat|boats|ship|ships|sailboat|yacht|canoe|kayak|raft|ferry|vessel|hull)\s+(?:\w+\s+)?(?:\w+ly\s+)?"
@@ -590,6 +590,7 @@ EXPRESSIONS: Final[dict[str, tuple[tuple[tuple[str, str, str | None, float], ...
         (("head", "look", "down", 0.5), ("mouth", "frown", None, 0.5), ("eyes", "close", None, 0.25)),
         "raised inner brows are not drawn yet; drawn as a lowered head, heavy lids and drooping mouth corners",
     ),
+    "@pant": ((("mouth", "talk", None, 0.5), ("body", "breathe", None, 0.8)), ""),
     "@cry": (
         (("eyes", "tear", None, 0.7), ("mouth", "frown", None, 0.6), ("head", "look", "down", 0.3)),
         "sobbing is not drawn yet; drawn as a tear, drooping mouth corners and a lowered head",
