@@ -387,6 +387,15 @@ def test_the_plans_notes_quote_the_words_the_picture_cannot_show(tmp_path: Path)
 
 
 
+def test_rain_on_a_pale_picture_falls_in_grey_streaks_that_read() -> None:
+    # Light streaks over a white wall or a pale sky hardly show: there, rain is drawn grey.
+    image = np.full((360, 540, 3), 235, np.uint8)
+    clip = renderer(image, Track("ambient", "rain"), fps=10)
+    frame = clip.frame(12).astype(np.int16)
+    darker = (image.astype(np.int16) - frame).min(axis=2) > 25
+    assert darker.mean() > 0.003, darker.mean()
+
+
 def test_heavy_rain_is_clearly_heavier_than_light_rain() -> None:
     image = river_landscape().image
 

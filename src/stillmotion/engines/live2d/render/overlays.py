@@ -37,6 +37,10 @@ FLICKER_GAIN: Final = 0.05  # brightness swing at amplitude 1.0
 GLOW_GAIN: Final = 0.55  # bloom added at amplitude 1.0, at the pulse's peak
 SPARKLE_COUNT: Final = 70  # stars at amplitude 0.7 on the reference frame; ~40% of them lit at a time
 RAIN_VEIL: Final = 0.16  # the grey spray a downpour (amplitude 1.0) lays over the frame
+# Drops grow with the rain's strength (amplitude / 0.7) to this power: a drizzle has a third of plain rain's.
+RAIN_COUNT_POWER: Final = 1.6
+# Over a picture lighter than this (grey level) a streak turns from light to grey, over the next 60 levels.
+RAIN_DARK_FROM: Final = 140.0
 
 
 class Effect(Protocol):
@@ -115,15 +119,16 @@ class Snow:
 
 
 class Rain:
-    """Falling streaks. How hard it rains reads at once: a drizzle has a quarter of the drops of plain rain,
-    shorter and fainter; a downpour has twice as many, longer, brighter and thicker, and a grey veil of spray
-    over everything (from amplitude 0.7 up)."""
+    """Falling streaks. How hard it rains reads at once: a drizzle has a third of the drops of plain rain,
+    shorter and fainter; a downpour has nearly twice as many, longer, brighter and thicker, and a grey veil of
+    spray over everything (from amplitude 0.7 up). A streak is light over dark things and grey over bright ones
+    (a pale sky, a white wall), so that rain reads on any picture."""
 
     def __init__(self, track: Track, clock: Clock, frame: Frame, rng: np.random.Generator) -> None:
         self.envelope = motion.fade_curve(track, clock, fade_s=0.5)
         self.times = clock.times
         strength = track.amplitude / 0.7  # 0.5 light .. 1 plain .. 1.43 heavy
-        count = max(4, round(200 * frame.count_scale * strength**2))
+        count = max(4, round(200 * frame.count_scale * strength**RAIN_COUNT_POWER))
         s = frame.size_scale
         self.length = s * rng.uniform(16.0, 34.0, count) * (0.55 + 0.45 * strength)
         self.span_y = frame.height + 2 * float(self.length.max())
@@ -135,7 +140,8 @@ class Rain:
         self.thickness = 2 if s * strength >= 1.4 else 1
         self.width = frame.width
         self.top = float(self.length.max())
-        self.colour = np.array([205.0, 215.0, 230.0])
+        self.colour = np.array([205.0, 215.0, 230.0])  # over what is darker than RAIN_DARK_FROM
+        self.dark = np.array([105.0, 115.0, 130.0])  # over what is lighter: rain on a bright sky reads grey
         self.veil = RAIN_VEIL * max(0.0, (track.amplitude - 0.7) / 0.3) * self.envelope  # (T,) 0 below plain rain
         self.grey = np.full((frame.height, frame.width, 3), (178, 184, 194), np.uint8) if self.veil.max() > 0 else None
 
@@ -153,7 +159,15 @@ class Rain:
         shown = _on_screen(x, y, self.length, self.width, frame.shape[0])
         x, y, length = x[shown], y[shown], self.length[shown]
         dx = self.slant * length
-        colours = _blend_colours(frame, x - 0.5 * dx, y - 0.5 * length, self.colour, strength * self.alpha[shown])
+        middle_x, middle_y = x - 0.5 * dx, y - 0.5 * length
+        height = frame.shape[0]
+        under = frame[
+            np.clip(middle_y.astype(np.intp), 0, height - 1), np.clip(middle_x.astype(np.intp), 0, self.width - 1)
+        ].astype(np.float64)
+        light = under @ np.array([0.299, 0.587, 0.114])  # (N,)
+        darker = np.clip((light - RAIN_DARK_FROM) / 60.0, 0.0, 1.0)[:, None]
+        target = self.colour + darker * (self.dark - self.colour)  # (N, 3)
+        colours = _blend_colours(frame, middle_x, middle_y, target, strength * self.alpha[shown])
         ends = zip(_fixed(x - dx), _fixed(y - length), _fixed(x), _fixed(y), colours, strict=True)
         for x0, y0, x1, y1, colour in ends:
             cv2.line(frame, (x0, y0), (x1, y1), colour, self.thickness, cv2.LINE_AA, _SUBPIXEL_BITS)
