@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -31,9 +32,7 @@ def renderer(
     seed: int = 0,
 ) -> ClipRenderer:
     height, width = image.shape[:2]
-    tracks = tuple(
-        Track(t.part, t.action, t.direction, t.amplitude, 0.0, duration_s, t.easing, t.repeats) for t in tracks
-    )
+    tracks = tuple(replace(t, start_s=0.0, end_s=duration_s) for t in tracks)
     plan = MotionPlan(duration_s=duration_s, tracks=tracks)
     settings = RenderSettings(fps=fps, frame_count=round(duration_s * fps), seed=seed, loop=loop)
     return ClipRenderer(image, parts or fallback_parts(width, height), plan, settings)
@@ -368,6 +367,20 @@ def test_a_breeze_on_a_landscape_sways_its_plants(tmp_path: Path) -> None:
         asked = {(t["part"], t["action"]) for t in plan["tracks"] if t["source"] == "prompt"}
         assert asked == {("scene", "foliage")}, (prompt, asked)
         assert plan["notes"] == [], prompt
+
+
+def test_the_optimizer_ripples_a_lake_rather_than_making_it_flow(tmp_path: Path) -> None:
+    # Level water across the picture is a lake or a bay: nobody asked it to slide sideways like a river.
+    image = river_landscape().image
+    scene = river_landscape()
+    frames_flowing = frames_of(renderer(image, Track("scene", "water")))
+    optimizer_track = Track("scene", "water", source="optimizer")
+    frames_idle = frames_of(renderer(image, optimizer_track))
+    river = inner(scene.boxes["river"], 8)
+    dx_flow, _ = mean_flow(frames_flowing, river)
+    dx_idle, _ = mean_flow(frames_idle, river)
+    assert abs(dx_idle) < 0.3 * abs(dx_flow), (dx_idle, dx_flow)
+    assert change(frames_idle, river) > 1.0  # it still moves: a breeze on it
 
 
 def test_the_optimizer_leaves_a_cup_on_a_table_without_scene_life(tmp_path: Path) -> None:

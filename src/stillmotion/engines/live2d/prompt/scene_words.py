@@ -104,6 +104,15 @@ SCENE_PHRASES: Final[tuple[_Phrase, ...]] = (
     _p(r"ripples|rippling", "scene.ripples"),
     _p(rf"{_STILL_WATER}\s+{_BE}{_ADV}{_RIPPLE_VERB}", "scene.ripples"),
     _p(rf"(?:rippling|shimmering|glistening|sparkling|glittering|wavering)\s+{_STILL_WATER}", "scene.ripples"),
+    # Reflections that move ("their reflection moving in the water", "colours shimmer in the puddles") and rain
+    # falling on water ring it with ripples.
+    _p(rf"reflections?\s+{_BE}{_ADV}{_RIPPLE_VERB}", "scene.ripples"),
+    _p(rf"{_RIPPLE_VERB}\s+(?:in|on|across)\s+(?:the\s+)?(?:\w+\s+)?(?:puddles?|{_STILL_WATER})", "scene.ripples"),
+    _p(
+        r"(?:falling|falls|fall|landing|lands|splashing|splashes|dripping|drips|pattering|patters)\s+"
+        rf"(?:on|onto|into)\s+(?:the\s+)?(?:\w+\s+)?(?:{_STILL_WATER}|puddles?)",
+        "scene.ripples",
+    ),
     # -- the sky
     _p(rf"clouds?\s+{_BE}{_ADV}{_CLOUD_VERB}", "scene.clouds"),
     _p(

@@ -98,6 +98,10 @@ class _Built:
     note: str | None = None
 
 
+# Water at least this share of the picture's width, lying level, is a lake or a bay.
+LEVEL_WATER_WIDTH: Final = 0.6
+
+
 class SceneEffects:
     """The scene tracks of a plan, ready to draw: `effects` (back to front, each plate or front),
     `drawn` (plan index -> the track with its region), `missing` (track, what was looked for), `substitutes`
@@ -187,11 +191,22 @@ def _water(track: Track, context: _Context, time: SceneTime, rng: np.random.Gene
         return _Built([], None) if context.falls_asked else _falls(track, context, time, rng)
     if context.falls_asked and track.direction == "down":
         track = replace(track, direction=None)  # "down into the river": the falls go down, the river its own way
+    if track.source == "optimizer" and _lies_level(region, context.picture.shape[1]):
+        # The optimizer's life for a lake or a bay (level water across most of the picture) is a breeze on it,
+        # not a current: water nobody asked to flow does not slide sideways.
+        return _Built([Ripples(context.plate, region, time, rng, amplitude=track.amplitude)], region.box)
     direction = flow_direction(region, track.direction, long_axis=regions.long_axis(region))
     effect = FlowingWater(
         context.plate, region, time, rng, direction=direction, speed_share=RIVER_SPEED, amplitude=track.amplitude
     )
     return _Built([effect], region.box)
+
+
+def _lies_level(region: regions.Region, width: int) -> bool:
+    """Water lying level across most of the picture (a lake, a bay), not a river winding through it."""
+    x0, _, x1, _ = region.box
+    _, along_y = regions.long_axis(region)
+    return (x1 - x0) >= LEVEL_WATER_WIDTH * width and abs(along_y) < 0.3
 
 
 def _waves(track: Track, context: _Context, time: SceneTime, rng: np.random.Generator) -> _Built:

@@ -48,6 +48,9 @@ RIVER_SPEED: Final = 0.05
 SEA_SPEED: Final = 0.018
 # Each copy travels about this share of the short side in a period (less smearing, more pulsing below it).
 CYCLE_TRAVEL: Final = 0.05
+# Ripples' largest displacement at amplitude 0.7 (share of the short side), at the nearest water: enough that a
+# breeze on a lake reads at once (reflections break into slivers), the waves long enough not to tear them.
+RIPPLE_HEIGHT: Final = 0.006
 # Far water (the top of the region) moves at this share of the nearest water's speed.
 FAR_SPEED: Final = 0.35
 
@@ -176,7 +179,7 @@ class Ripples:
 
     front = False
     # (wavelength, height, slant) per wave: each wave's strain 2 pi height / wavelength stays under about 0.4.
-    _WAVES: Final = ((0.03, 0.5, 0.0), (0.05, 0.7, 0.6), (0.08, 1.0, -0.4))
+    _WAVES: Final = ((0.05, 0.5, 0.0), (0.08, 0.7, 0.6), (0.13, 1.0, -0.4))
 
     def __init__(
         self, plate: RGBFrame, region: Region, time: SceneTime, rng: np.random.Generator, *, amplitude: float
@@ -193,7 +196,7 @@ class Ripples:
         base_x, base_y = grid_of(box_w, box_h)
         self.base = (base_x + np.float32(x0 - sx0), base_y + np.float32(y0 - sy0))
         near = _perspective(box_h, 0.3)  # (h, 1)
-        height_px = 0.0035 * short * amplitude / 0.7 * near
+        height_px = RIPPLE_HEIGHT * short * amplitude / 0.7 * near
         self.terms: list[tuple[Floats, Floats, float]] = []
         xs = np.arange(box_w, dtype=np.float32)[None, :]
         for share, weight, slant in self._WAVES:
