@@ -190,6 +190,18 @@ def test_steam_rises_above_the_cup_and_fades_in() -> None:
     assert height > y1 + 30
 
 
+def test_steam_over_a_pale_wall_is_drawn_in_grey_wisps_that_read() -> None:
+    # White over a cream wall hardly shows: there steam is drawn a soft grey, as an illustration inks it.
+    scene = cup()
+    image = scene.image.copy()
+    x0, y0, x1, _ = scene.boxes["rim"]
+    image[: y0 - 2] = (226, 216, 200)
+    frames = frames_of(renderer(image, Track("scene", "steam"), fps=10, duration_s=3.0))
+    above = frames[-1][max(0, y0 - 50) : y0 - 2, x0:x1].astype(np.int16)
+    darker = (image[max(0, y0 - 50) : y0 - 2, x0:x1].astype(np.int16) - above).min(axis=2)
+    assert darker.max() > 15 and (darker > 6).mean() > 0.02, (darker.max(), (darker > 6).mean())
+
+
 def test_smoke_rises_from_the_flame() -> None:
     scene = candle()
     frames = frames_of(renderer(scene.image, Track("scene", "smoke"), duration_s=3.0))

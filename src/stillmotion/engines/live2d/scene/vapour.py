@@ -4,8 +4,9 @@
 phases (`flow.FlowCycle`, the copies blended so that their contrast is kept) and curled sideways by a coarser
 noise carried with it, drawn as thin filaments (where the noise crosses zero) over a softer body, inside a
 column that widens with height, sways (the sway travels up the column) and thins out towards its top. Steam is
-white and fades sooner; smoke is grey (lighter than a dark background, darker than a bright one), rises higher
-and spreads wider. Drawn in front of everything, semi-transparent, fading in from nothing.
+white over a dark background and soft grey-blue over a pale one (as an illustration inks it), and fades sooner;
+smoke is grey (lighter than a dark background, darker than a bright one), rises higher and spreads wider. Drawn
+in front of everything, semi-transparent, fading in from nothing.
 
 `Fog`: large soft noise stretched into banks, drifting sideways in two phases, denser towards the ground, laid
 over the whole frame in a pale colour tinted by the picture's own light. Worked out at a quarter of the size
@@ -37,6 +38,9 @@ from stillmotion.engines.live2d.scene.flow import (
 from stillmotion.engines.live2d.scene.regions import Source
 
 STEAM_ALPHA: Final = 0.75
+# Over a background at least this light (mean grey level), steam is drawn this much darker than it.
+STEAM_PALE_FROM: Final = 175.0
+STEAM_CONTRAST: Final = 55.0
 SMOKE_ALPHA: Final = 0.65
 FOG_ALPHA: Final = 0.5
 
@@ -103,8 +107,14 @@ class Plume:
         self.peak = peak
         self.threshold = -0.1 if smoke else 0.05
         under = float(picture[y0:y1, x0:x1].mean()) if box_w and box_h else 128.0
-        shade = (180.0 if under < 110 else 95.0) if smoke else 245.0
-        self.colour = np.full((box_h, box_w, 3), (shade, shade, shade + (4 if smoke else 0)), np.uint8)
+        if smoke:
+            shade = 180.0 if under < 110 else 95.0
+        else:
+            # White wisps over a dark room; over a pale wall white hardly shows, and steam is drawn the way an
+            # illustration inks it there: soft grey-blue wisps, STEAM_CONTRAST levels below the wall.
+            shade = 245.0 if under < STEAM_PALE_FROM else max(120.0, under - STEAM_CONTRAST)
+        tint = 4.0 if smoke or shade < 245.0 else 0.0
+        self.colour = np.full((box_h, box_w, 3), (shade, shade + 0.5 * tint, shade + tint), np.uint8)
 
     def patches(self, index: int) -> list[Patch]:
         strength = float(self.time.strength[index])
