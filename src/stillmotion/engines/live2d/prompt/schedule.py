@@ -26,6 +26,7 @@ _BACKGROUND_PARTS: Final = frozenset({"camera", "ambient", "scene", "hair", "clo
 _PART_ORDER: Final = {part: index for index, part in enumerate(ACTIONS)}
 ASKED_ZOOM_MIN: Final = 0.68  # a prompted zoom's least amplitude (about 10% at the camera's 15% a unit)
 ASKED_SCENE_MIN: Final = 0.5  # a prompted scene motion's least amplitude: twice the optimizer's scene life
+ASKED_SMILE_MIN: Final = 0.55  # a prompted smile's least amplitude: "smiles softly" is gentle, but a smile
 
 
 def _is_background(part: str, action: str) -> bool:
@@ -128,6 +129,9 @@ def _track(motion: _Motion, start: float, end: float, repeats: int) -> Track:
             # ...but a zoom that was asked for, however slow or slight, goes clearly further than the push-in
             # an idle clip or the optimizer adds unasked (amplitude 0.35-0.4), or nobody could tell it was drawn.
             amplitude = max(amplitude, ASKED_ZOOM_MIN)
+    if (motion.part, motion.action) == ("mouth", "smile"):
+        # At half strength a drawn mouth's line hardly bends: a soft smile would read as no smile at all.
+        amplitude = max(amplitude, ASKED_SMILE_MIN)
     if motion.part == "scene":
         # "A gentle breeze in the leaves" is gentle, but still more than the life the optimizer gives a
         # landscape unasked, or the asked motion would not be told from it.
