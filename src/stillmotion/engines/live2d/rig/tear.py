@@ -24,8 +24,8 @@ HIGHLIGHT: Final = np.array([255.0, 255.0, 255.0], np.float32)
 RIM: Final = np.array([110.0, 165.0, 235.0], np.float32)  # an illustration's tear: light blue
 PHOTO_RIM: Final = np.array([200.0, 212.0, 228.0], np.float32)  # on a photo: water catching a pale light
 WELL_SHARE: Final = 0.2  # of the progress spent welling up on the lid
-DROP_EYE_W: Final = 0.15  # the drop's radius, a share of the eye's width
-FALL_EYE_W: Final = 1.5  # how far it slides, in eye widths
+DROP_EYE_W: Final = 0.2  # the drop's radius, a share of the eye's width
+FALL_EYE_W: Final = 2.0  # how far it slides, in eye widths
 
 
 @dataclass(frozen=True)
