@@ -282,6 +282,29 @@ def test_a_blush_turns_the_cheeks_under_the_eyes_pink_and_nothing_else(mouth_siz
     assert np.array_equal(flushed[far], before[far])
 
 
+def test_sparkling_eyes_light_up_with_star_glints_and_nothing_else_changes(mouth_sized: Character) -> None:
+    image, _, parts = mouth_sized
+    assert parts.face is not None and parts.face.left_eye is not None and parts.face.right_eye is not None
+    clip = renderer(mouth_sized, Track("eyes", "sparkle", amplitude=0.7, end_s=3.0))
+    assert np.array_equal(clip.frame(0), image)
+    lit = clip.frame(clip.frame_count // 2).astype(np.int16)
+    brighter = (lit - image.astype(np.int16)).min(axis=2)  # every channel lighter: towards white
+    for eye in (parts.face.left_eye, parts.face.right_eye):
+        inside = brighter[round(eye.y) : round(eye.y + eye.h), round(eye.x) : round(eye.x + eye.w)]
+        assert inside.max() > 60, eye
+        assert (inside > 20).mean() > 0.02, eye  # a star, not a dot
+    # Nothing moves, nothing darkens, and nothing away from the eyes changes.
+    assert brighter.min() >= 0
+    eyes = Box(
+        parts.face.left_eye.x,
+        min(parts.face.left_eye.y, parts.face.right_eye.y),
+        parts.face.right_eye.x + parts.face.right_eye.w - parts.face.left_eye.x,
+        max(parts.face.left_eye.h, parts.face.right_eye.h),
+    )
+    far = outside(eyes, image.shape[:2])
+    assert np.array_equal(lit[far], image.astype(np.int16)[far])
+
+
 def test_a_tear_wells_under_one_eye_and_runs_down_the_cheek(mouth_sized: Character) -> None:
     image, _, parts = mouth_sized
     assert parts.face is not None and parts.face.right_eye is not None and parts.face.left_eye is not None

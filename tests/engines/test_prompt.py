@@ -689,6 +689,15 @@ def test_a_blush_is_drawn_on_the_cheeks(prompt: str) -> None:
     assert not plan.notes, plan.notes
 
 
+@pytest.mark.parametrize(
+    "prompt", ["her eyes sparkle with excitement", "starry eyes", "eyes shining with joy", "她的眼睛闪闪发光"]
+)
+def test_sparkling_eyes_are_drawn(prompt: str) -> None:
+    plan = plan_for(prompt)
+    assert only(plan, "eyes", "sparkle").source == "prompt"
+    assert not plan.notes, plan.notes
+
+
 def test_shyness_looks_down_and_aside_and_blushes_without_a_note() -> None:
     plan = plan_for("she looks at him shyly")
     assert only(plan, "head", "blush") and only(plan, "head", "look").direction == "down"

@@ -106,7 +106,7 @@ def test_closing_the_eyes_briefly_is_a_blink() -> None:
         ("she makes a peace sign and winks", "peace sign"),
         ("she puts her hand on her chin", "hand on her chin"),
         ("she cries", "cries"),
-        ("her eyes sparkle with excitement", "eyes sparkle"),
+        ("her lips tremble", "lips tremble"),
         ("she gets angry", "gets angry"),
         ("camera orbits the cup slowly", "orbits"),
         ("she breathes and juggles", "juggles"),

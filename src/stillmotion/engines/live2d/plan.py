@@ -48,6 +48,7 @@ ACTIONS: Final[dict[str, dict[str, frozenset[str | None]]]] = {
         "look": frozenset({"left", "right", "up", "down"}),
         "close": frozenset({None}),  # closed and held ("with her eyes closed"), not a blink
         "tear": frozenset({"left", "right", None}),  # a tear runs down the cheek under that eye
+        "sparkle": frozenset({None}),  # star-shaped glints twinkle in the eyes
     },
     "mouth": {
         "smile": frozenset({None}),

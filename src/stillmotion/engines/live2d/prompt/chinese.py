@@ -75,6 +75,7 @@ _PHRASES: Final[tuple[tuple[str, str], ...]] = (
     ("眼泪在眼眶里打转", "teary eyes"), ("眼泪", "tears roll down"), ("流泪", "tears roll down"), ("哭", "cries"),
     ("惊讶地", "surprised"), ("惊讶", "surprised"), ("生气地", "angry"), ("生气", "angry"),
     ("皱起眉头", "frowns"), ("皱眉", "frowns"), ("伤心", "looks sad"), ("难过", "looks sad"),
+    ("眼睛闪闪发光", "her eyes sparkle"), ("眼里闪着光", "her eyes sparkle"), ("眼睛发亮", "her eyes light up"),
     ("摇尾巴", "wags its tail"), ("摇着尾巴", "wags its tail"), ("甩尾巴", "swishes its tail"),
     ("耳朵动了一下", "twitches an ear"), ("耳朵动", "its ears twitch"), ("耳朵", "ears"), ("尾巴", "tail"),
 )

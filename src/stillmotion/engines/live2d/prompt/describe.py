@@ -26,6 +26,7 @@ _CHARACTER_VERBS: Final[dict[tuple[str, str], str]] = {
     ("mouth", "frown"): "frowns",
     ("head", "blush"): "blushes",
     ("eyes", "tear"): "sheds a tear",
+    ("eyes", "sparkle"): "has sparkling eyes",
     ("body", "breathe"): "breathes",
     ("body", "sway"): "sways",
     ("body", "lean"): "leans {to}",

@@ -523,9 +523,15 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
         r"|(?:scared|worried|pained)\s+(?:expression|look|face)"
         r"|expression\s+(?:turns|becomes|changes|shifts)(?:\s+to)?\s+\w+"
         r"|lips\s+trembl\w*|puff\w*\s+(?:her|his)"
-        r"\s+cheeks|eyes\s+(?:sparkle|sparkling|shine|shining|glitter|glittering|twinkle|twinkling|light\s+up)"
-        r"|(?:starry|sparkling|shining|glittering)\s+eyes|eyes\s+lit\s+up",
+        r"\s+cheeks",
         _FACE_EXPRESSION,
+    ),
+    # Eyes that light up: star-shaped glints twinkle in them (a drawing's convention for delight).
+    _p(
+        r"eyes\s+(?:\w+\s+)?(?:sparkle|sparkles|sparkled|sparkling|shine|shines|shining|glitter|glitters"
+        r"|glittering|twinkle|twinkles|twinkling|gleam|gleams|gleaming|light\s+up|lit\s+up|lighting\s+up)"
+        r"|(?:starry|sparkling|shining|glittering|twinkling|gleaming|sparkly)(?:-eyed|\s+eyes)",
+        "eyes.sparkle",
     ),
     # Animals.
     _p(

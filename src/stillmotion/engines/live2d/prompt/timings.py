@@ -46,6 +46,7 @@ _TIMINGS: Final[dict[tuple[str, str], _Timing]] = {
     ("mouth", "frown"): _Timing(2.0, min_s=0.6),
     ("head", "blush"): _Timing(2.0, min_s=0.6),
     ("eyes", "tear"): _Timing(2.5, min_s=1.0),
+    ("eyes", "sparkle"): _Timing(2.5, min_s=0.8),
     ("mouth", "open"): _Timing(1.2, min_s=0.4),
     ("mouth", "talk"): _Timing(2.5, cycle_s=0.4, min_s=0.25),
     ("mouth", "laugh"): _Timing(2.0, cycle_s=0.35, min_s=0.25),

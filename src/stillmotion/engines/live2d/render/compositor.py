@@ -142,6 +142,7 @@ class ClipRenderer:
             or float(self.local.mouth_open.max()) > 0.0
             or float(np.abs(self.local.smile).max()) > 0.0
             or float(self.local.blush.max()) > 0.0
+            or float(self.local.sparkle.max()) > 0.0
             or any(float(curve.max()) > 0.0 for curve in self.local.tears.values())
         )
         animated = self.local.moves or paints
@@ -187,8 +188,9 @@ class ClipRenderer:
         # A photo's smile is the warp's; a drawn mouth is a line too short to bend within the stretch limit.
         line_bends = drawn and float(np.abs(self.local.smile).max()) > 0.0
         blushes = float(self.local.blush.max()) > 0.0
+        sparkles = float(self.local.sparkle.max()) > 0.0
         tears = {side: curve for side, curve in self.local.tears.items() if float(curve.max()) > 0.0}
-        if geometry is not None and (eyes_close or mouth_opens or line_bends or blushes or tears):
+        if geometry is not None and (eyes_close or mouth_opens or line_bends or blushes or tears or sparkles):
             face_layer = self._layer("face")
             if face_layer is not None:
                 self._face_layer = face_layer
@@ -204,6 +206,7 @@ class ClipRenderer:
                     smile_mouth=geometry.mouth if line_bends else None,
                     cheeks_under={side: geometry.eye(side) for side in ("left", "right")} if blushes else None,
                     tears_under={side: geometry.eye(side) for side in tears},
+                    sparkle_in={side: geometry.eye(side) for side in ("left", "right")} if sparkles else None,
                 )
         # The second thread that composites half of each frame (`_composite`).
         self._halves = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stillmotion-half")
@@ -453,6 +456,8 @@ class ClipRenderer:
                 float(self.local.smile[index]),
                 blush=float(self.local.blush[index]),
                 tears={side: float(curve[index]) for side, curve in self.local.tears.items()},
+                sparkle=float(self.local.sparkle[index]),
+                time_s=float(self.clock.times[index]),
             )
             self._redouble_face(face_texture)
         # Every layer's displacement at once: one pass over the bases.

@@ -43,6 +43,7 @@ from stillmotion.engines.live2d.rig.face import (
     _laugh,
     _open,
     _smile,
+    _sparkle,
     _talk,
     _tear,
     _wink,
@@ -85,6 +86,7 @@ _BUILDERS: Final[dict[tuple[str, str], Callable[[Track, FieldContext], TrackMoti
     ("mouth", "frown"): _frown,
     ("head", "blush"): _blush,
     ("eyes", "tear"): _tear,
+    ("eyes", "sparkle"): _sparkle,
     ("body", "breathe"): _breathe,
     ("body", "sway"): _sway,
     ("body", "lean"): _lean,
@@ -146,6 +148,7 @@ class LocalField:
     mouth_open: Curve  # (T,)
     smile: Curve  # (T,)
     blush: Curve  # (T,)
+    sparkle: Curve  # (T,) how bright the glints in the eyes are
     tears: dict[Side, Curve]  # (T,) how far a tear under each eye has run
     notes: list[str]
     drawn: tuple[int, ...] = ()  # plan indices of the tracks that drew anything
@@ -174,6 +177,7 @@ class LocalField:
         mouth_open = np.zeros(frame_count)
         smile = np.zeros(frame_count)
         blush = np.zeros(frame_count)
+        sparkle = np.zeros(frame_count)
         tears: dict[Side, Curve] = {}
         bases: list[Vector] = []
         curves: list[Curve] = []
@@ -194,9 +198,17 @@ class LocalField:
                 smile = np.where(np.abs(drawn.smile) > np.abs(smile), drawn.smile, smile)
             if drawn.blush is not None:
                 blush = np.maximum(blush, drawn.blush)
+            if drawn.sparkle is not None:
+                sparkle = np.maximum(sparkle, drawn.sparkle)
             for side, running in drawn.tears.items():
                 tears[side] = np.maximum(tears.get(side, np.zeros(frame_count)), running)
-            painted = drawn.mouth_open is not None or drawn.smile is not None or drawn.blush is not None or drawn.tears
+            painted = (
+                drawn.mouth_open is not None
+                or drawn.smile is not None
+                or drawn.blush is not None
+                or drawn.sparkle is not None
+                or drawn.tears
+            )
             if drawn.terms or drawn.lids or painted:
                 drawn_tracks.append(plan_index)
             if not drawn.terms:
@@ -233,6 +245,7 @@ class LocalField:
             mouth_open=mouth_open,
             smile=smile,
             blush=blush,
+            sparkle=sparkle,
             tears=tears,
             notes=notes,
             drawn=tuple(drawn_tracks),

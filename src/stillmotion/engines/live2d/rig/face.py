@@ -156,6 +156,13 @@ def _blush(track: Track, context: FieldContext) -> TrackMotion:
     return TrackMotion(track, blush=pose * min(1.0, track.amplitude / NATURAL_AMPLITUDE))
 
 
+def _sparkle(track: Track, context: FieldContext) -> TrackMotion:
+    """Glints twinkle in the eyes (painted by `rig.sparkle`); nothing moves."""
+    _need_geometry(context)
+    pose = motion.pose_curve(track, context.clock)
+    return TrackMotion(track, sparkle=pose * min(1.0, track.amplitude / NATURAL_AMPLITUDE))
+
+
 def _tear(track: Track, context: FieldContext) -> TrackMotion:
     """A tear runs down from under one eye (painted by `rig.tear`) over the track's span: the viewer's right eye
     unless the track names the other. Nothing moves."""

@@ -16,6 +16,7 @@ from stillmotion.engines.live2d.parts import Box
 from stillmotion.engines.live2d.rig.blush import Blush
 from stillmotion.engines.live2d.rig.eyelids import Eyelid
 from stillmotion.engines.live2d.rig.mouth import MouthCurve, MouthInterior, MouthOpening
+from stillmotion.engines.live2d.rig.sparkle import Sparkle
 from stillmotion.engines.live2d.rig.tear import Tear
 from stillmotion.engines.live2d.rig.tracing import Region
 
@@ -37,10 +38,12 @@ class FaceLayers:
         smile_mouth: Box | None = None,
         cheeks_under: dict[str, Box] | None = None,
         tears_under: dict[str, Box] | None = None,
+        sparkle_in: dict[str, Box] | None = None,
     ) -> None:
         """`mouth`: a mouth that opens; `smile_mouth`: a drawn mouth whose line bends into a smile (needs
         `face`, which also sets the least opening of a line-drawn mouth); `cheeks_under`: the eyes whose cheeks
-        blush and `tears_under` those a tear runs from (both need `face`)."""
+        blush and `tears_under` those a tear runs from (both need `face`); `sparkle_in`: the eyes glints twinkle
+        in."""
         self._original = canvas
         built = {side: Eyelid.build(canvas, box, offset=offset, drawn=drawn) for side, box in eyes.items()}
         self.eyelids = {side: lid for side, lid in built.items() if lid is not None}
@@ -67,6 +70,9 @@ class FaceLayers:
             tear = Tear.build(canvas, eye, face, offset=offset, drawn=drawn) if face is not None else None
             if tear is not None:
                 self.tears[side] = tear
+        self.sparkles = [
+            glint for eye in (sparkle_in or {}).values() for glint in Sparkle.build(canvas, eye, offset=offset)
+        ]
         self._working = canvas.copy()
         self._dirty: list[Region] = []
         # What the last `canvas_for` changed: the regions it restored and those it painted.
@@ -80,6 +86,8 @@ class FaceLayers:
         *,
         blush: float = 0.0,
         tears: Mapping[str, float] | None = None,
+        sparkle: float = 0.0,
+        time_s: float = 0.0,
     ) -> RGBFrame:
         """The canvas with the layers at these strengths; regions painted for the previous frame are
         restored first. The result is reused by the next call."""
@@ -103,6 +111,10 @@ class FaceLayers:
         if self.mouth is not None and mouth_open > 0.0:
             self.mouth.paint(self._working, mouth_open)
             self._dirty.append(self.mouth.region)
+        if sparkle > 0.0:  # in the eyes, under the lids that may close over them
+            for glints in self.sparkles:
+                glints.paint(self._working, sparkle, time_s)
+                self._dirty.append(glints.region)
         for side, lid in self.eyelids.items():
             closure = lids.get(side, 0.0)
             if closure > 0.0:

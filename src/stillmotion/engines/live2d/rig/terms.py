@@ -40,6 +40,7 @@ class TrackMotion:
     smile: Curve | None = None
     blush: Curve | None = None  # (T,) 0 .. 1: how far the cheeks have flushed
     tears: dict[Side, Curve] = field(default_factory=dict)  # (T,) 0 .. 1: how far a tear under each eye has run
+    sparkle: Curve | None = None  # (T,) 0 .. 1: how bright the glints in the eyes are
     note: str | None = None
 
 
