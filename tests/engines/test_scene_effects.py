@@ -381,6 +381,24 @@ def test_a_breeze_on_a_landscape_sways_its_plants(tmp_path: Path) -> None:
         assert plan["notes"] == [], prompt
 
 
+def test_a_boat_bobs_and_rocks_over_the_water_and_frame_zero_is_the_picture() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import scenes
+
+    scene = scenes.seascape()
+    clip = renderer(scene.image, Track("scene", "boat"), fps=10, duration_s=3.0, loop=True)
+    frames = frames_of(clip)
+    assert np.array_equal(frames[0], scene.image)
+    boat = scene.masks["boat"]
+    rows, columns = np.nonzero(boat)
+    box = (int(columns.min()), int(rows.min()), int(columns.max()) + 1, int(rows.max()) + 1)
+    assert change(frames, box) > 8.0
+    # Away from the boat nothing moves: the sea and the sky are the picture's.
+    assert unchanged_outside(frames, (box[0] - 30, box[1] - 30, box[2] + 30, box[3] + 30))
+    # A loop ends where it began.
+    assert float(np.abs(frames[-1].astype(np.int16) - frames[0]).mean()) < 1.0
+
+
 def test_the_optimizer_ripples_a_lake_rather_than_making_it_flow(tmp_path: Path) -> None:
     # Level water across the picture is a lake or a bay: nobody asked it to slide sideways like a river.
     image = river_landscape().image

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -187,3 +190,20 @@ def test_steam_rises_from_the_drink_not_from_a_window_beside_the_cup() -> None:
     source = regions.find_vapour_source(picture, fallback_parts(width, height))
     assert source.how == "rim"
     assert 290 < source.x < 360 and 135 < source.y < 165, source
+
+
+def test_a_boat_on_the_sea_is_found_with_its_sail_and_nothing_else_is_a_boat() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import scenes
+
+    scene = scenes.seascape()
+    boat = regions.find_boat(scene.image)
+    assert boat is not None
+    x0, y0, x1, y1 = boat.box
+    claimed = np.zeros(scene.image.shape[:2], bool)
+    claimed[y0:y1, x0:x1] = boat.alpha > 0.5
+    truth = scene.masks["boat"] | scene.masks["flag"]
+    assert (claimed & truth).sum() > 0.85 * truth.sum()  # the hull, the sail, the mast
+    assert (claimed & ~truth).sum() < 0.25 * truth.sum()  # and little of the sea and sky around it
+    for other in (scenes.landscape(), scenes.lake(), river_landscape(), cup()):
+        assert regions.find_boat(other.image) is None

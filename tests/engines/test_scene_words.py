@@ -54,6 +54,10 @@ def scene(plan: MotionPlan) -> dict[str, Track]:
         ("grass sways", "foliage", None),
         ("the trees sway to the left", "foliage", "left"),
         ("lightning flashes", "lightning", None),
+        ("the boat bobs on the waves", "boat", None),
+        ("a sailboat rocking gently", "boat", None),
+        ("gentle waves lift and lower its hull", "boat", None),
+        ("海浪翻滚，小船随波摇晃", "boat", None),  # noqa: RUF001  (a Chinese comma)
     ],
 )
 def test_scene_phrasing(prompt: str, action: str, direction: str | None) -> None:

@@ -96,6 +96,7 @@ ACTIONS: Final[dict[str, dict[str, frozenset[str | None]]]] = {
         "fire": frozenset({None}),
         "foliage": frozenset({None, "left", "right"}),
         "lightning": frozenset({None}),
+        "boat": frozenset({None}),  # a boat on the water bobs and rocks
     },
 }
 

@@ -61,6 +61,7 @@ _PHRASES: Final[tuple[tuple[str, str], ...]] = (
     ("瀑布流下", "the waterfall pours"), ("瀑布倾泻", "the waterfall pours"), ("瀑布", "the waterfall"),
     ("河水流动", "the river flows"), ("流水", "water flows"), ("河流", "the river"), ("海浪翻滚", "waves roll"),
     ("海浪", "waves"), ("波浪", "waves"), ("小船随波摇晃", "the boat bobs on the waves"),
+    ("小船摇晃", "the boat rocks"),
     ("随波摇晃", "bobs on the waves"), ("小船", "the boat"), ("云朵飘动", "clouds drift"), ("白云飘过", "clouds drift"),
     ("云在动", "clouds drift"), ("云飘动", "clouds drift"), ("云朵", "clouds"), ("云", "clouds"),
     ("薄雾", "mist"), ("雾气", "mist"), ("雾", "fog"), ("冒着热气", "steam rises"), ("热气升腾", "steam rises"),

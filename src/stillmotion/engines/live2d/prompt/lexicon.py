@@ -549,16 +549,12 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
     # Panting: quick shallow breaths through an open mouth.
     _p(r"pant|pants|panted|panting", "@pant"),
     # The camera and the world.
-    _unsupported(
-        r"(?:boat|boats|ship|ships|sailboat|yacht|canoe|kayak|raft|ferry|vessel|hull)\s+(?:\w+\s+)?(?:\w+ly\s+)?"
-        r"(?:rocks|rocking|bobs|bobbing|bob|floats|floating|sways|swaying|drifts|drifting|bounces|bouncing|rolls"
-        r"|rolling|sails|sailing)|(?:rocks|rocking|bobs|bobbing)\s+(?:gently\s+)?on\s+the\s+(?:waves|water|sea)",
-        "boats moving on the water are not drawn yet",
-    ),
-    _unsupported(
+    # An orbit needs the far side of the subject, which one picture does not show: a slow sideways pan (the
+    # subject in front moving against what lies behind) is what is drawn, and the note says so.
+    _p(
         r"orbit\w*|(?:circles|circling|rotates|rotating|revolves|revolving|arcs|arcing)\s+around|arc\s+shot"
         r"|360\s+(?:degree|shot|view)",
-        "the camera cannot orbit: the engine has one view of the scene",
+        "@orbit",
     ),
     _unsupported(
         r"(?:birds?|seagulls?|gulls?|butterfl\w+|bats|dragonfl\w+|crows?|doves?)\s+(?:\w+\s+)?(?:fly|flies|flying"
@@ -595,6 +591,10 @@ EXPRESSIONS: Final[dict[str, tuple[tuple[tuple[str, str, str | None, float], ...
     "@sad": (
         (("head", "look", "down", 0.5), ("mouth", "frown", None, 0.5), ("eyes", "close", None, 0.25)),
         "raised inner brows are not drawn yet; drawn as a lowered head, heavy lids and drooping mouth corners",
+    ),
+    "@orbit": (
+        (("camera", "pan", "right", 0.6),),
+        "the camera cannot circle the subject, the picture shows one side of it; drawn as a slow sideways pan",
     ),
     "@pant": ((("mouth", "talk", None, 0.5), ("body", "breathe", None, 0.8)), ""),
     "@cry": (

@@ -79,6 +79,13 @@ _PLANT_VERB = _v(
     "tossing nod nods nodded nodding bob bobs bobbing"
 )
 
+_BOAT = r"(?:boat|boats|ship|ships|sailboat|sailboats|yacht|canoe|kayak|raft|ferry|vessel|hull|dinghy)"
+_BOB = _v(
+    "rock rocks rocked rocking bob bobs bobbed bobbing float floats floated floating sway sways swayed swaying "
+    "drift drifts drifting bounce bounces bouncing roll rolls rolling pitch pitches pitching heave heaves heaving "
+    "lift lifts lifted lower lowers lowered"
+)
+
 SCENE_PHRASES: Final[tuple[_Phrase, ...]] = (
     # -- falling water (a waterfall and a river in one picture are two tracks)
     _p(_WATERFALL, "scene.falls"),
@@ -151,6 +158,13 @@ SCENE_PHRASES: Final[tuple[_Phrase, ...]] = (
     # ... where they stand said in between: "the wildflowers in the foreground sway"
     _p(rf"{_PLANTS}\s+{_WHERE}\s+{_BE}{_ADV}{_PLANT_VERB}", "scene.foliage"),
     _p(r"(?:swaying|rustling|waving|trembling|quivering|dancing)\s+" + _PLANTS, "scene.foliage"),
+    # -- a boat on the water
+    _p(
+        rf"{_BOAT}\s+(?:\w+\s+)?{_BE}{_ADV}{_BOB}|{_BOB}\s+(?:\w+\s+)?on\s+the\s+(?:waves|water|sea|swell)"
+        rf"|(?:rocking|bobbing|floating)\s+{_BOAT}|{_BOAT}\s+(?:\w+\s+)?(?:rides|riding)\s+the\s+waves"
+        rf"|{_BOB}\s+(?:and\s+\w+\s+)?(?:its|the|a|their)\s+(?:\w+\s+)?{_BOAT}",
+        "scene.boat",
+    ),
     # -- lightning
     _p(r"lightning|lightning\s+bolts?|thunder\s?bolts?|bolts?\s+of\s+lightning", "scene.lightning"),
     _p(
@@ -184,6 +198,7 @@ _SENTENCES: Final[dict[str, str]] = {
     "fire": "The flames flicker{pace}",
     "foliage": "Leaves and grass sway{pace}",
     "lightning": "Lightning flashes",
+    "boat": "The boat bobs on the water{pace}",
 }
 
 

@@ -32,6 +32,7 @@ from stillmotion.engines.live2d.motion import Clock
 from stillmotion.engines.live2d.parts import Parts
 from stillmotion.engines.live2d.plan import Track
 from stillmotion.engines.live2d.scene import regions
+from stillmotion.engines.live2d.scene.boat import BoatBob
 from stillmotion.engines.live2d.scene.clouds import CloudDrift
 from stillmotion.engines.live2d.scene.fire import Embers, Flame, fires, is_wide
 from stillmotion.engines.live2d.scene.flow import Patch, RGBFrame, SceneEffect, SceneTime, blend_into
@@ -59,6 +60,7 @@ LOOKED_FOR: Final = {
     "clouds": "sky",
     "fire": "flame",
     "foliage": "leaves or grass",
+    "boat": "boat on the water",
 }
 MAX_FLAMES: Final = 3
 
@@ -287,6 +289,14 @@ def _lightning(track: Track, context: _Context, time: SceneTime, rng: np.random.
     return _Built([bolt], bolt.bolt_box)
 
 
+def _boat(track: Track, context: _Context, time: SceneTime, rng: np.random.Generator) -> _Built:
+    region = regions.find_boat(context.picture, parts=context.character)
+    if region is None:
+        return _Built([], None)
+    effect = BoatBob(context.plate, region, time, amplitude=track.amplitude)
+    return _Built([effect], region.box)
+
+
 _BUILDERS: Final[dict[str, Callable[[Track, _Context, SceneTime, np.random.Generator], _Built]]] = {
     "falls": _falls,
     "water": _water,
@@ -299,4 +309,5 @@ _BUILDERS: Final[dict[str, Callable[[Track, _Context, SceneTime, np.random.Gener
     "fire": _fire,
     "foliage": _foliage,
     "lightning": _lightning,
+    "boat": _boat,
 }

@@ -572,6 +572,79 @@ def find_foliage(image: RGBFrame, *, parts: Parts | None = None) -> Region | Non
     return work.region(np.logical_or.reduce(found), colours=_green, feather=0.01, min_share=0.01)
 
 
+# -- a boat on the water -----------------------------------------------------------------------------------
+
+
+def find_boat(image: RGBFrame, *, parts: Parts | None = None) -> Region | None:
+    """A boat on the water: the largest compact thing that is neither water nor sky, standing in the water (its
+    lower edge bordered by water) and clear of the picture's sides and bottom (a shore, a pier run off the
+    frame), 0.2% to 15% of the picture. Its sail and mast go with it (the sky leaves out narrow things standing
+    in it). None when there is no water or no such thing."""
+    work = _Work.of(image)
+    sky = _sky_mask(work)
+    water, _ = _water_mask(work, "flow", sky, _character(work, parts))
+    if water is None:
+        return None
+    rows, columns = work.shape
+    other = ~water
+    if sky is not None:
+        other &= ~sky
+    other = _open_close(other, open_px=3, close_px=3)
+    below = np.zeros_like(water)
+    below[1:] = water[:-1]  # a pixel whose neighbour above is water lies below the water: not a hull
+    best: tuple[Binary, int] | None = None
+    for part, area, _ in _components(other, min_share=0.002):
+        if area > 0.15 * rows * columns or part[:, 0].any() or part[:, -1].any() or part[-1].any():
+            continue
+        # The hull's lower edge: the lowest pixel of each of its columns, and what lies just under it.
+        lowest = rows - 1 - np.argmax(part[::-1], axis=0)
+        has = part.any(axis=0)
+        under = np.clip(lowest + 2, 0, rows - 1)
+        on_water = water[under[has], np.flatnonzero(has)]
+        if float(on_water.mean()) < 0.7:
+            continue
+        if best is None or area > best[1]:
+            best = (part, area)
+    if best is None:
+        return None
+    # What stands on the hull (a sail, a cabin, a mast and its flag): the other parts within its width, joined to
+    # it or to what already joined it, as they are drawn (a mast is too thin for the opening above).
+    hull = best[0]
+    hull_columns = np.flatnonzero(hull.any(axis=0))
+    left, right = int(hull_columns[0]), int(hull_columns[-1])
+    slack = max(2, round(0.1 * (right - left + 1)))
+    # The sky's test takes a white sail for a cloud and the water's a sail beside the sea for foam: only their
+    # blue is left out here.
+    blue = _blue(work)
+    raw = ~(water & blue) if sky is None else ~(water & blue) & ~(sky & blue)
+    raw[:, : max(0, left - slack)] = False
+    raw[:, right + 1 + slack :] = False
+    _, labels = cv2.connectedComponents(raw.astype(np.uint8), connectivity=8)
+    boat = hull.copy()
+    for _ in range(4):
+        near = cv2.dilate(boat.astype(np.uint8), _kernel(5)).astype(bool)
+        joined = np.isin(labels, [label for label in np.unique(labels[near]) if label > 0])
+        if not (joined & ~boat).any():
+            break
+        boat |= joined
+    # Not a horizon's thin line beside it (a vertical opening keeps a mast, drops what is a pixel or two tall)...
+    opened = np.asarray(cv2.morphologyEx(boat.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 1), np.uint8)), bool)
+    # ... but a flag's thin tip, up in the sky, is the boat's.
+    water_rows = np.flatnonzero(water[:, left : right + 1].any(axis=1))
+    sky_rows = np.arange(rows)[:, None] < (int(water_rows[0]) - 2 if water_rows.size else rows)
+    beside = cv2.dilate(opened.astype(np.uint8), _kernel(3)).astype(bool)
+    boat = opened | hull | (boat & beside & sky_rows)
+    boat = np.asarray(cv2.morphologyEx(boat.astype(np.uint8), cv2.MORPH_CLOSE, _kernel(5)), dtype=bool)
+    # Its outline at full size: whatever lies within a working pixel or two of it, sky and water alike (a
+    # sail's white edge against the sky is the boat's).
+    return work.region(boat, colours=_anything, feather=0.004, min_share=0.002)
+
+
+def _anything(c: _Hsv) -> Binary:
+    return np.ones(c.val.shape, dtype=bool)
+
+
+
 # -- where vapour rises from -----------------------------------------------------------------------------
 
 

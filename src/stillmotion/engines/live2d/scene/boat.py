@@ -1,0 +1,78 @@
+"""A boat bobbing on the water: lifted and lowered by the swell and rocked from side to side about its keel.
+
+The boat (`regions.find_boat`) is cut out of the background plate and the water behind it painted in from
+the water around it (`fill.fill_hole`); each frame the boat is turned about the middle of its hull's bottom and
+moved up or down (the rock and the lift a quarter of a period apart, as a hull riding a wave), then laid over
+the painted-in water. Frame 0 is the picture. In a loop the bob makes whole periods, so the last frame is the
+first.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import cv2
+import numpy as np
+
+from stillmotion.engines.live2d.rig.fill import fill_hole
+from stillmotion.engines.live2d.scene.flow import Patch, RGBFrame, SceneTime
+from stillmotion.engines.live2d.scene.regions import Region
+
+# At amplitude 0.7: the lift, as a share of the boat's height, and the rock, in degrees either way.
+LIFT_SHARE: Final = 0.045
+ROCK_DEG: Final = 4.0
+BOB_PERIOD_S: Final = 2.2
+
+
+class BoatBob:
+    """The boat of `region` bobbing (see the module docstring)."""
+
+    # Over the water's own motion (waves, ripples), which would otherwise be laid over its hull.
+    front = True
+
+    def __init__(self, plate: RGBFrame, region: Region, time: SceneTime, *, amplitude: float) -> None:
+        height, width = plate.shape[:2]
+        x0, y0, x1, y1 = region.box
+        boat_h, boat_w = y1 - y0, x1 - x0
+        strength = amplitude / 0.7
+        self.lift_px = LIFT_SHARE * boat_h * strength
+        self.rock_deg = ROCK_DEG * strength
+        # Room around the boat for its rock and lift.
+        reach = math.ceil(self.lift_px + math.radians(self.rock_deg) * max(boat_h, boat_w)) + 2
+        bx0, by0 = max(0, x0 - reach), max(0, y0 - reach)
+        bx1, by1 = min(width, x1 + reach), min(height, y1 + reach)
+        self.box = (bx0, by0, bx1, by1)
+        self.time = time
+        crop = plate[by0:by1, bx0:bx1]
+        alpha = np.zeros(crop.shape[:2], np.float32)
+        alpha[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0] = region.alpha
+        self.boat = np.ascontiguousarray(crop)
+        self.boat_alpha = alpha
+        # The water behind the boat, painted in from around it.
+        known = (alpha < 0.05).astype(np.float32)
+        self.water = np.asarray(np.clip(fill_hole(crop.astype(np.float32), known), 0, 255), np.uint8)
+        # The keel: the middle of the boat's lowest rows, where it sits in the water.
+        rows, columns = np.nonzero(alpha > 0.5)
+        low = rows >= rows.max() - max(2, 0.1 * (rows.max() - rows.min()))
+        self.keel = (float(columns[low].mean()), float(rows.max()))
+        self.omega = 2.0 * math.pi * time.frequency(1.0 / BOB_PERIOD_S)
+
+    def patches(self, index: int) -> list[Patch]:
+        strength = float(self.time.strength[index])
+        if strength <= 0.0:
+            return []
+        t = float(self.time.flow[index])
+        angle = strength * self.rock_deg * math.sin(self.omega * t)
+        # Rising from where it rests (frame 0) and back, a quarter of a period after the rock.
+        lift = -strength * self.lift_px * 0.5 * (1.0 - math.cos(self.omega * t))
+        turn = cv2.getRotationMatrix2D(self.keel, angle, 1.0)
+        turn[1, 2] += lift
+        size = (self.boat.shape[1], self.boat.shape[0])
+        moved = cv2.warpAffine(self.boat, turn, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        moved_alpha = cv2.warpAffine(self.boat_alpha, turn, size, flags=cv2.INTER_LINEAR, borderValue=0.0)
+        shown = moved_alpha[..., None]
+        colour = self.water.astype(np.float32) * (1.0 - shown) + moved.astype(np.float32) * shown
+        # Over what lies below (the water, perhaps moving): where the boat is now and where it was.
+        cover = np.maximum(moved_alpha, self.boat_alpha)
+        return [Patch(self.box, np.asarray(np.rint(colour), np.uint8), np.asarray(cover, np.float32))]
