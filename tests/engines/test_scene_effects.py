@@ -399,6 +399,19 @@ def test_a_boat_bobs_and_rocks_over_the_water_and_frame_zero_is_the_picture() ->
     assert float(np.abs(frames[-1].astype(np.int16) - frames[0]).mean()) < 1.0
 
 
+def test_light_sweeps_across_the_subject_as_a_slanted_band_and_only_lightens() -> None:
+    scene = cup()
+    frames = frames_of(renderer(scene.image, Track("scene", "sheen"), fps=10, duration_s=3.0))
+    assert np.array_equal(frames[0], scene.image)
+    lighter = [(f.astype(np.int16) - scene.image).min(axis=2) for f in frames]
+    assert all(int(d.min()) >= 0 for d in lighter)  # light, never a shadow
+    # The band passes: where it is brightest moves across the picture from one frame to the next.
+    lit = [d for d in lighter if int(d.max()) > 20]
+    assert len(lit) >= 5
+    columns = [float(np.argwhere(d > 0.5 * d.max())[:, 1].mean()) for d in lit]
+    assert columns[-1] - columns[0] > 0.3 * scene.image.shape[1], columns
+
+
 def test_the_optimizer_ripples_a_lake_rather_than_making_it_flow(tmp_path: Path) -> None:
     # Level water across the picture is a lake or a bay: nobody asked it to slide sideways like a river.
     image = river_landscape().image

@@ -55,6 +55,8 @@ def scene(plan: MotionPlan) -> dict[str, Track]:
         ("the trees sway to the left", "foliage", "left"),
         ("lightning flashes", "lightning", None),
         ("the boat bobs on the waves", "boat", None),
+        ("light glints across the perfume bottle", "sheen", None),
+        ("a slow beam of light sweeps across the glass", "sheen", None),
         ("a sailboat rocking gently", "boat", None),
         ("gentle waves lift and lower its hull", "boat", None),
         ("海浪翻滚，小船随波摇晃", "boat", None),  # noqa: RUF001  (a Chinese comma)

@@ -97,6 +97,7 @@ ACTIONS: Final[dict[str, dict[str, frozenset[str | None]]]] = {
         "foliage": frozenset({None, "left", "right"}),
         "lightning": frozenset({None}),
         "boat": frozenset({None}),  # a boat on the water bobs and rocks
+        "sheen": frozenset({None}),  # a band of light sweeps across the subject
     },
 }
 

@@ -561,12 +561,6 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
         r"|flutter\w*|soar\w*|circl\w*|flap\w*|glide\w*)",
         "flying birds and insects are not drawn yet",
     ),
-    _unsupported(
-        r"(?:beam|light|glint|shine|reflection|highlight|sunlight|gleam)s?\s+(?:of\s+light\s+)?(?:\w+ly\s+)?"
-        r"(?:sweeps?|sweeping|glints?|glinting|glides?|gliding|moves?\s+across|travels?\s+across|slides?\s+across"
-        r"|dances?\s+across)|(?:light|glints?|reflections?)\s+(?:\w+\s+){0,2}across",
-        "a light moving across the picture is not drawn yet",
-    ),
 )
 
 # Who does the verb, for the verbs shared by the camera and the character ("tilts", "turns").

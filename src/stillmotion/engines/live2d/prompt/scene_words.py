@@ -165,6 +165,14 @@ SCENE_PHRASES: Final[tuple[_Phrase, ...]] = (
         rf"|{_BOB}\s+(?:and\s+\w+\s+)?(?:its|the|a|their)\s+(?:\w+\s+)?{_BOAT}",
         "scene.boat",
     ),
+    # -- light sweeping across the subject (a product shot's glint)
+    _p(
+        r"(?:beam|light|glint|shine|reflection|highlight|sunlight|gleam|sheen)s?\s+(?:of\s+light\s+)?(?:\w+ly\s+)?"
+        r"(?:sweeps?|sweeping|glints?|glinting|glides?|gliding|moves?\s+across|travels?\s+across|slides?\s+across"
+        r"|dances?\s+across|runs?\s+across|passes?\s+over)|(?:light|glints?|reflections?)\s+(?:\w+\s+){0,2}across"
+        r"|light\s+sweep|sweeping\s+light",
+        "scene.sheen",
+    ),
     # -- lightning
     _p(r"lightning|lightning\s+bolts?|thunder\s?bolts?|bolts?\s+of\s+lightning", "scene.lightning"),
     _p(
@@ -199,6 +207,7 @@ _SENTENCES: Final[dict[str, str]] = {
     "foliage": "Leaves and grass sway{pace}",
     "lightning": "Lightning flashes",
     "boat": "The boat bobs on the water{pace}",
+    "sheen": "Light sweeps across it{pace}",
 }
 
 

@@ -39,6 +39,7 @@ from stillmotion.engines.live2d.scene.flow import Patch, RGBFrame, SceneEffect, 
 from stillmotion.engines.live2d.scene.lightning import Lightning
 from stillmotion.engines.live2d.scene.plants import Sway
 from stillmotion.engines.live2d.scene.regions import Region
+from stillmotion.engines.live2d.scene.sheen import Sheen
 from stillmotion.engines.live2d.scene.vapour import Fog, Plume
 from stillmotion.engines.live2d.scene.water import (
     FALL_SPEED,
@@ -61,6 +62,7 @@ LOOKED_FOR: Final = {
     "fire": "flame",
     "foliage": "leaves or grass",
     "boat": "boat on the water",
+    "sheen": "subject",
 }
 MAX_FLAMES: Final = 3
 
@@ -297,6 +299,17 @@ def _boat(track: Track, context: _Context, time: SceneTime, rng: np.random.Gener
     return _Built([effect], region.box)
 
 
+def _sheen(track: Track, context: _Context, time: SceneTime, rng: np.random.Generator) -> _Built:
+    subject = context.parts.subject
+    if context.parts.method.startswith("fallback") and context.parts.face is None:
+        # No subject was told from its background: the whole picture is lit by the passing light.
+        subject = np.ones_like(subject)
+    if float(subject.max()) < 0.5:
+        return _Built([], None)
+    effect = Sheen(context.picture, subject, time, amplitude=track.amplitude)
+    return _Built([effect], effect.box)
+
+
 _BUILDERS: Final[dict[str, Callable[[Track, _Context, SceneTime, np.random.Generator], _Built]]] = {
     "falls": _falls,
     "water": _water,
@@ -310,4 +323,5 @@ _BUILDERS: Final[dict[str, Callable[[Track, _Context, SceneTime, np.random.Gener
     "foliage": _foliage,
     "lightning": _lightning,
     "boat": _boat,
+    "sheen": _sheen,
 }
