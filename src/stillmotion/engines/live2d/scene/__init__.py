@@ -104,6 +104,7 @@ class _Built:
 
 # Water at least this share of the picture's width, lying level, is a lake or a bay.
 LEVEL_WATER_WIDTH: Final = 0.6
+IDLE_RIPPLES: Final = 0.5  # the optimizer's ripples on level water, a share of its track's amplitude
 
 
 class SceneEffects:
@@ -197,8 +198,10 @@ def _water(track: Track, context: _Context, time: SceneTime, rng: np.random.Gene
         track = replace(track, direction=None)  # "down into the river": the falls go down, the river its own way
     if track.source == "optimizer" and _lies_level(region, context.picture.shape[1]):
         # The optimizer's life for a lake or a bay (level water across most of the picture) is a breeze on it,
-        # not a current: water nobody asked to flow does not slide sideways.
-        return _Built([Ripples(context.plate, region, time, rng, amplitude=track.amplitude)], region.box)
+        # not a current: water nobody asked to flow does not slide sideways. A light breeze: half the ripples of
+        # the same amplitude asked for, so that asked waves or ripples stand out from it.
+        ripples = Ripples(context.plate, region, time, rng, amplitude=IDLE_RIPPLES * track.amplitude)
+        return _Built([ripples], region.box)
     direction = flow_direction(region, track.direction, long_axis=regions.long_axis(region))
     effect = FlowingWater(
         context.plate, region, time, rng, direction=direction, speed_share=RIVER_SPEED, amplitude=track.amplitude

@@ -45,7 +45,7 @@ from stillmotion.engines.live2d.scene.regions import Region
 # Speeds at amplitude 0.7 as shares of the picture's short side per second, at the nearest water.
 FALL_SPEED: Final = 0.22
 RIVER_SPEED: Final = 0.05
-SEA_SPEED: Final = 0.018
+SEA_SPEED: Final = 0.03
 # Each copy travels about this share of the short side in a period (less smearing, more pulsing below it).
 CYCLE_TRAVEL: Final = 0.05
 # Ripples' largest displacement at amplitude 0.7 (share of the short side), at the nearest water: enough that a
