@@ -6,7 +6,7 @@ import pytest
 
 from stillmotion.engines.live2d.plan import SCENE_CYCLE_S, MotionPlan, Track, scene_tempo
 from stillmotion.engines.live2d.prompt import parse_prompt
-from stillmotion.engines.live2d.prompt.scene_words import scene_words
+from stillmotion.engines.live2d.prompt.lexicon import asked_words
 
 
 def plan_for(prompt: str, *, duration_s: float = 6.0) -> MotionPlan:
@@ -122,9 +122,9 @@ def test_the_plan_describes_the_scene() -> None:
 
 
 def test_the_words_that_asked_for_an_effect_are_found_again() -> None:
-    assert scene_words("A calm morning. The waterfall pours into the pool.", "falls") == "waterfall pours"
-    assert scene_words("Steam rises from the coffee", "steam") == "steam rises"
-    assert scene_words("she smiles", "clouds") is None
+    assert asked_words("A calm morning. The waterfall pours into the pool.", "scene.falls") == "waterfall pours"
+    assert asked_words("Steam rises from the coffee", "scene.steam") == "steam rises"
+    assert asked_words("she smiles", "scene.clouds") is None
 
 
 def test_a_region_is_part_of_the_track_only_when_placed() -> None:

@@ -27,7 +27,6 @@ from stillmotion.engines.live2d.plan import SCENE_CYCLE_S, MotionPlan, Track
 from stillmotion.engines.live2d.prompt import describe_plan, parse_prompt
 from stillmotion.engines.live2d.prompt.chinese import quote_originals, read_chinese
 from stillmotion.engines.live2d.prompt.lexicon import asked_words
-from stillmotion.engines.live2d.prompt.scene_words import scene_words
 from stillmotion.engines.live2d.prompt.schedule import ASKED_SCENE_MIN
 from stillmotion.engines.live2d.regions import fallback_parts
 from stillmotion.engines.live2d.render.compositor import ClipRenderer, RenderSettings
@@ -267,7 +266,7 @@ def scene_notes(prompt: str, renderer: ClipRenderer) -> tuple[str, ...]:
     for track, looked_for in renderer.scene.missing:
         if track.source != "prompt":
             continue  # the optimizer's scene life is drawn where the picture has it, and owes no note
-        words = scene_words(prompt, track.action)
+        words = asked_words(prompt, f"scene.{track.action}")
         asked = f"{words!r}" if words else f"scene.{track.action}"
         instead = "the light flickers instead" if track.action == "fire" else "not animated"
         notes.append(f"no {looked_for} found in the picture for {asked}; {instead}")

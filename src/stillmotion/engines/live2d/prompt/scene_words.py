@@ -3,9 +3,9 @@ fire, foliage, lightning), read into `scene.*` tracks; the renderer finds where 
 
 `SCENE_PHRASES` joins the phrase table (`lexicon._PHRASES`) ahead of the other phrases, so that where a scene
 phrase and another one match the same words ("the campfire"), the scene's wins; longer phrases still win over
-shorter ones ("the candle flickers" over "flickers"). Also here: `scene_words`, the words of a prompt that asked
-for a scene action (quoted in the plan's notes when the picture shows no such thing), and `scene_sentence`,
-a scene track written back as English.
+shorter ones ("the candle flickers" over "flickers"); `lexicon.asked_words` finds the words that asked for a
+scene action again (quoted in the plan's notes when the picture shows no such thing). Also here:
+`scene_sentence`, a scene track written back as English.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Final
 
 from stillmotion.engines.live2d.plan import Track, scene_tempo
-from stillmotion.engines.live2d.prompt.clauses import _normalize
 from stillmotion.engines.live2d.prompt.lexicon import STRONG_AMPLITUDE, _p, _Phrase, _v
 
 _ADV = r"(?:\w+ly\s+)?"  # "the river gently flows"
@@ -180,18 +179,6 @@ SCENE_PHRASES: Final[tuple[_Phrase, ...]] = (
         "scene.lightning",
     ),
 )
-
-
-def scene_words(prompt: str, action: str) -> str | None:
-    """The words of `prompt` that asked for `scene.<action>` (the longest match), or None."""
-    text = _normalize(prompt)
-    found = [
-        match.group()
-        for phrase in SCENE_PHRASES
-        if phrase.target == f"scene.{action}"
-        for match in phrase.pattern.finditer(text)
-    ]
-    return max(found, key=len) if found else None
 
 
 _SENTENCES: Final[dict[str, str]] = {
