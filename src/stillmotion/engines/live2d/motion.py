@@ -194,16 +194,25 @@ def fade_curve(track: Track, clock: Clock, *, fade_s: float) -> Curve:
     return np.where(inside, np.minimum(up, down), 0.0)
 
 
-def event_curve(track: Track, clock: Clock, rng: np.random.Generator, *, hold_s: float = BLINK_HOLD_S) -> Curve:
-    """`repeats` blinks (0 open -> 1 closed -> 0), spread evenly over the span with seeded jitter."""
+def event_curve(
+    track: Track,
+    clock: Clock,
+    rng: np.random.Generator,
+    *,
+    hold_s: float = BLINK_HOLD_S,
+    close_s: float = BLINK_CLOSE_S,
+    open_s: float = BLINK_OPEN_S,
+) -> Curve:
+    """`repeats` blinks (0 open -> 1 closed -> 0: closing over `close_s`, held, opening over `open_s`), spread
+    evenly over the span with seeded jitter; any other quick event of that shape too (an ear's twitch)."""
     bounds = span(track, clock)
     if bounds is None:
         return np.zeros_like(clock.times)
     start, end = bounds
-    shape_s = BLINK_CLOSE_S + hold_s + BLINK_OPEN_S
+    shape_s = close_s + hold_s + open_s
     # A span too short for a whole blink gets a quicker one rather than none.
     squeeze = min(1.0, (end - start) / shape_s)
-    close_s, hold, open_s = BLINK_CLOSE_S * squeeze, hold_s * squeeze, BLINK_OPEN_S * squeeze
+    close_s, hold, open_s = close_s * squeeze, hold_s * squeeze, open_s * squeeze
     length = close_s + hold + open_s
     segment = (end - start) / track.repeats
     out = np.zeros_like(clock.times)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 import cv2
@@ -285,22 +285,16 @@ def _tail_wag(track: Track, context: FieldContext) -> TrackMotion:
 
 
 def _twitches(track: Track, context: FieldContext, *, count: int) -> Curve:
-    """`count` twitches (0 -> 1 quickly, held, back more slowly) spread over the span with seeded jitter."""
-    clock = context.clock
-    bounds = motion.span(track, clock)
-    out = np.zeros_like(clock.times)
-    if bounds is None:
-        return out
-    start, end = bounds
-    length = TWITCH_OUT_S + TWITCH_HOLD_S + TWITCH_BACK_S
-    segment = (end - start) / count
-    for index in range(count):
-        slack = max(segment - length, 0.0)
-        begin = start + index * segment + slack * float(context.rng.uniform(0.2, 0.8))
-        out_ = motion.smoothstep_array((clock.times - begin) / TWITCH_OUT_S)
-        back = motion.smoothstep_array((begin + length - clock.times) / TWITCH_BACK_S)
-        out = np.maximum(out, np.minimum(out_, back))
-    return out
+    """`count` twitches (0 -> 1 quickly, held, back more slowly) spread over the span with seeded jitter: a
+    blink's shape (`motion.event_curve`) at a twitch's pace."""
+    return motion.event_curve(
+        replace(track, repeats=count),
+        context.clock,
+        context.rng,
+        close_s=TWITCH_OUT_S,
+        hold_s=TWITCH_HOLD_S,
+        open_s=TWITCH_BACK_S,
+    )
 
 
 def _ear_twitch(track: Track, context: FieldContext) -> TrackMotion:
