@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from stillmotion.engines.live2d.parts import Box, Face, Parts
+
+if TYPE_CHECKING:
+    from stillmotion.engines.live2d.rig.animal import Appendages
 
 Field = npt.NDArray[np.float32]  # (h, w) float32 on the coarse grid
 Vector = npt.NDArray[np.float32]  # (h, w, 2) float32 on the coarse grid: (dx, dy) in image pixels
@@ -255,10 +258,13 @@ class Regions:
     head: Field | None = None  # head and hair, fading to 0 at the neck and shoulders
     face_inner: Field | None = None  # the features: eyes, nose, mouth
     head_radius: Field | None = None  # normalised elliptical distance from the head centre
-    parts: Parts | None = None  # what they were built from, full size: an animal's tail and ears are found there
+    # An animal's tail and ears the plan moves, found once for the clip (`rig.animal.find_appendages`).
+    appendages: Appendages | None = None
 
     @classmethod
-    def build(cls, parts: Parts, grid: Grid, image: RGBFrame | None = None) -> Regions:
+    def build(
+        cls, parts: Parts, grid: Grid, image: RGBFrame | None = None, *, appendages: Appendages | None = None
+    ) -> Regions:
         """`image`: the frame the parts were found in, to place a photo's eyes and mouth precisely."""
         width, height = grid.width, grid.height
         scale = min(width, height)
@@ -274,7 +280,9 @@ class Regions:
 
         if parts.face is None:
             hair = np.zeros(grid.shape, dtype=np.float32)
-            return cls(grid, None, subject, body, hair, inside_x, inside_y, subject_box, carried, parts=parts)
+            return cls(
+                grid, None, subject, body, hair, inside_x, inside_y, subject_box, carried, appendages=appendages
+            )
 
         geometry = FaceGeometry.from_face(parts.face, image)
         face = geometry.face
@@ -306,7 +314,7 @@ class Regions:
             head=head,
             face_inner=face_inner,
             head_radius=head_radius,
-            parts=parts,
+            appendages=appendages,
         )
 
     def pin_to_border(self, basis: Vector, peak: float) -> Vector:

@@ -50,7 +50,7 @@ from stillmotion.engines.live2d.render.sampling import (
     support,
     window_map,
 )
-from stillmotion.engines.live2d.rig.animal import appendage_matte
+from stillmotion.engines.live2d.rig.animal import appendage_matte, find_appendages
 from stillmotion.engines.live2d.rig.deformers import LocalField
 from stillmotion.engines.live2d.rig.face_layers import FaceLayers
 from stillmotion.engines.live2d.rig.layers import (
@@ -117,14 +117,16 @@ class ClipRenderer:
         self.canvas = extend_canvas(first_frame, self.margins, seed=settings.seed)  # (H', W', 3) uint8
         self._offset = (np.float32(self.margins.left), np.float32(self.margins.top))
 
-        regions = Regions.build(parts, self.grid, first_frame)
+        # An animal's tail and ears, when the plan moves them: found once, for their layer and their deformers.
+        appendages = find_appendages(parts, (track for _, track in local_tracks))
+        regions = Regions.build(parts, self.grid, first_frame, appendages=appendages)
         geometry = regions.geometry
         self.parts = parts
         self.geometry = geometry
         mattes = mattes_for(parts, geometry, first_frame)
-        appendages = appendage_matte(parts, (track for _, track in local_tracks))
-        if appendages is not None:
-            mattes = with_appendages(mattes, *appendages)
+        appendage_mattes = appendage_matte(parts, appendages)
+        if appendage_mattes is not None:
+            mattes = with_appendages(mattes, *appendage_mattes)
         zoom_min, zoom_max = self.camera.zoom_range
         self.local = LocalField.build(
             local_tracks,

@@ -234,18 +234,34 @@ def turn_basis(
     return vector(-turn * offset_y, turn * offset_x, grid.shape)
 
 
-def appendage_matte(parts: Parts, tracks: Iterable[Track]) -> tuple[Matte, Matte] | None:
-    """The over-matte of the tail and ears `tracks` move (found as their deformers find them), and the share
-    of it taken out of the layers behind; None when no track moves one or none is found. The appendages are a
-    layer of their own, in front of the rest (`layers.with_appendages`); the layers behind keep the inner part
-    (towards the root), painted in under it: what a turning ear uncovers at its base is the head, what its tip
-    uncovers is what lies behind the head."""
+@dataclass(frozen=True)
+class Appendages:
+    """The tail and the ears a clip's tracks move, as the picture shows them (None, () where it does not)."""
+
+    tail: Appendage | None = None
+    ears: tuple[Appendage, ...] = ()
+
+    @property
+    def found(self) -> list[Appendage]:
+        return ([self.tail] if self.tail is not None else []) + list(self.ears)
+
+
+def find_appendages(parts: Parts, tracks: Iterable[Track]) -> Appendages:
+    """The tail and the ears that `tracks` move, looked for once for the clip: the layers (`appendage_matte`)
+    and the deformers (`_tail_wag`, `_ear_twitch`) use the same."""
     wanted = {track.part for track in tracks}
-    found: list[Appendage] = []
-    if "tail" in wanted and (tail := find_tail(parts)) is not None:
-        found.append(tail)
-    if "ears" in wanted:
-        found.extend(find_ears(parts))
+    return Appendages(
+        tail=find_tail(parts) if "tail" in wanted else None,
+        ears=tuple(find_ears(parts)) if "ears" in wanted else (),
+    )
+
+
+def appendage_matte(parts: Parts, appendages: Appendages) -> tuple[Matte, Matte] | None:
+    """The over-matte of `appendages`, and the share of it taken out of the layers behind; None when there are
+    none. The appendages are a layer of their own, in front of the rest (`layers.with_appendages`); the layers
+    behind keep the inner part (towards the root), painted in under it: what a turning ear uncovers at its base
+    is the head, what its tip uncovers is what lies behind the head."""
+    found = appendages.found
     if not found:
         return None
     height, width = parts.subject.shape
@@ -269,13 +285,9 @@ def appendage_matte(parts: Parts, tracks: Iterable[Track]) -> tuple[Matte, Matte
     return matte, np.asarray(matte * outer, np.float32)
 
 
-def _parts_of(context: FieldContext) -> Parts | None:
-    return context.regions.parts
-
-
 def _tail_wag(track: Track, context: FieldContext) -> TrackMotion:
-    parts = _parts_of(context)
-    tail = find_tail(parts) if parts is not None else None
+    found = context.regions.appendages
+    tail = found.tail if found is not None else None
     if tail is None:
         return TrackMotion(track, note="tail.wag: no tail found in the picture; not drawn")
     angle = TAIL_WAG_RAD * track.amplitude
@@ -298,8 +310,8 @@ def _twitches(track: Track, context: FieldContext, *, count: int) -> Curve:
 
 
 def _ear_twitch(track: Track, context: FieldContext) -> TrackMotion:
-    parts = _parts_of(context)
-    ears = find_ears(parts) if parts is not None else []
+    found = context.regions.appendages
+    ears = list(found.ears) if found is not None else []
     if not ears:
         return TrackMotion(track, note="ears.twitch: no ears found in the picture; not drawn")
     sides = {"left": ears[:1], "right": ears[-1:]}.get(track.direction or "", ears)
