@@ -138,15 +138,16 @@ class ClipRenderer:
         )
         self.notes.extend(self.local.notes)
 
-        # Anything to draw on the subject: a deformer, or an eyelid or mouth layer (which move no field).
-        paints = (
-            any(float(curve.max()) > 0.0 for curve in self.local.lids.values())
-            or float(self.local.mouth_open.max()) > 0.0
-            or float(np.abs(self.local.smile).max()) > 0.0
-            or float(self.local.blush.max()) > 0.0
-            or float(self.local.sparkle.max()) > 0.0
-            or any(float(curve.max()) > 0.0 for curve in self.local.tears.values())
-        )
+        # What is painted on the face layer (it moves no field): eyelids, an open mouth, a bent line, a blush,
+        # tears, glints in the eyes.
+        eyes_close = {side: curve for side, curve in self.local.lids.items() if float(curve.max()) > 0.0}
+        mouth_opens = float(self.local.mouth_open.max()) > 0.0
+        smiles = float(np.abs(self.local.smile).max()) > 0.0
+        blushes = float(self.local.blush.max()) > 0.0
+        sparkles = float(self.local.sparkle.max()) > 0.0
+        tears = {side: curve for side, curve in self.local.tears.items() if float(curve.max()) > 0.0}
+        # Anything to draw on the subject: a deformer, or a painted layer.
+        paints = bool(eyes_close) or mouth_opens or smiles or blushes or sparkles or bool(tears)
         animated = self.local.moves or paints
         self.stack = build_stack(first_frame, mattes, seed=settings.seed) if animated else None
         # Behind a character the background lies further away: the camera moves it less (parallax).
@@ -184,14 +185,9 @@ class ClipRenderer:
 
         self.layers: FaceLayers | None = None
         self._face_layer: Layer | None = None
-        eyes_close = {side: curve for side, curve in self.local.lids.items() if float(curve.max()) > 0.0}
-        mouth_opens = float(self.local.mouth_open.max()) > 0.0
         drawn = parts.face is not None and parts.face.kind == "drawn"
         # A photo's smile is the warp's; a drawn mouth is a line too short to bend within the stretch limit.
-        line_bends = drawn and float(np.abs(self.local.smile).max()) > 0.0
-        blushes = float(self.local.blush.max()) > 0.0
-        sparkles = float(self.local.sparkle.max()) > 0.0
-        tears = {side: curve for side, curve in self.local.tears.items() if float(curve.max()) > 0.0}
+        line_bends = drawn and smiles
         if geometry is not None and (eyes_close or mouth_opens or line_bends or blushes or tears or sparkles):
             face_layer = self._layer("face")
             if face_layer is not None:
