@@ -578,8 +578,8 @@ def find_foliage(image: RGBFrame, *, parts: Parts | None = None) -> Region | Non
 def find_boat(image: RGBFrame, *, parts: Parts | None = None) -> Region | None:
     """A boat on the water: the largest compact thing that is neither water nor sky, standing in the water (its
     lower edge bordered by water) and clear of the picture's sides and bottom (a shore, a pier run off the
-    frame), 0.2% to 15% of the picture. Its sail and mast go with it (the sky leaves out narrow things standing
-    in it). None when there is no water or no such thing."""
+    frame), 0.2% to 15% of the picture, with what stands on it (a sail, a mast and its flag). None when there is
+    no water or no such thing."""
     work = _Work.of(image)
     sky = _sky_mask(work)
     water, _ = _water_mask(work, "flow", sky, _character(work, parts))
@@ -590,8 +590,6 @@ def find_boat(image: RGBFrame, *, parts: Parts | None = None) -> Region | None:
     if sky is not None:
         other &= ~sky
     other = _open_close(other, open_px=3, close_px=3)
-    below = np.zeros_like(water)
-    below[1:] = water[:-1]  # a pixel whose neighbour above is water lies below the water: not a hull
     best: tuple[Binary, int] | None = None
     for part, area, _ in _components(other, min_share=0.002):
         if area > 0.15 * rows * columns or part[:, 0].any() or part[:, -1].any() or part[-1].any():
@@ -642,7 +640,6 @@ def find_boat(image: RGBFrame, *, parts: Parts | None = None) -> Region | None:
 
 def _anything(c: _Hsv) -> Binary:
     return np.ones(c.val.shape, dtype=bool)
-
 
 
 # -- where vapour rises from -----------------------------------------------------------------------------
