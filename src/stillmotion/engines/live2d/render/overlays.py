@@ -49,14 +49,25 @@ class Effect(Protocol):
         ...
 
 
-def _blend_colours(
-    frame: RGBFrame, x: Floats, y: Floats, colour: npt.NDArray[np.float64], alpha: Floats
-) -> list[list[float]]:
-    """The colour of each particle over the pixel under its centre."""
+def _under(frame: RGBFrame, x: Floats, y: Floats) -> npt.NDArray[np.float64]:
+    """`(N, 3)` the pixel under each particle's centre."""
     height, width = frame.shape[:2]
-    under = frame[np.clip(y.astype(np.intp), 0, height - 1), np.clip(x.astype(np.intp), 0, width - 1)].astype(
+    return frame[np.clip(y.astype(np.intp), 0, height - 1), np.clip(x.astype(np.intp), 0, width - 1)].astype(
         np.float64
     )
+
+
+def _blend_colours(
+    frame: RGBFrame,
+    x: Floats,
+    y: Floats,
+    colour: npt.NDArray[np.float64],
+    alpha: Floats,
+    under: npt.NDArray[np.float64] | None = None,
+) -> list[list[float]]:
+    """The colour of each particle over the pixel under its centre (`under`, when the caller has it already)."""
+    if under is None:
+        under = _under(frame, x, y)
     colours = under + alpha[:, None] * (np.broadcast_to(colour, under.shape) - under)  # (N, 3)
     return colours.tolist()  # type: ignore[no-any-return]  # cv2 takes [r, g, b] lists as colours
 
@@ -160,14 +171,11 @@ class Rain:
         x, y, length = x[shown], y[shown], self.length[shown]
         dx = self.slant * length
         middle_x, middle_y = x - 0.5 * dx, y - 0.5 * length
-        height = frame.shape[0]
-        under = frame[
-            np.clip(middle_y.astype(np.intp), 0, height - 1), np.clip(middle_x.astype(np.intp), 0, self.width - 1)
-        ].astype(np.float64)
+        under = _under(frame, middle_x, middle_y)
         light = under @ np.array([0.299, 0.587, 0.114])  # (N,)
         darker = np.clip((light - RAIN_DARK_FROM) / 60.0, 0.0, 1.0)[:, None]
         target = self.colour + darker * (self.dark - self.colour)  # (N, 3)
-        colours = _blend_colours(frame, middle_x, middle_y, target, strength * self.alpha[shown])
+        colours = _blend_colours(frame, middle_x, middle_y, target, strength * self.alpha[shown], under)
         ends = zip(_fixed(x - dx), _fixed(y - length), _fixed(x), _fixed(y), colours, strict=True)
         for x0, y0, x1, y1, colour in ends:
             cv2.line(frame, (x0, y0), (x1, y1), colour, self.thickness, cv2.LINE_AA, _SUBPIXEL_BITS)
