@@ -55,6 +55,7 @@ def scene(plan: MotionPlan) -> dict[str, Track]:
         ("the trees sway to the left", "foliage", "left"),
         ("lightning flashes", "lightning", None),
         ("the boat bobs on the waves", "boat", None),
+        ("waves rolling on the sea", "waves", None),
         ("light glints across the perfume bottle", "sheen", None),
         ("a slow beam of light sweeps across the glass", "sheen", None),
         ("a sailboat rocking gently", "boat", None),

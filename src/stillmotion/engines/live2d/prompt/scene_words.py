@@ -84,6 +84,9 @@ _BOB = _v(
     "drift drifts drifting bounce bounces bouncing roll rolls rolling pitch pitches pitching heave heaves heaving "
     "lift lifts lifted lower lowers lowered"
 )
+# Said without the boat ("bobbing on the waves"): only what a floating thing does, not what waves do ("waves
+# rolling on the sea" are the sea's).
+_BOBS_ON = _v("rock rocks rocked rocking bob bobs bobbed bobbing")
 
 SCENE_PHRASES: Final[tuple[_Phrase, ...]] = (
     # -- falling water (a waterfall and a river in one picture are two tracks)
@@ -159,7 +162,7 @@ SCENE_PHRASES: Final[tuple[_Phrase, ...]] = (
     _p(r"(?:swaying|rustling|waving|trembling|quivering|dancing)\s+" + _PLANTS, "scene.foliage"),
     # -- a boat on the water
     _p(
-        rf"{_BOAT}\s+(?:\w+\s+)?{_BE}{_ADV}{_BOB}|{_BOB}\s+(?:\w+\s+)?on\s+the\s+(?:waves|water|sea|swell)"
+        rf"{_BOAT}\s+(?:\w+\s+)?{_BE}{_ADV}{_BOB}|{_BOBS_ON}\s+(?:\w+\s+)?on\s+the\s+(?:waves|water|sea|swell)"
         rf"|(?:rocking|bobbing|floating)\s+{_BOAT}|{_BOAT}\s+(?:\w+\s+)?(?:rides|riding)\s+the\s+waves"
         rf"|{_BOB}\s+(?:and\s+\w+\s+)?(?:its|the|a|their)\s+(?:\w+\s+)?{_BOAT}",
         "scene.boat",
