@@ -216,7 +216,7 @@ def test_joy_narrows_the_eyes_without_closing_them() -> None:
 )
 def test_plants_that_sway_or_nod_are_the_scene_not_the_character(prompt: str) -> None:
     plan = plan_for(prompt)
-    assert ("scene", "foliage", None) in asked(plan)
+    assert ("scene", "grass", None) in asked(plan)
     assert not {("body", "sway", None), ("head", "nod", None)} & asked(plan)
 
 

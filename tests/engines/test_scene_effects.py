@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 import pytest
 from PIL import Image
 
@@ -19,6 +20,7 @@ from stillmotion.engines.live2d.parts import Parts
 from stillmotion.engines.live2d.plan import ACTIONS, MotionPlan, Track
 from stillmotion.engines.live2d.regions import fallback_parts
 from stillmotion.engines.live2d.render.compositor import ClipRenderer, RenderSettings
+from stillmotion.engines.live2d.scene import plants, regions
 from support_scenes import Box, Frame, candle, cup, plain, river_landscape, waterfall
 
 
@@ -172,6 +174,63 @@ def test_a_meadow_down_to_the_frames_edge_sways_all_over_its_near_grass_the_most
     far = change(frames, (0, hills_start + 4, width, (hills_start + height) // 2))
     near = change(frames, (0, (hills_start + 3 * height) // 4, width, height))
     assert near > far > 0.0, (near, far)
+
+
+def _landscape_masks() -> tuple[Frame, dict[str, npt.NDArray[np.bool_]]]:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import scenes
+
+    scene = scenes.landscape()
+    return scene.image, scene.masks
+
+
+def _moved(frames: list[Frame], mask: npt.NDArray[np.bool_]) -> float:
+    """Mean absolute difference from frame 0 over `mask`, over the clip."""
+    first = frames[0][mask].astype(np.int16)
+    return float(np.mean([np.abs(f[mask].astype(np.int16) - first).mean() for f in frames[1:]]))
+
+
+def test_the_trees_sway_alone_and_the_meadow_alone_when_only_one_is_asked_for() -> None:
+    # "Leaves rustle" moves the crowns standing above the meadow, not the grass; "the grass sways" the meadow, not
+    # the crowns; all the plants sway for "the plants sway".
+    image, masks = _landscape_masks()
+    grass = masks["grass"] & (np.arange(image.shape[0])[:, None] > 0.75 * image.shape[0])
+    crowns = masks["trees"] & (np.arange(image.shape[0])[:, None] < 0.5 * image.shape[0])
+    moved = {}
+    for action in ("trees", "grass", "foliage"):
+        frames = frames_of(renderer(image, Track("scene", action)))
+        moved[action] = (_moved(frames, crowns), _moved(frames, grass))
+    trees, meadow, both = moved["trees"], moved["grass"], moved["foliage"]
+    assert trees[0] > 4 * trees[1] and trees[0] > 1.0, trees
+    assert meadow[1] > 4 * meadow[0] and meadow[1] > 1.0, meadow
+    assert both[0] > 1.0 and both[1] > 1.0, both
+
+
+def test_the_ground_is_found_under_the_crowns_that_stand_on_it() -> None:
+    image, masks = _landscape_masks()
+    region = regions.find_foliage(image)
+    assert region is not None
+    x0, y0, x1, _ = region.box
+    tops = plants.ground_tops(region.alpha > 0.0, short=min(image.shape[:2]))
+    assert tops is not None
+    # Where a crown stands on the meadow, the ground begins below the crown's top, near the meadow's own top.
+    grass_top = int(np.argmax(masks["grass"][:, 5]))
+    crown_top = int(np.argmax(masks["trees"][:, 60]))
+    assert abs(y0 + int(tops[5 - x0]) - grass_top) < 20, (y0 + tops[5 - x0], grass_top)
+    assert y0 + int(tops[60 - x0]) > crown_top + 40, (y0 + tops[60 - x0], crown_top)
+
+
+def test_grass_asked_where_no_ground_of_plants_is_told_apart_sways_all_of_them_and_says_so(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import scenes
+
+    extra = render_prompt(tmp_path, scenes.lake().image, "the grass sways", optimizer=False)
+    plan = extra["motion_plan"]
+    assert isinstance(plan, dict)
+    placed = [t for t in plan["tracks"] if t["source"] == "prompt"]
+    assert [t["action"] for t in placed] == ["grass"] and placed[0]["region"]
+    notes = extra["render_notes"]
+    assert isinstance(notes, list | tuple) and any("all of them sway" in note for note in notes), notes
 
 
 # -- vapour, fire, lightning -----------------------------------------------------------------------------
@@ -373,11 +432,14 @@ def test_a_breeze_on_a_landscape_sways_its_plants(tmp_path: Path) -> None:
     import scenes
 
     image = scenes.landscape().image
-    for prompt in ("a light breeze", "the wildflowers in the foreground sway in the breeze"):
+    for prompt, action in (
+        ("a light breeze", "foliage"),
+        ("the wildflowers in the foreground sway in the breeze", "grass"),
+    ):
         plan = render_prompt(tmp_path, image, prompt)["motion_plan"]
         assert isinstance(plan, dict)
         asked = {(t["part"], t["action"]) for t in plan["tracks"] if t["source"] == "prompt"}
-        assert asked == {("scene", "foliage")}, (prompt, asked)
+        assert asked == {("scene", action)}, (prompt, asked)
         assert plan["notes"] == [], prompt
 
 

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from stillmotion.engines.base import ProgressCallback, RenderRequest, RenderResult
 from stillmotion.engines.live2d.motion import idle_plan, seed_from_image
 from stillmotion.engines.live2d.parts import Parts, find_parts
-from stillmotion.engines.live2d.plan import SCENE_CYCLE_S, MotionPlan, Track
+from stillmotion.engines.live2d.plan import PLANT_ACTIONS, SCENE_CYCLE_S, MotionPlan, Track
 from stillmotion.engines.live2d.prompt import describe_plan, parse_prompt
 from stillmotion.engines.live2d.prompt.chinese import quote_originals, read_chinese
 from stillmotion.engines.live2d.prompt.lexicon import asked_words
@@ -164,7 +164,7 @@ def _wind_in_the_plants(tracks: tuple[Track, ...]) -> tuple[Track, ...]:
     if not windy:
         return tracks
     kept = tuple(t for t in tracks if t not in windy)
-    if any(t.part == "scene" and t.action == "foliage" for t in kept):
+    if any(t.part == "scene" and t.action in PLANT_ACTIONS for t in kept):
         return kept
     first = windy[0]
     amplitude = max(ASKED_SCENE_MIN, max(t.amplitude for t in windy))

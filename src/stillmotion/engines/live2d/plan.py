@@ -94,12 +94,18 @@ ACTIONS: Final[dict[str, dict[str, frozenset[str | None]]]] = {
         "smoke": frozenset({None}),
         "fog": frozenset({None, "left", "right"}),
         "fire": frozenset({None}),
-        "foliage": frozenset({None, "left", "right"}),
+        "foliage": frozenset({None, "left", "right"}),  # all the plants
+        "trees": frozenset({None, "left", "right"}),  # what stands above the ground: crowns, bushes
+        "grass": frozenset({None, "left", "right"}),  # what covers the ground: grass, flowers, crops
         "lightning": frozenset({None}),
         "boat": frozenset({None}),  # a boat on the water bobs and rocks
         "sheen": frozenset({None}),  # a band of light sweeps across the subject
     },
 }
+
+
+# The scene's plant sways: all of them, the trees, the ground's plants.
+PLANT_ACTIONS: Final = ("foliage", "trees", "grass")
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The scene's vocabulary: words that ask for the picture itself to move (water, clouds, steam, smoke, fog,
-fire, foliage, lightning), read into `scene.*` tracks; the renderer finds where in the picture (`scene/`).
+fire, plants, lightning), read into `scene.*` tracks; the renderer finds where in the picture (`scene/`).
 
 `SCENE_PHRASES` joins the phrase table (`lexicon._PHRASES`) ahead of the other phrases, so that where a scene
 phrase and another one match the same words ("the campfire"), the scene's wins; longer phrases still win over
@@ -63,10 +63,15 @@ _FIRE_VERB = _v(
     "blazes blazing rage rages raging glow glows glowing smoulder smoulders smouldering smolder smolders "
     "smoldering waver wavers wavering sputter sputters sputtering rise rises rising"
 )
-_PLANTS = (
-    r"(?:leaves|leaf|trees?|branches|boughs|foliage|grass|grasses|bushes|shrubs|reeds|wheat|corn|crops|palms?"
-    r"|palm\s+trees?|ferns?|plants?|flowers?|wildflowers?|blossoms?|daisies|tulips|roses|sunflowers?|lavender"
-    r"|meadow|field|fields|canopy|willows?|bamboo)"
+# Plants standing above the ground (a tree's crown sways about its trunk), plants covering it (a meadow), and
+# words for either.
+_TREES = (
+    r"(?:leaves|leaf|trees?|branches|boughs|bushes|shrubs|palms?|palm\s+trees?|canopy|willows?|bamboo|blossoms?"
+    r"|crowns?|pines?)"
+)
+_GROUND_PLANTS = (
+    r"(?:grass|grasses|reeds|wheat|corn|crops|ferns?|flowers?|wildflowers?|daisies|tulips|roses|sunflowers?"
+    r"|lavender|meadow|field|fields|barley|rice)"
 )
 # A place said between a subject and its verb: "in the foreground", "along the river bank", "on the hill".
 _WHERE = r"(?:in|on|at|along|by|near|beside|across|under|around|of)\s+(?:the\s+|a\s+)?\w+(?:\s+\w+)?"
@@ -155,11 +160,28 @@ SCENE_PHRASES: Final[tuple[_Phrase, ...]] = (
         r"(?:burning|flickering|crackling|dancing)\s+(?:fire|flames?|candles?|campfire|bonfire)",
         "scene.fire",
     ),
-    # -- plants
-    _p(rf"{_PLANTS}\s+{_BE}{_ADV}{_PLANT_VERB}", "scene.foliage"),
-    # ... where they stand said in between: "the wildflowers in the foreground sway"
-    _p(rf"{_PLANTS}\s+{_WHERE}\s+{_BE}{_ADV}{_PLANT_VERB}", "scene.foliage"),
-    _p(r"(?:swaying|rustling|waving|trembling|quivering|dancing)\s+" + _PLANTS, "scene.foliage"),
+    # -- plants: the trees, the ground's plants, or all of them (plants in general, or both kinds named)
+    *(
+        phrase
+        for words, action in (
+            (r"(?:foliage|plants?|vegetation|greenery)", "scene.foliage"),
+            (_TREES, "scene.trees"),
+            (_GROUND_PLANTS, "scene.grass"),
+        )
+        for phrase in (
+            _p(rf"{words}\s+{_BE}{_ADV}{_PLANT_VERB}", action),
+            # ... where they stand said in between: "the wildflowers in the foreground sway"
+            _p(rf"{words}\s+{_WHERE}\s+{_BE}{_ADV}{_PLANT_VERB}", action),
+            _p(r"(?:swaying|rustling|waving|trembling|quivering|dancing|nodding)\s+" + words, action),
+            # two of a kind: "grass and wildflowers swaying", "the trees and bushes sway"
+            _p(rf"{words}\s+(?:and|&)\s+(?:the\s+)?{words}\s+{_BE}{_ADV}{_PLANT_VERB}", action),
+        )
+    ),
+    _p(
+        rf"(?:{_TREES}\s+(?:and|&)\s+(?:the\s+)?{_GROUND_PLANTS}|{_GROUND_PLANTS}\s+(?:and|&)\s+(?:the\s+)?{_TREES})"
+        rf"\s+{_BE}{_ADV}{_PLANT_VERB}",
+        "scene.foliage",
+    ),
     # -- a boat on the water
     _p(
         rf"{_BOAT}\s+(?:\w+\s+)?{_BE}{_ADV}{_BOB}|{_BOBS_ON}\s+(?:\w+\s+)?on\s+the\s+(?:waves|water|sea|swell)"
@@ -195,6 +217,8 @@ _SENTENCES: Final[dict[str, str]] = {
     "fog": "Fog drifts{pace}{towards}",
     "fire": "The flames flicker{pace}",
     "foliage": "Leaves and grass sway{pace}",
+    "trees": "The trees sway{pace}{towards}",
+    "grass": "The grass sways{pace}{towards}",
     "lightning": "Lightning flashes",
     "boat": "The boat bobs on the water{pace}",
     "sheen": "Light sweeps across it{pace}",

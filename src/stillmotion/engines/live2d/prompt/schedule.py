@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass, field, replace
 from typing import Final, cast
 
-from stillmotion.engines.live2d.plan import ACTIONS, Part, Source, Track
+from stillmotion.engines.live2d.plan import ACTIONS, PLANT_ACTIONS, Part, Source, Track
 from stillmotion.engines.live2d.prompt.clauses import Connector
 from stillmotion.engines.live2d.prompt.reading import _Clause, _merge_same, _Motion, _Reading
 from stillmotion.engines.live2d.prompt.timings import _TIMINGS
@@ -203,7 +203,26 @@ def _schedule(reading: _Reading, duration_s: float) -> tuple[list[Track], list[s
             notes.append("camera moves dropped: the prompt also asks for a still camera")
             tracks = [t for t in tracks if t not in moves]
     tracks.extend(_clothes_in_wind(tracks, reading))
-    return tracks, notes
+    return _plants_together(tracks), notes
+
+
+def _plants_together(tracks: list[Track]) -> list[Track]:
+    """The trees and the ground's plants both asked for ("leaves rustle, the grass sways"), or either beside all
+    the plants, are one sway of all of them: two sways of one meadow would each be drawn over the other."""
+    plants = [t for t in tracks if t.part == "scene" and t.action in PLANT_ACTIONS]
+    if len({t.action for t in plants}) < 2:
+        return tracks
+    first = plants[0]
+    together = replace(
+        first,
+        action="foliage",
+        direction=next((t.direction for t in plants if t.direction), None),
+        amplitude=max(t.amplitude for t in plants),
+        start_s=min(t.start_s for t in plants),
+        end_s=max(t.end_s for t in plants),
+        repeats=max(t.repeats for t in plants),
+    )
+    return [together if t is first else t for t in tracks if t is first or t not in plants]
 
 
 def _clothes_in_wind(tracks: list[Track], reading: _Reading) -> list[Track]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
 import numpy as np
 
@@ -37,7 +37,7 @@ from stillmotion.engines.live2d.scene.clouds import CloudDrift
 from stillmotion.engines.live2d.scene.fire import Embers, Flame, fires, is_wide
 from stillmotion.engines.live2d.scene.flow import Patch, RGBFrame, SceneEffect, SceneTime, blend_into
 from stillmotion.engines.live2d.scene.lightning import Lightning
-from stillmotion.engines.live2d.scene.plants import Sway
+from stillmotion.engines.live2d.scene.plants import PlantKind, Sway
 from stillmotion.engines.live2d.scene.regions import Region
 from stillmotion.engines.live2d.scene.sheen import Sheen
 from stillmotion.engines.live2d.scene.vapour import Fog, Plume
@@ -61,6 +61,8 @@ LOOKED_FOR: Final = {
     "clouds": "sky",
     "fire": "flame",
     "foliage": "leaves or grass",
+    "trees": "leaves or grass",
+    "grass": "leaves or grass",
     "boat": "boat on the water",
     "sheen": "subject",
 }
@@ -285,8 +287,13 @@ def _foliage(track: Track, context: _Context, time: SceneTime, rng: np.random.Ge
     region = regions.find_foliage(context.picture, parts=context.character)
     if region is None:
         return _Built([], None)
-    sway = Sway(context.plate, region, time, rng, direction=track.direction, amplitude=track.amplitude)
-    return _Built([sway], region.box)
+    kind = cast(PlantKind, track.action if track.action in ("trees", "grass") else "all")
+    sway = Sway(context.plate, region, time, rng, direction=track.direction, amplitude=track.amplitude, kind=kind)
+    note = None
+    if sway.kind != kind:
+        other = "standing plants" if kind == "trees" else "ground"
+        note = f"scene.{track.action}: no {other} told apart from the rest of the plants; all of them sway"
+    return _Built([sway], sway.drawn_box, note)
 
 
 def _lightning(track: Track, context: _Context, time: SceneTime, rng: np.random.Generator) -> _Built:
@@ -324,6 +331,8 @@ _BUILDERS: Final[dict[str, Callable[[Track, _Context, SceneTime, np.random.Gener
     "fog": _fog,
     "fire": _fire,
     "foliage": _foliage,
+    "trees": _foliage,
+    "grass": _foliage,
     "lightning": _lightning,
     "boat": _boat,
     "sheen": _sheen,

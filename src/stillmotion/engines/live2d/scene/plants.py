@@ -6,12 +6,16 @@ grows from nothing at the plants' foot (the lowest pixel of each upright run of 
 tips; a meadow running down to the picture's bottom edge sways all over, its nearer blades the most. The sway is a
 gust travelling across the frame (the wind's direction when the words give one, leaning that way as well) plus
 a faster flutter whose phase differs from clump to clump. Laid on the background plate; fades in from nothing.
+
+The trees alone (`kind="trees"`) are what stands above where the ground's plants begin (`ground_tops`), rooted
+there; the ground's plants alone (`kind="grass"`) the rest, fading in below that line so that a still crown and
+the grass swaying under it do not tear apart.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Final
+from typing import Final, Literal
 
 import cv2
 import numpy as np
@@ -31,6 +35,25 @@ from stillmotion.engines.live2d.scene.flow import (
 from stillmotion.engines.live2d.scene.regions import Region
 
 SWAY_SHARE: Final = 0.009  # sway at the tips at amplitude 0.7, as a share of the short side
+# The ground's plants (a meadow) reach the picture's bottom rows (this share of its height) in at least this share
+# of the columns; elsewhere there is no ground of plants, only plants standing (pines on a shore).
+GROUND_ROWS: Final = 0.1
+GROUND_COLUMNS: Final = 0.3
+# Where the plants begin, column by column, is the ground's top unless it is higher than most (this percentile of
+# the columns) by more than GROUND_CROWN of the short side: there a crown stands above the ground.
+GROUND_PERCENTILE: Final = 60
+GROUND_CROWN: Final = 0.05
+# The ground's plants fade in below that line over this share of the short side: where a crown stands on the
+# meadow, the still crown and the swaying grass below it do not tear apart.
+GROUND_FADE: Final = 0.04
+# Fewer pixels than this share of the plants' box left to sway: the split failed, all of them sway.
+LEAST_KIND_SHARE: Final = 0.02
+
+# A crown swayed alone is rooted where the ground begins, most of it well below its top; the top of a tree sways
+# further than a blade of grass does (a longer lever), by this much.
+TREE_SWAY_GAIN: Final = 1.5
+
+PlantKind = Literal["all", "trees", "grass"]
 
 
 class Sway:
@@ -45,6 +68,7 @@ class Sway:
         *,
         direction: str | None,
         amplitude: float,
+        kind: PlantKind = "all",
     ) -> None:
         height, width = plate.shape[:2]
         short = min(width, height)
@@ -57,7 +81,9 @@ class Sway:
         box_w, box_h = x1 - x0, y1 - y0
         green = np.zeros((box_h, box_w), np.float32)
         green[ry0 - y0 : ry1 - y0, rx0 - x0 : rx1 - x0] = region.alpha > 0.0
-        rise = _rise(green > 0.0, short=short, on_bottom_edge=y1 >= height)
+        self.kind, rise = _kind_rise(green > 0.0, kind, short=short, on_bottom_edge=y1 >= height)
+        moving = np.flatnonzero(rise.any(axis=1))
+        self.drawn_box = (rx0, max(ry0, y0 + int(moving[0])), rx1, min(ry1, y0 + int(moving[-1]) + 1))
         # Spread into the band around, so that a crown's outline moves against the sky behind it.
         rise = np.asarray(cv2.dilate(rise, np.ones((3, 3), np.uint8), iterations=band // 2 + 1), np.float32)
         grown = cv2.dilate(green, np.ones((3, 3), np.uint8), iterations=band // 2 + 1)
@@ -93,6 +119,50 @@ class Sway:
         return [Patch(self.box, np.asarray(colour, np.uint8), self.alpha, alpha8=self.alpha8)]
 
 
+def ground_tops(green: npt.NDArray[np.bool_], *, short: int) -> npt.NDArray[np.int64] | None:
+    """Column by column, the row where the ground's plants begin (the picture's height where a column has none);
+    None when the plants do not cover the ground (too few columns of them in the bottom rows)."""
+    height, width = green.shape
+    bottom = green[height - max(1, round(GROUND_ROWS * height)) :].any(axis=0)
+    has = green.any(axis=0)
+    if np.count_nonzero(bottom) < GROUND_COLUMNS * width:
+        return None
+    top = np.argmax(green, axis=0)
+    usual = float(np.percentile(top[has], GROUND_PERCENTILE))
+    tops = np.where(top < usual - GROUND_CROWN * short, round(usual), top)
+    return np.where(has, tops, height).astype(np.int64)
+
+
+def _kind_rise(
+    green: npt.NDArray[np.bool_], kind: PlantKind, *, short: int, on_bottom_edge: bool
+) -> tuple[PlantKind, Floats]:
+    """The kind of plant drawn and how far each pixel of it sways (`_rise`): all of them; the trees (what stands
+    above the ground line, rooted on it); or the ground's plants (below it, fading in from it). A kind the picture
+    does not tell apart falls back to all the plants."""
+    tops = ground_tops(green, short=short) if on_bottom_edge else None
+    if kind == "all" or (kind == "grass" and tops is None):
+        return "all", _rise(green, short=short, on_bottom_edge=on_bottom_edge)
+    rows = np.arange(green.shape[0])[:, None]
+    if kind == "trees":
+        # Cut where the ground begins, a crown standing on the meadow is rooted there.
+        part = green if tops is None else green & (rows < tops[None, :])
+        rise = _rise(part, short=short, on_bottom_edge=False) * TREE_SWAY_GAIN
+    else:
+        assert tops is not None
+        part = green & (rows >= tops[None, :])
+        fade = np.clip((rows - tops[None, :]) / max(1.0, GROUND_FADE * short), 0.0, 1.0).astype(np.float32)
+        rise = _rise(part, short=short, on_bottom_edge=True) * fade
+    if np.count_nonzero(rise > 0.05) < LEAST_KIND_SHARE * green.size:
+        return "all", _rise(green, short=short, on_bottom_edge=on_bottom_edge)
+    return kind, np.asarray(rise, np.float32)
+
+
+def _closed(green: npt.NDArray[np.bool_], short: int) -> npt.NDArray[np.bool_]:
+    """`green` with gaps of a few pixels (a dark stroke in the grass) closed, up and down."""
+    kernel = np.ones((max(3, round(0.02 * short)), 1), np.uint8)
+    return cv2.morphologyEx(green.astype(np.uint8), cv2.MORPH_CLOSE, kernel).astype(bool)
+
+
 def _rise(green: npt.NDArray[np.bool_], *, short: int, on_bottom_edge: bool) -> Floats:
     """`(h, w)` 0..1: how far each green pixel sways, by the upright run of green it is in (a crown, a bush, a
     meadow). A run standing on something (a crown on its trunk, a bush on a path) is rooted at its lowest pixel and
@@ -100,10 +170,7 @@ def _rise(green: npt.NDArray[np.bool_], *, short: int, on_bottom_edge: bool) -> 
     seen in perspective, each blade rooted where it stands: it all sways, the nearer (lower) the more."""
     height = green.shape[0]
     rows = np.arange(height, dtype=np.int32)[:, None]
-    # Gaps of a few pixels (a dark stroke in the grass) do not split a run.
-    closed = cv2.morphologyEx(
-        green.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((max(3, round(0.02 * short)), 1), np.uint8)
-    ).astype(bool)
+    closed = _closed(green, short)  # gaps of a few pixels do not split a run
     above = np.maximum.accumulate(np.where(closed, -1, rows), axis=0)  # the last gap at or above
     below = np.minimum.accumulate(np.where(closed, height, rows)[::-1], axis=0)[::-1]  # the first gap at or below
     top, foot = (above + 1).astype(np.float32), (below - 1).astype(np.float32)
