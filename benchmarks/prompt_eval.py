@@ -572,7 +572,9 @@ def main() -> None:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--held-out", action="store_true", help="run the held-out third (only at the end)")
     which.add_argument("--all", action="store_true", help="run both sets")
-    parser.add_argument("--ids", nargs="+", metavar="ID", help="only these entries (any set)")
+    parser.add_argument(
+        "--ids", nargs="+", metavar="ID", help="only these entries (of the main set; with --held-out or --all, any)"
+    )
     parser.add_argument("--limit", type=int, help="only the first N entries of the set")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="keep the clips in DIR")
     parser.add_argument("--duration-s", type=float, default=2.0)
@@ -589,6 +591,10 @@ def main() -> None:
         missing = set(args.ids) - {e.id for e in entries}
         if missing:
             parser.error(f"no entries {sorted(missing)}")
+        # A held-out prompt run by a stray id while working on the engine is no longer held out.
+        held = sorted(e.id for e in entries if e.held_out)
+        if held and not (args.held_out or args.all):
+            parser.error(f"{held} are held out: name --held-out or --all to run them")
     elif args.all:
         entries = corpus
     else:

@@ -136,7 +136,7 @@ PHRASINGS: list[tuple[str, str, str, str | None]] = [
     # clothes
     ("ribbons flutter", "clothes", "flutter", None),
     ("her dress fluttering", "clothes", "flutter", None),
-    ("the flags flutter", "clothes", "flutter", None),
+    ("her sleeves flutter", "clothes", "flutter", None),
     ("her cape billowing", "clothes", "wind", None),
     ("his scarf blowing", "clothes", "wind", None),
     # camera.zoom
@@ -174,7 +174,7 @@ PHRASINGS: list[tuple[str, str, str, str | None]] = [
     ("the camera does not move", "camera", "static", None),
     # ambient
     ("lights flicker", "ambient", "flicker", None),
-    ("candlelight flickering", "ambient", "flicker", None),
+    ("the neon lights flickering", "ambient", "flicker", None),
     ("a glowing lantern", "ambient", "glow", None),
     ("the orb glows", "ambient", "glow", None),
     ("soft light pulses", "ambient", "glow", None),

@@ -159,9 +159,12 @@ def test_a_chinese_prompt_counts_and_degrees() -> None:
     assert one(plan_for("镜头缓缓推进"), "camera", "zoom").amplitude < 0.7
 
 
-def test_notes_on_a_chinese_prompt_quote_its_words() -> None:
-    notes = plan_for("她向镜头挥手").notes
-    assert any("挥手" in note and "hands and arms" in note for note in notes), notes
+@pytest.mark.parametrize(("prompt", "words"), [("她向镜头挥手", "挥手"), ("她比了一个剪刀手", "剪刀手")])
+def test_notes_on_a_chinese_prompt_quote_its_words(prompt: str, words: str) -> None:
+    # Also where the note quotes only part of what the words were read as ('peace sign', of 'makes a peace sign').
+    notes = plan_for(prompt).notes
+    assert any(words in note and "hands and arms" in note for note in notes), notes
+    assert all(note.count("read as") <= 1 for note in notes), notes
 
 
 # -- languages it does not read

@@ -210,7 +210,7 @@ def test_the_ground_is_found_under_the_crowns_that_stand_on_it() -> None:
     image, masks = _landscape_masks()
     region = regions.find_foliage(image)
     assert region is not None
-    x0, y0, x1, _ = region.box
+    x0, y0, _, _ = region.box
     tops = plants.ground_tops(region.alpha > 0.0, short=min(image.shape[:2]))
     assert tops is not None
     # Where a crown stands on the meadow, the ground begins below the crown's top, near the meadow's own top.

@@ -67,6 +67,12 @@ def scene(plan: MotionPlan) -> dict[str, Track]:
         ("a sailboat rocking gently", "boat", None),
         ("gentle waves lift and lower its hull", "boat", None),
         ("海浪翻滚，小船随波摇晃", "boat", None),  # noqa: RUF001  (a Chinese comma)
+        ("zoom in on the boat while it rocks on the waves", "boat", None),
+        ("zoom in on the boat while it rocks on the waves", "waves", None),
+        ("a sailboat riding the waves", "waves", None),
+        # Candlelight is the candles' flames where the picture has them (the light flickers where it has none).
+        ("candlelight flickering in a dark room", "fire", None),
+        ("flickering candlelight", "fire", None),
     ],
 )
 def test_scene_phrasing(prompt: str, action: str, direction: str | None) -> None:
@@ -80,8 +86,6 @@ def test_scene_phrasing(prompt: str, action: str, direction: str | None) -> None
     ("prompt", "part", "action"),
     [
         # Not the scene's: these keep what they were.
-        ("the flags flutter", "clothes", "flutter"),
-        ("candlelight flickering", "ambient", "flicker"),
         ("heavy rain", "ambient", "rain"),
         ("rain falling on the valley", "ambient", "rain"),
         ("falling leaves", "ambient", "petals"),
@@ -93,6 +97,13 @@ def test_other_words_keep_their_motion(prompt: str, part: str, action: str) -> N
     plan = plan_for(prompt)
     assert plan.has(part, action), plan.tracks
     assert not plan.has("scene"), plan.tracks
+
+
+@pytest.mark.parametrize("prompt", ["the flags flutter", "the flag on the boat flutters in the wind", "旗帜飘扬"])
+def test_a_flag_fluttering_is_named_in_the_notes_not_drawn_as_clothes(prompt: str) -> None:
+    plan = plan_for(prompt)
+    assert not plan.has("clothes"), plan.tracks
+    assert any("flags and banners" in note for note in plan.notes), plan.notes
 
 
 def test_scene_tracks_span_the_clip_beside_a_characters_motion() -> None:

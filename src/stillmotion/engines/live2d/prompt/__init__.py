@@ -22,6 +22,7 @@ import math
 from dataclasses import replace
 
 from stillmotion.engines.live2d.plan import MotionPlan
+from stillmotion.engines.live2d.prompt.chinese import quote_originals, read_chinese
 from stillmotion.engines.live2d.prompt.describe import describe_plan
 from stillmotion.engines.live2d.prompt.reading import _read_prompt
 from stillmotion.engines.live2d.prompt.schedule import _PART_ORDER, _idle_tracks, _optimizer_tracks, _schedule
@@ -39,7 +40,8 @@ def parse_prompt(prompt: str, *, duration_s: float, optimize: bool, seed: int = 
         raise ValueError(f"`duration_s` must be a positive number of seconds, got {duration_s}")
     reading = _read_prompt(prompt)
     tracks, timing_notes = _schedule(reading, duration_s)
-    notes = [*reading.notes, *timing_notes]
+    _, chinese = read_chinese(prompt)
+    notes = [quote_originals(note, chinese) for note in (*reading.notes, *timing_notes)]
     if reading.still and all((t.part, t.action) == ("camera", "static") for t in tracks):
         plan = MotionPlan(duration_s=duration_s, still=True, notes=tuple(notes))
         return replace(plan, optimized_prompt=describe_plan(plan))

@@ -106,9 +106,14 @@ def read_chinese(text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
 
 
 def quote_originals(note: str, used: tuple[tuple[str, str], ...]) -> str:
-    """A note about a Chinese prompt quotes the user's words: "'waves at'" becomes "'挥手' (read as 'waves at')"."""
-    for chinese, english in used:
-        quoted = f"'{english}'"
-        if quoted in note:
-            return note.replace(quoted, f"'{chinese}' (read as {quoted})", 1)
+    """A note about a Chinese prompt quotes the user's words: "'waves at'" becomes "'挥手' (read as 'waves at')";
+    so does a quote of part of what they were read as ("'peace sign'", of 比了一个剪刀手 read as 'makes a peace
+    sign')."""
+    if "(read as '" in note:
+        return note
+    for quoted in re.findall(r"'([^']+)'", note):
+        said = set(re.findall(r"[a-z]{4,}", quoted.lower()))
+        for chinese, english in used:
+            if quoted == english or said & set(re.findall(r"[a-z]{4,}", english.lower())):
+                return note.replace(f"'{quoted}'", f"'{chinese}' (read as '{quoted}')", 1)
     return note

@@ -89,7 +89,7 @@ _HAIR_FLOW = _v(
 _CLOTH = _v(
     "clothes clothing dress dresses skirt skirts scarf scarves cape capes cloak cloaks sleeve sleeves robe "
     "robes kimono coat coats jacket shirt ribbon ribbons veil veils shawl gown hood apron garment garments "
-    "fabric cloth curtain curtains flag flags banner banners hem coattails kerchief"
+    "fabric cloth curtain curtains hem coattails kerchief"
 )
 _CLOTH_FLOW = _v(
     "blow blows blew blowing billow billows billowed billowing wave waves waved waving sway sways swaying "
@@ -560,6 +560,12 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
         r"(?:birds?|seagulls?|gulls?|butterfl\w+|bats|dragonfl\w+|crows?|doves?)\s+(?:\w+\s+)?(?:fly|flies|flying"
         r"|flutter\w*|soar\w*|circl\w*|flap\w*|glide\w*)",
         "flying birds and insects are not drawn yet",
+    ),
+    _unsupported(
+        r"(?:flags?|banners?|pennants?|streamers?)\s+(?:\w+\s+){0,4}?(?:is\s+|are\s+)?(?:flutter\w*|wav(?:es|ing|ed)"
+        r"|flap\w*|ripples|rippling|rippled|billow\w*|snap\w*|flies|flying|streams|streaming)"
+        r"|(?:fluttering|waving|flapping|rippling|billowing)\s+(?:flags?|banners?|pennants?)",
+        "flags and banners fluttering are not drawn yet",
     ),
 )
 

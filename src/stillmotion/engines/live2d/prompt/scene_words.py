@@ -56,7 +56,10 @@ _FOG_VERB = _v(
     "floats floating swirl swirls swirling rise rises rising settle settles hang hangs hanging flow flows flowing "
     "linger lingers lingering"
 )
-_FIRE = r"(?:fire|fires|flames?|campfires?|bonfires?|blaze|embers|fire\s?pit|hearth|torch|torches)"
+_FIRE = (
+    r"(?:fire|fires|flames?|campfires?|bonfires?|blaze|embers|fire\s?pit|hearth|torch|torches|candle\s?light"
+    r"|fire\s?light)"
+)
 _FIRE_VERB = _v(
     "burn burns burned burnt burning flicker flickers flickered flickering crackle crackles crackled crackling "
     "dance dances danced dancing leap leaps leapt leaping lick licks licking roar roars roared roaring blaze "
@@ -114,6 +117,8 @@ SCENE_PHRASES: Final[tuple[_Phrase, ...]] = (
     ),
     _p(rf"{_SEA}\s+{_BE}{_ADV}{_WAVE_VERB}", "scene.waves"),
     _p(r"surf|swells|breakers", "scene.waves"),
+    # ... and the waves a boat rocks on: "rocks on the waves" (the boat's phrase leaves the waves to this one)
+    _p(r"the\s+waves", "scene.waves"),
     # -- still water that ripples and shimmers
     _p(r"ripples|rippling", "scene.ripples"),
     _p(rf"{_STILL_WATER}\s+{_BE}{_ADV}{_RIPPLE_VERB}", "scene.ripples"),
@@ -154,10 +159,10 @@ SCENE_PHRASES: Final[tuple[_Phrase, ...]] = (
         "scene.fire",
         amplitude=STRONG_AMPLITUDE,
     ),
-    _p(r"candles?|candle\s+flames?|candle\s?wicks?", "scene.fire"),
+    _p(r"candles?|candle\s+flames?|candle\s?wicks?|candle\s?light|fire\s?light", "scene.fire"),
     _p(rf"candles?\s+{_BE}{_ADV}{_FIRE_VERB}", "scene.fire"),
     _p(
-        r"(?:burning|flickering|crackling|dancing)\s+(?:fire|flames?|candles?|campfire|bonfire)",
+        r"(?:burning|flickering|crackling|dancing)\s+(?:fire|flames?|candles?|campfire|bonfire|candle\s?light)",
         "scene.fire",
     ),
     # -- plants: the trees, the ground's plants, or all of them (plants in general, or both kinds named)
@@ -184,8 +189,8 @@ SCENE_PHRASES: Final[tuple[_Phrase, ...]] = (
     ),
     # -- a boat on the water
     _p(
-        rf"{_BOAT}\s+(?:\w+\s+)?{_BE}{_ADV}{_BOB}|{_BOBS_ON}\s+(?:\w+\s+)?on\s+the\s+(?:waves|water|sea|swell)"
-        rf"|(?:rocking|bobbing|floating)\s+{_BOAT}|{_BOAT}\s+(?:\w+\s+)?(?:rides|riding)\s+the\s+waves"
+        rf"{_BOAT}\s+(?:\w+\s+)?{_BE}{_ADV}{_BOB}|{_BOBS_ON}\s+(?:\w+\s+)?on\s+(?:the\s+(?:water|sea|swell)|(?=the\s+waves))"
+        rf"|(?:rocking|bobbing|floating)\s+{_BOAT}|{_BOAT}\s+(?:\w+\s+)?(?:rides|riding)\s+(?=the\s+waves)"
         rf"|{_BOB}\s+(?:and\s+\w+\s+)?(?:its|the|a|their)\s+(?:\w+\s+)?{_BOAT}",
         "scene.boat",
     ),

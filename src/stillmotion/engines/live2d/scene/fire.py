@@ -36,6 +36,8 @@ from stillmotion.engines.live2d.scene.regions import Region
 LICK_UP: Final = 0.16
 LICK_SIDEWAYS: Final = 0.22
 FLICKER_GAIN: Final = 0.16  # brightness swing of the flame itself
+# How much of that swing each channel (R, G, B) takes: a flame that dims turns deeper orange, not grey.
+FLICKER_CHANNELS: Final = np.array([0.5, 1.0, 1.5], np.float32)
 GLOW_LEVEL: Final = 46.0  # light added at the flame's foot at the flicker's peak (0..255)
 EMBER_WIDTH: Final = 0.06  # a fire wider than this share of the short side (and than tall) sends up embers
 
@@ -123,8 +125,9 @@ class Flame:
         licked = remap(self.source, fixed_maps(map_x, map_y), cv2.BORDER_REPLICATE)
         gain = 1.0 + FLICKER_GAIN * float(self.flicker[index])
         if gain != 1.0:
-            scale = 1.0 + (gain - 1.0) * cv2.GaussianBlur(self.brightness, (0, 0), 2.0)
-            licked = np.clip(np.asarray(licked, np.float32) * scale[..., None], 0, 255)
+            swing = (gain - 1.0) * cv2.GaussianBlur(self.brightness, (0, 0), 2.0)
+            scale = 1.0 + swing[..., None] * FLICKER_CHANNELS
+            licked = np.clip(np.asarray(licked, np.float32) * scale, 0, 255)
         return np.asarray(licked, np.uint8)
 
     def patches(self, index: int) -> list[Patch]:

@@ -529,8 +529,9 @@ def find_flames(image: RGBFrame, *, max_count: int = 6) -> list[Region]:
         return True
 
     everywhere = np.ones(work.shape, dtype=bool)
-    for part, area, _ in _components(flame, min_share=0.0003):
-        if consider(part, area, everywhere, min_contrast=FLAME_CONTRAST):
+    for part, _, _ in _components(flame, min_share=0.0003):
+        alone = _flame_only(part)
+        if consider(alone, int(np.count_nonzero(alone)), everywhere, min_contrast=FLAME_CONTRAST):
             continue
         # Within a warm area that is no flame as a whole: its brightest tongues, against the rest of it.
         values = work.val[part]
@@ -541,6 +542,31 @@ def find_flames(image: RGBFrame, *, max_count: int = 6) -> list[Region]:
                 consider(tongue, tongue_area, part, min_contrast=FLAME_IN_GLOW_CONTRAST)
     found.sort(key=lambda item: -item[0])
     return [region for _, region in found[:max_count]]
+
+
+# A flame widens from its tip down, evenly; what it stands on in lit, warm colours (a candle's wax, a log) is much
+# wider at once: from the row FLAME_BASE_JUMP times wider than any more than FLAME_BASE_ROWS rows above it, the part
+# is not flame (nor the row before it, where that widening starts).
+FLAME_BASE_JUMP: Final = 1.8
+FLAME_BASE_ROWS: Final = 3
+FLAME_TIP_ROWS: Final = 6  # (working rows) a flame widens quickly just below its tip: no cut there
+
+
+def _flame_only(part: Binary) -> Binary:
+    """`part` without the lit wax or wood under the flame: cut where it suddenly grows much wider."""
+    rows = np.flatnonzero(part.any(axis=1))
+    widths = part[rows[0] : rows[-1] + 1].sum(axis=1)
+    widest = np.maximum.accumulate(widths)
+    lag = FLAME_BASE_ROWS
+    if widths.size <= lag:
+        return part
+    jumps = np.flatnonzero((widths[lag:] > FLAME_BASE_JUMP * widest[:-lag]) & (widest[:-lag] >= 3))
+    jumps = jumps[jumps + lag >= FLAME_TIP_ROWS]
+    if jumps.size == 0:
+        return part
+    cut = part.copy()
+    cut[rows[0] + int(jumps[0]) + lag - 1 :] = False
+    return cut
 
 
 def _compact(part: Binary, area: int) -> bool:
