@@ -682,6 +682,20 @@ def test_glow_brightens_and_flicker_wavers(portrait: tuple[Frame, Parts]) -> Non
     assert max(abs(b - a) for a, b in itertools.pairwise(means)) < 8.0  # a waver, not a strobe
 
 
+def test_the_lights_flicker_more_than_what_they_light() -> None:
+    # A neon sign on a dark street: the sign's brightness swings far more than the wall around it (a flicker of
+    # the whole frame by a few percent could not be seen on a sign).
+    image = np.full((120, 160, 3), 40, np.uint8)
+    image[50:70, 40:120] = (255, 60, 200)
+    clip = renderer((image, fallback_parts(160, 120)), track("ambient", "flicker"), fps=25)
+    sign = [float(clip.frame(i)[50:70, 40:120].mean()) for i in range(clip.frame_count)]
+    wall = [float(clip.frame(i)[:40].mean()) for i in range(clip.frame_count)]
+    sign_swing = (max(sign) - min(sign)) / float(image[50:70, 40:120].mean())
+    wall_swing = (max(wall) - min(wall)) / 40.0
+    assert sign_swing > 0.1, sign_swing
+    assert sign_swing > 3 * wall_swing, (sign_swing, wall_swing)
+
+
 # -- pieces -------------------------------------------------------------------------------------------
 
 

@@ -228,7 +228,7 @@ class ClipRenderer:
             self._clear = clear
         substitutes = tuple(self.scene.substitutes.items())
         self.overlays = AmbientOverlays(
-            ambient_tracks + substitutes, self.clock, width=width, height=height, seed=settings.seed
+            ambient_tracks + substitutes, self.clock, picture=first_frame, seed=settings.seed
         )
         # The tracks this clip really draws: camera and ambient tracks always are; scene tracks where the picture
         # shows what they move (with their region), or what is drawn instead.

@@ -33,7 +33,14 @@ _SUBPIXEL: Final = 1 << _SUBPIXEL_BITS
 # Reference frame for particle counts and sizes: counts scale with the area, sizes with the short side.
 _REFERENCE_AREA: Final = 720 * 1072
 _REFERENCE_SIDE: Final = 720
-FLICKER_GAIN: Final = 0.05  # brightness swing at amplitude 1.0
+FLICKER_GAIN: Final = 0.05  # brightness swing at amplitude 1.0, of the light the rest of the picture is lit by
+# The lights themselves (a neon sign, a lamp, a lit window) swing this many times more: the lights flicker, and the
+# light they cast with them. Lights are brighter (brightest channel) than LIGHT_FROM and than most of the picture
+# (LIGHT_PERCENTILE), fully so LIGHT_RAMP levels above that: on a pale picture only its brightest parts.
+LIGHT_SWING: Final = 5.0
+LIGHT_FROM: Final = 150.0
+LIGHT_PERCENTILE: Final = 90.0
+LIGHT_RAMP: Final = 80.0
 GLOW_GAIN: Final = 0.55  # bloom added at amplitude 1.0, at the pulse's peak
 SPARKLE_COUNT: Final = 70  # stars at amplitude 0.7 on the reference frame; ~40% of them lit at a time
 RAIN_VEIL: Final = 0.16  # the grey spray a downpour (amplitude 1.0) lays over the frame
@@ -85,6 +92,7 @@ def _on_screen(x: Floats, y: Floats, reach: Floats | float, width: int, height: 
 class Frame:
     width: int
     height: int
+    bright: float = 0.0  # the picture's LIGHT_PERCENTILE level of each pixel's brightest channel
 
     @property
     def count_scale(self) -> float:
@@ -280,21 +288,28 @@ class Sparkles:
 
 
 class Flicker:
-    """Global brightness wavering, as from a candle or an old projector."""
+    """Brightness wavering, as from a candle, a neon sign or an old projector: the lights (the brightest parts of
+    the frame) flicker the most, the rest with the light they cast."""
 
     def __init__(self, track: Track, clock: Clock, frame: Frame, rng: np.random.Generator) -> None:
         envelope = motion.fade_curve(track, clock, fade_s=0.4)
-        self.gain = 1.0 + FLICKER_GAIN * track.amplitude * envelope * motion.smooth_noise(
+        self.swing = FLICKER_GAIN * track.amplitude * envelope * motion.smooth_noise(
             clock, rng, low_hz=0.8, high_hz=3.0, terms=4
         )
-        self._levels = np.arange(256, dtype=np.float64)
+        # Per level of a pixel's brightest channel: how many times the swing it takes (1 .. LIGHT_SWING).
+        start = max(LIGHT_FROM, frame.bright)
+        levels = np.arange(256, dtype=np.float32)
+        light = np.clip((levels - start) / LIGHT_RAMP, 0.0, 1.0)
+        self._share = np.asarray(1.0 + (LIGHT_SWING - 1.0) * light, np.float32)
 
     def draw(self, frame: RGBFrame, index: int) -> None:
-        gain = float(self.gain[index])
-        if gain == 1.0:
+        swing = float(self.swing[index])
+        if swing == 0.0:
             return
-        table = np.clip(np.rint(self._levels * gain), 0, 255).astype(np.uint8)
-        cv2.LUT(frame, table, dst=frame)
+        brightest = cv2.max(cv2.max(frame[..., 0], frame[..., 1]), frame[..., 2])
+        factor = cv2.LUT(brightest, self._share) * swing + 1.0
+        lit = cv2.multiply(frame.astype(np.float32), cv2.merge([factor, factor, factor]))
+        np.copyto(frame, np.clip(lit, 0, 255).astype(np.uint8))
 
 
 class Glow:
@@ -338,10 +353,12 @@ _ORDER: Final = ("flicker", "glow", "rain", "snow", "petals", "sparkles")
 class AmbientOverlays:
     """The ambient tracks of a plan, ready to draw frame by frame."""
 
-    def __init__(
-        self, tracks: tuple[tuple[int, Track], ...], clock: Clock, *, width: int, height: int, seed: int
-    ) -> None:
-        frame = Frame(width, height)
+    def __init__(self, tracks: tuple[tuple[int, Track], ...], clock: Clock, *, picture: RGBFrame, seed: int) -> None:
+        height, width = picture.shape[:2]
+        bright = 0.0
+        if any(track.action == "flicker" for _, track in tracks):
+            bright = float(np.percentile(picture[::4, ::4].max(axis=2), LIGHT_PERCENTILE))
+        frame = Frame(width, height, bright)
         ordered = sorted(tracks, key=lambda item: _ORDER.index(item[1].action))
         self.effects: list[Effect] = [
             _EFFECTS[track.action](track, clock, frame, motion.track_rng(seed, index)) for index, track in ordered

@@ -22,7 +22,7 @@ from stillmotion.engines.live2d.scene.regions import Region
 
 FLASH_S: Final = 0.45  # from the first light to dark again
 SKY_LIGHT: Final = 110.0  # light added to the sky at the flash's peak (0..255), amplitude 0.7
-LAND_LIGHT: Final = 40.0
+LAND_LIGHT: Final = 25.0  # the land below is lit far less than the sky the bolt is in
 
 
 def _flash_shape(since: Curve) -> Curve:
