@@ -443,6 +443,17 @@ def test_a_breeze_on_a_landscape_sways_its_plants(tmp_path: Path) -> None:
         assert plan["notes"] == [], prompt
 
 
+def test_clouds_drifting_over_a_seascape_leave_the_boats_white_sail_where_it_is() -> None:
+    # A white sail against the sky passes for a cloud: the sky the clouds drift in leaves the boat out.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import scenes
+
+    scene = scenes.seascape()
+    frames = frames_of(renderer(scene.image, Track("scene", "clouds")))
+    assert _moved(frames, scene.masks["boat"]) < 0.2
+    assert _moved(frames, scene.masks["clouds"]) > 5.0
+
+
 def test_a_boat_bobs_and_rocks_over_the_water_and_frame_zero_is_the_picture() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
     import scenes

@@ -86,8 +86,11 @@ class _Context:
 
     @property
     def sky(self) -> Region | None:
+        """The sky, without a boat's sail standing in it (a white sail passes for a cloud, and drifted with them)."""
         if not self._sky:
-            self._sky.append(regions.find_sky(self.picture, parts=self.character))
+            sky = regions.find_sky(self.picture, parts=self.character)
+            boat = regions.find_boat(self.picture, parts=self.character) if sky is not None else None
+            self._sky.append(sky if sky is None or boat is None else regions.without(sky, boat))
         return self._sky[0]
 
     @property

@@ -598,6 +598,21 @@ def find_foliage(image: RGBFrame, *, parts: Parts | None = None) -> Region | Non
     return work.region(np.logical_or.reduce(found), colours=_green, feather=0.01, min_share=0.01)
 
 
+def without(region: Region, other: Region, *, margin_px: int = 2) -> Region:
+    """`region` with `other` (and `margin_px` around it) taken out of its alpha; its box and `inside` are kept (a
+    hole inside a region moves nothing, it only stays as the picture is)."""
+    x0, y0, x1, y1 = region.box
+    ox0, oy0, ox1, oy1 = other.box
+    ix0, iy0, ix1, iy1 = max(x0, ox0), max(y0, oy0), min(x1, ox1), min(y1, oy1)
+    if ix0 >= ix1 or iy0 >= iy1:
+        return region
+    overlap = np.zeros(region.alpha.shape, np.uint8)
+    overlap[iy0 - y0 : iy1 - y0, ix0 - x0 : ix1 - x0] = other.alpha[iy0 - oy0 : iy1 - oy0, ix0 - ox0 : ix1 - ox0] > 0.0
+    taken = cv2.dilate(overlap, _kernel(2 * margin_px + 1)) > 0
+    alpha = np.where(taken, np.float32(0.0), region.alpha).astype(np.float32)
+    return Region(region.box, alpha, region.inside)
+
+
 # -- a boat on the water -----------------------------------------------------------------------------------
 
 
