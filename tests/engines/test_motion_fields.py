@@ -19,6 +19,7 @@ from stillmotion.engines.live2d import motion, regions
 from stillmotion.engines.live2d.motion import Clock
 from stillmotion.engines.live2d.parts import Box, Face, Parts
 from stillmotion.engines.live2d.plan import ACTIONS, MotionPlan, Track
+from stillmotion.engines.live2d.prompt import parse_prompt
 from stillmotion.engines.live2d.regions import FaceGeometry, Grid, fallback_parts
 from stillmotion.engines.live2d.render.camera import CameraPath, Margins
 from stillmotion.engines.live2d.render.canvas import extend_canvas
@@ -503,6 +504,23 @@ def test_breathe_lifts_the_shoulders_slowly_and_leaves_the_head(portrait: tuple[
     bottom = np.array([at(content_shift(clip, i, "body"), 120, HEIGHT - 2, 1) for i in frames])
     assert np.abs(bottom).max() < 0.05  # the bottom edge holds
     assert all(np.abs(content_shift(clip, i, "face")).max() == 0.0 for i in frames)  # the neck takes it up
+
+
+def test_breathing_leaves_what_lies_just_under_the_jaw_with_the_head(portrait: tuple[Frame, Parts]) -> None:
+    # The hair beside the neck and the jaw's outline over it rose with the shoulders while the face stayed: the
+    # outline slid over the hair. The neck takes the lift up, growing from nothing at the chin.
+    clip = renderer(portrait, track("body", "breathe", end_s=6.0), fps=10, duration_s=6.0)
+    chin = FACE.y + FACE.h
+    under_jaw = np.array([at(content_shift(clip, i, "body"), FACE.cx - 20, chin + 1, 1) for i in range(30)])
+    shoulders = np.array([at(content_shift(clip, i, "body"), 120, 200, 1) for i in range(30)])
+    assert np.abs(under_jaw).max() < 0.15 * np.abs(shoulders).max(), (under_jaw.min(), shoulders.min())
+
+
+def test_an_asked_breath_is_deeper_than_the_optimizers() -> None:
+    asked = next(t for t in parse_prompt("she breathes softly", duration_s=4.0, optimize=True).tracks)
+    added = next(t for t in parse_prompt("she smiles", duration_s=4.0, optimize=True).tracks if t.action == "breathe")
+    assert (asked.part, asked.action, asked.source) == ("body", "breathe", "prompt")
+    assert asked.amplitude >= 1.5 * added.amplitude, (asked, added)
 
 
 def test_sway_grows_with_height_and_the_bottom_holds(portrait: tuple[Frame, Parts]) -> None:

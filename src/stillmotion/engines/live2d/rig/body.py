@@ -32,6 +32,7 @@ BREATHE_FACE_H: Final = 0.013
 BREATHE_FRAME_H: Final = 0.0045
 GENTLE_BREATH: Final = 0.5
 BREATH_DEPTH_POWER: Final = 2.0
+BREATH_NECK_FACE_H: Final = 0.15  # the least span below the chin over which the lift grows to full
 # Sway and bounce move the shoulders by this share of the face at amplitude 1.0 (of the frame without one).
 SWAY_FACE_H: Final = 0.09
 SWAY_FRAME_W: Final = 0.011
@@ -105,7 +106,12 @@ def _breathe(track: Track, context: FieldContext) -> TrackMotion:
     above_band = falloff(grid.y, top, max(bottom, top + 1.0))
     depth = (track.amplitude / GENTLE_BREATH) ** BREATH_DEPTH_POWER
     if regions.geometry is not None:
-        gentle_px = BREATHE_FACE_H * regions.geometry.face.h
+        face = regions.geometry.face
+        gentle_px = BREATHE_FACE_H * face.h
+        # The neck takes up the lift between the shoulders and the chin: what lies just under the jaw (the hair
+        # beside the neck, the jaw's outline over it) stays with the still head instead of sliding over it.
+        chin = face.y + face.h
+        above_band = above_band * rise(grid.y, chin, max(top, chin + BREATH_NECK_FACE_H * face.h))
     else:
         gentle_px = BREATHE_FRAME_H * grid.height
     lift = gentle_px * depth * above_band * regions.subject
