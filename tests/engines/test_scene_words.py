@@ -99,6 +99,18 @@ def test_other_words_keep_their_motion(prompt: str, part: str, action: str) -> N
     assert not plan.has("scene"), plan.tracks
 
 
+@pytest.mark.parametrize("prompt", ["the boat sails away", "a sailboat sails across the bay"])
+def test_a_boat_sailing_away_bobs_where_it_is_and_the_notes_say_so(prompt: str) -> None:
+    plan = plan_for(prompt)
+    assert scene(plan)["boat"].source == "prompt"
+    assert any("travelling across the water is not drawn" in note for note in plan.notes), plan.notes
+
+
+@pytest.mark.parametrize("prompt", ["camera still", "camera static, she smiles", "镜头不动", "镜头不动，她眨眼"])  # noqa: RUF001
+def test_a_still_camera_said_shortly(prompt: str) -> None:
+    assert plan_for(prompt).has("camera", "static"), plan_for(prompt).tracks
+
+
 @pytest.mark.parametrize("prompt", ["the flags flutter", "the flag on the boat flutters in the wind", "旗帜飘扬"])
 def test_a_flag_fluttering_is_named_in_the_notes_not_drawn_as_clothes(prompt: str) -> None:
     plan = plan_for(prompt)

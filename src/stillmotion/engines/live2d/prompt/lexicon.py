@@ -384,7 +384,7 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
     _p(rf"camera\s+{_ADVS}{_CAMERA_MOVE}", "@camera_move"),
     _p(
         r"(?:fixed|static|still|stationary|locked|locked\s+off|locked\s+down|steady|tripod|stable|unmoving|motionless)"
-        r"\s+(?:camera|shot|view|lens|framing)",
+        r"\s+(?:camera|shot|view|lens|framing)|camera\s+(?:still|static|fixed|locked|steady|stationary)(?!\s+\w+s\b)",
         "camera.static",
     ),
     _p(
@@ -556,6 +556,13 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
         r"|360\s+(?:degree|shot|view)",
         "@orbit",
     ),
+    # A boat sailing away or across: travelling is not drawn yet; it bobs where it is, and the note says so.
+    _p(
+        r"(?:boat|boats|ship|ships|sailboat|sailboats|yacht|canoe|kayak|ferry|vessel|dinghy)\s+(?:\w+\s+)?"
+        r"(?:sails?|sailing|glides?|gliding|drifts?|drifting|moves?|moving|heads?|heading|travels?|travelling)\s+"
+        r"(?:slowly\s+|gently\s+)?(?:away|across|off|by|past|along|out|towards?|into)",
+        "@sail",
+    ),
     _unsupported(
         r"(?:birds?|seagulls?|gulls?|butterfl\w+|bats|dragonfl\w+|crows?|doves?)\s+(?:\w+\s+)?(?:fly|flies|flying"
         r"|flutter\w*|soar\w*|circl\w*|flap\w*|glide\w*)",
@@ -597,6 +604,10 @@ EXPRESSIONS: Final[dict[str, tuple[tuple[tuple[str, str, str | None, float], ...
         "the camera cannot circle the subject, the picture shows one side of it; drawn as a slow sideways pan",
     ),
     "@pant": ((("mouth", "talk", None, 0.5), ("body", "breathe", None, 0.8)), ""),
+    "@sail": (
+        (("scene", "boat", None, 0.7),),
+        "a boat travelling across the water is not drawn yet; drawn bobbing where it is",
+    ),
     "@cry": (
         (("eyes", "tear", None, 0.7), ("mouth", "frown", None, 0.6), ("head", "look", "down", 0.3)),
         "sobbing is not drawn yet; drawn as a tear, drooping mouth corners and a lowered head",
