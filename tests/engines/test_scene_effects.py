@@ -206,6 +206,17 @@ def test_the_trees_sway_alone_and_the_meadow_alone_when_only_one_is_asked_for() 
     assert both[0] > 1.0 and both[1] > 1.0, both
 
 
+def test_swaying_crowns_move_over_the_mountain_behind_them_which_stays() -> None:
+    # The crowns are a layer over a still background (its hidden rim painted in): the mountain a few pixels from
+    # a crown no longer stretches along with it.
+    image, masks = _landscape_masks()
+    distance = cv2.distanceTransform(1 - masks["trees"].astype(np.uint8), cv2.DIST_L2, 3)
+    near_crowns = masks["mountains"] & (distance > 6) & (distance < 12)
+    frames = frames_of(renderer(image, Track("scene", "foliage")))
+    assert near_crowns.sum() > 500
+    assert _moved(frames, near_crowns) < 0.5, _moved(frames, near_crowns)  # was 2.1 levels
+
+
 def test_the_ground_is_found_under_the_crowns_that_stand_on_it() -> None:
     image, masks = _landscape_masks()
     region = regions.find_foliage(image)
@@ -441,6 +452,16 @@ def test_a_breeze_on_a_landscape_sways_its_plants(tmp_path: Path) -> None:
         asked = {(t["part"], t["action"]) for t in plan["tracks"] if t["source"] == "prompt"}
         assert asked == {("scene", action)}, (prompt, asked)
         assert plan["notes"] == [], prompt
+
+
+def test_flickering_candlelight_without_a_flame_flickers_the_light_once() -> None:
+    # "Flickering candlelight" asks for the flames and the light; with no flame in the picture, the fire's own
+    # stand-in (a light flicker) is not laid over the asked one a second time.
+    image = plain()
+    clip = renderer(image, Track("scene", "fire"), Track("ambient", "flicker"))
+    assert [type(effect).__name__ for effect in clip.overlays.effects] == ["Flicker"]
+    alone = renderer(image, Track("scene", "fire"))
+    assert [type(effect).__name__ for effect in alone.overlays.effects] == ["Flicker"]
 
 
 def test_clouds_drifting_over_a_seascape_leave_the_boats_white_sail_where_it_is() -> None:

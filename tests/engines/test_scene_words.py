@@ -99,6 +99,12 @@ def test_other_words_keep_their_motion(prompt: str, part: str, action: str) -> N
     assert not plan.has("scene"), plan.tracks
 
 
+@pytest.mark.parametrize("prompt", ["candlelight flickering in a dark room", "flickering candlelight"])
+def test_flickering_candlelight_is_the_flames_and_the_light(prompt: str) -> None:
+    plan = plan_for(prompt)
+    assert plan.has("scene", "fire") and plan.has("ambient", "flicker"), plan.tracks
+
+
 @pytest.mark.parametrize("prompt", ["the boat sails away", "a sailboat sails across the bay"])
 def test_a_boat_sailing_away_bobs_where_it_is_and_the_notes_say_so(prompt: str) -> None:
     plan = plan_for(prompt)

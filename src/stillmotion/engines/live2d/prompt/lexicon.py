@@ -556,6 +556,13 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
         r"|360\s+(?:degree|shot|view)",
         "@orbit",
     ),
+    # Candlelight (firelight) that flickers is the flames where the picture shows them, and the light in the room.
+    _p(
+        r"(?:flickering|dancing|wavering|warm|soft|flickery)\s+(?:candle|fire)\s?light"
+        r"|(?:candle|fire)\s?light\s+(?:\w+\s+)?(?:flickers?|flickering|dances?|dancing|wavers?|wavering|plays?"
+        r"|playing)",
+        "@candlelight",
+    ),
     # A boat sailing away or across: travelling is not drawn yet; it bobs where it is, and the note says so.
     _p(
         r"(?:boat|boats|ship|ships|sailboat|sailboats|yacht|canoe|kayak|ferry|vessel|dinghy)\s+(?:\w+\s+)?"
@@ -604,6 +611,7 @@ EXPRESSIONS: Final[dict[str, tuple[tuple[tuple[str, str, str | None, float], ...
         "the camera cannot circle the subject, the picture shows one side of it; drawn as a slow sideways pan",
     ),
     "@pant": ((("mouth", "talk", None, 0.5), ("body", "breathe", None, 0.8)), ""),
+    "@candlelight": ((("scene", "fire", None, 0.7), ("ambient", "flicker", None, 0.7)), ""),
     "@sail": (
         (("scene", "boat", None, 0.7),),
         "a boat travelling across the water is not drawn yet; drawn bobbing where it is",

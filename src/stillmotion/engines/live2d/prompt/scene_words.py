@@ -56,10 +56,7 @@ _FOG_VERB = _v(
     "floats floating swirl swirls swirling rise rises rising settle settles hang hangs hanging flow flows flowing "
     "linger lingers lingering"
 )
-_FIRE = (
-    r"(?:fire|fires|flames?|campfires?|bonfires?|blaze|embers|fire\s?pit|hearth|torch|torches|candle\s?light"
-    r"|fire\s?light)"
-)
+_FIRE = r"(?:fire|fires|flames?|campfires?|bonfires?|blaze|embers|fire\s?pit|hearth|torch|torches)"
 _FIRE_VERB = _v(
     "burn burns burned burnt burning flicker flickers flickered flickering crackle crackles crackled crackling "
     "dance dances danced dancing leap leaps leapt leaping lick licks licking roar roars roared roaring blaze "
@@ -159,10 +156,10 @@ SCENE_PHRASES: Final[tuple[_Phrase, ...]] = (
         "scene.fire",
         amplitude=STRONG_AMPLITUDE,
     ),
-    _p(r"candles?|candle\s+flames?|candle\s?wicks?|candle\s?light|fire\s?light", "scene.fire"),
+    _p(r"candles?|candle\s+flames?|candle\s?wicks?", "scene.fire"),
     _p(rf"candles?\s+{_BE}{_ADV}{_FIRE_VERB}", "scene.fire"),
     _p(
-        r"(?:burning|flickering|crackling|dancing)\s+(?:fire|flames?|candles?|campfire|bonfire|candle\s?light)",
+        r"(?:burning|flickering|crackling|dancing)\s+(?:fire|flames?|candles?|campfire|bonfire)",
         "scene.fire",
     ),
     # -- plants: the trees, the ground's plants, or all of them (plants in general, or both kinds named)

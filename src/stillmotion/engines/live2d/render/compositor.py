@@ -226,14 +226,17 @@ class ClipRenderer:
                 x0, y0, x1, y1 = layer.box
                 clear[y0:y1, x0:x1] *= np.float32(1.0) - layer.alpha
             self._clear = clear
-        substitutes = tuple(self.scene.substitutes.items())
+        # Fire with no flame in the picture flickers the light instead, unless the light flickers already
+        # ("flickering candlelight" asks for both).
+        flickers = any(track.action == "flicker" for _, track in ambient_tracks)
+        substitutes = tuple(item for item in self.scene.substitutes.items() if not flickers)
         self.overlays = AmbientOverlays(
             ambient_tracks + substitutes, self.clock, picture=first_frame, seed=settings.seed
         )
         # The tracks this clip really draws: camera and ambient tracks always are; scene tracks where the picture
         # shows what they move (with their region), or what is drawn instead.
         drawn_indices = set(self.local.drawn) | {i for i, track in indexed if track.part in ("camera", "ambient")}
-        placed = {**self.scene.drawn, **self.scene.substitutes}
+        placed = {**self.scene.drawn, **dict(substitutes)}
         self.drawn_tracks: tuple[Track, ...] = tuple(
             placed.get(i, track) for i, track in indexed if i in drawn_indices or i in placed
         )
