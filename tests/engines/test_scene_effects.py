@@ -454,6 +454,24 @@ def test_a_breeze_on_a_landscape_sways_its_plants(tmp_path: Path) -> None:
         assert plan["notes"] == [], prompt
 
 
+@pytest.mark.parametrize("direction", ["left", "right"])
+def test_birds_cross_the_sky_the_way_the_words_say_beating_their_wings(direction: str) -> None:
+    scene = river_landscape()
+    clip = renderer(scene.image, Track("scene", "birds", direction), fps=10, duration_s=3.0)
+    frames = frames_of(clip)
+    assert unchanged_outside(frames, scene.boxes["sky"])  # only in the sky
+    (flock,) = [effect for effect in clip.scene.effects if type(effect).__name__ == "Birds"]
+    first, last = flock.positions(1), flock.positions(clip.frame_count - 1)
+    moved = [b[0] - a[0] for a, b in zip(first, last, strict=True) if abs(b[0] - a[0]) < 0.5 * flock.lap]
+    assert moved and all((m > 5.0) if direction == "right" else (m < -5.0) for m in moved), moved
+    lifts = [[bird[3] for bird in flock.positions(i)] for i in range(clip.frame_count)]
+    assert max(max(row) for row in lifts) > 0.5 and min(min(row) for row in lifts) < -0.2  # the wings beat
+    # Seen as dark strokes against the light sky.
+    grey = scene.image.astype(np.int16).sum(axis=2)
+    darker = [int((f.astype(np.int16).sum(axis=2) < grey - 60).sum()) for f in frames]
+    assert darker[0] == 0 and max(darker) > 20, darker
+
+
 def test_flickering_candlelight_without_a_flame_flickers_the_light_once() -> None:
     # "Flickering candlelight" asks for the flames and the light; with no flame in the picture, the fire's own
     # stand-in (a light flicker) is not laid over the asked one a second time.

@@ -67,6 +67,10 @@ def scene(plan: MotionPlan) -> dict[str, Track]:
         ("a sailboat rocking gently", "boat", None),
         ("gentle waves lift and lower its hull", "boat", None),
         ("海浪翻滚，小船随波摇晃", "boat", None),  # noqa: RUF001  (a Chinese comma)
+        ("birds fly across the sky", "birds", None),
+        ("a flock of seagulls circling over the bay", "birds", None),
+        ("seagulls fly to the left", "birds", "left"),
+        ("鸟儿飞过天空", "birds", None),
         ("zoom in on the boat while it rocks on the waves", "boat", None),
         ("zoom in on the boat while it rocks on the waves", "waves", None),
         ("a sailboat riding the waves", "waves", None),
@@ -115,6 +119,15 @@ def test_a_boat_sailing_away_bobs_where_it_is_and_the_notes_say_so(prompt: str) 
 @pytest.mark.parametrize("prompt", ["camera still", "camera static, she smiles", "镜头不动", "镜头不动，她眨眼"])  # noqa: RUF001
 def test_a_still_camera_said_shortly(prompt: str) -> None:
     assert plan_for(prompt).has("camera", "static"), plan_for(prompt).tracks
+
+
+@pytest.mark.parametrize(
+    ("prompt", "said"), [("butterflies flutter around her", "insects"), ("the birds are singing", "no sound")]
+)
+def test_flying_insects_and_birdsong_are_named_in_the_notes(prompt: str, said: str) -> None:
+    plan = plan_for(prompt)
+    assert not plan.has("scene", "birds") and not plan.has("mouth"), plan.tracks
+    assert any(said in note for note in plan.notes), plan.notes
 
 
 @pytest.mark.parametrize("prompt", ["the flags flutter", "the flag on the boat flutters in the wind", "旗帜飘扬"])

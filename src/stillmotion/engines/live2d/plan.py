@@ -100,6 +100,7 @@ ACTIONS: Final[dict[str, dict[str, frozenset[str | None]]]] = {
         "lightning": frozenset({None}),
         "boat": frozenset({None}),  # a boat on the water bobs and rocks
         "sheen": frozenset({None}),  # a band of light sweeps across the subject
+        "birds": frozenset({None, "left", "right"}),  # a flock flies across the sky
     },
 }
 

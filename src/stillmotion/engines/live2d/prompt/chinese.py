@@ -48,7 +48,9 @@ _PHRASES: Final[tuple[tuple[str, str], ...]] = (
     ("推进", "zooms in"), ("推近", "zooms in"), ("拉近", "zooms in"), ("放大", "zooms in"), ("拉远", "zooms out"),
     ("缩小", "zooms out"), ("后退", "zooms out"), ("向左平移", "pans left"), ("向右平移", "pans right"),
     ("平移", "pans right"), ("固定不动", "does not move"), ("固定镜头", "static camera"),
-    ("画面静止", "static camera"), ("镜头不动", "the camera does not move"), ("镜头静止", "the camera is still"),
+    ("画面静止", "static camera"), ("鸟儿飞过", "birds fly across"), ("飞鸟", "flying birds"),
+    ("海鸥飞翔", "seagulls fly"), ("鸟群", "a flock of birds"), ("镜头不动", "the camera does not move"),
+    ("镜头静止", "the camera is still"),
     # weather and light
     ("下起了大雨", "heavy rain falls"), ("大雨", "heavy rain"), ("下着小雨", "light rain falls"),
     ("小雨", "light rain"),

@@ -571,9 +571,13 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
         "@sail",
     ),
     _unsupported(
-        r"(?:birds?|seagulls?|gulls?|butterfl\w+|bats|dragonfl\w+|crows?|doves?)\s+(?:\w+\s+)?(?:fly|flies|flying"
-        r"|flutter\w*|soar\w*|circl\w*|flap\w*|glide\w*)",
-        "flying birds and insects are not drawn yet",
+        r"birds?\s+(?:are\s+|is\s+)?(?:sing|sings|singing|chirp\w*|tweet\w*|twitter\w*)|birdsong|bird\s+song",
+        "sounds are not drawn: the video has no sound",
+    ),
+    _unsupported(
+        r"(?:butterfl\w+|bats|dragonfl\w+|bees|insects|moths?|fireflies)\s+(?:\w+\s+)?(?:fly|flies|flying"
+        r"|flutter\w*|soar\w*|circl\w*|flap\w*|glide\w*|dance\w*|flit\w*|hover\w*)",
+        "flying insects and bats are not drawn yet",
     ),
     _unsupported(
         r"(?:flags?|banners?|pennants?|streamers?)\s+(?:\w+\s+){0,4}?(?:is\s+|are\s+)?(?:flutter\w*|wav(?:es|ing|ed)"

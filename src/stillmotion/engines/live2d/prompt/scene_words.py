@@ -1,5 +1,5 @@
 """The scene's vocabulary: words that ask for the picture itself to move (water, clouds, steam, smoke, fog,
-fire, plants, lightning), read into `scene.*` tracks; the renderer finds where in the picture (`scene/`).
+fire, plants, lightning, birds), read into `scene.*` tracks; the renderer finds where in the picture (`scene/`).
 
 `SCENE_PHRASES` joins the phrase table (`lexicon._PHRASES`) ahead of the other phrases, so that where a scene
 phrase and another one match the same words ("the campfire"), the scene's wins; longer phrases still win over
@@ -88,6 +88,15 @@ _BOB = _v(
     "rock rocks rocked rocking bob bobs bobbed bobbing float floats floated floating sway sways swayed swaying "
     "drift drifts drifting bounce bounces bouncing roll rolls rolling pitch pitches pitching heave heaves heaving "
     "lift lifts lifted lower lowers lowered"
+)
+_BIRDS = (
+    r"(?:birds?|seagulls?|gulls?|swallows?|crows?|doves?|pigeons?|geese|goose|starlings?|eagles?|hawks?|cranes?"
+    r"|herons?|a\s+flock|the\s+flock)"
+)
+_FLY = _v(
+    "fly flies flew flying soar soars soared soaring glide glides glided gliding circle circles circled circling "
+    "wheel wheels wheeling pass passes passing cross crosses crossing flap flaps flapping swoop swoops swooping "
+    "drift drifts drifting wing wings winging"
 )
 # Said without the boat ("bobbing on the waves"): only what a floating thing does, not what waves do ("waves
 # rolling on the sea" are the sea's).
@@ -199,6 +208,12 @@ SCENE_PHRASES: Final[tuple[_Phrase, ...]] = (
         r"|light\s+sweep|sweeping\s+light",
         "scene.sheen",
     ),
+    # -- birds crossing the sky
+    _p(
+        rf"{_BIRDS}\s+(?:\w+\s+)?{_BE}{_ADV}{_FLY}|(?:flying|soaring|circling|gliding|passing)\s+{_BIRDS}"
+        r"|flocks?\s+of\s+(?:\w+\s+)?(?:birds|seagulls|gulls|geese|swallows|starlings|crows|doves|pigeons)",
+        "scene.birds",
+    ),
     # -- lightning
     _p(r"lightning|lightning\s+bolts?|thunder\s?bolts?|bolts?\s+of\s+lightning", "scene.lightning"),
     _p(
@@ -224,6 +239,7 @@ _SENTENCES: Final[dict[str, str]] = {
     "lightning": "Lightning flashes",
     "boat": "The boat bobs on the water{pace}",
     "sheen": "Light sweeps across it{pace}",
+    "birds": "Birds fly across the sky{pace}{towards}",
 }
 
 

@@ -32,6 +32,7 @@ from stillmotion.engines.live2d.motion import Clock
 from stillmotion.engines.live2d.parts import Parts
 from stillmotion.engines.live2d.plan import Track
 from stillmotion.engines.live2d.scene import regions
+from stillmotion.engines.live2d.scene.birds import Birds
 from stillmotion.engines.live2d.scene.boat import BoatBob
 from stillmotion.engines.live2d.scene.clouds import CloudDrift
 from stillmotion.engines.live2d.scene.fire import Embers, Flame, fires, is_wide
@@ -65,6 +66,7 @@ LOOKED_FOR: Final = {
     "grass": "leaves or grass",
     "boat": "boat on the water",
     "sheen": "subject",
+    "birds": "sky",
 }
 MAX_FLAMES: Final = 3
 
@@ -323,6 +325,12 @@ def _sheen(track: Track, context: _Context, time: SceneTime, rng: np.random.Gene
     return _Built([effect], effect.box)
 
 
+def _birds(track: Track, context: _Context, time: SceneTime, rng: np.random.Generator) -> _Built:
+    # Without a sky found, the flock crosses the picture's upper part.
+    flock = Birds(context.picture, context.sky, time, rng, direction=track.direction, amplitude=track.amplitude)
+    return _Built([flock], flock.box)
+
+
 _BUILDERS: Final[dict[str, Callable[[Track, _Context, SceneTime, np.random.Generator], _Built]]] = {
     "falls": _falls,
     "water": _water,
@@ -339,4 +347,5 @@ _BUILDERS: Final[dict[str, Callable[[Track, _Context, SceneTime, np.random.Gener
     "lightning": _lightning,
     "boat": _boat,
     "sheen": _sheen,
+    "birds": _birds,
 }

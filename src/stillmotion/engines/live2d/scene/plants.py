@@ -3,9 +3,10 @@
 The green, textured region (`regions.find_foliage`) is a layer over the background (`_layered`: what its rim
 hides, as far as a sway reaches, is painted in from around it), so that a crown's outline moves against a still
 sky or mountain. Each of its pixels is displaced sideways by an amount that grows from nothing at the plants'
-foot (the lowest pixel of each upright run of green: a crown, a bush) to their tips; a meadow running down to the picture's bottom edge sways all over, its nearer blades the most. The sway is a
-gust travelling across the frame (the wind's direction when the words give one, leaning that way as well) plus
-a faster flutter whose phase differs from clump to clump. Laid on the background plate; fades in from nothing.
+foot (the lowest pixel of each upright run of green: a crown, a bush) to their tips; a meadow running down to
+the picture's bottom edge sways all over, its nearer blades the most. The sway is a gust travelling across the
+frame (the wind's direction when the words give one, leaning that way as well) plus a faster flutter whose phase
+differs from clump to clump. Laid on the background plate; fades in from nothing.
 
 The trees alone (`kind="trees"`) are what stands above where the ground's plants begin (`ground_tops`), rooted
 there; the ground's plants alone (`kind="grass"`) the rest, fading in below that line so that a still crown and
