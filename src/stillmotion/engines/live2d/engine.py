@@ -150,6 +150,9 @@ _CHARACTER_PARTS: Final = frozenset({"head", "eyes", "mouth", "hair", "body", "c
 # What the prompt optimizer adds to a landscape (a picture without a face, under a sky): the scene's own life,
 # drawn only where the picture shows it (`scene/`).
 _LANDSCAPE_LIFE: Final = ("clouds", "water", "foliage")
+# ... and to an object (a picture without a face or a sky, with a subject told from its background): a gentle
+# light gliding over it (`scene.sheen`), beside the slow push-in it has already, as a product shot has.
+_OBJECT_LIFE: Final = ("sheen",)
 # The optimizer's scene life is gentle: 40% of what the least scene motion a prompt asks for gets, so that what
 # was asked for stands out clearly from what was added.
 LANDSCAPE_LIFE_AMPLITUDE: Final = ASKED_SCENE_MIN * 0.4
@@ -170,6 +173,11 @@ def _wind_in_the_plants(tracks: tuple[Track, ...]) -> tuple[Track, ...]:
     amplitude = max(ASKED_SCENE_MIN, max(t.amplitude for t in windy))
     sway = replace(first, part="scene", action="foliage", direction=None, amplitude=amplitude)
     return (*kept, sway)
+
+
+def _has_object(parts: Parts) -> bool:
+    """A subject told from its background by segmentation (not the centre ellipse guessed for want of one)."""
+    return parts.method.endswith("+segment") and float(parts.subject.max()) >= 0.5
 
 
 def _is_landscape(picture: npt.NDArray[np.uint8]) -> bool:
@@ -205,19 +213,24 @@ def fit_plan(plan: MotionPlan, parts: Parts, *, picture: npt.NDArray[np.uint8] |
     # A prompt that sets part of the scene moving has chosen what moves (a cinemagraph's still frame around one
     # motion); the optimizer's life is for prompts that move nothing of the scene.
     moves_scene = any(t.part == "scene" for t in kept)
-    if optimized and not moves_scene and not plan.still and landscape:
-        cycles = max(1, round(plan.duration_s / SCENE_CYCLE_S))
-        kept += tuple(
-            Track(
-                "scene",
-                action,
-                amplitude=LANDSCAPE_LIFE_AMPLITUDE,
-                end_s=plan.duration_s,
-                repeats=cycles,
-                source="optimizer",
-            )
-            for action in _LANDSCAPE_LIFE
+    life: tuple[str, ...] = ()
+    if optimized and not moves_scene and not plan.still:
+        if landscape:
+            life = _LANDSCAPE_LIFE
+        elif _has_object(parts):
+            life = _OBJECT_LIFE
+    cycles = max(1, round(plan.duration_s / SCENE_CYCLE_S))
+    kept += tuple(
+        Track(
+            "scene",
+            action,
+            amplitude=LANDSCAPE_LIFE_AMPLITUDE,
+            end_s=plan.duration_s,
+            repeats=cycles,
+            source="optimizer",
         )
+        for action in life
+    )
     if kept == plan.tracks:
         return plan
     return replace(plan, tracks=kept)

@@ -89,7 +89,7 @@ _HAIR_FLOW = _v(
 _CLOTH = _v(
     "clothes clothing dress dresses skirt skirts scarf scarves cape capes cloak cloaks sleeve sleeves robe "
     "robes kimono coat coats jacket shirt ribbon ribbons veil veils shawl gown hood apron garment garments "
-    "fabric cloth curtain curtains hem coattails kerchief"
+    "fabric cloth hem coattails kerchief"
 )
 _CLOTH_FLOW = _v(
     "blow blows blew blowing billow billows billowed billowing wave waves waved waving sway sways swaying "
@@ -580,10 +580,10 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
         "flying insects and bats are not drawn yet",
     ),
     _unsupported(
-        r"(?:flags?|banners?|pennants?|streamers?)\s+(?:\w+\s+){0,4}?(?:is\s+|are\s+)?(?:flutter\w*|wav(?:es|ing|ed)"
+        r"(?:flags?|banners?|pennants?|streamers?|curtains?|drapes)\s+(?:\w+\s+){0,4}?(?:is\s+|are\s+)?(?:flutter\w*|wav(?:es|ing|ed)"
         r"|flap\w*|ripples|rippling|rippled|billow\w*|snap\w*|flies|flying|streams|streaming)"
-        r"|(?:fluttering|waving|flapping|rippling|billowing)\s+(?:flags?|banners?|pennants?)",
-        "flags and banners fluttering are not drawn yet",
+        r"|(?:fluttering|waving|flapping|rippling|billowing)\s+(?:flags?|banners?|pennants?|curtains?|drapes)",
+        "flags, banners and curtains fluttering are not drawn yet",
     ),
 )
 

@@ -316,8 +316,8 @@ def _boat(track: Track, context: _Context, time: SceneTime, rng: np.random.Gener
 
 def _sheen(track: Track, context: _Context, time: SceneTime, rng: np.random.Generator) -> _Built:
     subject = context.parts.subject
-    if context.parts.method.startswith("fallback") and context.parts.face is None:
-        # No subject was told from its background: the whole picture is lit by the passing light.
+    if context.parts.face is None and not context.parts.method.endswith("+segment"):
+        # No subject was told from its background (only the centre guessed): the whole picture is lit.
         subject = np.ones_like(subject)
     if float(subject.max()) < 0.5:
         return _Built([], None)
