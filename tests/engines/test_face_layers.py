@@ -259,6 +259,22 @@ def test_a_drawn_frown_bends_the_mouth_line_down_at_its_corners(mouth_sized: Cha
     assert np.array_equal(frowning[far], image[far])
 
 
+def test_a_photos_blush_sits_on_the_cheek_not_on_the_lower_lid() -> None:
+    # A photo's eye box is a slit: a flush just under it lay on the eye bags (it read as sore eyes).
+    from stillmotion.engines.live2d.rig.blush import Blush
+
+    face = Box(100.0, 100.0, 140.0, 140.0)
+    eyes = {"left": Box(125.0, 146.0, 30.0, 8.0), "right": Box(185.0, 146.0, 30.0, 8.0)}
+    canvas = np.zeros((400, 400, 3), np.uint8)
+    for drawn, least in ((False, 0.15), (True, 0.0)):
+        blush = Blush.build(canvas, eyes, face, offset=(0, 0), drawn=drawn)
+        assert blush is not None
+        for region, alpha in blush.cheeks:
+            rows = np.flatnonzero(alpha.max(axis=1) > 0.9)
+            middle = region.y0 + float(rows.mean())
+            assert middle - eyes["left"].cy >= least * face.h, (drawn, middle)
+
+
 def test_a_blush_turns_the_cheeks_under_the_eyes_pink_and_nothing_else(mouth_sized: Character) -> None:
     image, _, parts = mouth_sized
     assert parts.face is not None and parts.face.left_eye is not None and parts.face.right_eye is not None

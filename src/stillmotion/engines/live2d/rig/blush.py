@@ -23,6 +23,10 @@ RGBFrame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
 FLUSH: Final = np.array([1.0, 0.74, 0.78], np.float32)
 DRAWN_PINK: Final = np.array([244.0, 128.0, 150.0], np.float32)
 PEAK_ALPHA: Final = 0.7  # how much of the flush the middle of a cheek takes at strength 1
+# On a photo, the cheek's middle lies this share of the face's height under the eye's middle, and the flush is
+# at least this share of it tall.
+PHOTO_CHEEK_DROP: Final = 0.2
+PHOTO_CHEEK_H: Final = 0.1
 DRAWN_SHARE: Final = 0.45  # on a drawn face, how much of the colour is the flat pink rather than the flush
 
 
@@ -45,6 +49,11 @@ class Blush:
             cx = eye.cx + outward * 0.12 * eye.w
             cy = eye.y + eye.h + 0.55 * max(eye.h, 0.35 * eye.w)
             half_w, half_h = 0.75 * eye.w, 0.38 * eye.w
+            if not drawn:
+                # A photo's eye box is a narrow slit: just under it lie the lower lid and the eye bag, and a flush
+                # there reads as sore eyes. The cheek's apple is lower, about a fifth of the face under the eye.
+                cy = max(cy, eye.cy + PHOTO_CHEEK_DROP * face.h)
+                half_h = max(half_h, PHOTO_CHEEK_H * face.h)
             box = Box(cx - half_w, cy - half_h, 2 * half_w, 2 * half_h)
             region = Region.around(box, grow_x=0.0, grow_y=0.0, offset=offset, size=size)
             if region.empty:
