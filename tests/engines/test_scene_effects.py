@@ -538,6 +538,26 @@ def test_the_optimizer_ripples_a_lake_rather_than_making_it_flow(tmp_path: Path)
     assert change(frames_idle, river) > 1.0  # it still moves: a breeze on it
 
 
+def test_a_cat_photo_where_no_face_is_found_is_no_product_and_does_not_stand_still(tmp_path: Path) -> None:
+    # A real cat's face fills the picture and is not found: what was asked of its eyes and ears is named in the
+    # notes, the optimizer's push-in keeps the clip moving, and no product-shot light sweeps over the cat.
+    cat = np.asarray(Image.open(Path(__file__).resolve().parents[1] / "fixtures" / "chelsea.png").convert("RGB"))
+    for prompt in ("the cat blinks slowly and its ears twitch", "a cat"):
+        plan = render_prompt(tmp_path, cat, prompt)["motion_plan"]
+        assert isinstance(plan, dict)
+        drawn = [(t["part"], t["action"], t["source"]) for t in plan["tracks"]]
+        assert drawn == [("camera", "zoom", "optimizer")], (prompt, drawn)
+    assert any("blinks" in note for note in plan_notes(tmp_path, cat, "the cat blinks slowly and its ears twitch"))
+
+
+def plan_notes(tmp_path: Path, image: Frame, prompt: str) -> list[str]:
+    plan = render_prompt(tmp_path, image, prompt)["motion_plan"]
+    assert isinstance(plan, dict)
+    notes = plan["notes"]
+    assert isinstance(notes, list)
+    return [str(note) for note in notes]
+
+
 def test_the_optimizer_gives_an_object_a_gentle_light_and_no_landscape_life(tmp_path: Path) -> None:
     # A cup on a table: no clouds, water or plants, but a light gliding over it beside the push-in, as a product
     # shot has; said in the optimized prompt. Not without the optimizer, nor beside a scene motion asked for.

@@ -26,7 +26,7 @@ from stillmotion.engines.live2d.parts import Parts, find_parts
 from stillmotion.engines.live2d.plan import PLANT_ACTIONS, SCENE_CYCLE_S, MotionPlan, Track
 from stillmotion.engines.live2d.prompt import describe_plan, parse_prompt
 from stillmotion.engines.live2d.prompt.chinese import quote_originals, read_chinese
-from stillmotion.engines.live2d.prompt.lexicon import asked_words
+from stillmotion.engines.live2d.prompt.lexicon import asked_words, names_someone
 from stillmotion.engines.live2d.prompt.schedule import ASKED_SCENE_MIN
 from stillmotion.engines.live2d.regions import fallback_parts
 from stillmotion.engines.live2d.render.compositor import ClipRenderer, RenderSettings
@@ -153,6 +153,8 @@ _LANDSCAPE_LIFE: Final = ("clouds", "water", "foliage")
 # ... and to an object (a picture without a face or a sky, with a subject told from its background): a gentle
 # light gliding over it (`scene.sheen`), beside the slow push-in it has already, as a product shot has.
 _OBJECT_LIFE: Final = ("sheen",)
+# The optimizer's slow push-in, as it adds to a prompt that asks for nothing (`prompt.schedule`).
+_IDLE_PUSH_IN: Final = Track("camera", "zoom", "in", 0.4, source="optimizer")
 # The optimizer's scene life is gentle: 40% of what the least scene motion a prompt asks for gets, so that what
 # was asked for stands out clearly from what was added.
 LANDSCAPE_LIFE_AMPLITUDE: Final = ASKED_SCENE_MIN * 0.4
@@ -199,10 +201,13 @@ def _is_landscape(picture: npt.NDArray[np.uint8]) -> bool:
     return inside.size > 0 and float(inside[:, 2].mean()) > float(inside[:, 0].mean())
 
 
-def fit_plan(plan: MotionPlan, parts: Parts, *, picture: npt.NDArray[np.uint8] | None = None) -> MotionPlan:
+def fit_plan(
+    plan: MotionPlan, parts: Parts, *, picture: npt.NDArray[np.uint8] | None = None, prompt: str = ""
+) -> MotionPlan:
     """`plan` without the secondary motion (optimizer, idle) that does not fit the picture; on a landscape (no
     face, a sky) the wind the prompt asks for sways the plants, and the optimizer's life is the scene's: clouds,
-    water and plants move where the picture has them."""
+    water and plants move where the picture has them; on an object, a gentle light. When only a character's
+    motions were asked of a picture without a face, the optimizer's push-in keeps the clip from standing still."""
     if parts.face is not None:
         return plan
     kept = tuple(t for t in plan.tracks if t.source == "prompt" or t.part not in _CHARACTER_PARTS)
@@ -213,11 +218,15 @@ def fit_plan(plan: MotionPlan, parts: Parts, *, picture: npt.NDArray[np.uint8] |
     # A prompt that sets part of the scene moving has chosen what moves (a cinemagraph's still frame around one
     # motion); the optimizer's life is for prompts that move nothing of the scene.
     moves_scene = any(t.part == "scene" for t in kept)
+    asks_character = any(t.part in _CHARACTER_PARTS for t in plan.tracks if t.source == "prompt")
+    if optimized and asks_character and not plan.still and not any(t.part in ("camera", "scene") for t in kept):
+        kept += (replace(_IDLE_PUSH_IN, end_s=plan.duration_s),)
     life: tuple[str, ...] = ()
     if optimized and not moves_scene and not plan.still:
         if landscape:
             life = _LANDSCAPE_LIFE
-        elif _has_object(parts):
+        elif _has_object(parts) and not asks_character and not names_someone(prompt):
+            # Not for a cat photo ("a cat", "the cat blinks" where no face was found): no product on a table.
             life = _OBJECT_LIFE
     cycles = max(1, round(plan.duration_s / SCENE_CYCLE_S))
     kept += tuple(
@@ -320,7 +329,7 @@ class Live2DEngine:
         total_frames = frame_count(duration_s=request.duration_s, fps=request.fps)
         parts = detect_parts(first_frame)
         asked, plan_source = make_plan(request, seed=seed, parser=self.parser)
-        plan = fit_plan(asked, parts, picture=first_frame)
+        plan = fit_plan(asked, parts, picture=first_frame, prompt=request.prompt)
         on_progress(_PARTS_SHARE)
         renderer = ClipRenderer(
             first_frame,

@@ -593,6 +593,16 @@ _SUBJECT: Final = re.compile(
     r"|figure|child|kid|cat|dog|subject|model))\b"
 )
 _CLOTHING_MENTION: Final = re.compile(rf"\b{_CLOTH}\b")
+# Someone in the picture (a person or an animal), in English or Chinese.
+_SOMEONE: Final = re.compile(
+    r"\b(?:she|he|her|his|girl|boy|woman|man|lady|guy|character|person|child|kid|baby|cat|cats|kitten|kitty|dog"
+    r"|dogs|puppy|pup|animal|pet|horse|bird|fox|rabbit|bunny|bear|tiger|lion)\b|[她他猫狗]"
+)
+
+
+def names_someone(prompt: str) -> bool:
+    """Whether `prompt` speaks of a person or an animal (not an object or a place)."""
+    return _SOMEONE.search(prompt.lower()) is not None
 
 
 # What each expression sets (part, action, direction, amplitude), and what of it is not drawn yet.
