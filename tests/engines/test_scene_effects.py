@@ -567,8 +567,16 @@ def test_the_optimizer_gives_an_object_a_gentle_light_and_no_landscape_life(tmp_
     added = [(t["action"], t["source"]) for t in plan["tracks"] if t["part"] == "scene"]
     assert added == [("sheen", "optimizer")], added
     assert "Light sweeps across it gently" in str(plan["optimized_prompt"])
-    for prompt, optimizer in (("a cup of coffee", False), ("steam rises from the cup", True)):
-        plan = render_prompt(tmp_path, cup().image, prompt, optimizer=optimizer)["motion_plan"]
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import scenes
+
+    for image, prompt, optimizer in (
+        (cup().image, "a cup of coffee", False),
+        (cup().image, "steam rises from the cup", True),
+        (cup().image, "rain falls", True),
+        (scenes.candles().image, "a quiet moment", True),  # candles: a light gliding over a flame looks wrong
+    ):
+        plan = render_prompt(tmp_path, image, prompt, optimizer=optimizer)["motion_plan"]
         assert isinstance(plan, dict)
         assert not [t for t in plan["tracks"] if t["action"] == "sheen"], (prompt, plan["tracks"])
 

@@ -30,7 +30,7 @@ from stillmotion.engines.live2d.prompt.lexicon import asked_words, names_someone
 from stillmotion.engines.live2d.prompt.schedule import ASKED_SCENE_MIN
 from stillmotion.engines.live2d.regions import fallback_parts
 from stillmotion.engines.live2d.render.compositor import ClipRenderer, RenderSettings
-from stillmotion.engines.live2d.scene.regions import find_sky
+from stillmotion.engines.live2d.scene.regions import find_flames, find_sky
 from stillmotion.media.still import decode_image
 from stillmotion.media.video import VideoWriter
 
@@ -152,6 +152,8 @@ _CHARACTER_PARTS: Final = frozenset({"head", "eyes", "mouth", "hair", "body", "c
 _LANDSCAPE_LIFE: Final = ("clouds", "water", "foliage")
 # ... and to an object (a picture without a face or a sky, with a subject told from its background): a gentle
 # light gliding over it (`scene.sheen`), beside the slow push-in it has already, as a product shot has.
+# Not to one with flames of its own (candles on a table, a fireplace): a light gliding over a candle looks wrong,
+# and flames that flickered unasked could not be told from flames asked to.
 _OBJECT_LIFE: Final = ("sheen",)
 # The optimizer's slow push-in, as it adds to a prompt that asks for nothing (`prompt.schedule`).
 _IDLE_PUSH_IN: Final = Track("camera", "zoom", "in", 0.4, source="optimizer")
@@ -219,15 +221,17 @@ def fit_plan(
     # motion); the optimizer's life is for prompts that move nothing of the scene.
     moves_scene = any(t.part == "scene" for t in kept)
     asks_character = any(t.part in _CHARACTER_PARTS for t in plan.tracks if t.source == "prompt")
+    camera_only = all(t.part == "camera" for t in plan.tracks if t.source == "prompt")
     if optimized and asks_character and not plan.still and not any(t.part in ("camera", "scene") for t in kept):
         kept += (replace(_IDLE_PUSH_IN, end_s=plan.duration_s),)
     life: tuple[str, ...] = ()
     if optimized and not moves_scene and not plan.still:
         if landscape:
             life = _LANDSCAPE_LIFE
-        elif _has_object(parts) and not asks_character and not names_someone(prompt):
-            # Not for a cat photo ("a cat", "the cat blinks" where no face was found): no product on a table.
-            life = _OBJECT_LIFE
+        elif _has_object(parts) and camera_only and not names_someone(prompt):
+            # Only for a short prompt (nothing asked but the camera's moves): rain on a street or a flickering
+            # sign has chosen what moves. Not for a cat photo ("a cat" where no face was found): no product.
+            life = () if picture is not None and find_flames(picture) else _OBJECT_LIFE
     cycles = max(1, round(plan.duration_s / SCENE_CYCLE_S))
     kept += tuple(
         Track(
