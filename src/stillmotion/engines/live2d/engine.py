@@ -216,24 +216,40 @@ def fit_plan(
     landscape = picture is not None and _is_landscape(picture)
     if landscape:
         kept = _wind_in_the_plants(kept)
-    optimized = any(t.source == "optimizer" for t in plan.tracks)
-    # A prompt that sets part of the scene moving has chosen what moves (a cinemagraph's still frame around one
-    # motion); the optimizer's life is for prompts that move nothing of the scene.
-    moves_scene = any(t.part == "scene" for t in kept)
-    asks_character = any(t.part in _CHARACTER_PARTS for t in plan.tracks if t.source == "prompt")
-    camera_only = all(t.part == "camera" for t in plan.tracks if t.source == "prompt")
-    if optimized and asks_character and not plan.still and not any(t.part in ("camera", "scene") for t in kept):
-        kept += (replace(_IDLE_PUSH_IN, end_s=plan.duration_s),)
+    if any(t.source == "optimizer" for t in plan.tracks) and not plan.still:
+        kept += _optimizer_life(plan, kept, parts, picture, prompt=prompt, landscape=landscape)
+    if kept == plan.tracks:
+        return plan
+    return replace(plan, tracks=kept)
+
+
+def _optimizer_life(
+    plan: MotionPlan,
+    kept: tuple[Track, ...],
+    parts: Parts,
+    picture: npt.NDArray[np.uint8] | None,
+    *,
+    prompt: str,
+    landscape: bool,
+) -> tuple[Track, ...]:
+    """What the optimizer adds to a picture without a face, beside the `kept` tracks: its push-in when only a
+    character's motions were asked (they have no face to be drawn on); the scene's life when the prompt moves
+    nothing of the scene (a cinemagraph's still frame around one motion has chosen what moves): a landscape's
+    clouds, water and plants, an object's light for a prompt that asks for nothing but camera moves."""
+    asked = [t for t in plan.tracks if t.source == "prompt"]
+    added: tuple[Track, ...] = ()
+    if any(t.part in _CHARACTER_PARTS for t in asked) and not any(t.part in ("camera", "scene") for t in kept):
+        added += (replace(_IDLE_PUSH_IN, end_s=plan.duration_s),)
+    if any(t.part == "scene" for t in kept):
+        return added
     life: tuple[str, ...] = ()
-    if optimized and not moves_scene and not plan.still:
-        if landscape:
-            life = _LANDSCAPE_LIFE
-        elif _has_object(parts) and camera_only and not names_someone(prompt):
-            # Only for a short prompt (nothing asked but the camera's moves): rain on a street or a flickering
-            # sign has chosen what moves. Not for a cat photo ("a cat" where no face was found): no product.
-            life = () if picture is not None and find_flames(picture) else _OBJECT_LIFE
+    if landscape:
+        life = _LANDSCAPE_LIFE
+    elif _has_object(parts) and all(t.part == "camera" for t in asked) and not names_someone(prompt):
+        # Not for a cat photo ("a cat", where no face was found): no product on a table.
+        life = () if picture is not None and find_flames(picture) else _OBJECT_LIFE
     cycles = max(1, round(plan.duration_s / SCENE_CYCLE_S))
-    kept += tuple(
+    return added + tuple(
         Track(
             "scene",
             action,
@@ -244,9 +260,6 @@ def fit_plan(
         )
         for action in life
     )
-    if kept == plan.tracks:
-        return plan
-    return replace(plan, tracks=kept)
 
 
 # Why a prompt's motion of these parts was not drawn when the picture has a face: the part was not found.
@@ -264,7 +277,9 @@ def as_drawn(plan: MotionPlan, drawn: tuple[Track, ...], *, has_face: bool = Tru
     missing = [
         t
         for t in plan.tracks
-        if t.source == "prompt" and t.part != "scene" and t not in placed
+        if t.source == "prompt"
+        and t.part != "scene"
+        and t not in placed
         # "grass sways in the wind": on a picture without a character the wind is the scene's, not a miss.
         and not (not has_face and t.action in ("wind", "flutter"))
     ]
