@@ -296,3 +296,26 @@ def test_a_failing_detector_degrades_to_the_centre_fallback(monkeypatch: pytest.
 def test_non_rgb_arrays_are_refused(image: npt.NDArray[np.generic]) -> None:
     with pytest.raises(ValueError, match="uint8 RGB"):
         find_parts(image)  # type: ignore[arg-type]
+
+
+def test_the_eye_the_cascade_missed_is_found_where_the_mirror_image_of_the_other_matches() -> None:
+    # A head turned a little: the eyes are not mirror images about the face box's centre line, and a lid drawn at
+    # the mirrored place covered the cheek beside the eye.
+    from stillmotion.engines.live2d.parts.photo import _mirror_eye
+
+    image = np.full((200, 240, 3), 200, np.uint8)
+    for cx in (80, 150):  # the face box's centre line would be at x = 120; the eyes' midpoint is 115
+        cv2.ellipse(image, (cx, 90), (16, 8), 0, 0, 360, (250, 250, 250), -1)
+        cv2.circle(image, (cx + 3, 90), 6, (30, 20, 20), -1)
+    # Eyes look the same way: the mirror image of the left one is the right one turned about; draw the right
+    # one's iris to the left, as a mirror image would have it.
+    cv2.circle(image, (153, 90), 6, (250, 250, 250), -1)
+    cv2.circle(image, (147, 90), 6, (30, 20, 20), -1)
+    seen = Box(60.0, 78.0, 40.0, 24.0)
+    estimate = Box(2 * 120.0 - seen.cx - seen.w / 2, seen.y, seen.w, seen.h)  # centred at x = 160
+    found = _mirror_eye(image, seen, estimate)
+    assert abs(found.cx - 150.0) <= 2.0, found
+    # Nothing like an eye there: the estimate stands.
+    blank = np.full((200, 240, 3), 200, np.uint8)
+    blank[78:102, 60:100] = image[78:102, 60:100]
+    assert _mirror_eye(blank, seen, estimate) == estimate

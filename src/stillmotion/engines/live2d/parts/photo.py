@@ -10,7 +10,7 @@ import functools
 import importlib
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import cv2
 import numpy as np
@@ -113,7 +113,7 @@ def _photo_detection(small: RGBFrame, box: Box, eyes: list[Box]) -> _Detection:
     elif len(eyes) == 1:
         # Mirror the one eye seen about the face's centre line.
         seen = eyes[0]
-        mirrored = Box(2 * box.cx - seen.cx - seen.w / 2, seen.y, seen.w, seen.h)
+        mirrored = _mirror_eye(small, seen, Box(2 * box.cx - seen.cx - seen.w / 2, seen.y, seen.w, seen.h))
         left, right = sorted((seen, mirrored), key=lambda e: e.cx)
         method = "haar+one-eye-mirrored"
     else:
@@ -141,6 +141,38 @@ def _photo_detection(small: RGBFrame, box: Box, eyes: list[Box]) -> _Detection:
         neck=(box.cx, chin_y + 0.12 * box.h),
     )
     return _Detection(face, method + "+mouth-estimated", chin_y, skin_rgb=_cheek_colour(small, box))
+
+
+# Where the other eye is looked for around its mirrored place (shares of the eye's width and height), and how
+# alike (normalised correlation) the mirror image of the eye seen must be there to move it.
+MIRROR_SEARCH_W: Final = 0.6
+MIRROR_SEARCH_H: Final = 0.4
+MIRROR_LIKENESS: Final = 0.5
+
+
+def _mirror_eye(small: RGBFrame, seen: Box, estimate: Box) -> Box:
+    """The eye the cascade missed: where the mirror image of the one it saw matches best near `estimate` (its
+    place mirrored about the face box's centre line, which is off when the head is turned a little), else
+    `estimate`."""
+    grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    height, width = grey.shape
+    sx0, sy0 = max(0, round(seen.x)), max(0, round(seen.y))
+    sx1, sy1 = min(width, round(seen.x + seen.w)), min(height, round(seen.y + seen.h))
+    if sx1 - sx0 < 6 or sy1 - sy0 < 6:
+        return estimate
+    template = cv2.flip(np.ascontiguousarray(grey[sy0:sy1, sx0:sx1]), 1)
+    wx0 = max(0, round(estimate.x - MIRROR_SEARCH_W * estimate.w))
+    wy0 = max(0, round(estimate.y - MIRROR_SEARCH_H * estimate.h))
+    wx1 = min(width, round(estimate.x + (1 + MIRROR_SEARCH_W) * estimate.w))
+    wy1 = min(height, round(estimate.y + (1 + MIRROR_SEARCH_H) * estimate.h))
+    window = grey[wy0:wy1, wx0:wx1]
+    if window.shape[0] <= template.shape[0] or window.shape[1] <= template.shape[1]:
+        return estimate
+    scores = cv2.matchTemplate(window, template, cv2.TM_CCOEFF_NORMED)
+    _, best, _, (bx, by) = cv2.minMaxLoc(scores)
+    if best < MIRROR_LIKENESS:
+        return estimate
+    return Box(float(wx0 + bx), float(wy0 + by), estimate.w, estimate.h)
 
 
 def _cheek_colour(small: RGBFrame, box: Box) -> tuple[float, float, float] | None:
