@@ -217,6 +217,20 @@ def test_swaying_crowns_move_over_the_mountain_behind_them_which_stays() -> None
     assert _moved(frames, near_crowns) < 0.5, _moved(frames, near_crowns)  # was 2.1 levels
 
 
+def test_a_plant_layer_at_rest_is_the_picture_and_its_foot_does_not_pop() -> None:
+    # Where the plants' cover is partial over a very different background (a green headland's foot in the sea),
+    # unmixing clips: what the layer did not put back together showed as a blue blob from the first frame on.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import scenes
+
+    scene = scenes.seascape()
+    sea_by_headland = scene.masks["water"].copy()
+    sea_by_headland[:, 170:] = False
+    sea_by_headland[240:] = False
+    frames = frames_of(renderer(scene.image, Track("scene", "foliage")))
+    assert _moved(frames, sea_by_headland) < 1.0, _moved(frames, sea_by_headland)  # was 4.6 levels
+
+
 def test_the_ground_is_found_under_the_crowns_that_stand_on_it() -> None:
     image, masks = _landscape_masks()
     region = regions.find_foliage(image)

@@ -101,6 +101,11 @@ class Sway:
         self.base = (xs, ys)
         self.source = np.ascontiguousarray(plate[y0:y1, x0:x1])
         self.back, self.fore, self.cover = _layered(self.source, region, (x0, y0), reach=band + LAYER_RING_PX)
+        # Unmixing clips where a partial cover hides a very different background: what the three do not put back
+        # together at rest is kept where it is, so that the layer at rest is the picture exactly.
+        cover3 = cv2.merge([self.cover, self.cover, self.cover])
+        rest = cv2.add(self.back, cv2.multiply(cv2.subtract(self.fore, self.back), cover3))
+        self.base_back = cv2.add(self.back, cv2.subtract(np.asarray(self.source, np.float32), rest))
         sign = {"left": -1.0, "right": 1.0}.get(direction or "", 0.0)
         self.lean = 0.5 * sign
         gust_k = 2.0 * math.pi / (0.8 * width) * (sign or 1.0)
@@ -125,7 +130,7 @@ class Sway:
         maps = fixed_maps(cv2.subtract(self.base[0], dx), self.base[1])
         # The plants moved over what lies behind them, which stays: a crown sways against a still mountain.
         fore, cover = remap(self.fore, maps), remap(self.cover, maps)
-        colour = cv2.add(self.back, cv2.multiply(cv2.subtract(fore, self.back), cv2.merge([cover, cover, cover])))
+        colour = cv2.add(self.base_back, cv2.multiply(cv2.subtract(fore, self.back), cv2.merge([cover, cover, cover])))
         return [Patch(self.box, np.clip(colour, 0, 255).astype(np.uint8), self.alpha, alpha8=self.alpha8)]
 
 
