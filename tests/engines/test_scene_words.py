@@ -77,6 +77,7 @@ def scene(plan: MotionPlan) -> dict[str, Track]:
         # Candlelight is the candles' flames where the picture has them (the light flickers where it has none).
         ("candlelight flickering in a dark room", "fire", None),
         ("flickering candlelight", "fire", None),
+        ("their flames sway and flicker softly", "fire", None),
     ],
 )
 def test_scene_phrasing(prompt: str, action: str, direction: str | None) -> None:
@@ -101,6 +102,11 @@ def test_other_words_keep_their_motion(prompt: str, part: str, action: str) -> N
     plan = plan_for(prompt)
     assert plan.has(part, action), plan.tracks
     assert not plan.has("scene"), plan.tracks
+
+
+def test_flames_that_sway_are_the_fire_not_a_body_swaying() -> None:
+    plan = plan_for("Three candles glow in a dark room. Their flames sway and flicker softly.")
+    assert plan.has("scene", "fire") and not plan.has("body", "sway"), plan.tracks
 
 
 @pytest.mark.parametrize("prompt", ["candlelight flickering in a dark room", "flickering candlelight"])

@@ -61,7 +61,8 @@ _FIRE_VERB = _v(
     "burn burns burned burnt burning flicker flickers flickered flickering crackle crackles crackled crackling "
     "dance dances danced dancing leap leaps leapt leaping lick licks licking roar roars roared roaring blaze "
     "blazes blazing rage rages raging glow glows glowing smoulder smoulders smouldering smolder smolders "
-    "smoldering waver wavers wavering sputter sputters sputtering rise rises rising"
+    "smoldering waver wavers wavering sputter sputters sputtering rise rises rising sway sways swayed swaying "
+    "tremble trembles trembling"
 )
 # Plants standing above the ground (a tree's crown sways about its trunk), plants covering it (a meadow), and
 # words for either.
