@@ -27,7 +27,7 @@ from stillmotion.engines.live2d.plan import PLANT_ACTIONS, SCENE_CYCLE_S, Motion
 from stillmotion.engines.live2d.prompt import describe_plan, parse_prompt
 from stillmotion.engines.live2d.prompt.chinese import quote_originals, read_chinese
 from stillmotion.engines.live2d.prompt.lexicon import asked_words, names_someone
-from stillmotion.engines.live2d.prompt.schedule import ASKED_SCENE_MIN
+from stillmotion.engines.live2d.prompt.schedule import ASKED_SCENE_MIN, push_in
 from stillmotion.engines.live2d.regions import fallback_parts
 from stillmotion.engines.live2d.render.compositor import ClipRenderer, RenderSettings
 from stillmotion.engines.live2d.scene.regions import find_flames, find_sky
@@ -155,8 +155,6 @@ _LANDSCAPE_LIFE: Final = ("clouds", "water", "foliage")
 # Not to one with flames of its own (candles on a table, a fireplace): a light gliding over a candle looks wrong,
 # and flames that flickered unasked could not be told from flames asked to.
 _OBJECT_LIFE: Final = ("sheen",)
-# The optimizer's slow push-in, as it adds to a prompt that asks for nothing (`prompt.schedule`).
-_IDLE_PUSH_IN: Final = Track("camera", "zoom", "in", 0.4, source="optimizer")
 # The optimizer's scene life is gentle: 40% of what the least scene motion a prompt asks for gets, so that what
 # was asked for stands out clearly from what was added.
 LANDSCAPE_LIFE_AMPLITUDE: Final = ASKED_SCENE_MIN * 0.4
@@ -239,7 +237,7 @@ def _optimizer_life(
     asked = [t for t in plan.tracks if t.source == "prompt"]
     added: tuple[Track, ...] = ()
     if any(t.part in _CHARACTER_PARTS for t in asked) and not any(t.part in ("camera", "scene") for t in kept):
-        added += (replace(_IDLE_PUSH_IN, end_s=plan.duration_s),)
+        added += (push_in(plan.duration_s, "optimizer"),)
     if any(t.part == "scene" for t in kept):
         return added
     life: tuple[str, ...] = ()

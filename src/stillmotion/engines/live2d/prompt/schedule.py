@@ -257,6 +257,15 @@ def _whole_clip(
     return Track(part, action, direction, amplitude, 0.0, duration_s, "ease_in_out", repeats, source)
 
 
+# The slow push-in an idle clip or the optimizer adds to a prompt that asks for no motion.
+PUSH_IN_AMPLITUDE: Final = 0.4
+
+
+def push_in(duration_s: float, source: Source) -> Track:
+    """The slow push-in over the whole clip, as idle life or the optimizer adds it."""
+    return _whole_clip("camera", "zoom", duration_s, PUSH_IN_AMPLITUDE, source, direction="in")
+
+
 def _optimizer_tracks(
     tracks: list[Track], forbidden: frozenset[tuple[str, str]], duration_s: float, seed: int
 ) -> list[Track]:
@@ -273,7 +282,7 @@ def _optimizer_tracks(
     if not tracks and not _forbids_head(forbidden):
         added.append(Track("head", "idle", None, 1.0, 0.0, duration_s, "linear", 1, "optimizer"))
     if not tracks and ("camera", "zoom") not in forbidden:
-        added.append(_whole_clip("camera", "zoom", duration_s, 0.4, "optimizer", direction="in"))
+        added.append(push_in(duration_s, "optimizer"))
     return added
 
 
@@ -297,7 +306,7 @@ def _idle_tracks(forbidden: frozenset[tuple[str, str]], duration_s: float, seed:
     """Idle life like a rig's for a prompt with no motion in it, when the optimizer is off: breathing, the
     head and body drifting on their own periods, seeded blinks, a slow push-in. A picture without a
     character draws only what fits it (the engine drops the rest and says so in the plan)."""
-    wanted = (("body", "breathe", 0.5, None), ("camera", "zoom", 0.4, "in"))
+    wanted = (("body", "breathe", 0.5, None), ("camera", "zoom", PUSH_IN_AMPLITUDE, "in"))
     tracks = [
         _whole_clip(cast(Part, part), action, duration_s, amplitude, "idle", direction=direction)
         for part, action, amplitude, direction in wanted
