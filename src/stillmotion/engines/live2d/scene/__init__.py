@@ -79,6 +79,7 @@ class _Context:
     clock: Clock
     falls_asked: bool = False  # a track of the plan draws the falling water already
     _sky: list[Region | None] = field(default_factory=list)
+    _boat: list[Region | None] = field(default_factory=list)
     _flames: list[list[Region]] = field(default_factory=list)
 
     @property
@@ -91,9 +92,15 @@ class _Context:
         """The sky, without a boat's sail standing in it (a white sail passes for a cloud, and drifted with them)."""
         if not self._sky:
             sky = regions.find_sky(self.picture, parts=self.character)
-            boat = regions.find_boat(self.picture, parts=self.character) if sky is not None else None
+            boat = self.boat if sky is not None else None
             self._sky.append(sky if sky is None or boat is None else regions.without(sky, boat))
         return self._sky[0]
+
+    @property
+    def boat(self) -> Region | None:
+        if not self._boat:
+            self._boat.append(regions.find_boat(self.picture, parts=self.character))
+        return self._boat[0]
 
     @property
     def flames(self) -> list[Region]:
@@ -307,7 +314,7 @@ def _lightning(track: Track, context: _Context, time: SceneTime, rng: np.random.
 
 
 def _boat(track: Track, context: _Context, time: SceneTime, rng: np.random.Generator) -> _Built:
-    region = regions.find_boat(context.picture, parts=context.character)
+    region = context.boat
     if region is None:
         return _Built([], None)
     effect = BoatBob(context.plate, region, time, amplitude=track.amplitude)
