@@ -100,12 +100,7 @@ class Sway:
         xs, ys = grid_of(box_w, box_h)
         self.base = (xs, ys)
         self.source = np.ascontiguousarray(plate[y0:y1, x0:x1])
-        self.back, self.fore, self.cover = _layered(self.source, region, (x0, y0), reach=band + LAYER_RING_PX)
-        # Unmixing clips where a partial cover hides a very different background: what the three do not put back
-        # together at rest is kept where it is, so that the layer at rest is the picture exactly.
-        cover3 = cv2.merge([self.cover, self.cover, self.cover])
-        rest = cv2.add(self.back, cv2.multiply(cv2.subtract(self.fore, self.back), cover3))
-        self.base_back = cv2.add(self.back, cv2.subtract(np.asarray(self.source, np.float32), rest))
+        self.back, self.fore, self.cover, self.under = _layered(self.source, green > 0.0, reach=band + LAYER_RING_PX)
         sign = {"left": -1.0, "right": 1.0}.get(direction or "", 0.0)
         self.lean = 0.5 * sign
         gust_k = 2.0 * math.pi / (0.8 * width) * (sign or 1.0)
@@ -130,32 +125,30 @@ class Sway:
         maps = fixed_maps(cv2.subtract(self.base[0], dx), self.base[1])
         # The plants moved over what lies behind them, which stays: a crown sways against a still mountain.
         fore, cover = remap(self.fore, maps), remap(self.cover, maps)
-        colour = cv2.add(self.base_back, cv2.multiply(cv2.subtract(fore, self.back), cv2.merge([cover, cover, cover])))
+        colour = cv2.add(self.under, cv2.multiply(cv2.subtract(fore, self.back), cv2.merge([cover, cover, cover])))
         return [Patch(self.box, np.clip(colour, 0, 255).astype(np.uint8), self.alpha, alpha8=self.alpha8)]
 
 
-def _layered(
-    source: RGBFrame, region: Region, origin: tuple[int, int], *, reach: int
-) -> tuple[Floats, Floats, Floats]:
-    """`source` (the box at `origin`) as plants over a background: (background, plants' own colour, plants' cover)
-    float32. The background under the plants' rim (within `reach` px of their outline, all a sway can uncover) is
-    painted in from what lies around them; the plants' colour is unmixed from it where their cover is partial, so
-    that the three put back together are `source` again."""
-    box_h, box_w = source.shape[:2]
-    x0, y0 = origin
-    rx0, ry0, rx1, ry1 = region.box
-    # The region's own feather is a soft weight, not the plants' outline, which is as crisp as the picture draws it.
-    cover = np.zeros((box_h, box_w), np.float32)
-    cover[ry0 - y0 : ry1 - y0, rx0 - x0 : rx1 - x0] = region.alpha > 0.0
-    cover = np.asarray(cv2.GaussianBlur(cover, (0, 0), 0.6), np.float32)
+def _layered(source: RGBFrame, plants: npt.NDArray[np.bool_], *, reach: int) -> tuple[Floats, Floats, Floats, Floats]:
+    """`source` as `plants` over a background, float32: (background, the plants' own colour, their cover, and what
+    lies under them). The background under the plants' rim (within `reach` px of their outline, all a sway can
+    uncover) is painted in from what lies around them; the plants' colour is unmixed from it where their cover
+    is partial. `background + cover * (colour - background)` drawn over what lies under them is `source` again,
+    exactly: where unmixing clips (a partial cover over a very different background), what is left over is kept
+    in what lies under them."""
+    # The plants' outline is as crisp as the picture draws it: their mask barely softened, not a region's feather.
+    cover = np.asarray(cv2.GaussianBlur(plants.astype(np.float32), (0, 0), 0.6), np.float32)
     bare = (cover <= 0.0).astype(np.uint8)
     rim = (cover > 0.0) & (cv2.dilate(bare, np.ones((3, 3), np.uint8), iterations=reach) > 0)
-    back_f = np.asarray(source, np.float32)
+    picture = np.asarray(source, np.float32)
+    back = picture
     if rim.any() and bare.any():
-        back_f = np.asarray(cv2.inpaint(source, rim.astype(np.uint8), 3, cv2.INPAINT_TELEA), np.float32)
-    alpha = np.maximum(cover, LEAST_COVER)[..., None]
-    fore = np.clip(back_f + (np.asarray(source, np.float32) - back_f) / alpha, 0.0, 255.0)
-    return back_f, np.asarray(fore, np.float32), cover
+        back = np.asarray(cv2.inpaint(source, rim.astype(np.uint8), 3, cv2.INPAINT_TELEA), np.float32)
+    cover3 = cv2.merge([cover, cover, cover])
+    fore = np.asarray(np.clip(back + (picture - back) / np.maximum(cover3, LEAST_COVER), 0.0, 255.0), np.float32)
+    rest = cv2.add(back, cv2.multiply(cv2.subtract(fore, back), cover3))
+    under = np.asarray(cv2.add(back, cv2.subtract(picture, rest)), np.float32)
+    return back, fore, cover, under
 
 
 def ground_tops(green: npt.NDArray[np.bool_], *, short: int) -> npt.NDArray[np.int64] | None:
