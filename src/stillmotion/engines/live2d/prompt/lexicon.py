@@ -588,15 +588,16 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
 )
 
 # Who does the verb, for the verbs shared by the camera and the character ("tilts", "turns").
+# Words for a person or an animal in the picture, shared by the two tables below.
+_SOMEONE_WORDS: Final = "she|he|girl|boy|woman|man|lady|guy|character|person|child|kid|cat|dog"
 _SUBJECT: Final = re.compile(
-    r"\b(?:(?P<camera>camera|shot|lens|view)|(?P<person>she|he|they|girl|boy|woman|man|lady|guy|character|person"
-    r"|figure|child|kid|cat|dog|subject|model))\b"
+    rf"\b(?:(?P<camera>camera|shot|lens|view)|(?P<person>{_SOMEONE_WORDS}|they|figure|subject|model))\b"
 )
 _CLOTHING_MENTION: Final = re.compile(rf"\b{_CLOTH}\b")
 # Someone in the picture (a person or an animal), in English or Chinese.
 _SOMEONE: Final = re.compile(
-    r"\b(?:she|he|her|his|girl|boy|woman|man|lady|guy|character|person|child|kid|baby|cat|cats|kitten|kitty|dog"
-    r"|dogs|puppy|pup|animal|pet|horse|bird|fox|rabbit|bunny|bear|tiger|lion)\b|[她他猫狗]"
+    rf"\b(?:{_SOMEONE_WORDS}|her|his|baby|cats|kitten|kitty|dogs|puppy|pup|animal|pet|horse|bird|fox|rabbit|bunny"
+    r"|bear|tiger|lion)\b|[她他猫狗]"
 )
 
 
