@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -144,7 +145,7 @@ def make_plan(request: RenderRequest, *, seed: int, parser: PromptParser | None)
 
 # Parts that only a character has: the optimizer's and idle life's tracks for them are dropped from a picture
 # without a face (a coffee cup does not breathe, and has no hair in the wind).
-_CHARACTER_PARTS: Final = frozenset({"head", "eyes", "mouth", "hair", "body", "clothes", "tail", "ears"})
+_CHARACTER_PARTS: Final = frozenset({"head", "eyes", "mouth", "hair", "body", "clothes", "hand", "tail", "ears"})
 
 
 # What the prompt optimizer adds to a landscape (a picture without a face, under a sky): the scene's own life,
@@ -264,10 +265,18 @@ def _optimizer_life(
 _NOT_FOUND: Final = {"tail": "no tail found in the picture", "ears": "no ears found in the picture"}
 
 
-def as_drawn(plan: MotionPlan, drawn: tuple[Track, ...], *, has_face: bool = True, prompt: str = "") -> MotionPlan:
+def as_drawn(
+    plan: MotionPlan,
+    drawn: tuple[Track, ...],
+    *,
+    has_face: bool = True,
+    prompt: str = "",
+    why_not: Mapping[str, str] | None = None,
+) -> MotionPlan:
     """`plan` reduced to the tracks the renderer drew, its description rewritten to match. A motion the prompt
     asked for that the picture gave no place to draw gets a note, so that it never vanishes unsaid; the note
-    quotes the words of the `prompt` that asked for it where the phrase table finds them."""
+    quotes the words of the `prompt` that asked for it where the phrase table finds them. `why_not`: the
+    renderer's reason, per part, where it has one (a hand on a photo)."""
     if plan.still or drawn == plan.tracks:
         return plan
     # Scene tracks come back placed (their `region` filled in) and have their own notes (`scene_notes`).
@@ -289,7 +298,9 @@ def as_drawn(plan: MotionPlan, drawn: tuple[Track, ...], *, has_face: bool = Tru
         if name in said:
             continue
         said.add(name)
-        if not has_face:
+        if why_not and track.part in why_not:
+            why = why_not[track.part]
+        elif not has_face:
             why = "no face was found in the picture"
         else:
             why = _NOT_FOUND.get(track.part, "the picture has no part for it")
@@ -376,7 +387,13 @@ class Live2DEngine:
             output_path.unlink(missing_ok=True)
             raise
 
-        plan = as_drawn(asked, renderer.drawn_tracks, has_face=parts.face is not None, prompt=request.prompt)
+        plan = as_drawn(
+            asked,
+            renderer.drawn_tracks,
+            has_face=parts.face is not None,
+            prompt=request.prompt,
+            why_not=renderer.not_drawn,
+        )
         plan = replace(plan, notes=plan.notes + scene_notes(request.prompt, renderer))
         extra: dict[str, Any] = {
             "motion_plan": plan.to_dict(),

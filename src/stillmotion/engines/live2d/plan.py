@@ -26,7 +26,9 @@ from typing import Any, Final, Literal
 # A scene track's natural flow cycle: `repeats` over its span at this pace is "as usual" (`scene_tempo`).
 SCENE_CYCLE_S: Final = 2.0
 
-Part = Literal["head", "eyes", "mouth", "body", "hair", "clothes", "camera", "ambient", "scene"]
+Part = Literal[
+    "head", "eyes", "mouth", "body", "hair", "clothes", "hand", "tail", "ears", "camera", "ambient", "scene"
+]
 Easing = Literal["linear", "ease_in", "ease_out", "ease_in_out"]
 Source = Literal["prompt", "optimizer", "idle"]
 
@@ -65,6 +67,16 @@ ACTIONS: Final[dict[str, dict[str, frozenset[str | None]]]] = {
     },
     "hair": {"wind": frozenset({"left", "right", None}), "flutter": frozenset({None})},
     "clothes": {"wind": frozenset({"left", "right", None}), "flutter": frozenset({None})},
+    # A drawn character's hand, raised into the picture from below its edge (`rig/arm.py`): the direction is the
+    # side of the picture it rises on (None: the character's right hand, on the picture's left).
+    "hand": {
+        "raise": frozenset({None, "left", "right"}),  # raised and held, palm open
+        "wave": frozenset({None, "left", "right"}),
+        "thumbs_up": frozenset({None, "left", "right"}),
+        "peace": frozenset({None, "left", "right"}),  # a V sign
+        "chin": frozenset({None, "left", "right"}),  # a loose fist under the chin
+        "hair": frozenset({None, "left", "right"}),  # fingers brushing down the hair beside the face
+    },
     # An animal's (`rig/animal.py`): a twitch of both ears, or of the one on the picture's left or right.
     "tail": {"wag": frozenset({None})},
     "ears": {"twitch": frozenset({None, "left", "right"})},

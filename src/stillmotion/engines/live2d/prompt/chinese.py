@@ -72,9 +72,13 @@ _PHRASES: Final[tuple[tuple[str, str], ...]] = (
     ("熊熊燃烧", "burns"), ("篝火", "the campfire"), ("燃烧", "burns"), ("火焰", "flames"),
     ("烛光摇曳", "candle flames flicker"), ("烛光", "candlelight"), ("蜡烛", "candle"), ("摇曳", "flicker"),
     ("树叶随风摇摆", "leaves sway in the wind"), ("树叶", "leaves"), ("旗帜飘扬", "the flag flutters"),
-    # what it does not draw, so that the notes can name it
+    # hands
     ("挥手", "waves at"), ("比了一个剪刀手", "makes a peace sign"), ("剪刀手", "a peace sign"),
-    ("比耶", "a peace sign"), ("托着下巴", "hand on her chin"), ("害羞地脸红了", "blushes"), ("脸红", "blushes"),
+    ("比耶", "a peace sign"), ("托着下巴", "hand on her chin"), ("举起手", "raises her hand"), ("举手", "raises her hand"),
+    ("竖起大拇指", "gives a thumbs up"), ("点赞", "gives a thumbs up"), ("撩头发", "brushes her hair"),
+    ("拨弄头发", "brushes her hair"), ("捋头发", "brushes her hair"),
+    # what it does not draw, so that the notes can name it
+    ("拍手", "claps"), ("鼓掌", "claps"), ("害羞地脸红了", "blushes"), ("脸红", "blushes"),
     ("眼泪在眼眶里打转", "teary eyes"), ("眼泪", "tears roll down"), ("流泪", "tears roll down"), ("哭", "cries"),
     ("惊讶地", "surprised"), ("惊讶", "surprised"), ("生气地", "angry"), ("生气", "angry"),
     ("皱起眉头", "frowns"), ("皱眉", "frowns"), ("伤心", "looks sad"), ("难过", "looks sad"),

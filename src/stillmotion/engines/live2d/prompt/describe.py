@@ -31,6 +31,12 @@ _CHARACTER_VERBS: Final[dict[tuple[str, str], str]] = {
     ("body", "sway"): "sways",
     ("body", "lean"): "leans {to}",
     ("body", "bounce"): "bounces",
+    ("hand", "raise"): "raises a hand",
+    ("hand", "wave"): "waves",
+    ("hand", "thumbs_up"): "gives a thumbs up",
+    ("hand", "peace"): "makes a peace sign",
+    ("hand", "chin"): "rests the chin on a hand",
+    ("hand", "hair"): "brushes the hair with the fingers",
     ("tail", "wag"): "wags its tail",
     ("ears", "twitch"): "twitches an ear",
 }

@@ -465,9 +465,9 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
     _p(r"without\s+(?:any\s+)?(?:motion|movement|moving)(?:\s+at\s+all)?", kind="still"),
     _p(r"(?:do|does)\s+not\s+animate|not\s+animated", kind="still"),
     # -- motion the engine cannot draw: reported in `notes` so the user knows it was read, not ignored
-    _unsupported(
+    _p(
         r"wav(?:e|es|ed|ing)\s+(?:(?:her|his|their|a)\s+)?(?:hands?|arms?|hello|goodbye|hi|bye)|wav(?:e|es|ed|ing)\s+at",
-        _HANDS,
+        "hand.wave",
     ),
     _unsupported(
         _v("walk walks walked walking run runs ran running jog jogs jogging stroll strolls"),
@@ -475,8 +475,7 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
     ),
     _unsupported(r"turns?\s+around|turning\s+around|spins?|spinning|twirl\w*", "turning around is not drawn"),
     _unsupported(
-        r"clap\w*|points?\s+(?:at|to)|pointing\s+(?:at|to)|rais(?:e|es|ed|ing)\s+(?:(?:her|his|their)\s+)?(?:hands?|arms?)"
-        r"|reach(?:es|ed|ing)?\s+out|shrug\w*|stretch(?:es|ed|ing)",
+        r"clap\w*|points?\s+(?:at|to)|pointing\s+(?:at|to)|reach(?:es|ed|ing)?\s+out|shrug\w*|stretch(?:es|ed|ing)",
         _HANDS,
     ),
     _unsupported(
@@ -485,21 +484,35 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
         _FACE_EXPRESSION,
     ),
     _unsupported(r"kiss|kisses|kissing|blows\s+a\s+kiss|hug|hugs|hugging", "kisses and hugs are not drawn"),
-    # Hands and arms.
-    _unsupported(
+    # Hands and arms: a drawn character's hand rises into the picture (`rig/arm.py`); what else hands do is noted.
+    _p(
         r"wav(?:e|es|ed|ing)\s+(?:\w+ly\s+)?(?:at|to|hello|goodbye|hi|bye|back|her|his|their|a|energetically"
         r"|enthusiastically|cheerfully|happily)|(?:she|he|they|girl|boy|woman|man|character|kid|child|i)\s+"
         r"(?:\w+ly\s+)?wav(?:e|es|ed)",
-        _HANDS,
+        "hand.wave",
     ),
     # "she smiles and waves": waves that end the clause are a hand's, not the sea's.
-    _unsupported(r"(?:(?:and|then)\s+(?:\w+ly\s+)?|^)wav(?:es|ed|ing)(?=\s*$)", _HANDS),
-    _unsupported(r"thumbs?\s+up|peace\s+sign|v\s+sign|victory\s+sign|ok\s+sign|finger\s+heart", _HANDS),
+    _p(r"(?:(?:and|then)\s+(?:\w+ly\s+)?|^)wav(?:es|ed|ing)(?=\s*$)", "hand.wave"),
+    _p(r"thumbs?\s+up", "hand.thumbs_up"),
+    _p(r"peace\s+sign|v\s+sign|victory\s+sign", "hand.peace"),
+    _unsupported(r"ok\s+sign|finger\s+heart", _HANDS),
+    _p(
+        r"(?:hand|hands|fingers?|palm|fist)\s+(?:on|to|under|against)\s+(?:her\s+|his\s+|their\s+|the\s+)?"
+        r"(?:chin|cheek|cheeks)|(?:rest|rests|rested|resting|prop|props|propped|propping)\s+(?:her|his|their)\s+"
+        r"chin\s+(?:on|in)\s+(?:her|his|their|a|one)\s+(?:hand|hands|palm|fist)",
+        "hand.chin",
+    ),
     _unsupported(
         r"(?:hand|hands|fingers?|palm)\s+(?:on|to|under|against|over)\s+(?:her\s+|his\s+|their\s+|the\s+)?"
-        r"(?:chin|cheek|cheeks|face|mouth|lips|hip|hips|chest|heart|forehead)"
+        r"(?:face|mouth|lips|hip|hips|chest|heart|forehead)"
         r"|(?:cover|covers|covered|covering)\s+(?:her|his|their)\s+(?:mouth|face|eyes)",
         _HANDS,
+    ),
+    _p(
+        rf"{_RAISE}\s+(?:up\s+)?(?:her|his|their|a|one|the)\s+(?:(?:left|right)\s+)?(?:hand|arm|palm)"
+        rf"|{_RAISE}\s+(?:up\s+)?(?:her|his|their|both|the)\s+(?:hands|arms)"
+        r"|(?:hand|hands|arm|arms)\s+(?:go|goes|went|going|come|comes|came|coming)\s+up",
+        "hand.raise",
     ),
     _unsupported(
         r"(?:lift|lifts|lifted|lifting|raise|raises|raised|raising|put|puts|putting|hold|holds|holding|extend"
@@ -508,10 +521,14 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
         r"|(?:draw|draws|drawing|drew)\s+(?:her|his|their|a)\s+sword",
         _HANDS,
     ),
+    _p(
+        r"(?:tuck|tucks|tucked|tucking|brush|brushes|brushed|brushing|run|runs|ran|running|comb|combs|combed|combing"
+        r"|push|pushes|pushed|pushing|smooth|smooths|smoothed|smoothing|stroke|strokes|stroked|stroking)\s+"
+        r"(?:a\s+lock\s+of\s+)?(?:her|his|their)\s+(?:hair|fingers|bangs|fringe|locks?)",
+        "hand.hair",
+    ),
     _unsupported(
-        r"(?:tuck|tucks|tucked|tucking|brush|brushes|brushed|brushing|run|runs|running|comb|combs|combing|push"
-        r"|pushes|pushing|twirl|twirls|twirling|flip|flips|flipping)\s+(?:her|his|their)\s+(?:hair|fingers|bangs"
-        r"|fringe)",
+        r"(?:twirl|twirls|twirling|flip|flips|flipping)\s+(?:her|his|their)\s+(?:hair|fingers|bangs|fringe)",
         _HANDS,
     ),
     # The face beyond smiles and open mouths.

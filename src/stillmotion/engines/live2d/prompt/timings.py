@@ -58,6 +58,7 @@ _TIMINGS: Final[dict[tuple[str, str], _Timing]] = {
     ("hair", "flutter"): _Timing(3.0, cycle_s=0.8, min_s=0.5),
     ("clothes", "wind"): _Timing(4.0, cycle_s=3.0, min_s=1.0),
     ("clothes", "flutter"): _Timing(3.0, cycle_s=0.8, min_s=0.5),
+    **{("hand", action): _Timing(2.5, min_s=1.0) for action in ACTIONS["hand"]},
     ("tail", "wag"): _Timing(3.0, cycle_s=0.6, min_s=0.6),
     ("ears", "twitch"): _Timing(1.0, cycle_s=0.5, min_s=0.3, default_count=2, spacing_s=0.8, countable=True),
     **{("camera", action): _SCENE for action in ACTIONS["camera"]},

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final
 
 import cv2
@@ -51,6 +51,7 @@ from stillmotion.engines.live2d.render.sampling import (
     window_map,
 )
 from stillmotion.engines.live2d.rig.animal import appendage_matte, find_appendages
+from stillmotion.engines.live2d.rig.arm import HAND_NO_FACE, HAND_NOT_ON_PHOTOS, RaisedHand, hand_side
 from stillmotion.engines.live2d.rig.deformers import LocalField
 from stillmotion.engines.live2d.rig.face_layers import FaceLayers
 from stillmotion.engines.live2d.rig.layers import (
@@ -108,7 +109,8 @@ class ClipRenderer:
         camera_tracks = tuple(track for _, track in indexed if track.part == "camera")
         ambient_tracks = tuple(item for item in indexed if item[1].part == "ambient")
         scene_tracks = tuple(item for item in indexed if item[1].part == "scene")
-        local_tracks = tuple(item for item in indexed if item[1].part not in ("camera", "ambient", "scene"))
+        hand_tracks = tuple(item for item in indexed if item[1].part == "hand")
+        local_tracks = tuple(item for item in indexed if item[1].part not in ("camera", "ambient", "scene", "hand"))
 
         self.camera = CameraPath.from_tracks(camera_tracks, self.clock, width=width, height=height)
         if any(track.action == "static" for track in camera_tracks) and len(camera_tracks) > 1:
@@ -218,6 +220,14 @@ class ClipRenderer:
             seed=settings.seed,
         )
         self.notes.extend(self.scene.notes)
+        # A drawn character's hand, raised into the picture over it all; why not, per part, where it cannot be.
+        self.hand: RaisedHand | None = None
+        self.not_drawn: dict[str, str] = {}
+        if hand_tracks:
+            self.hand, why = _raised_hand(first_frame, parts, [track for _, track in hand_tracks], self.clock)
+            if why:
+                self.not_drawn["hand"] = why
+                self.notes.append(f"hand: {why}; not drawn")
         # Where the plate shows at rest: scene effects on the plate stay behind a character that rests there.
         self._clear: npt.NDArray[np.float32] | None = None
         if self.stack is not None and self.scene.plate_effects:
@@ -237,10 +247,13 @@ class ClipRenderer:
         # shows what they move (with their region), or what is drawn instead.
         drawn_indices = set(self.local.drawn) | {i for i, track in indexed if track.part in ("camera", "ambient")}
         placed = {**self.scene.drawn, **dict(substitutes)}
+        if self.hand is not None and self.hand.box is not None:
+            x0, y0, x1, y1 = self.hand.box
+            placed.update({i: replace(track, region=(x0, y0, x1 - x0, y1 - y0)) for i, track in hand_tracks})
         self.drawn_tracks: tuple[Track, ...] = tuple(
             placed.get(i, track) for i, track in indexed if i in drawn_indices or i in placed
         )
-        self._static = not animated and not self.overlays.effects and not self.scene.effects
+        self._static = not animated and not self.overlays.effects and not self.scene.effects and self.hand is None
 
     def _layer(self, name: str) -> Layer | None:
         if self.stack is None:
@@ -573,7 +586,8 @@ class ClipRenderer:
             self._lay_scene(frame, self._plate_patches(index), index, far=True)
         else:
             frame = self._composite(index)
-        front = [patch for effect in self.scene.front_effects for patch in effect.patches(index)]
+        front = [] if self.hand is None else self.hand.patches(index)
+        front += [patch for effect in self.scene.front_effects for patch in effect.patches(index)]
         self._lay_scene(frame, front, index, far=False)
         self.overlays.draw(frame, index)
         return frame
@@ -638,3 +652,17 @@ class ClipRenderer:
         )
         blend_into(frame, (0, 0), seen)
 
+
+def _raised_hand(
+    picture: RGBFrame, parts: Parts, tracks: list[Track], clock: Clock
+) -> tuple[RaisedHand | None, str | None]:
+    """The hand the `hand.*` tracks raise, or why there is none: only a drawn character gets one."""
+    face = parts.face
+    if face is None:
+        return None, HAND_NO_FACE
+    if face.kind != "drawn":
+        return None, HAND_NOT_ON_PHOTOS
+    hand = RaisedHand(picture, parts, tracks, clock, side=hand_side(tracks, face.box, parts.width))
+    if hand.box is None:
+        return None, "no room in the picture for a hand beside the face"
+    return hand, None
