@@ -69,10 +69,10 @@ def character() -> tuple[Frame, DrawnTruth, Parts]:
 
 
 def render(
-    action: str, *, parts: Parts | None = None, loop: bool = False, duration_s: float = 2.0, direction: str | None = None
+    action: str, *, parts: Parts | None = None, loop: bool = False, duration_s: float = 2.0
 ) -> tuple[ClipRenderer, list[Frame]]:
     image, _, found = character()
-    plan = MotionPlan(duration_s, (Track("hand", action, direction, start_s=0.0, end_s=duration_s),))
+    plan = MotionPlan(duration_s, (Track("hand", action, start_s=0.0, end_s=duration_s),))
     settings = RenderSettings(fps=FPS, frame_count=round(duration_s * FPS), seed=3, loop=loop)
     clip = ClipRenderer(image, parts or found, plan, settings)
     return clip, [clip.frame(index) for index in range(clip.frame_count)]
@@ -103,7 +103,6 @@ def test_a_hand_rises_beside_the_face_on_the_pictures_left() -> None:
 
 
 def test_the_hand_comes_up_from_below_and_goes_down_again_in_a_loop() -> None:
-    _, truth, _ = character()
     _, frames = render("raise", loop=True)
     tops = []
     for frame in frames[1:]:
@@ -138,6 +137,7 @@ def test_each_gesture_has_its_own_shape() -> None:
     for action in ("raise", "thumbs_up", "peace"):
         _, frames = render(action)
         shapes[action] = changed(frames[-1], frames[0])[:bottom]
+
     # The open palm is the widest near its top; a thumbs up is one thumb there; the V two fingers.
     def top_width(mask: npt.NDArray[np.bool_]) -> int:
         ys = np.nonzero(mask.any(axis=1))[0]

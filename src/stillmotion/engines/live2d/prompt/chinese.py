@@ -74,9 +74,9 @@ _PHRASES: Final[tuple[tuple[str, str], ...]] = (
     ("树叶随风摇摆", "leaves sway in the wind"), ("树叶", "leaves"), ("旗帜飘扬", "the flag flutters"),
     # hands
     ("挥手", "waves at"), ("比了一个剪刀手", "makes a peace sign"), ("剪刀手", "a peace sign"),
-    ("比耶", "a peace sign"), ("托着下巴", "hand on her chin"), ("举起手", "raises her hand"), ("举手", "raises her hand"),
-    ("竖起大拇指", "gives a thumbs up"), ("点赞", "gives a thumbs up"), ("撩头发", "brushes her hair"),
-    ("拨弄头发", "brushes her hair"), ("捋头发", "brushes her hair"),
+    ("比耶", "a peace sign"), ("托着下巴", "hand on her chin"), ("举起手", "raises her hand"),
+    ("举手", "raises her hand"), ("竖起大拇指", "gives a thumbs up"), ("点赞", "gives a thumbs up"),
+    ("撩头发", "brushes her hair"), ("拨弄头发", "brushes her hair"), ("捋头发", "brushes her hair"),
     # what it does not draw, so that the notes can name it
     ("拍手", "claps"), ("鼓掌", "claps"), ("害羞地脸红了", "blushes"), ("脸红", "blushes"),
     ("眼泪在眼眶里打转", "teary eyes"), ("眼泪", "tears roll down"), ("流泪", "tears roll down"), ("哭", "cries"),
