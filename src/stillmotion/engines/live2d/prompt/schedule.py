@@ -29,7 +29,7 @@ ASKED_SCENE_MIN: Final = 0.5  # a prompted scene motion's least amplitude: twice
 ASKED_SMILE_MIN: Final = 0.55  # a prompted smile's least amplitude: "smiles softly" is gentle, but a smile
 # A prompted breath, however gentle, is clearly deeper than the breathing the optimizer adds unasked (0.5), or
 # nobody could tell it was drawn: at 0.8 the shoulders rise 2.6 times as far.
-ASKED_BREATHE_MIN: Final = 0.8
+ASKED_BREATHE_MIN: Final = 1.0
 
 
 def _is_background(part: str, action: str) -> bool:
