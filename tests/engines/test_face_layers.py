@@ -31,6 +31,7 @@ from stillmotion.engines.live2d.render.compositor import ClipRenderer, RenderSet
 from stillmotion.engines.live2d.rig.body import BREATHE_FACE_H, SWAY_FACE_H
 from stillmotion.engines.live2d.rig.face_layers import FaceLayers
 from stillmotion.engines.live2d.rig.mouth import MouthOpening
+from stillmotion.engines.live2d.rig.tear import Tear
 from stillmotion.media.still import decode_image
 from support_drawings import IRIS_COLORS, SKIN, DrawnTruth, draw_character
 
@@ -344,6 +345,23 @@ def test_a_tear_wells_under_one_eye_and_runs_down_the_cheek(mouth_sized: Charact
     columns = np.flatnonzero(changed.any(axis=0))
     assert columns.min() > parts.face.left_eye.x + parts.face.left_eye.w, (columns.min(), parts.face.left_eye)
     assert not changed[: round(eye.y)].any()
+
+
+@pytest.mark.parametrize(("drawn", "crisp"), [(True, True), (False, False)])
+def test_a_drawn_tear_is_a_crisp_drop_a_photos_a_soft_one(drawn: bool, crisp: bool) -> None:
+    # A drawing's tears have an edge, as drawn ones do: below the drop's middle (clear of its highlight) the tint
+    # goes from none to full within a few pixels; a soft blob over the whole radius read as a smudge on the cheek.
+    canvas = np.full((200, 200, 3), SKIN, np.uint8)
+    tear = Tear.build(canvas, Box(80, 40, 40, 16), Box(40, 10, 120, 170), offset=(0, 0), drawn=drawn)
+    assert tear is not None
+    tear.paint(canvas, 1.0)
+    change = np.abs(canvas.astype(np.int16) - np.array(SKIN, np.int16)).max(axis=-1)
+    ys, xs = np.nonzero(change > 10)
+    bottom = int(ys.max())
+    column = change[bottom - round(tear.radius) : bottom + 1, int(np.median(xs[ys > bottom - 3]))].astype(float)
+    full = column.max()
+    partial = int(((column > 0.15 * full) & (column < 0.85 * full)).sum())
+    assert (partial <= 3) == crisp, (partial, column)
 
 
 def test_in_a_loop_the_tear_fades_out_before_the_clip_starts_again(mouth_sized: Character) -> None:

@@ -24,8 +24,8 @@ HIGHLIGHT: Final = np.array([255.0, 255.0, 255.0], np.float32)
 RIM: Final = np.array([110.0, 165.0, 235.0], np.float32)  # an illustration's tear: light blue
 PHOTO_RIM: Final = np.array([200.0, 212.0, 228.0], np.float32)  # on a photo: water catching a pale light
 WELL_SHARE: Final = 0.2  # of the progress spent welling up on the lid
-DROP_EYE_W: Final = 0.2  # the drop's radius, a share of the eye's width
-FALL_EYE_W: Final = 2.0  # how far it slides, in eye widths
+DROP_EYE_W: Final = 0.26  # the drop's radius, a share of the eye's width
+FALL_EYE_W: Final = 2.4  # how far it slides, in eye widths
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Tear:
         radius = max(2.0, DROP_EYE_W * eye.w)
         start = (eye.cx + outward * 0.22 * eye.w, eye.y + eye.h + 0.5 * radius)
         # Down the cheek, no lower than about the mouth: a narrow chin would take it off the face.
-        fall = min(FALL_EYE_W * eye.w, 0.55 * (face.y + face.h - start[1]))
+        fall = min(FALL_EYE_W * eye.w, 0.7 * (face.y + face.h - start[1]))
         end = (start[0] + outward * 0.15 * eye.w, start[1] + max(fall, 2.0 * radius))
         x0, x1 = min(start[0], end[0]) - 3 * radius, max(start[0], end[0]) + 3 * radius
         box = Box(x0, start[1] - 3 * radius, x1 - x0, end[1] - start[1] + 6 * radius)
@@ -83,7 +83,8 @@ class Tear:
         trail = np.where(on_trail, np.clip(1.0 - np.abs(xx - line_x) / (0.5 * radius), 0.0, 1.0), 0.0)
         # The drop: a bluish rim around a bright heart, the light on its upper side.
         distance = np.sqrt((xx - cx) ** 2 + ((yy - cy) / 1.25) ** 2) / radius
-        drop = np.clip(1.2 - distance, 0.0, 1.0)
+        # An illustration's drop has a crisp edge, as drawn tears do; a photo's is soft.
+        drop = np.clip((1.05 - distance) * 4.0, 0.0, 1.0) if self.drawn else np.clip(1.2 - distance, 0.0, 1.0)
         heart = np.clip(
             1.0 - np.sqrt((xx - cx + 0.25 * radius) ** 2 + (yy - cy + 0.3 * radius) ** 2) / (0.45 * radius), 0.0, 1.0
         )
