@@ -40,7 +40,7 @@ from stillmotion.engines.live2d.scene.regions import Source
 STEAM_ALPHA: Final = 0.75
 # Over a background at least this light (mean grey level), steam is drawn this much darker than it.
 STEAM_PALE_FROM: Final = 175.0
-STEAM_CONTRAST: Final = 55.0
+STEAM_CONTRAST: Final = 70.0
 SMOKE_ALPHA: Final = 0.65
 FOG_ALPHA: Final = 0.5
 
@@ -88,7 +88,7 @@ class Plume:
             smoothstep_array(self.lift.astype(np.float64) / 0.08) * np.power(1.0 - self.lift, fade_top), np.float32
         )
         # Wisps: noise stretched twice as tall as wide, carried up the column.
-        speed = (0.09 if smoke else 0.11) * short * amplitude / 0.7  # px/s
+        speed = (0.09 if smoke else 0.16) * short * amplitude / 0.7  # px/s
         cell = 0.22 * base_w
         self.texture = _stretched(box_w, box_h, rng, cell_px=cell, octaves=3)
         # What curls the wisps: a coarser noise carried up with them that pushes the texture sideways.
