@@ -11,9 +11,10 @@ shape and place:
 * `chin`: a loose fist under the chin; `hair`: open fingers brushing down the hair beside the face.
 
 The hand is laid over everything the character shows (it is in front), and follows the camera like the rest of
-the picture. Frame 0 is the picture: the hand starts below the frame. It lowers out of view again where its span
-ends before the clip does, and always in a loop (the last frame is the first). Several hand tracks are one arm:
-it rises once, and changes shape from one gesture to the next.
+the picture. Frame 0 is the picture: the hand starts below the frame and swings up from the side. It stays up to
+the clip's end (the gesture's last pose); in a loop it lowers out of view again after its last gesture (the last
+frame is the first). Several hand tracks are one arm: it rises once, and changes shape from one gesture to the
+next; a wave swings only over its own span.
 
 Only drawn faces get a hand: on a photo a drawn hand would be a cartoon pasted on a person, so the plan says it
 was not drawn (`HAND_NOT_ON_PHOTOS`).
@@ -48,7 +49,7 @@ FOREARM_FACE_W: Final = (0.27, 0.36)  # at the wrist, at the elbow
 ELBOW_FACE_W: Final = 1.2  # from the wrist to the elbow, the pivot of a wave
 LINE_FACE_W: Final = 0.022
 RISE_S: Final = 0.45  # how long the hand takes to come up into view (and to go down)
-HOLD_S: Final = 0.8  # how long the hand stays up after its last gesture, before it goes down
+HOLD_S: Final = 0.8  # in a loop, how long the hand stays up after its last gesture, before it goes down
 CHANGE_S: Final = 0.3  # from one gesture's shape and place to the next
 RISE_DEG: Final = 55.0  # how far out to the side the arm starts its rise
 WAVE_DEG: Final = 11.0  # how far a wave swings either way at amplitude 0.7
@@ -76,12 +77,12 @@ class _Gesture:
     wiggle_deg: float = 0.0  # a held sign's playful rocking at the wrist, either way
 
 
-_OPEN: Final = _Gesture((1.0, 1.0, 1.0, 1.0), 1.0, 7.0, (1.05, 0.75), 10.0)
+_OPEN: Final = _Gesture((1.0, 1.0, 1.0, 1.0), 1.0, 7.0, (1.12, 0.75), 10.0)
 GESTURES: Final[dict[str, _Gesture]] = {
     "raise": _OPEN,
     "wave": _OPEN,
-    "thumbs_up": _Gesture((0.0, 0.0, 0.0, 0.0), 2.0, 0.0, (1.0, 0.95), 0.0, sideways=True, bob=0.08),
-    "peace": _Gesture((1.0, 1.0, 0.0, 0.0), 0.0, 13.0, (1.02, 0.8), 6.0, bob=0.02, wiggle_deg=8.0),
+    "thumbs_up": _Gesture((0.0, 0.0, 0.0, 0.0), 2.0, 0.0, (1.06, 0.95), 0.0, sideways=True, bob=0.08),
+    "peace": _Gesture((1.0, 1.0, 0.0, 0.0), 0.0, 13.0, (1.08, 0.8), 6.0, bob=0.02, wiggle_deg=8.0),
     "chin": _Gesture((0.0, 0.0, 0.0, 0.0), 0.7, 0.0, (0.08, 0.8), -8.0),
     "hair": _Gesture((1.0, 1.0, 1.0, 1.0), 0.3, 3.0, (0.84, 0.3), 4.0),
 }
@@ -264,9 +265,10 @@ class RaisedHand:
         self.clock = clock
         ordered = sorted(tracks, key=lambda t: (t.start_s, -_RANK[t.action]))
         first, last_end = ordered[0], max(t.end_s for t in ordered)
-        # One arm: up over the first track's start, held a moment after the last one's end, then down (unless
-        # the clip ends first: then the clip ends on the hand, as a gesture's last pose).
-        arm = replace(first, end_s=min(last_end + HOLD_S, clock.duration_s), easing="ease_out")
+        # One arm: up over the first track's start and held to the clip's end, the gesture's last pose; in a loop
+        # held a moment after the last gesture, then down, so that the loop ends where it began.
+        end = min(last_end + HOLD_S, clock.end_s) if clock.loop else clock.duration_s
+        arm = replace(first, end_s=end, easing="ease_out")
         presence = motion.fade_curve(arm, clock, fade_s=RISE_S)
         # A wave swings only over its own span, easing in and out of it.
         self.waving = {id(t): motion.fade_curve(t, clock, fade_s=0.25) for t in ordered if t.action == "wave"}
@@ -341,7 +343,7 @@ class RaisedHand:
         # Rising, the arm swings up about the shoulder, below the picture on the hand's side, and comes up
         # from below it: the hand arrives from the side, as an arm raised from the body does.
         shoulder = (wx + self.side * 0.4 * unit, self.size[1] + 0.6 * unit)
-        lowered = -self.side * math.radians(RISE_DEG) * frame.rise
+        lowered = self.side * math.radians(RISE_DEG) * frame.rise
 
         def raised(point: Point) -> Point:
             x, y = turn(point, shoulder, lowered)
