@@ -148,6 +148,28 @@ def mirror_lake(width: int = 240, height: int = 180, *, seed: int = 5) -> Scene:
     return Scene(np.clip(image, 0, 255).astype(np.uint8), {"lake": (0, shore, width, height)})
 
 
+def wet_street(width: int = 240, height: int = 180, *, seed: int = 6) -> Scene:
+    """A street at night: dark buildings with lit windows and a neon sign over a wet road that mirrors them,
+    smeared downwards, below a kerb line."""
+    rng = np.random.default_rng(seed)
+    kerb = round(0.6 * height)
+    above = np.broadcast_to(np.array([28, 24, 48], np.float32), (kerb, width, 3)).copy()
+    for x0 in range(6, width - 20, 34):
+        top = int(rng.integers(round(0.15 * height), round(0.3 * height)))
+        above[top:kerb, x0 : x0 + 28] = (52, 44, 60)
+        for y in range(top + 6, kerb - 8, 12):
+            above[y : y + 5, x0 + 6 : x0 + 11] = (235, 200, 110)
+            above[y : y + 5, x0 + 17 : x0 + 22] = (235, 200, 110)
+    above[round(0.42 * height) : round(0.42 * height) + 6, 40:110] = (255, 70, 190)
+    above[kerb - 2 : kerb] = (120, 120, 130)
+    rows = height - kerb
+    mirrored = np.concatenate([above[::-1]] * 2)[:rows]
+    smeared = cv2.GaussianBlur(mirrored, (0, 0), sigmaX=1.0, sigmaY=4.0) * 0.7
+    road = smeared + 8.0 * _streaks((rows, width), rng, vertical=True, cell=2.0)[..., None]
+    image = np.concatenate([above, road], axis=0)
+    return Scene(np.clip(image, 0, 255).astype(np.uint8), {"road": (0, kerb, width, height)})
+
+
 def plain(width: int = 160, height: int = 120) -> Frame:
     """A flat grey picture with a little noise: nothing a scene effect could animate."""
     rng = np.random.default_rng(4)

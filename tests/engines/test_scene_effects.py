@@ -21,7 +21,7 @@ from stillmotion.engines.live2d.plan import ACTIONS, MotionPlan, Track
 from stillmotion.engines.live2d.regions import fallback_parts
 from stillmotion.engines.live2d.render.compositor import ClipRenderer, RenderSettings
 from stillmotion.engines.live2d.scene import plants, regions
-from support_scenes import Box, Frame, candle, cup, plain, river_landscape, waterfall
+from support_scenes import Box, Frame, candle, cup, plain, river_landscape, waterfall, wet_street
 
 
 def renderer(
@@ -624,3 +624,14 @@ def test_heavy_rain_is_clearly_heavier_than_light_rain() -> None:
 
     light, plain_rain, heavy = wet(0.35), wet(0.7), wet(1.0)
     assert 2.5 * light < plain_rain and 2.0 * plain_rain < heavy, (light, plain_rain, heavy)
+
+
+def test_a_wet_streets_reflections_shimmer_below_its_kerb_only() -> None:
+    scene = wet_street()
+    clip = renderer(scene.image, Track("scene", "reflections"))
+    frames = frames_of(clip)
+    x0, kerb, x1, y1 = scene.boxes["road"]
+    assert change(frames, (x0, kerb + 6, x1, y1)) > 1.0
+    assert unchanged_outside(frames, (x0, kerb - 4, x1, y1))
+    (track,) = clip.drawn_tracks
+    assert track.region is not None and abs(track.region[1] - kerb) <= 6

@@ -13,7 +13,7 @@ import pytest
 from stillmotion.engines.live2d.regions import fallback_parts
 from stillmotion.engines.live2d.scene import regions
 from stillmotion.engines.live2d.scene.regions import Region
-from support_scenes import Box, candle, cup, hazy_range, mirror_lake, plain, river_landscape, waterfall
+from support_scenes import Box, candle, cup, hazy_range, mirror_lake, plain, river_landscape, waterfall, wet_street
 
 
 def overlap(region: Region, box: Box) -> float:
@@ -223,3 +223,17 @@ def test_a_boat_on_the_sea_is_found_with_its_sail_and_nothing_else_is_a_boat() -
     assert (claimed & ~truth).sum() < 0.25 * truth.sum()  # and little of the sea and sky around it
     for other in (scenes.landscape(), scenes.lake(), river_landscape(), cup()):
         assert regions.find_boat(other.image) is None
+
+
+def test_a_wet_street_is_everything_below_its_kerb() -> None:
+    scene = wet_street()
+    region = regions.find_wet_ground(scene.image)
+    assert region is not None
+    x0, y0, x1, y1 = region.box
+    _, kerb, _, bottom = scene.boxes["road"]
+    assert kerb - 2 <= y0 <= kerb + 6 and y1 == bottom and x0 == 0 and x1 == scene.image.shape[1]
+
+
+def test_a_picture_without_a_level_edge_low_in_it_has_no_wet_ground() -> None:
+    assert regions.find_wet_ground(plain()) is None
+    assert regions.find_wet_ground(waterfall().image) is None

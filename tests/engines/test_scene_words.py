@@ -36,6 +36,9 @@ def scene(plan: MotionPlan) -> dict[str, Track]:
         ("clouds moving and their reflection moving in the water", "ripples", None),
         ("the colours shimmer in the puddles below", "ripples", None),
         ("rain drops falling on the lake surface", "ripples", None),
+        ("rainy night street, neon lights reflecting on wet pavement", "reflections", None),
+        ("the wet street reflects the neon signs", "reflections", None),
+        ("细雨落在湿漉漉的路面上，倒映着五彩的灯光", "reflections", None),  # noqa: RUF001
         ("the wildflowers in the foreground sway in the breeze", "grass", None),
         ("the waterfall pours down into the river", "water", "down"),
         ("clouds drift", "clouds", None),

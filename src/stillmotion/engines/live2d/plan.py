@@ -101,6 +101,7 @@ ACTIONS: Final[dict[str, dict[str, frozenset[str | None]]]] = {
         "water": frozenset({None, "left", "right", "up", "down"}),
         "waves": frozenset({None}),
         "ripples": frozenset({None}),
+        "reflections": frozenset({None}),  # the lights mirrored in a wet street shimmer
         "clouds": frozenset({None, "left", "right"}),
         "steam": frozenset({None}),
         "smoke": frozenset({None}),

@@ -38,6 +38,8 @@ _RIPPLE_VERB = _v(
     "quivering move moves moving"
 )
 _STILL_WATER = r"(?:lakes?|ponds?|pools?|puddles?|surface|reflections?|water|waters|lagoon)"
+_WET = r"(?:wet|rain-soaked|rain\s+soaked|rain-slicked|slick|glistening|shiny|rainy)"
+_GROUND = r"(?:pavements?|streets?|roads?|ground|asphalt|sidewalks?|cobblestones?|tarmac)"
 _CLOUD_VERB = _v(
     "drift drifts drifted drifting roll rolls rolled rolling move moves moved moving pass passes passed passing "
     "float floats floated floating race races raced racing sail sails sailing scud scuds scudding gather gathers "
@@ -134,6 +136,13 @@ SCENE_PHRASES: Final[tuple[_Phrase, ...]] = (
     # falling on water ring it with ripples.
     _p(rf"reflections?\s+{_BE}{_ADV}{_RIPPLE_VERB}", "scene.ripples"),
     _p(rf"{_RIPPLE_VERB}\s+(?:in|on|across)\s+(?:the\s+)?(?:\w+\s+)?(?:puddles?|{_STILL_WATER})", "scene.ripples"),
+    # A wet street mirrors the lights: its reflections shimmer as the rain lands.
+    _p(
+        rf"(?:reflect|reflects|reflected|reflecting|reflections?|mirrored|mirroring)\s+(?:\w+\s+){{0,3}}?(?:on|in|off)\s+"
+        rf"(?:the\s+)?{_WET}\s+{_GROUND}|{_WET}\s+{_GROUND}\s+(?:reflect|reflects|reflecting|mirrors|mirroring)"
+        r"|shimmering\s+reflections\s+of",
+        "scene.reflections",
+    ),
     _p(
         r"(?:falling|falls|fall|landing|lands|splashing|splashes|dripping|drips|pattering|patters)\s+"
         rf"(?:on|onto|into)\s+(?:the\s+)?(?:\w+\s+)?(?:{_STILL_WATER}|puddles?)",
@@ -229,6 +238,7 @@ _SENTENCES: Final[dict[str, str]] = {
     "water": "The water flows{pace}{towards}",
     "waves": "Waves roll in{pace}",
     "ripples": "Ripples move across the water{pace}",
+    "reflections": "The reflections on the wet ground shimmer{pace}",
     "clouds": "Clouds drift{pace}{towards}",
     "steam": "Steam rises{pace}",
     "smoke": "Smoke rises{pace}",

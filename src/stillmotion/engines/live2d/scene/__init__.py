@@ -59,6 +59,7 @@ LOOKED_FOR: Final = {
     "water": "water",
     "waves": "water",
     "ripples": "water",
+    "reflections": "wet ground or water",
     "clouds": "sky",
     "fire": "flame",
     "foliage": "leaves or grass",
@@ -256,6 +257,17 @@ def _ripples(track: Track, context: _Context, time: SceneTime, rng: np.random.Ge
     return _Built([Ripples(context.plate, region, time, rng, amplitude=track.amplitude)], region.box)
 
 
+def _reflections(track: Track, context: _Context, time: SceneTime, rng: np.random.Generator) -> _Built:
+    # The wet ground of a street at night (below its kerb), or else still water, whose reflections shimmer.
+    parts = context.character
+    region = regions.find_wet_ground(context.picture, parts=parts) or regions.find_water(
+        context.picture, "still", parts=parts
+    )
+    if region is None:
+        return _Built([], None)
+    return _Built([Ripples(context.plate, region, time, rng, amplitude=track.amplitude)], region.box)
+
+
 def _clouds(track: Track, context: _Context, time: SceneTime, rng: np.random.Generator) -> _Built:
     sky = context.sky
     if sky is None:
@@ -343,6 +355,7 @@ _BUILDERS: Final[dict[str, Callable[[Track, _Context, SceneTime, np.random.Gener
     "water": _water,
     "waves": _waves,
     "ripples": _ripples,
+    "reflections": _reflections,
     "clouds": _clouds,
     "steam": _plume,
     "smoke": _plume,

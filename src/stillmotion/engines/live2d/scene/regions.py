@@ -474,6 +474,39 @@ def find_water(
     return None if mask is None else work.region(mask, colours=colours, feather=0.02, min_share=0.005)
 
 
+def find_wet_ground(image: RGBFrame, *, parts: Parts | None = None) -> Region | None:
+    """The wet ground of a street or a square that mirrors the lights: everything below the picture's lowest long
+    level edge (a kerb, the foot of the buildings) in its lower part, which runs across at least
+    `GROUND_EDGE_SPAN` of the width; without a character in front. None when no such edge is found. Any level
+    edge will do (a table's), so it is looked for only where the words speak of a wet street's reflections."""
+    work = _Work.of(image)
+    rows, columns = work.shape
+    grey = work.rgb.mean(axis=2)
+    # Per row, how much of the width has a level edge (a change down the picture, not across it).
+    down = np.abs(cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)) / 4.0
+    across = np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3)) / 4.0
+    level = (down > GROUND_EDGE_STEP) & (down > 2.0 * across)
+    span = cv2.dilate(level.astype(np.uint8), np.ones((3, 1), np.uint8)).mean(axis=1)
+    low = int(GROUND_TOP * rows)
+    candidates = [row for row in range(low, int(GROUND_BOTTOM * rows)) if span[row] >= GROUND_EDGE_SPAN]
+    if not candidates:
+        return None
+    mask = np.zeros((rows, columns), bool)
+    mask[max(candidates) + 2 :] = True
+    character = _character(work, parts)
+    if character is not None:
+        mask &= ~character
+    return work.region(mask, colours=lambda hsv: np.ones(hsv.val.shape, bool), feather=0.02, min_share=0.12)
+
+
+# A wet street's ground lies below a level edge across this much of the width, found between these shares of the
+# picture's height.
+GROUND_EDGE_SPAN: Final = 0.6
+GROUND_EDGE_STEP: Final = 0.04
+GROUND_TOP: Final = 0.4
+GROUND_BOTTOM: Final = 0.9
+
+
 def _character(work: _Work, parts: Parts | None) -> Binary | None:
     """The character on the working copy (a picture with a face), whose clothes are never water or leaves."""
     if parts is None or parts.face is None:
