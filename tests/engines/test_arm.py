@@ -16,7 +16,7 @@ from stillmotion.engines.live2d.plan import MotionPlan, Track
 from stillmotion.engines.live2d.prompt import parse_prompt
 from stillmotion.engines.live2d.regions import fallback_parts
 from stillmotion.engines.live2d.render.compositor import ClipRenderer, RenderSettings
-from stillmotion.engines.live2d.rig.arm import HAND_NOT_ON_PHOTOS
+from stillmotion.engines.live2d.rig.arm import HAND_NOT_BUST, HAND_NOT_ON_PHOTOS
 from support_drawings import DrawnTruth, draw_character
 
 Frame = npt.NDArray[np.uint8]
@@ -175,3 +175,16 @@ def test_a_picture_without_a_face_gets_a_note() -> None:
     image, _, _ = character()
     clip, _ = render("raise", parts=fallback_parts(image.shape[1], image.shape[0]))
     assert "hand" in clip.not_drawn and "face" in clip.not_drawn["hand"]
+
+
+def test_a_figure_shown_below_the_chest_gets_a_note_not_an_arm_from_the_frames_edge() -> None:
+    # The same character on a canvas three times as tall (its body continued down): a forearm raised from below
+    # the frame would be a pole; its arms are in the picture.
+    image, _, _ = character()
+    tall = np.concatenate([image, np.repeat(image[-1:], 2 * image.shape[0], axis=0)], axis=0)
+    parts = find_parts(tall)
+    assert parts.face is not None and parts.face.kind == "drawn"
+    plan = MotionPlan(2.0, (Track("hand", "wave", start_s=0.0, end_s=2.0),))
+    clip = ClipRenderer(tall, parts, plan, RenderSettings(fps=FPS, frame_count=20, seed=3))
+    assert clip.not_drawn == {"hand": HAND_NOT_BUST}
+    assert np.array_equal(clip.frame(19), tall)

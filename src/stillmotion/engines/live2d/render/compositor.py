@@ -51,7 +51,14 @@ from stillmotion.engines.live2d.render.sampling import (
     window_map,
 )
 from stillmotion.engines.live2d.rig.animal import appendage_matte, find_appendages
-from stillmotion.engines.live2d.rig.arm import HAND_NO_FACE, HAND_NOT_ON_PHOTOS, RaisedHand, hand_side
+from stillmotion.engines.live2d.rig.arm import (
+    HAND_NO_FACE,
+    HAND_NOT_BUST,
+    HAND_NOT_ON_PHOTOS,
+    RaisedHand,
+    fits_a_bust,
+    hand_side,
+)
 from stillmotion.engines.live2d.rig.deformers import LocalField
 from stillmotion.engines.live2d.rig.face_layers import FaceLayers
 from stillmotion.engines.live2d.rig.layers import (
@@ -326,9 +333,7 @@ class ClipRenderer:
         cell = grid.cell_px
         return np.asarray(extended, dtype=np.float32)[cell : cell + self.height, cell : cell + self.width]
 
-    def _background(
-        self, index: int, rows: tuple[int, int] | None = None, *, out: RGBFrame | None = None
-    ) -> RGBFrame:
+    def _background(self, index: int, rows: tuple[int, int] | None = None, *, out: RGBFrame | None = None) -> RGBFrame:
         """The plate as the far camera shows it in frame `index`, over frame `rows` (all by default); into
         `out` when given."""
         top, bottom = rows if rows is not None else (0, self.height)
@@ -662,6 +667,8 @@ def _raised_hand(
         return None, HAND_NO_FACE
     if face.kind != "drawn":
         return None, HAND_NOT_ON_PHOTOS
+    if not fits_a_bust(face.box, parts.height):
+        return None, HAND_NOT_BUST
     hand = RaisedHand(picture, parts, tracks, clock, side=hand_side(tracks, face.box, parts.width))
     if hand.box is None:
         return None, "no room in the picture for a hand beside the face"

@@ -42,6 +42,10 @@ Point = tuple[float, float]
 
 HAND_NOT_ON_PHOTOS: Final = "hands are drawn on illustrations only, not on photos yet"
 HAND_NO_FACE: Final = "no face was found to place a hand beside"
+HAND_NOT_BUST: Final = "hands are drawn on bust-up pictures only; this one shows the figure further down"
+# A bust: the frame's bottom edge lies at most this many face widths below the face's middle (a forearm and hand
+# raised from below it reach the face). A figure shown to the waist or the feet has its arms in the picture.
+BUST_FACE_W: Final = 3.2
 
 # Sizes, as shares of the face's width.
 PALM_FACE_W: Final = 0.3
@@ -490,6 +494,11 @@ def _thumb(mode: float) -> tuple[Point, Point]:
     else:
         a, b, u = out, upright, min(mode - 1.0, 1.0)
     return _mix(a[0], b[0], u), _mix(a[1], b[1], u)
+
+
+def fits_a_bust(face: Box, height: int) -> bool:
+    """Whether a hand raised from below the frame reaches up beside `face` (a bust-up picture)."""
+    return height - face.cy <= BUST_FACE_W * face.w
 
 
 def hand_side(tracks: Sequence[Track], face: Box, width: int) -> float:
