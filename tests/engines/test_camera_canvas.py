@@ -346,3 +346,21 @@ def test_the_band_keeps_the_texture_energy_of_the_rows_it_continues(seed: int) -
         return float(np.sqrt(np.mean(np.square(cv2.Laplacian(region, cv2.CV_64F)))))
 
     assert energy(band) >= 0.7 * energy(strip)
+
+
+def test_the_columns_every_frame_shows_narrow_with_a_push_in_and_shift_with_a_pan() -> None:
+    from stillmotion.engines.live2d.motion import Clock
+    from stillmotion.engines.live2d.plan import Track
+    from stillmotion.engines.live2d.render.camera import CameraPath
+
+    clock = Clock.for_frames(20, fps=10, loop=False)
+    still = CameraPath.still(20)
+    assert still.always_seen_x(400) == (0.0, 399.0)
+    zoom = CameraPath.from_tracks((Track("camera", "zoom", "in", end_s=2.0),), clock, width=400, height=300)
+    left, right = zoom.always_seen_x(400)
+    # A push-in by z shows the middle 1/z of the picture in its last frame.
+    z = float(zoom.zoom.max())
+    assert left == pytest.approx(199.5 * (1 - 1 / z), abs=0.5) and right == pytest.approx(399 - left, abs=0.5)
+    pan = CameraPath.from_tracks((Track("camera", "pan", "right", end_s=2.0),), clock, width=400, height=300)
+    left, right = pan.always_seen_x(400)
+    assert left > 0.0 and 399.0 - right < left  # it leaves more of the left side than of the right

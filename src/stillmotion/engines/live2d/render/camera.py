@@ -79,6 +79,13 @@ class CameraPath:
     def zoom_range(self) -> tuple[float, float]:
         return float(self.zoom.min()), float(self.zoom.max())
 
+    def always_seen_x(self, width: int) -> tuple[float, float]:
+        """The columns (x0, x1) of the picture that every frame shows: a push-in or a pan leaves the sides."""
+        centre = (width - 1) / 2.0
+        left = centre - centre / self.zoom + self.pan_x
+        right = centre + centre / self.zoom + self.pan_x
+        return max(0.0, float(left.max())), min(float(width - 1), float(right.min()))
+
     def is_still(self, index: int) -> bool:
         return bool(self.zoom[index] == 1.0 and self.pan_x[index] == 0.0 and self.pan_y[index] == 0.0)
 

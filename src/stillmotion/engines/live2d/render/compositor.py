@@ -231,7 +231,8 @@ class ClipRenderer:
         self.hand: RaisedHand | None = None
         self.not_drawn: dict[str, str] = {}
         if hand_tracks:
-            self.hand, why = _raised_hand(first_frame, parts, [track for _, track in hand_tracks], self.clock)
+            seen = self.camera.always_seen_x(width)
+            self.hand, why = _raised_hand(first_frame, parts, [track for _, track in hand_tracks], self.clock, seen)
             if why:
                 self.not_drawn["hand"] = why
                 self.notes.append(f"hand: {why}; not drawn")
@@ -659,9 +660,10 @@ class ClipRenderer:
 
 
 def _raised_hand(
-    picture: RGBFrame, parts: Parts, tracks: list[Track], clock: Clock
+    picture: RGBFrame, parts: Parts, tracks: list[Track], clock: Clock, seen: tuple[float, float]
 ) -> tuple[RaisedHand | None, str | None]:
-    """The hand the `hand.*` tracks raise, or why there is none: only a drawn character gets one."""
+    """The hand the `hand.*` tracks raise, or why there is none: only a drawn character gets one. `seen`: the
+    columns every frame shows (the hand is kept within them)."""
     face = parts.face
     if face is None:
         return None, HAND_NO_FACE
@@ -669,7 +671,7 @@ def _raised_hand(
         return None, HAND_NOT_ON_PHOTOS
     if not fits_a_bust(face.box, parts.height):
         return None, HAND_NOT_BUST
-    hand = RaisedHand(picture, parts, tracks, clock, side=hand_side(tracks, face.box, parts.width))
+    hand = RaisedHand(picture, parts, tracks, clock, side=hand_side(tracks, face.box, parts.width), seen=seen)
     if hand.box is None:
         return None, "no room in the picture for a hand beside the face"
     return hand, None

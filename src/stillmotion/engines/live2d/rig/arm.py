@@ -55,8 +55,13 @@ LINE_FACE_W: Final = 0.022
 RISE_S: Final = 0.45  # how long the hand takes to come up into view (and to go down)
 HOLD_S: Final = 0.8  # in a loop, how long the hand stays up after its last gesture, before it goes down
 CHANGE_S: Final = 0.3  # from one gesture's shape and place to the next
+EDGE_FACE_W: Final = 0.45  # the least room between the wrist and the picture's side (the hand and its wave)
 RISE_DEG: Final = 55.0  # how far out to the side the arm starts its rise
 WAVE_DEG: Final = 11.0  # how far a wave swings either way at amplitude 0.7
+# How a wave's swing is shared: the forearm turns about the elbow a little, the hand about the wrist more (the
+# hand stays clear of the picture's edge, where a wide swing of the whole forearm took it).
+ELBOW_SHARE: Final = 0.5
+WRIST_SHARE: Final = 1.2
 WAVE_HZ: Final = 2.0
 HAIR_STROKE_S: Final = 1.4  # one stroke down the hair and back
 BOB_HZ: Final = 0.8  # a held sign bounces twice a cycle
@@ -260,11 +265,23 @@ class RaisedHand:
 
     front = True
 
-    def __init__(self, picture: RGBFrame, parts: Parts, tracks: Sequence[Track], clock: Clock, *, side: float) -> None:
+    def __init__(
+        self,
+        picture: RGBFrame,
+        parts: Parts,
+        tracks: Sequence[Track],
+        clock: Clock,
+        *,
+        side: float,
+        seen: tuple[float, float] | None = None,
+    ) -> None:
+        """`seen`: the picture's columns that every frame shows (a push-in leaves the sides): the hand stays
+        within them, its wave included."""
         assert parts.face is not None and tracks
         self.face = parts.face.box
         self.size = (picture.shape[1], picture.shape[0])
         self.side = side
+        self.seen = seen if seen is not None else (0.0, float(picture.shape[1] - 1))
         self.palette = Palette.of(picture, parts, self.face, side)
         self.clock = clock
         ordered = sorted(tracks, key=lambda t: (t.start_s, -_RANK[t.action]))
@@ -320,9 +337,9 @@ class RaisedHand:
         gesture = frame.gesture
         wrist_x = face.cx + side * gesture.wrist[0] * face.w
         wrist_y = face.cy + gesture.wrist[1] * face.h + frame.stroke * 0.35 * face.h - frame.lift_px
-        # Keep the hand inside the picture's width.
-        margin = 0.3 * face.w
-        wrist_x = min(max(wrist_x, margin), self.size[0] - margin)
+        # Keep the hand, as far as it swings, inside what every frame shows.
+        margin = EDGE_FACE_W * face.w
+        wrist_x = min(max(wrist_x, self.seen[0] + margin), self.seen[1] - margin)
         lean = math.radians(gesture.lean_deg) * side
         return (wrist_x, wrist_y), lean
 
@@ -358,7 +375,7 @@ class RaisedHand:
             turned with the wave about the elbow and, a little more, about the wrist."""
             px = wx + (x * across[0] + y * up[0]) * palm
             py = wy + (x * across[1] + y * up[1]) * palm
-            return raised(turn(turn((px, py), (wx, wy), 0.7 * swing), elbow, swing))
+            return raised(turn(turn((px, py), (wx, wy), WRIST_SHARE * swing), elbow, ELBOW_SHARE * swing))
 
         # The forearm runs from the wrist down past the elbow and out of the picture.
         reach = (self.size[1] - wy) + 2.0 * unit
@@ -369,7 +386,7 @@ class RaisedHand:
         def along(offset: float, back: float, base: Point = (wx, wy)) -> Point:
             """A point of the forearm: `offset` px across it, `back` px from `base` towards the elbow."""
             point = (base[0] + normal[0] * offset - up[0] * back, base[1] + normal[1] * offset - up[1] * back)
-            return raised(turn(point, elbow, swing))
+            return raised(turn(point, elbow, ELBOW_SHARE * swing))
 
         forearm = [along(w0, 0.1 * palm), along(-w0, 0.1 * palm), along(-w1, 0.0, far), along(w1, 0.0, far)]
         cuff = (along(w0, 0.45 * palm), along(-w0, 0.45 * palm))
