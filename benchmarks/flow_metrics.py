@@ -932,8 +932,12 @@ def overlay_particles(
     min_blobs: int = 20,
     threshold: float = 20.0,
     min_fall_px: float = 1.0,
+    ignore: BoolMask | None = None,
 ) -> Check:
     """Falling particles (snow, rain, petals) or twinkling sparkles drawn over the scene.
+
+    `ignore` (any size, resized): where other motion of the clip lies (rippling water, swaying trees), which
+    leaves residuals that do not fall; the particles are looked for elsewhere.
 
     Particle pixels: > `threshold` grey levels (20) plus the local gradient (levels per px: what a
     1 px compensation error leaves along an edge) away from the motion-compensated median of
@@ -956,6 +960,9 @@ def overlay_particles(
     persistent = np.mean(np.stack(layers), axis=0) > (0.25 if falling else 0.5)
     layers = [layer & ~persistent for layer in layers]
     h, w = layers[0].shape
+    if ignore is not None:
+        kept = ~(cv2.resize(ignore.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool))
+        layers = [layer & kept for layer in layers]
     max_area = max(4, int(0.002 * h * w))
     counted = [_small_blobs(layer, max_area) for layer in layers]
     blobs = [mask for _, mask in counted]
