@@ -65,7 +65,7 @@ WRIST_SHARE: Final = 1.2
 WAVE_HZ: Final = 2.0
 HAIR_STROKE_S: Final = 1.4  # one stroke down the hair and back
 BOB_HZ: Final = 0.8  # a held sign bounces twice a cycle
-SUPERSAMPLE: Final = 3
+SUPERSAMPLE: Final = 2
 
 
 @dataclass(frozen=True)
