@@ -596,7 +596,12 @@ def ratio_lines(rows: list[Row]) -> list[str]:
 
 
 def machine_lines(outcome: Outcome) -> list[str]:
-    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.splitlines()
+    # The section is also rendered where wrk is missing (its own test): then the version line says so.
+    wrk = (
+        subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.splitlines()
+        if shutil.which("wrk")
+        else ["wrk (not installed)"]
+    )
     one, five, _fifteen = outcome.load_average
     return [
         f"- machine: {os.cpu_count()} CPUs (`nproc` {len(os.sched_getaffinity(0))}), {cpu_model()}; "
