@@ -170,6 +170,23 @@ def wet_street(width: int = 240, height: int = 180, *, seed: int = 6) -> Scene:
     return Scene(np.clip(image, 0, 255).astype(np.uint8), {"road": (0, kerb, width, height)})
 
 
+def flagpole(width: int = 240, height: int = 180) -> Scene:
+    """A red flag with a yellow stripe on a dark pole against a blue sky over green grass."""
+    image = np.zeros((height, width, 3), np.float32)
+    image[:] = (120, 170, 230)
+    image[round(0.75 * height) :] = (70, 140, 60)
+    pole_x, top = round(0.4 * width), round(0.2 * height)
+    image[top:, pole_x : pole_x + 3] = (60, 45, 35)
+    fx0, fx1, fy0, fy1 = pole_x + 3, pole_x + 3 + round(0.25 * width), top, top + round(0.12 * height)
+    image[fy0:fy1, fx0:fx1] = (220, 40, 40)
+    middle = (fy0 + fy1) // 2
+    image[middle - 1 : middle + 2, fx0:fx1] = (250, 220, 60)
+    return Scene(
+        np.clip(image, 0, 255).astype(np.uint8),
+        {"flag": (fx0, fy0, fx1, fy1), "pole": (pole_x, top, pole_x + 3, height)},
+    )
+
+
 def plain(width: int = 160, height: int = 120) -> Frame:
     """A flat grey picture with a little noise: nothing a scene effect could animate."""
     rng = np.random.default_rng(4)

@@ -21,7 +21,7 @@ from stillmotion.engines.live2d.plan import ACTIONS, MotionPlan, Track
 from stillmotion.engines.live2d.regions import fallback_parts
 from stillmotion.engines.live2d.render.compositor import ClipRenderer, RenderSettings
 from stillmotion.engines.live2d.scene import plants, regions
-from support_scenes import Box, Frame, candle, cup, plain, river_landscape, waterfall, wet_street
+from support_scenes import Box, Frame, candle, cup, flagpole, plain, river_landscape, waterfall, wet_street
 
 
 def renderer(
@@ -468,6 +468,21 @@ def test_a_breeze_on_a_landscape_sways_its_plants(tmp_path: Path) -> None:
         assert plan["notes"] == [], prompt
 
 
+def test_a_flag_flutters_in_its_own_wind_and_the_trees_stay(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import scenes
+
+    plan = render_prompt(tmp_path, scenes.seascape().image, "the flag on the mast flutters in the wind")["motion_plan"]
+    assert isinstance(plan, dict)
+    asked = {(t["part"], t["action"]) for t in plan["tracks"] if t["source"] == "prompt"}
+    assert asked == {("scene", "flag")}, asked
+    # Where there is no flag, the notes say so in the user's words, and the wind does not become the trees'.
+    plan = render_prompt(tmp_path, scenes.landscape().image, "the flag flutters in the wind")["motion_plan"]
+    assert isinstance(plan, dict)
+    assert not [t for t in plan["tracks"] if t["source"] == "prompt"]
+    assert any("no flag on a pole found" in note and "flag flutters" in note for note in plan["notes"]), plan["notes"]
+
+
 @pytest.mark.parametrize("direction", ["left", "right"])
 def test_birds_cross_the_sky_the_way_the_words_say_beating_their_wings(direction: str) -> None:
     scene = river_landscape()
@@ -635,3 +650,16 @@ def test_a_wet_streets_reflections_shimmer_below_its_kerb_only() -> None:
     assert unchanged_outside(frames, (x0, kerb - 4, x1, y1))
     (track,) = clip.drawn_tracks
     assert track.region is not None and abs(track.region[1] - kerb) <= 6
+
+
+def test_a_flag_flutters_more_at_its_free_end_and_nothing_else_moves() -> None:
+    scene = flagpole()
+    clip = renderer(scene.image, Track("scene", "flag"))
+    frames = frames_of(clip)
+    assert np.array_equal(frames[0], scene.image)
+    fx0, fy0, fx1, fy1 = scene.boxes["flag"]
+    length = fx1 - fx0
+    near_pole = (fx0, fy0 - 8, fx0 + length // 4, fy1 + 8)
+    free_end = (fx1 - length // 4, fy0 - 8, fx1, fy1 + 8)
+    assert change(frames, free_end) > 2.0 * change(frames, near_pole) > 0.0
+    assert unchanged_outside(frames, (fx0 - 2, fy0 - 12, fx1 + 2, fy1 + 12))

@@ -13,7 +13,18 @@ import pytest
 from stillmotion.engines.live2d.regions import fallback_parts
 from stillmotion.engines.live2d.scene import regions
 from stillmotion.engines.live2d.scene.regions import Region
-from support_scenes import Box, candle, cup, hazy_range, mirror_lake, plain, river_landscape, waterfall, wet_street
+from support_scenes import (
+    Box,
+    candle,
+    cup,
+    flagpole,
+    hazy_range,
+    mirror_lake,
+    plain,
+    river_landscape,
+    waterfall,
+    wet_street,
+)
 
 
 def overlap(region: Region, box: Box) -> float:
@@ -237,3 +248,25 @@ def test_a_wet_street_is_everything_below_its_kerb() -> None:
 def test_a_picture_without_a_level_edge_low_in_it_has_no_wet_ground() -> None:
     assert regions.find_wet_ground(plain()) is None
     assert regions.find_wet_ground(waterfall().image) is None
+
+
+def test_a_flag_is_found_beside_its_pole() -> None:
+    scene = flagpole()
+    flag = regions.find_flag(scene.image)
+    assert flag is not None and flag.pole_side == "left"
+    x0, y0, x1, y1 = flag.region.box
+    fx0, fy0, fx1, fy1 = scene.boxes["flag"]
+    assert abs(x0 - fx0) <= 2 and abs(x1 - fx1) <= 2 and abs(y0 - fy0) <= 2 and abs(y1 - fy1) <= 2
+    # Mirrored, the pole is on its right.
+    mirrored = regions.find_flag(np.ascontiguousarray(scene.image[:, ::-1]))
+    assert mirrored is not None and mirrored.pole_side == "right"
+
+
+def test_colourful_things_without_a_pole_are_no_flag() -> None:
+    scene = flagpole()
+    without_pole = scene.image.copy()
+    px0, py0, px1, py1 = scene.boxes["pole"]
+    without_pole[py0:py1, px0:px1] = scene.image[py0:py1, px1 + 40 : px1 + 40 + (px1 - px0)]
+    assert regions.find_flag(without_pole) is None
+    assert regions.find_flag(cup().image) is None
+    assert regions.find_flag(plain()) is None

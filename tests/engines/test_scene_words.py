@@ -37,6 +37,9 @@ def scene(plan: MotionPlan) -> dict[str, Track]:
         ("the colours shimmer in the puddles below", "ripples", None),
         ("rain drops falling on the lake surface", "ripples", None),
         ("rainy night street, neon lights reflecting on wet pavement", "reflections", None),
+        ("the flag on the mast flutters in the wind", "flag", None),
+        ("a waving flag", "flag", None),
+        ("旗帜飘扬", "flag", None),
         ("the wet street reflects the neon signs", "reflections", None),
         ("细雨落在湿漉漉的路面上，倒映着五彩的灯光", "reflections", None),  # noqa: RUF001
         ("the wildflowers in the foreground sway in the breeze", "grass", None),
@@ -139,13 +142,17 @@ def test_flying_insects_and_birdsong_are_named_in_the_notes(prompt: str, said: s
     assert any(said in note for note in plan.notes), plan.notes
 
 
-@pytest.mark.parametrize(
-    "prompt", ["the flags flutter", "the flag on the boat flutters in the wind", "旗帜飘扬", "the curtains billow"]
-)
-def test_a_flag_fluttering_is_named_in_the_notes_not_drawn_as_clothes(prompt: str) -> None:
+@pytest.mark.parametrize("prompt", ["the flags flutter", "the flag on the boat flutters in the wind", "旗帜飘扬"])
+def test_a_flag_fluttering_is_the_scenes_flag_not_clothes(prompt: str) -> None:
     plan = plan_for(prompt)
-    assert not plan.has("clothes"), plan.tracks
-    assert any("flags, banners and curtains" in note for note in plan.notes), plan.notes
+    assert plan.has("scene", "flag") and not plan.has("clothes"), plan.tracks
+
+
+@pytest.mark.parametrize("prompt", ["the curtains billow", "banners waving over the street"])
+def test_banners_and_curtains_are_named_in_the_notes_not_drawn_as_clothes(prompt: str) -> None:
+    plan = plan_for(prompt)
+    assert not plan.has("clothes") and not plan.has("scene", "flag"), plan.tracks
+    assert any("banners and curtains" in note for note in plan.notes), plan.notes
 
 
 def test_scene_tracks_span_the_clip_beside_a_characters_motion() -> None:

@@ -161,6 +161,8 @@ _OBJECT_LIFE: Final = ("sheen",)
 LANDSCAPE_LIFE_AMPLITUDE: Final = ASKED_SCENE_MIN * 0.4
 # What the wind moves on a character, read as the plants' sway on a landscape ("a light breeze", "sways").
 _WIND_ON_A_CHARACTER: Final = frozenset({("hair", "wind"), ("hair", "flutter"), ("body", "sway")})
+# Scene motion the wind itself drives: "in the wind" beside it is its wind, not the plants'.
+_WIND_DRIVEN: Final = ("flag",)
 
 
 def _wind_in_the_plants(tracks: tuple[Track, ...]) -> tuple[Track, ...]:
@@ -170,7 +172,8 @@ def _wind_in_the_plants(tracks: tuple[Track, ...]) -> tuple[Track, ...]:
     if not windy:
         return tracks
     kept = tuple(t for t in tracks if t not in windy)
-    if any(t.part == "scene" and t.action in PLANT_ACTIONS for t in kept):
+    # The wind is what the plants already sway in, or what a flag flutters in ("flutters in the wind").
+    if any(t.part == "scene" and t.action in (*PLANT_ACTIONS, *_WIND_DRIVEN) for t in kept):
         return kept
     first = windy[0]
     amplitude = max(ASKED_SCENE_MIN, max(t.amplitude for t in windy))

@@ -102,6 +102,7 @@ ACTIONS: Final[dict[str, dict[str, frozenset[str | None]]]] = {
         "waves": frozenset({None}),
         "ripples": frozenset({None}),
         "reflections": frozenset({None}),  # the lights mirrored in a wet street shimmer
+        "flag": frozenset({None}),  # a flag flutters on its pole
         "clouds": frozenset({None, "left", "right"}),
         "steam": frozenset({None}),
         "smoke": frozenset({None}),

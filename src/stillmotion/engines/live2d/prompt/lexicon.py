@@ -596,11 +596,18 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
         r"|flutter\w*|soar\w*|circl\w*|flap\w*|glide\w*|dance\w*|flit\w*|hover\w*)",
         "flying insects and bats are not drawn yet",
     ),
+    # A flag on its pole flutters (`scene/flag.py`); banners and curtains are noted.
+    _p(
+        r"(?:flags?|pennants?)\s+(?:\w+\s+){0,4}?(?:is\s+|are\s+)?(?:flutter\w*|wav(?:es|ing|ed)|flap\w*|ripples"
+        r"|rippling|rippled|billow\w*|snap\w*|flies|flying|streams|streaming)"
+        r"|(?:fluttering|waving|flapping|rippling|billowing)\s+(?:flags?|pennants?)",
+        "scene.flag",
+    ),
     _unsupported(
-        r"(?:flags?|banners?|pennants?|streamers?|curtains?|drapes)\s+(?:\w+\s+){0,4}?(?:is\s+|are\s+)?(?:flutter\w*|wav(?:es|ing|ed)"
+        r"(?:banners?|streamers?|curtains?|drapes)\s+(?:\w+\s+){0,4}?(?:is\s+|are\s+)?(?:flutter\w*|wav(?:es|ing|ed)"
         r"|flap\w*|ripples|rippling|rippled|billow\w*|snap\w*|flies|flying|streams|streaming)"
-        r"|(?:fluttering|waving|flapping|rippling|billowing)\s+(?:flags?|banners?|pennants?|curtains?|drapes)",
-        "flags, banners and curtains fluttering are not drawn yet",
+        r"|(?:fluttering|waving|flapping|rippling|billowing)\s+(?:banners?|curtains?|drapes)",
+        "banners and curtains fluttering are not drawn yet",
     ),
 )
 

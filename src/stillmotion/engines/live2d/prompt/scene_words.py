@@ -239,6 +239,7 @@ _SENTENCES: Final[dict[str, str]] = {
     "waves": "Waves roll in{pace}",
     "ripples": "Ripples move across the water{pace}",
     "reflections": "The reflections on the wet ground shimmer{pace}",
+    "flag": "The flag flutters{pace}",
     "clouds": "Clouds drift{pace}{towards}",
     "steam": "Steam rises{pace}",
     "smoke": "Smoke rises{pace}",

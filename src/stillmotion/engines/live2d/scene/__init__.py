@@ -36,6 +36,7 @@ from stillmotion.engines.live2d.scene.birds import Birds
 from stillmotion.engines.live2d.scene.boat import BoatBob
 from stillmotion.engines.live2d.scene.clouds import CloudDrift
 from stillmotion.engines.live2d.scene.fire import Embers, Flame, fires, is_wide
+from stillmotion.engines.live2d.scene.flag import FlagFlutter
 from stillmotion.engines.live2d.scene.flow import Patch, RGBFrame, SceneEffect, SceneTime, blend_into
 from stillmotion.engines.live2d.scene.lightning import Lightning
 from stillmotion.engines.live2d.scene.plants import PlantKind, Sway
@@ -60,6 +61,7 @@ LOOKED_FOR: Final = {
     "waves": "water",
     "ripples": "water",
     "reflections": "wet ground or water",
+    "flag": "flag on a pole",
     "clouds": "sky",
     "fire": "flame",
     "foliage": "leaves or grass",
@@ -268,6 +270,14 @@ def _reflections(track: Track, context: _Context, time: SceneTime, rng: np.rando
     return _Built([Ripples(context.plate, region, time, rng, amplitude=track.amplitude)], region.box)
 
 
+def _flag(track: Track, context: _Context, time: SceneTime, rng: np.random.Generator) -> _Built:
+    flag = regions.find_flag(context.picture, parts=context.character)
+    if flag is None:
+        return _Built([], None)
+    effect = FlagFlutter(context.plate, flag, time, amplitude=track.amplitude)
+    return _Built([effect], effect.box)
+
+
 def _clouds(track: Track, context: _Context, time: SceneTime, rng: np.random.Generator) -> _Built:
     sky = context.sky
     if sky is None:
@@ -356,6 +366,7 @@ _BUILDERS: Final[dict[str, Callable[[Track, _Context, SceneTime, np.random.Gener
     "waves": _waves,
     "ripples": _ripples,
     "reflections": _reflections,
+    "flag": _flag,
     "clouds": _clouds,
     "steam": _plume,
     "smoke": _plume,

@@ -474,6 +474,60 @@ def find_water(
     return None if mask is None else work.region(mask, colours=colours, feather=0.02, min_share=0.005)
 
 
+@dataclass(frozen=True)
+class Flag:
+    """A flag and the side of it that hangs on its pole ("left" or "right")."""
+
+    region: Region
+    pole_side: Literal["left", "right"]
+
+
+def find_flag(image: RGBFrame, *, parts: Parts | None = None) -> Flag | None:
+    """A flag on a pole: a compact, colourful part of the picture (0.02% to 8% of it, not sky, not a character),
+    wider than tall and clear of the picture's edges, one of whose sides runs along a thin pole: a line darker
+    than what lies beyond it that goes on below the flag for at least half the flag's height. The largest such;
+    None when there is none."""
+    work = _Work.of(image)
+    rows, columns = work.shape
+    # Not sky or water blue (pixel by pixel: the sky's mask closes over a flag flying in it).
+    colourful = (work.sat >= FLAG_MIN_SAT) & (work.val >= 0.3) & ~_sky_colours(work) & ~_blue(work)
+    character = _character(work, parts)
+    if character is not None:
+        colourful &= ~character
+    best: tuple[Binary, int, Literal["left", "right"]] | None = None
+    for part, area, _ in _components(_open_close(colourful, open_px=1, close_px=3), min_share=FLAG_MIN_SHARE):
+        if area > FLAG_MAX_SHARE * rows * columns:
+            continue
+        ys, xs = np.nonzero(part)
+        x0, x1, y0, y1 = int(xs.min()), int(xs.max()), int(ys.min()), int(ys.max())
+        height = y1 - y0 + 1
+        # A flag flies out from its pole: wider than tall, and clear of the picture's edges.
+        if x1 - x0 + 1 < max(3, height) or height < 2 or x0 == 0 or y0 == 0 or x1 == columns - 1 or y1 == rows - 1:
+            continue
+        for side, column, beyond in (("left", x0 - 1, x0 - 4), ("right", x1 + 1, x1 + 4)):
+            if not (0 <= beyond < columns and 0 <= column < columns):
+                continue
+            below = min(rows, y1 + 1 + max(2, height // 2))
+            pole = work.val[y0:below, column]
+            past = work.val[y0:below, beyond]
+            if float(np.mean(pole < past - FLAG_POLE_STEP)) >= 0.8 and (best is None or area > best[1]):
+                best = (part, area, side)  # type: ignore[assignment]
+    if best is None:
+        return None
+    region = work.region(
+        best[0], colours=lambda hsv: (hsv.sat >= 0.8 * FLAG_MIN_SAT) & (hsv.val >= 0.3), feather=0.003, min_share=0.0
+    )
+    return None if region is None else Flag(region, best[2])
+
+
+# A flag: at least this saturated, of this share of the picture; its pole this much darker (HSV value) than what
+# lies beyond it.
+FLAG_MIN_SAT: Final = 0.45
+FLAG_MIN_SHARE: Final = 0.0002
+FLAG_MAX_SHARE: Final = 0.08
+FLAG_POLE_STEP: Final = 0.1
+
+
 def find_wet_ground(image: RGBFrame, *, parts: Parts | None = None) -> Region | None:
     """The wet ground of a street or a square that mirrors the lights: everything below the picture's lowest long
     level edge (a kerb, the foot of the buildings) in its lower part, which runs across at least

@@ -1,0 +1,78 @@
+"""A flag fluttering on its pole: waves run along the cloth from the pole to the free end.
+
+The flag (`regions.find_flag`) is cut out of the background plate and what lies behind it painted in from around
+it (`fill.fill_hole`). Each frame the cloth is displaced across its length by a wave that travels away from the
+pole, its swing growing from nothing at the pole to the most at the free end, and its free end drawn in a little
+towards the pole as the cloth folds; the moved cloth is laid over what was painted in. Frame 0 is the picture;
+in a loop the flutter makes whole periods, so the last frame is the first.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import cv2
+import numpy as np
+
+from stillmotion.engines.live2d.rig.fill import fill_hole
+from stillmotion.engines.live2d.scene.flow import Patch, RGBFrame, SceneTime
+from stillmotion.engines.live2d.scene.regions import Flag
+
+# At amplitude 0.7: the free end's swing, as a share of the flag's height; the waves on the cloth; their pace.
+SWING_SHARE: Final = 0.3
+WAVES_ALONG: Final = 1.3  # waves along the flag's length at once
+FLUTTER_HZ: Final = 2.2
+FOLD_SHARE: Final = 0.06  # how far the free end is drawn in towards the pole, as a share of the length
+
+
+class FlagFlutter:
+    """The flag of `flag` fluttering (see the module docstring)."""
+
+    front = True  # over the sky's and the water's own motion
+
+    def __init__(self, plate: RGBFrame, flag: Flag, time: SceneTime, *, amplitude: float) -> None:
+        height, width = plate.shape[:2]
+        x0, y0, x1, y1 = flag.region.box
+        flag_w, flag_h = x1 - x0, y1 - y0
+        self.swing_px = SWING_SHARE * flag_h * amplitude / 0.7
+        reach = math.ceil(self.swing_px) + 2
+        bx0, by0 = max(0, x0 - 1), max(0, y0 - reach)
+        bx1, by1 = min(width, x1 + 1), min(height, y1 + reach)
+        self.box = (bx0, by0, bx1, by1)
+        self.time = time
+        crop = plate[by0:by1, bx0:bx1]
+        alpha = np.zeros(crop.shape[:2], np.float32)
+        alpha[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0] = flag.region.alpha
+        self.cloth = np.ascontiguousarray(crop)
+        self.cloth_alpha = alpha
+        known = (cv2.dilate(alpha, np.ones((3, 3), np.uint8)) < 0.05).astype(np.float32)
+        self.behind = np.asarray(np.clip(fill_hole(crop.astype(np.float32), known), 0, 255), np.uint8)
+        rows, columns = crop.shape[:2]
+        ys, xs = np.mgrid[0:rows, 0:columns].astype(np.float32)
+        # Distance along the flag from its pole, 0 .. 1 at the free end.
+        pole_x = (x0 - bx0) if flag.pole_side == "left" else (x1 - bx0 - 1)
+        along = np.abs(xs - pole_x) / max(flag_w - 1, 1)
+        self.along = np.clip(along, 0.0, 1.0).astype(np.float32)
+        self.toward_pole = 1.0 if flag.pole_side == "left" else -1.0
+        self.flag_w = float(flag_w)
+        self.xs, self.ys = xs, ys
+        self.omega = 2.0 * math.pi * time.frequency(FLUTTER_HZ)
+
+    def patches(self, index: int) -> list[Patch]:
+        strength = float(self.time.strength[index])
+        if strength <= 0.0:
+            return []
+        t = float(self.time.flow[index])
+        wave = np.sin(2.0 * math.pi * WAVES_ALONG * self.along - self.omega * t)
+        # The point shown at each pixel: the cloth came from up or down the wave, and from further out along it.
+        lift = strength * self.swing_px * self.along * wave
+        fold = strength * FOLD_SHARE * self.flag_w * self.along * 0.5 * (1.0 - np.cos(self.omega * t))
+        map_x = np.asarray(self.xs + self.toward_pole * fold, np.float32)
+        map_y = np.asarray(self.ys - lift, np.float32)
+        moved = cv2.remap(self.cloth, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        moved_alpha = cv2.remap(self.cloth_alpha, map_x, map_y, cv2.INTER_LINEAR, borderValue=0.0)
+        shown = moved_alpha[..., None]
+        colour = self.behind.astype(np.float32) * (1.0 - shown) + moved.astype(np.float32) * shown
+        cover = np.maximum(moved_alpha, self.cloth_alpha)
+        return [Patch(self.box, np.asarray(np.rint(colour), np.uint8), np.asarray(cover, np.float32))]
