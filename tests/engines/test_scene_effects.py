@@ -483,6 +483,27 @@ def test_a_flag_flutters_in_its_own_wind_and_the_trees_stay(tmp_path: Path) -> N
     assert any("no flag on a pole found" in note and "flag flutters" in note for note in plan["notes"]), plan["notes"]
 
 
+def test_a_flag_on_a_rocking_boat_flies_from_its_mast_once() -> None:
+    # The boat carries the flag as it rocks, and the flag flutters: one flag in every frame (the boat had carried
+    # the still one and left the fluttering one behind, or showed both).
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import scenes
+
+    image = scenes.seascape().image
+    clip = renderer(image, Track("scene", "boat"), Track("scene", "flag"), duration_s=2.0)
+    frames = frames_of(clip)
+
+    def red(frame: Frame) -> int:
+        f = frame.astype(np.int16)
+        return int(((f[..., 0] > 170) & (f[..., 1] < 90) & (f[..., 2] < 90)).sum())
+
+    at_rest = red(frames[0])
+    assert at_rest > 100
+    assert all(0.7 * at_rest <= red(frame) <= 1.3 * at_rest for frame in frames), [red(f) for f in frames]
+    names = [type(effect).__name__ for effect in clip.scene.effects]
+    assert names.index("FlagFlutter") > names.index("BoatBob")
+
+
 @pytest.mark.parametrize("direction", ["left", "right"])
 def test_birds_cross_the_sky_the_way_the_words_say_beating_their_wings(direction: str) -> None:
     scene = river_landscape()

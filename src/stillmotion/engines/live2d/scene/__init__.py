@@ -164,6 +164,7 @@ class SceneEffects:
             x0, y0, x1, y1 = built.box
             self.drawn[index] = replace(track, region=(x0, y0, x1 - x0, y1 - y0))
             self.effects.extend(built.effects)
+        _fly_flags_from_boats(self.effects)
 
     @property
     def plate_effects(self) -> list[SceneEffect]:
@@ -172,6 +173,22 @@ class SceneEffects:
     @property
     def front_effects(self) -> list[SceneEffect]:
         return [effect for effect in self.effects if effect.front]
+
+
+def _fly_flags_from_boats(effects: list[SceneEffect]) -> None:
+    """A fluttering flag whose box lies within a bobbing boat's flies from its mast: it moves with the boat, which
+    leaves it out of what it moves itself (else the boat carried the still flag and the flutter stayed behind).
+    The flag is drawn after the boat."""
+    boats = [effect for effect in effects if isinstance(effect, BoatBob)]
+    for flag in [effect for effect in effects if isinstance(effect, FlagFlutter)]:
+        fx0, fy0, fx1, fy1 = flag.region.box
+        for boat in boats:
+            bx0, by0, bx1, by1 = boat.box
+            if bx0 <= fx0 and by0 <= fy0 and fx1 <= bx1 and fy1 <= by1:
+                flag.ride(boat)
+                effects.remove(flag)
+                effects.insert(effects.index(boat) + 1, flag)
+                break
 
 
 def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:

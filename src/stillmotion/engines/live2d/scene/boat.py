@@ -14,6 +14,7 @@ from typing import Final
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from stillmotion.engines.live2d.rig.fill import fill_hole
 from stillmotion.engines.live2d.scene.flow import Patch, RGBFrame, SceneTime
@@ -49,6 +50,7 @@ class BoatBob:
         alpha[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0] = region.alpha
         self.boat = np.ascontiguousarray(crop)
         self.boat_alpha = alpha
+        self.rest_alpha = alpha.copy()  # where the boat was, all of it: covered with the water painted in
         # The water behind the boat, painted in from around it.
         known = (alpha < 0.05).astype(np.float32)
         self.water = np.asarray(np.clip(fill_hole(crop.astype(np.float32), known), 0, 255), np.uint8)
@@ -58,21 +60,41 @@ class BoatBob:
         self.keel = (float(columns[low].mean()), float(rows.max()))
         self.omega = 2.0 * math.pi * time.frequency(1.0 / BOB_PERIOD_S)
 
-    def patches(self, index: int) -> list[Patch]:
+    def leave_out(self, box: tuple[int, int, int, int], alpha: npt.NDArray[np.float32]) -> None:
+        """Leave the part `alpha` over `box` (picture pixels) out of the boat: a flag that flutters on its own and
+        is carried by the boat's motion (`matrix`)."""
+        bx0, by0 = self.box[:2]
+        x0, y0, x1, y1 = box
+        self.boat_alpha = self.boat_alpha.copy()
+        self.boat_alpha[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0] *= 1.0 - alpha
+
+    def matrix(self, index: int) -> npt.NDArray[np.float64] | None:
+        """The boat's motion in frame `index` as a 2x3 affine map of picture pixels; None at rest."""
         strength = float(self.time.strength[index])
         if strength <= 0.0:
-            return []
+            return None
         t = float(self.time.flow[index])
         angle = strength * self.rock_deg * math.sin(self.omega * t)
         # Rising from where it rests (frame 0) and back, a quarter of a period after the rock.
         lift = -strength * self.lift_px * 0.5 * (1.0 - math.cos(self.omega * t))
-        turn = cv2.getRotationMatrix2D(self.keel, angle, 1.0)
+        bx0, by0 = self.box[:2]
+        turn = cv2.getRotationMatrix2D((self.keel[0] + bx0, self.keel[1] + by0), angle, 1.0)
         turn[1, 2] += lift
+        return np.asarray(turn, np.float64)
+
+    def patches(self, index: int) -> list[Patch]:
+        moving = self.matrix(index)
+        if moving is None:
+            return []
+        # The same map in the crop's own pixels.
+        bx0, by0 = self.box[:2]
+        turn = moving.copy()
+        turn[:, 2] += turn[:, 0] * bx0 + turn[:, 1] * by0 - np.array([bx0, by0], np.float64)
         size = (self.boat.shape[1], self.boat.shape[0])
         moved = cv2.warpAffine(self.boat, turn, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         moved_alpha = cv2.warpAffine(self.boat_alpha, turn, size, flags=cv2.INTER_LINEAR, borderValue=0.0)
         shown = moved_alpha[..., None]
         colour = self.water.astype(np.float32) * (1.0 - shown) + moved.astype(np.float32) * shown
         # Over what lies below (the water, perhaps moving): where the boat is now and where it was.
-        cover = np.maximum(moved_alpha, self.boat_alpha)
+        cover = np.maximum(moved_alpha, self.rest_alpha)
         return [Patch(self.box, np.asarray(np.rint(colour), np.uint8), np.asarray(cover, np.float32))]

@@ -218,4 +218,3 @@ class Embers:
             centre = (round(float(cx) * 16), round(float(cy) * 16))
             cv2.circle(canvas, centre, round(self.radius * 16), colour, -1, cv2.LINE_AA, 4)
         return [Patch(self.box, canvas, np.zeros(canvas.shape[:2], np.float32), mode="add")]
-

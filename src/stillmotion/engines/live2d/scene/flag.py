@@ -14,8 +14,10 @@ from typing import Final
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from stillmotion.engines.live2d.rig.fill import fill_hole
+from stillmotion.engines.live2d.scene.boat import BoatBob
 from stillmotion.engines.live2d.scene.flow import Patch, RGBFrame, SceneTime
 from stillmotion.engines.live2d.scene.regions import Flag
 
@@ -58,6 +60,14 @@ class FlagFlutter:
         self.flag_w = float(flag_w)
         self.xs, self.ys = xs, ys
         self.omega = 2.0 * math.pi * time.frequency(FLUTTER_HZ)
+        self.region = flag.region
+        self.carrier: BoatBob | None = None
+
+    def ride(self, boat: BoatBob) -> None:
+        """Fly from `boat`'s mast: the boat leaves the flag out of what it moves, and the fluttering flag (with
+        what was painted in behind it) is moved as the boat is."""
+        boat.leave_out(self.region.box, self.region.alpha)
+        self.carrier = boat
 
     def patches(self, index: int) -> list[Patch]:
         strength = float(self.time.strength[index])
@@ -75,4 +85,24 @@ class FlagFlutter:
         shown = moved_alpha[..., None]
         colour = self.behind.astype(np.float32) * (1.0 - shown) + moved.astype(np.float32) * shown
         cover = np.maximum(moved_alpha, self.cloth_alpha)
+        if self.carrier is not None:
+            carried = self._carried(index, colour, cover)
+            if carried is not None:
+                return [carried]
         return [Patch(self.box, np.asarray(np.rint(colour), np.uint8), np.asarray(cover, np.float32))]
+
+    def _carried(self, index: int, colour: npt.NDArray[np.float32], cover: npt.NDArray[np.float32]) -> Patch | None:
+        """The fluttering flag moved as its boat is in frame `index`, over the boat's box; None at rest."""
+        assert self.carrier is not None
+        moving = self.carrier.matrix(index)
+        if moving is None:
+            return None
+        x0, y0, x1, y1 = self.carrier.box
+        fx0, fy0 = self.box[:2]
+        # From the flag's crop into the boat's box: shift to picture pixels, move, shift into the box.
+        turn = moving.copy()
+        turn[:, 2] += turn[:, 0] * fx0 + turn[:, 1] * fy0 - np.array([x0, y0], np.float64)
+        size = (x1 - x0, y1 - y0)
+        moved = cv2.warpAffine(colour, turn, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        moved_cover = cv2.warpAffine(cover, turn, size, flags=cv2.INTER_LINEAR, borderValue=0.0)
+        return Patch(self.carrier.box, np.asarray(np.rint(moved), np.uint8), np.asarray(moved_cover, np.float32))

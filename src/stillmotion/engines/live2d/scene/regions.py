@@ -402,6 +402,7 @@ def _reflection(work: _Work, allowed: Binary) -> Binary | None:
     detail = np.abs(cv2.Laplacian(sharp, cv2.CV_32F)).mean(axis=1)  # (rows,) fine detail per row
     grey = cv2.GaussianBlur(sharp, (0, 0), 1.5)  # compared softened: a reflection is blurred by its ripples
     varied = grey - grey.mean(axis=1, keepdims=True)
+
     def likeness(first: Floats, second: Floats) -> float:
         return float((first * second).sum()) / math.sqrt(float((first * first).sum() * (second * second).sum()) + 1e-9)
 

@@ -247,4 +247,3 @@ def flow_direction(region: Region, asked: str | None, *, long_axis: tuple[float,
             return sign * dx, sign * dy
         return wanted
     return long_axis
-
