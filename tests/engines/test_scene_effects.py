@@ -493,13 +493,15 @@ def test_a_flag_on_a_rocking_boat_flies_from_its_mast_once() -> None:
     clip = renderer(image, Track("scene", "boat"), Track("scene", "flag"), duration_s=2.0)
     frames = frames_of(clip)
 
-    def red(frame: Frame) -> int:
+    def red(frame: Frame) -> npt.NDArray[np.bool_]:
         f = frame.astype(np.int16)
-        return int(((f[..., 0] > 170) & (f[..., 1] < 90) & (f[..., 2] < 90)).sum())
+        return np.asarray((f[..., 0] > 170) & (f[..., 1] < 90) & (f[..., 2] < 90))
 
-    at_rest = red(frames[0])
+    at_rest = int(red(frames[0]).sum())
     assert at_rest > 100
-    assert all(0.7 * at_rest <= red(frame) <= 1.3 * at_rest for frame in frames), [red(f) for f in frames]
+    # A fluttering flag folds a little (its red shrinks); a still copy left beside it would add to it.
+    shares = [float(red(frame).sum() / at_rest) for frame in frames[1:]]
+    assert min(shares) >= 0.6 and max(shares) <= 0.95, shares
     names = [type(effect).__name__ for effect in clip.scene.effects]
     assert names.index("FlagFlutter") > names.index("BoatBob")
 
