@@ -47,6 +47,11 @@ def hands(prompt: str) -> list[tuple[str, str | None]]:
         ("她比了一个剪刀手", [("peace", None)]),
         ("她托着下巴思考", [("chin", None)]),
         ("她竖起大拇指", [("thumbs_up", None)]),
+        ("she covers her mouth and giggles", [("mouth", None)]),
+        ("she puts her hand on her heart", [("heart", None)]),
+        ("她捂着嘴笑", [("mouth", None)]),
+        ("她把手放在胸口", [("heart", None)]),
+        ("she puts her hand on her hip", []),
         ("the waves crash on the shore", []),
         ("she holds a sword", []),
     ],
@@ -188,3 +193,24 @@ def test_a_figure_shown_below_the_chest_gets_a_note_not_an_arm_from_the_frames_e
     clip = ClipRenderer(tall, parts, plan, RenderSettings(fps=FPS, frame_count=20, seed=3))
     assert clip.not_drawn == {"hand": HAND_NOT_BUST}
     assert np.array_equal(clip.frame(19), tall)
+
+
+def test_a_hand_over_the_mouth_covers_it_and_one_on_the_heart_lies_on_the_chest() -> None:
+    _, truth, _ = character()
+    x, y, w, h = truth.face_box
+    mouth_x, mouth_y = truth.mouth
+    _, frames = render("mouth")
+    over_mouth = changed(frames[-1], frames[0])
+    # The mouth's own pixels (its line, not the skin round it, which the hand's skin matches) are hidden.
+    rows = slice(round(mouth_y) - 6, round(mouth_y) + 7)
+    columns = slice(round(mouth_x) - 12, round(mouth_x) + 13)
+    skin = np.array(truth.skin_color, np.int16)
+    drawn_mouth = np.abs(frames[0][rows, columns].astype(np.int16) - skin).max(axis=-1) > 40
+    assert drawn_mouth.sum() > 5 and over_mouth[rows, columns][drawn_mouth].mean() > 0.9
+    eyes_row = round(truth.left_eye[1])
+    assert not over_mouth[: eyes_row + 2].any()  # the eyes stay clear
+    _, frames = render("heart")
+    on_chest = changed(frames[-1], frames[0])
+    ys, xs = np.nonzero(on_chest)
+    assert ys.min() > y + h  # below the chin
+    assert (xs[ys < ys.min() + 0.1 * w] > x + 0.3 * w).all()  # the hand, its top, lies across the chest's middle

@@ -102,8 +102,8 @@ def test_closing_the_eyes_briefly_is_a_blink() -> None:
     [
         ("she smiles and claps", "claps"),
         ("she makes an ok sign", "ok sign"),
-        ("she puts her hand on her heart", "hand on her heart"),
-        ("she covers her mouth with her hand", "covers her mouth"),
+        ("she puts her hand on her hip", "hand on her hip"),
+        ("she covers her face with her hands", "covers her face"),
         ("she cries", "cries"),
         ("her lips tremble", "lips tremble"),
         ("she gets angry", "gets angry"),

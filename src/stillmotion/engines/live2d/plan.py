@@ -76,6 +76,8 @@ ACTIONS: Final[dict[str, dict[str, frozenset[str | None]]]] = {
         "peace": frozenset({None, "left", "right"}),  # a V sign
         "chin": frozenset({None, "left", "right"}),  # a loose fist under the chin
         "hair": frozenset({None, "left", "right"}),  # fingers brushing down the hair beside the face
+        "mouth": frozenset({None, "left", "right"}),  # the fingers over the mouth (a hidden giggle)
+        "heart": frozenset({None, "left", "right"}),  # the hand flat on the chest
     },
     # An animal's (`rig/animal.py`): a twitch of both ears, or of the one on the picture's left or right.
     "tail": {"wag": frozenset({None})},

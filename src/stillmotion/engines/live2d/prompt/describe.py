@@ -37,6 +37,8 @@ _CHARACTER_VERBS: Final[dict[tuple[str, str], str]] = {
     ("hand", "peace"): "makes a peace sign",
     ("hand", "chin"): "rests the chin on a hand",
     ("hand", "hair"): "brushes the hair with the fingers",
+    ("hand", "mouth"): "covers the mouth with a hand",
+    ("hand", "heart"): "puts a hand on the chest",
     ("tail", "wag"): "wags its tail",
     ("ears", "twitch"): "twitches an ear",
 }

@@ -67,7 +67,10 @@ def _unsupported(pattern: str, reason: str) -> _Phrase:
     return _p(pattern, kind="unsupported", reason=reason)
 
 
-_HANDS = "hands and arms are not drawn yet"
+_HANDS = (
+    "hands and arms are not drawn doing this yet (on an illustration a hand can wave, rise, give a thumbs up or a V"
+    " sign, rest under the chin, brush the hair, cover the mouth or lie on the chest)"
+)
 _FACE_EXPRESSION = (
     "this expression is not drawn yet: the engine draws smiles, laughs, frowns, blushes, tears, open mouths, blinks "
     "and closed eyes"
@@ -502,10 +505,20 @@ _PHRASES: Final[tuple[_Phrase, ...]] = (
         r"chin\s+(?:on|in)\s+(?:her|his|their|a|one)\s+(?:hand|hands|palm|fist)",
         "hand.chin",
     ),
+    _p(
+        r"(?:hand|hands|fingers?|palm)\s+(?:on|to|against|over)\s+(?:her\s+|his\s+|their\s+|the\s+)?(?:mouth|lips)"
+        r"|(?:cover|covers|covered|covering|hide|hides|hid|hiding)\s+(?:her|his|their)\s+(?:mouth|lips|smile|giggles?)"
+        r"|(?:giggl\w+|laugh\w*|smil\w+)\s+behind\s+(?:her|his|their|a|one)\s+hand",
+        "hand.mouth",
+    ),
+    _p(
+        r"(?:hand|hands|palm)\s+(?:on|to|against|over)\s+(?:her\s+|his\s+|their\s+|the\s+)?(?:chest|heart|breast)",
+        "hand.heart",
+    ),
     _unsupported(
         r"(?:hand|hands|fingers?|palm)\s+(?:on|to|under|against|over)\s+(?:her\s+|his\s+|their\s+|the\s+)?"
-        r"(?:face|mouth|lips|hip|hips|chest|heart|forehead)"
-        r"|(?:cover|covers|covered|covering)\s+(?:her|his|their)\s+(?:mouth|face|eyes)",
+        r"(?:face|hip|hips|forehead)"
+        r"|(?:cover|covers|covered|covering)\s+(?:her|his|their)\s+(?:face|eyes)",
         _HANDS,
     ),
     _p(

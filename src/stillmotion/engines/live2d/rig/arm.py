@@ -8,7 +8,8 @@ shape and place:
 
 * `raise`: an open palm beside the face, held; `wave`: the same, swinging about the elbow;
 * `thumbs_up`: a fist with the thumb up; `peace`: two fingers in a V;
-* `chin`: a loose fist under the chin; `hair`: open fingers brushing down the hair beside the face.
+* `chin`: a loose fist under the chin; `hair`: open fingers brushing down the hair beside the face;
+* `mouth`: the fingers together over the mouth; `heart`: the hand flat on the chest.
 
 The hand is laid over everything the character shows (it is in front), and follows the camera like the rest of
 the picture. Frame 0 is the picture: the hand starts below the frame and swings up from the side. It stays up to
@@ -84,6 +85,14 @@ class _Gesture:
     sideways: bool = False  # a fist seen from the thumb's side: the folded fingers stacked, the thumb on top
     bob: float = 0.0  # a held sign's little bounce, in face widths
     wiggle_deg: float = 0.0  # a held sign's playful rocking at the wrist, either way
+    forearm_deg: float | None = None  # the forearm's own angle from upright, where the wrist bends (None: the hand's)
+    # Placed by the mouth, where the face's mouth is known: `wrist` is then from the mouth's middle, in face widths.
+    at_mouth: bool = False
+
+    @property
+    def forearm(self) -> float:
+        """The forearm's angle from upright, degrees (outwards positive)."""
+        return self.lean_deg if self.forearm_deg is None else self.forearm_deg
 
 
 _OPEN: Final = _Gesture((1.0, 1.0, 1.0, 1.0), 1.0, 7.0, (1.12, 0.75), 10.0)
@@ -94,9 +103,13 @@ GESTURES: Final[dict[str, _Gesture]] = {
     "peace": _Gesture((1.0, 1.0, 0.0, 0.0), 0.0, 13.0, (1.08, 0.8), 6.0, bob=0.02, wiggle_deg=8.0),
     "chin": _Gesture((0.0, 0.0, 0.0, 0.0), 0.7, 0.0, (0.08, 0.8), -8.0),
     "hair": _Gesture((1.0, 1.0, 1.0, 1.0), 0.3, 3.0, (0.84, 0.3), 4.0),
+    # The fingers together over the mouth (a giggle hidden behind the hand), bobbing a little.
+    "mouth": _Gesture((1.0, 1.0, 1.0, 1.0), 0.2, 0.0, (0.04, 0.44), -12.0, bob=0.02, at_mouth=True),
+    # The hand flat on the chest, the fingers pointing across it, the forearm coming up from below.
+    "heart": _Gesture((1.0, 1.0, 1.0, 1.0), 0.5, 0.0, (0.05, 1.5), -80.0, forearm_deg=-35.0),
 }
 # When tracks overlap, the more telling gesture shows: a thumbs up raised is a thumbs up.
-_RANK: Final = {"raise": 0, "hair": 1, "chin": 1, "wave": 2, "peace": 3, "thumbs_up": 3}
+_RANK: Final = {"raise": 0, "hair": 1, "chin": 1, "mouth": 1, "heart": 1, "wave": 2, "peace": 3, "thumbs_up": 3}
 
 
 def _lerp(a: float, b: float, u: float) -> float:
@@ -118,6 +131,8 @@ def _blend(a: _Gesture, b: _Gesture, u: float) -> _Gesture:
         b.sideways if u >= 0.5 else a.sideways,
         _lerp(a.bob, b.bob, u),
         _lerp(a.wiggle_deg, b.wiggle_deg, u),
+        _lerp(a.forearm, b.forearm, u),
+        b.at_mouth if u >= 0.5 else a.at_mouth,
     )
 
 
@@ -279,6 +294,7 @@ class RaisedHand:
         within them, its wave included."""
         assert parts.face is not None and tracks
         self.face = parts.face.box
+        self.mouth = parts.face.mouth
         self.size = (picture.shape[1], picture.shape[0])
         self.side = side
         self.seen = seen if seen is not None else (0.0, float(picture.shape[1] - 1))
@@ -331,29 +347,36 @@ class RaisedHand:
 
     # -- geometry -------------------------------------------------------------------------------------------
 
-    def _place(self, frame: _Frame) -> tuple[Point, float]:
+    def _place(self, frame: _Frame) -> tuple[Point, float, float]:
         """The wrist's point and the hand's axis angle (radians from upright, clockwise on screen)."""
         face, side = self.face, self.side
         gesture = frame.gesture
-        wrist_x = face.cx + side * gesture.wrist[0] * face.w
-        wrist_y = face.cy + gesture.wrist[1] * face.h + frame.stroke * 0.35 * face.h - frame.lift_px
+        if gesture.at_mouth:
+            # The fingertips just over the mouth: the mouth where the face has one, else low in the face box.
+            mouth = self.mouth or Box(face.cx - 0.1 * face.w, face.y + 0.72 * face.h, 0.2 * face.w, 0.06 * face.h)
+            wrist_x = mouth.cx + side * gesture.wrist[0] * face.w
+            wrist_y = mouth.cy + gesture.wrist[1] * face.w - frame.lift_px
+        else:
+            wrist_x = face.cx + side * gesture.wrist[0] * face.w
+            wrist_y = face.cy + gesture.wrist[1] * face.h + frame.stroke * 0.35 * face.h - frame.lift_px
         # Keep the hand, as far as it swings, inside what every frame shows.
         margin = EDGE_FACE_W * face.w
         wrist_x = min(max(wrist_x, self.seen[0] + margin), self.seen[1] - margin)
         lean = math.radians(gesture.lean_deg) * side
-        return (wrist_x, wrist_y), lean
+        return (wrist_x, wrist_y), lean, math.radians(gesture.forearm) * side
 
     def shapes(self, frame: _Frame) -> _Shapes:
         """The arm's outline points in picture pixels."""
         face = self.face
         unit = face.w
-        (wx, wy), lean = self._place(frame)
+        (wx, wy), lean, forearm_lean = self._place(frame)
         palm = PALM_FACE_W * unit
         up = (math.sin(lean), -math.cos(lean))  # the hand's axis, wrist to fingertips
+        arm = (math.sin(forearm_lean), -math.cos(forearm_lean))  # the forearm's, elbow to wrist
         # Across the hand towards the face: the thumb's side of a palm shown to the viewer.
         across = (self.side * up[1], -self.side * up[0])
         elbow_len = ELBOW_FACE_W * unit
-        elbow = (wx - up[0] * elbow_len, wy - up[1] * elbow_len)
+        elbow = (wx - arm[0] * elbow_len, wy - arm[1] * elbow_len)
         swing = math.radians(frame.swing_deg) * self.side
 
         def turn(point: Point, about: Point, angle: float) -> Point:
@@ -379,13 +402,13 @@ class RaisedHand:
 
         # The forearm runs from the wrist down past the elbow and out of the picture.
         reach = (self.size[1] - wy) + 2.0 * unit
-        far = (wx - up[0] * reach, wy - up[1] * reach)
+        far = (wx - arm[0] * reach, wy - arm[1] * reach)
         w0, w1 = (FOREARM_FACE_W[0] * unit / 2, FOREARM_FACE_W[1] * unit / 2)
-        normal = (up[1], -up[0])
+        normal = (arm[1], -arm[0])
 
         def along(offset: float, back: float, base: Point = (wx, wy)) -> Point:
             """A point of the forearm: `offset` px across it, `back` px from `base` towards the elbow."""
-            point = (base[0] + normal[0] * offset - up[0] * back, base[1] + normal[1] * offset - up[1] * back)
+            point = (base[0] + normal[0] * offset - arm[0] * back, base[1] + normal[1] * offset - arm[1] * back)
             return raised(turn(point, elbow, ELBOW_SHARE * swing))
 
         forearm = [along(w0, 0.1 * palm), along(-w0, 0.1 * palm), along(-w1, 0.0, far), along(w1, 0.0, far)]
