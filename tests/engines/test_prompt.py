@@ -273,6 +273,10 @@ def test_a_bare_direction_repeats_the_previous_verb() -> None:
         ("a subtle smile", "mouth", "smile", 0.55),
         ("she smiles a little", "mouth", "smile", 0.55),
         ("softly smiling", "mouth", "smile", 0.55),
+        # A breath asked for is a full one; hair asked to move slightly still moves where it shows.
+        ("she breathes softly", "body", "breathe", 1.0),
+        ("her hair moves slightly in the breeze", "hair", "wind", 0.5),
+        ("her hair blows wildly in the wind", "hair", "wind", 1.0),
         ("very slightly tilts her head to the left", "head", "tilt", 0.2),
         ("she nods", "head", "nod", 0.7),
         ("she nods vigorously", "head", "nod", 1.0),
