@@ -10,6 +10,7 @@ first.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Final
 
 import cv2
@@ -26,6 +27,44 @@ ROCK_DEG: Final = 4.0
 BOB_PERIOD_S: Final = 2.2
 
 
+@dataclass(frozen=True)
+class Cutout:
+    """A region of the plate cut out over `box` (picture pixels; the region's box grown by the room its motion
+    needs): the pixels there, the region's alpha over them, and what lies behind it painted in from around it."""
+
+    box: tuple[int, int, int, int]
+    pixels: RGBFrame
+    alpha: npt.NDArray[np.float32]
+    behind: RGBFrame
+
+    @classmethod
+    def of(cls, plate: RGBFrame, region: Region, *, reach: tuple[int, int], hole_margin_px: int = 0) -> Cutout:
+        """`reach`: the room (x, y) around the region's box; `hole_margin_px`: how far beyond the region's own
+        edge is painted in as well (a thin feathered edge left a fringe of the old colour)."""
+        height, width = plate.shape[:2]
+        x0, y0, x1, y1 = region.box
+        bx0, by0 = max(0, x0 - reach[0]), max(0, y0 - reach[1])
+        bx1, by1 = min(width, x1 + reach[0]), min(height, y1 + reach[1])
+        crop = plate[by0:by1, bx0:bx1]
+        alpha = np.zeros(crop.shape[:2], np.float32)
+        alpha[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0] = region.alpha
+        kernel = np.ones((2 * hole_margin_px + 1, 2 * hole_margin_px + 1), np.uint8)
+        hole = np.asarray(cv2.dilate(alpha, kernel) if hole_margin_px > 0 else alpha, np.float32)
+        known = (hole < 0.05).astype(np.float32)
+        behind = np.asarray(np.clip(fill_hole(crop.astype(np.float32), known), 0, 255), np.uint8)
+        return cls((bx0, by0, bx1, by1), np.ascontiguousarray(crop), alpha, behind)
+
+
+def between(
+    moving: npt.NDArray[np.float64], source: tuple[int, int], target: tuple[int, int]
+) -> npt.NDArray[np.float64]:
+    """`moving` (a 2x3 affine map of picture pixels) as a map from an array whose first pixel is picture pixel
+    `source` into one whose first pixel is `target`."""
+    turn = moving.copy()
+    turn[:, 2] += turn[:, 0] * source[0] + turn[:, 1] * source[1] - np.array(target, np.float64)
+    return turn
+
+
 class BoatBob:
     """The boat of `region` bobbing (see the module docstring)."""
 
@@ -33,29 +72,22 @@ class BoatBob:
     front = True
 
     def __init__(self, plate: RGBFrame, region: Region, time: SceneTime, *, amplitude: float) -> None:
-        height, width = plate.shape[:2]
         x0, y0, x1, y1 = region.box
         boat_h, boat_w = y1 - y0, x1 - x0
         strength = amplitude / 0.7
         self.lift_px = LIFT_SHARE * boat_h * strength
         self.rock_deg = ROCK_DEG * strength
-        # Room around the boat for its rock and lift.
+        # Room around the boat for its rock and lift; the water behind the boat painted in from around it.
         reach = math.ceil(self.lift_px + math.radians(self.rock_deg) * max(boat_h, boat_w)) + 2
-        bx0, by0 = max(0, x0 - reach), max(0, y0 - reach)
-        bx1, by1 = min(width, x1 + reach), min(height, y1 + reach)
-        self.box = (bx0, by0, bx1, by1)
+        cut = Cutout.of(plate, region, reach=(reach, reach))
+        self.box = cut.box
         self.time = time
-        crop = plate[by0:by1, bx0:bx1]
-        alpha = np.zeros(crop.shape[:2], np.float32)
-        alpha[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0] = region.alpha
-        self.boat = np.ascontiguousarray(crop)
-        self.boat_alpha = alpha
-        self.rest_alpha = alpha.copy()  # where the boat was, all of it: covered with the water painted in
-        # The water behind the boat, painted in from around it.
-        known = (alpha < 0.05).astype(np.float32)
-        self.water = np.asarray(np.clip(fill_hole(crop.astype(np.float32), known), 0, 255), np.uint8)
+        self.boat = cut.pixels
+        self.boat_alpha = cut.alpha
+        self.rest_alpha = cut.alpha.copy()  # where the boat was, all of it: covered with the water painted in
+        self.water = cut.behind
         # The keel: the middle of the boat's lowest rows, where it sits in the water.
-        rows, columns = np.nonzero(alpha > 0.5)
+        rows, columns = np.nonzero(cut.alpha > 0.5)
         low = rows >= rows.max() - max(2, 0.1 * (rows.max() - rows.min()))
         self.keel = (float(columns[low].mean()), float(rows.max()))
         self.omega = 2.0 * math.pi * time.frequency(1.0 / BOB_PERIOD_S)
@@ -87,9 +119,7 @@ class BoatBob:
         if moving is None:
             return []
         # The same map in the crop's own pixels.
-        bx0, by0 = self.box[:2]
-        turn = moving.copy()
-        turn[:, 2] += turn[:, 0] * bx0 + turn[:, 1] * by0 - np.array([bx0, by0], np.float64)
+        turn = between(moving, self.box[:2], self.box[:2])
         size = (self.boat.shape[1], self.boat.shape[0])
         moved = cv2.warpAffine(self.boat, turn, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         moved_alpha = cv2.warpAffine(self.boat_alpha, turn, size, flags=cv2.INTER_LINEAR, borderValue=0.0)

@@ -16,9 +16,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from stillmotion.engines.live2d.rig.fill import fill_hole
-from stillmotion.engines.live2d.scene.boat import BoatBob
-from stillmotion.engines.live2d.scene.flow import Patch, RGBFrame, SceneTime
+from stillmotion.engines.live2d.scene.boat import BoatBob, Cutout, between
+from stillmotion.engines.live2d.scene.flow import Patch, RGBFrame, SceneTime, grid_of
 from stillmotion.engines.live2d.scene.regions import Flag
 
 # At amplitude 0.7: the free end's swing, as a share of the flag's height; the waves on the cloth; their pace.
@@ -34,24 +33,18 @@ class FlagFlutter:
     front = True  # over the sky's and the water's own motion
 
     def __init__(self, plate: RGBFrame, flag: Flag, time: SceneTime, *, amplitude: float) -> None:
-        height, width = plate.shape[:2]
         x0, y0, x1, y1 = flag.region.box
         flag_w, flag_h = x1 - x0, y1 - y0
         self.swing_px = SWING_SHARE * flag_h * amplitude / 0.7
-        reach = math.ceil(self.swing_px) + 2
-        bx0, by0 = max(0, x0 - 1), max(0, y0 - reach)
-        bx1, by1 = min(width, x1 + 1), min(height, y1 + reach)
-        self.box = (bx0, by0, bx1, by1)
+        cut = Cutout.of(plate, flag.region, reach=(1, math.ceil(self.swing_px) + 2), hole_margin_px=1)
+        self.box = cut.box
+        bx0 = cut.box[0]
         self.time = time
-        crop = plate[by0:by1, bx0:bx1]
-        alpha = np.zeros(crop.shape[:2], np.float32)
-        alpha[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0] = flag.region.alpha
-        self.cloth = np.ascontiguousarray(crop)
-        self.cloth_alpha = alpha
-        known = (cv2.dilate(alpha, np.ones((3, 3), np.uint8)) < 0.05).astype(np.float32)
-        self.behind = np.asarray(np.clip(fill_hole(crop.astype(np.float32), known), 0, 255), np.uint8)
-        rows, columns = crop.shape[:2]
-        ys, xs = np.mgrid[0:rows, 0:columns].astype(np.float32)
+        self.cloth = cut.pixels
+        self.cloth_alpha = cut.alpha
+        self.behind = cut.behind
+        rows, columns = cut.alpha.shape
+        xs, ys = grid_of(columns, rows)
         # Distance along the flag from its pole, 0 .. 1 at the free end.
         pole_x = (x0 - bx0) if flag.pole_side == "left" else (x1 - bx0 - 1)
         along = np.abs(xs - pole_x) / max(flag_w - 1, 1)
@@ -98,10 +91,8 @@ class FlagFlutter:
         if moving is None:
             return None
         x0, y0, x1, y1 = self.carrier.box
-        fx0, fy0 = self.box[:2]
-        # From the flag's crop into the boat's box: shift to picture pixels, move, shift into the box.
-        turn = moving.copy()
-        turn[:, 2] += turn[:, 0] * fx0 + turn[:, 1] * fy0 - np.array([x0, y0], np.float64)
+        # From the flag's crop into the boat's box.
+        turn = between(moving, self.box[:2], (x0, y0))
         size = (x1 - x0, y1 - y0)
         moved = cv2.warpAffine(colour, turn, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         moved_cover = cv2.warpAffine(cover, turn, size, flags=cv2.INTER_LINEAR, borderValue=0.0)
