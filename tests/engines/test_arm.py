@@ -214,3 +214,16 @@ def test_a_hand_over_the_mouth_covers_it_and_one_on_the_heart_lies_on_the_chest(
     ys, xs = np.nonzero(on_chest)
     assert ys.min() > y + h  # below the chin
     assert (xs[ys < ys.min() + 0.1 * w] > x + 0.3 * w).all()  # the hand, its top, lies across the chest's middle
+
+
+def test_from_the_chin_to_the_mouth_the_hand_moves_up_smoothly() -> None:
+    # The mouth's place is reckoned from the mouth, the chin's from the face: the change between them blends the
+    # two places in pixels (blending their numbers made the hand jump halfway).
+    image, _, parts = character()
+    plan = MotionPlan(
+        2.0, (Track("hand", "chin", start_s=0.0, end_s=1.0), Track("hand", "mouth", start_s=1.0, end_s=2.0))
+    )
+    clip = ClipRenderer(image, parts, plan, RenderSettings(fps=30, frame_count=60, seed=3))
+    tops = [int(np.nonzero(changed(clip.frame(i), image))[0].min()) for i in range(26, 44)]
+    assert (np.diff(tops) <= 1).all(), tops  # up (or still), never back down
+    assert tops[0] - tops[-1] > 20, tops

@@ -126,13 +126,13 @@ def _blend(a: _Gesture, b: _Gesture, u: float) -> _Gesture:
         ),
         _lerp(a.thumb, b.thumb, u),
         _lerp(a.spread_deg, b.spread_deg, u),
-        (_lerp(a.wrist[0], b.wrist[0], u), _lerp(a.wrist[1], b.wrist[1], u)),
+        b.wrist,  # the wrist is placed in pixels before the blend (`RaisedHand._wrist_at`): not blended here
         _lerp(a.lean_deg, b.lean_deg, u),
         b.sideways if u >= 0.5 else a.sideways,
         _lerp(a.bob, b.bob, u),
         _lerp(a.wiggle_deg, b.wiggle_deg, u),
         _lerp(a.forearm, b.forearm, u),
-        b.at_mouth if u >= 0.5 else a.at_mouth,
+        b.at_mouth,
     )
 
 
@@ -268,6 +268,7 @@ class _Frame:
     """The hand's place in one frame: the gesture, and how it is moved (lifted from below, swung, stroked)."""
 
     gesture: _Gesture
+    wrist: Point  # where the wrist is at rest, picture pixels (before a stroke, a bounce and the rise)
     drop_px: float  # how far below its place the arm still is (rising into view)
     rise: float  # 1 - how far up the arm has come: it swings up from the side as it rises (`RISE_DEG`)
     swing_deg: float  # the forearm's turn about the elbow (a wave)
@@ -320,12 +321,15 @@ class RaisedHand:
         # The latest gesture begun; of those begun together, the most telling.
         latest = max(started, key=lambda track: (track.start_s, _RANK[track.action]))
         gesture = GESTURES[latest.action]
+        wrist = self._wrist_at(gesture)
         before = [track for track in started if track.start_s < latest.start_s]
         if before:
-            previous = max(before, key=lambda track: (track.start_s, _RANK[track.action]))
-            gesture = _blend(GESTURES[previous.action], gesture, motion.smoothstep((t - latest.start_s) / CHANGE_S))
+            previous = GESTURES[max(before, key=lambda track: (track.start_s, _RANK[track.action])).action]
+            change = motion.smoothstep((t - latest.start_s) / CHANGE_S)
+            gesture = _blend(previous, gesture, change)
+            wrist = _mix(self._wrist_at(previous), wrist, change)
         face = self.face
-        drop = (1.0 - presence) ** 1.5 * (self.size[1] - (face.cy + gesture.wrist[1] * face.h) + 1.2 * face.w)
+        drop = (1.0 - presence) ** 1.5 * (self.size[1] - wrist[1] + 1.2 * face.w)
         swing = 0.0
         for wave in (track for track in started if track.action == "wave"):
             degrees = WAVE_DEG * math.sqrt(min(1.0, wave.amplitude / 0.7))
@@ -343,22 +347,25 @@ class RaisedHand:
         bounce = abs(math.sin(math.pi * self.clock.frequency(BOB_HZ) * (t - latest.start_s)))
         held = t - latest.start_s
         swing += presence * gesture.wiggle_deg * math.sin(motion.TWO_PI * self.clock.frequency(BOB_HZ) * held)
-        return _Frame(gesture, drop, 1.0 - presence, swing, stroke, presence * gesture.bob * face.w * bounce)
+        return _Frame(gesture, wrist, drop, 1.0 - presence, swing, stroke, presence * gesture.bob * face.w * bounce)
 
     # -- geometry -------------------------------------------------------------------------------------------
+
+    def _wrist_at(self, gesture: _Gesture) -> Point:
+        """Where `gesture` puts the wrist at rest, picture pixels: beside the face, or by its mouth."""
+        face, side = self.face, self.side
+        if gesture.at_mouth:
+            # The fingertips just over the mouth: the mouth where the face has one, else low in the face box.
+            mouth = self.mouth or Box(face.cx - 0.1 * face.w, face.y + 0.72 * face.h, 0.2 * face.w, 0.06 * face.h)
+            return mouth.cx + side * gesture.wrist[0] * face.w, mouth.cy + gesture.wrist[1] * face.w
+        return face.cx + side * gesture.wrist[0] * face.w, face.cy + gesture.wrist[1] * face.h
 
     def _place(self, frame: _Frame) -> tuple[Point, float, float]:
         """The wrist's point and the hand's axis angle (radians from upright, clockwise on screen)."""
         face, side = self.face, self.side
         gesture = frame.gesture
-        if gesture.at_mouth:
-            # The fingertips just over the mouth: the mouth where the face has one, else low in the face box.
-            mouth = self.mouth or Box(face.cx - 0.1 * face.w, face.y + 0.72 * face.h, 0.2 * face.w, 0.06 * face.h)
-            wrist_x = mouth.cx + side * gesture.wrist[0] * face.w
-            wrist_y = mouth.cy + gesture.wrist[1] * face.w - frame.lift_px
-        else:
-            wrist_x = face.cx + side * gesture.wrist[0] * face.w
-            wrist_y = face.cy + gesture.wrist[1] * face.h + frame.stroke * 0.35 * face.h - frame.lift_px
+        wrist_x = frame.wrist[0]
+        wrist_y = frame.wrist[1] + frame.stroke * 0.35 * face.h - frame.lift_px
         # Keep the hand, as far as it swings, inside what every frame shows.
         margin = EDGE_FACE_W * face.w
         wrist_x = min(max(wrist_x, self.seen[0] + margin), self.seen[1] - margin)
