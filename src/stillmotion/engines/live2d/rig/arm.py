@@ -36,7 +36,7 @@ from stillmotion.engines.live2d import motion
 from stillmotion.engines.live2d.motion import Clock
 from stillmotion.engines.live2d.parts import Box, Parts
 from stillmotion.engines.live2d.plan import Track
-from stillmotion.engines.live2d.scene.flow import Patch
+from stillmotion.engines.live2d.scene.flow import Patch, union
 
 RGBFrame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
 Point = tuple[float, float]
@@ -310,8 +310,12 @@ class RaisedHand:
         presence = motion.fade_curve(arm, clock, fade_s=RISE_S)
         # A wave swings only over its own span, easing in and out of it.
         self.waving = {id(t): motion.fade_curve(t, clock, fade_s=0.25) for t in ordered if t.action == "wave"}
-        self.frames = [self._frame(index, ordered, float(presence[index])) for index in range(len(clock.times))]
-        self.box = self._union_box()
+        frames = [self._frame(index, ordered, float(presence[index])) for index in range(len(clock.times))]
+        # The arm's outline in each frame (None where it is out of view), worked out once: for the box the plan
+        # reports, and for drawing.
+        self.outlines = [None if frame is None else self.shapes(frame) for frame in frames]
+        boxes = [box for shapes in self.outlines if shapes is not None for box in [self._bounds(shapes)] if box]
+        self.box = union(boxes) if boxes else None
 
     def _frame(self, index: int, ordered: Sequence[Track], presence: float) -> _Frame | None:
         if presence <= 0.0:
@@ -460,8 +464,7 @@ class RaisedHand:
         y1 = min(height, int(max(p[1] for p in points) + pad) + 1)
         return None if x1 <= x0 or y1 <= y0 else (x0, y0, x1, y1)
 
-    def draw(self, frame: _Frame) -> Patch | None:
-        shapes = self.shapes(frame)
+    def draw(self, shapes: _Shapes) -> Patch | None:
         box = self._bounds(shapes)
         if box is None:
             return None
@@ -505,24 +508,9 @@ class RaisedHand:
         pen.stroke(thumb[0], thumb[1], thumb_w, colours.skin)
         return pen.patch()
 
-    def _union_box(self) -> tuple[int, int, int, int] | None:
-        """Where the hand is drawn over the clip: None if it never shows."""
-        boxes = [
-            box
-            for frame in self.frames
-            if frame is not None
-            for box in [self._bounds(self.shapes(frame))]
-            if box is not None
-        ]
-        if not boxes:
-            return None
-        return min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)
-
     def patches(self, index: int) -> list[Patch]:
-        frame = self.frames[index] if index < len(self.frames) else None
-        if frame is None:
-            return []
-        patch = self.draw(frame)
+        shapes = self.outlines[index] if index < len(self.outlines) else None
+        patch = None if shapes is None else self.draw(shapes)
         return [] if patch is None else [patch]
 
 

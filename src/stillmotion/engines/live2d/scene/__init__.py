@@ -37,7 +37,7 @@ from stillmotion.engines.live2d.scene.boat import BoatBob
 from stillmotion.engines.live2d.scene.clouds import CloudDrift
 from stillmotion.engines.live2d.scene.fire import Embers, Flame, fires, is_wide
 from stillmotion.engines.live2d.scene.flag import FlagFlutter
-from stillmotion.engines.live2d.scene.flow import Patch, RGBFrame, SceneEffect, SceneTime, blend_into
+from stillmotion.engines.live2d.scene.flow import Patch, RGBFrame, SceneEffect, SceneTime, blend_into, union
 from stillmotion.engines.live2d.scene.lightning import Lightning
 from stillmotion.engines.live2d.scene.plants import PlantKind, Sway
 from stillmotion.engines.live2d.scene.regions import Region
@@ -191,10 +191,6 @@ def _fly_flags_from_boats(effects: list[SceneEffect]) -> None:
                 break
 
 
-def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
-    return min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)
-
-
 def _falls(track: Track, context: _Context, time: SceneTime, rng: np.random.Generator) -> _Built:
     parts = context.character
     region = regions.find_water(context.picture, "falls", parts=parts)
@@ -331,7 +327,7 @@ def _fire(track: Track, context: _Context, time: SceneTime, rng: np.random.Gener
     for fire in fires([flame.box for flame in flames]):
         if is_wide(fire, short):
             effects.append(Embers(fire, time, rng, short=short, size=(width, height)))
-    return _Built(effects, _union([flame.box for flame in flames]))
+    return _Built(effects, union([flame.box for flame in flames]))
 
 
 def _foliage(track: Track, context: _Context, time: SceneTime, rng: np.random.Generator) -> _Built:

@@ -199,6 +199,11 @@ def noise(shape: tuple[int, int], rng: np.random.Generator, *, cell_px: float, o
     return np.asarray((total - float(total.mean())) / max(spread, 1e-6), np.float32)
 
 
+def union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    """The box (x0, y0, x1, y1) that holds all of `boxes` (at least one)."""
+    return min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)
+
+
 def grid_of(width: int, height: int) -> tuple[Floats, Floats]:
     """Pixel positions `(h, w)` x and y, float32."""
     xs, ys = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
