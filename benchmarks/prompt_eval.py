@@ -64,6 +64,7 @@ from region_metrics import (
     camera_still,
     judge_change,
     judge_flow,
+    named_mask,
     observe,
 )
 from report import cpu_model, write_section
@@ -156,16 +157,6 @@ def _blink_count(observed: Observed) -> fm.Check:
     return fm.Check(passed, float(max(counts)), f"closures per eye {counts} (>= 2); {both.detail}")
 
 
-def _elsewhere_moving(observed: Observed, named: Sequence[str]) -> npt.NDArray[np.bool_]:
-    """Flow-grid mask of where the other concepts the prompt asks for lie (rippling water, swaying trees), kept
-    out of a falling-particles check: their residuals do not fall, and pinned the particle layer's shift at 0."""
-    moving = np.zeros(observed.clip.small.shape[1:], dtype=bool)
-    for region in named:
-        if region != "frame" and region in observed.masks:
-            moving |= observed.small(region)
-    return np.asarray(cv2.dilate(moving.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool))
-
-
 def judge(concept: str, observed: Observed, control: Observed | None, named: Sequence[str]) -> fm.Check:
     """Whether the clip draws `concept` (see the module docstring); `named` are the regions of every
     concept the entry asks for (kept out of the 'outside' control)."""
@@ -188,7 +179,9 @@ def judge(concept: str, observed: Observed, control: Observed | None, named: Seq
         checks: list[fm.Check] = [getattr(fm, spec.check)(observed.clip, sign=sign) for sign in (1, -1)]
         return max(checks, key=lambda c: (c.passed, c.score))
     if spec.measure == "particles":
-        ignore = _elsewhere_moving(observed, named)
+        # Where the other concepts the prompt asks for lie (rippling water, swaying trees) is left out: their
+        # residuals do not fall, and pinned the particle layer's shift at 0.
+        ignore = named_mask(observed, named, margin=2)
         return fm.overlay_particles(observed.clip, **dict(spec.args), ignore=ignore)  # type: ignore[arg-type]
     if spec.measure == "still":
         if concept == "camera_static":

@@ -131,16 +131,19 @@ def region_change(observed: Observed, mask: BoolMask) -> float:
     return float(np.linalg.norm(curve, axis=1).max() / math.sqrt(3))
 
 
+def named_mask(observed: Observed, regions: Iterable[str], *, margin: int) -> BoolMask:
+    """Flow-grid mask of every named region, grown by `margin` flow-grid pixels."""
+    named = np.zeros(observed.clip.small.shape[1:], dtype=bool)
+    for region in regions:
+        named |= observed.small(region)
+    return np.asarray(cv2.dilate(named.astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)).astype(bool))
+
+
 def outside_mask(observed: Observed, regions: Iterable[str]) -> BoolMask | None:
     """Flow-grid mask away from every named region (by OUTSIDE_MARGIN), or None when the regions cover
     (nearly) the whole frame."""
-    small = observed.clip.small.shape[1:]
-    named = np.zeros(small, dtype=bool)
-    for region in regions:
-        named |= observed.small(region)
-    margin = max(1, round(OUTSIDE_MARGIN * min(small)))
-    grown = cv2.dilate(named.astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)).astype(bool)
-    outside = ~grown
+    margin = max(1, round(OUTSIDE_MARGIN * min(observed.clip.small.shape[1:])))
+    outside = ~named_mask(observed, regions, margin=margin)
     return outside if outside.mean() >= 0.05 else None
 
 
