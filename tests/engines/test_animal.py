@@ -139,3 +139,32 @@ def test_a_tail_the_picture_does_not_show_is_named_with_the_prompts_words(
     assert isinstance(plan, dict)
     assert "not drawn: tail wag (no tail found in the picture), for 'wags its tail'" in plan["notes"]
     assert Track("tail", "wag").part not in {t["part"] for t in plan["tracks"]}
+
+
+@pytest.mark.parametrize("name", ["cat", "dog"])
+def test_an_animals_eye_closes_under_its_fur_not_a_flat_patch(name: str) -> None:
+    from stillmotion.engines.live2d.rig.eyelids import DrawnEyelid, Eyelid
+
+    scene = getattr(scenes, name)()
+    image = scene.image
+    face = find_parts(image).face
+    assert face is not None and face.left_eye is not None and face.right_eye is not None
+    for eye in (face.left_eye, face.right_eye):
+        lid = Eyelid.build(image, eye, offset=(0, 0), drawn=True)
+        # Drawn fur has no flat skin colour for a drawing's lid: the fur itself comes down.
+        assert lid is not None and not isinstance(lid, DrawnEyelid), (name, type(lid))
+        closed = image.copy()
+        lid.paint(closed, 1.0)
+        x0, y0, x1, y1 = int(eye.x), int(eye.y), int(eye.x + eye.w), int(eye.y + eye.h)
+        # Nothing changes beside the eye (a lid is as wide as the eye, with its taper).
+        changed = np.any(closed != image, axis=-1)
+        columns = np.flatnonzero(changed.any(axis=0))
+        assert columns.min() >= x0 - 0.5 * eye.w and columns.max() <= x1 + 0.5 * eye.w, (name, columns.min(), x0)
+        # Over the eye's upper half the lid is fur: as textured as the fur above the eye, not one flat colour.
+        inner = closed[y0 + int(0.15 * eye.h) : y0 + int(0.5 * eye.h), x0 + int(0.25 * eye.w) : x1 - int(0.25 * eye.w)]
+        fur = image[y0 - int(0.8 * eye.h) : y0 - int(0.3 * eye.h), x0:x1]
+        assert inner.std(axis=(0, 1)).mean() >= 0.3 * fur.std(axis=(0, 1)).mean(), name
+        if name == "cat":  # the green iris is gone
+            rgb = closed[y0:y1, x0:x1].astype(int)
+            green = (rgb[..., 1] > rgb[..., 0] + 30) & (rgb[..., 1] > rgb[..., 2] + 30)
+            assert green.mean() <= 0.05, green.mean()

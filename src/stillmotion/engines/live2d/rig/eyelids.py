@@ -32,7 +32,12 @@ import numpy as np
 import numpy.typing as npt
 
 from stillmotion.engines.live2d.parts import Box
-from stillmotion.engines.live2d.rig.eye_tracing import LASH_SEARCH_ABOVE, _trace_drawn_eye, _trace_eye
+from stillmotion.engines.live2d.rig.eye_tracing import (
+    DRAWN_SKIN_DISTANCE,
+    LASH_SEARCH_ABOVE,
+    _trace_drawn_eye,
+    _trace_eye,
+)
 from stillmotion.engines.live2d.rig.tracing import Region, _column_curve, _smoothstep
 
 RGBFrame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
@@ -74,6 +79,11 @@ DRAWN_CLOSED_RUN: Final = 2.5
 DRAWN_SEARCH_BESIDE: Final = 0.35
 DRAWN_SEARCH_ABOVE: Final = 0.6
 DRAWN_SEARCH_BELOW: Final = 0.4
+# A drawing's lid is the skin's flat colour: around a drawn eye at least this share of the pixels is within
+# DRAWN_SKIN_DISTANCE of it (about two thirds on the test drawings). Drawn fur (a cat's, a dog's) is
+# textured, a tenth to a sixth near any one colour: a flat patch there reads as a hole, so its lid is a
+# photo's, the fur itself come down.
+DRAWN_FLAT_SKIN: Final = 0.35
 
 
 def _robust_columns(values: Columns, known: Flags, tolerance: float) -> tuple[Columns, Flags]:
@@ -128,10 +138,15 @@ class Eyelid:
         if eye.w < 4.0 or eye.h < 2.0:
             return None
         if drawn:
-            # A drawn eye without a lash arc to move (a plain dark eye) closes the way a photo's does.
+            # A drawn eye without a lash arc to move (a plain dark eye) closes the way a photo's does; one in
+            # drawn fur too, and where its own lash line cannot be told from the fur's strokes, over the box's
+            # ellipse.
             drawn_lid = DrawnEyelid.from_drawing(canvas, eye, offset=offset)
             if drawn_lid is not None:
                 return drawn_lid
+            return PhotoEyelid.from_photo(canvas, eye, offset=offset) or PhotoEyelid.from_photo(
+                canvas, eye, offset=offset, traced_lash=False
+            )
         return PhotoEyelid.from_photo(canvas, eye, offset=offset)
 
     def paint(self, canvas: RGBFrame, closure: float) -> None:
@@ -163,8 +178,11 @@ class PhotoEyelid(Eyelid):
     columns_map: npt.NDArray[np.float32]  # (h, w) each pixel's column: the remap's x
 
     @classmethod
-    def from_photo(cls, canvas: RGBFrame, eye: Box, *, offset: tuple[int, int]) -> PhotoEyelid | None:
-        """The lid for `eye`, the opening's box in image coordinates (`offset`: the canvas margins)."""
+    def from_photo(
+        cls, canvas: RGBFrame, eye: Box, *, offset: tuple[int, int], traced_lash: bool = True
+    ) -> PhotoEyelid | None:
+        """The lid for `eye`, the opening's box in image coordinates (`offset`: the canvas margins);
+        without `traced_lash`, over the box's ellipse whatever the lash line traced (drawn fur)."""
         height, width = canvas.shape[:2]
         above = LID_SOURCE * (eye.h + 2.0) + (LASH_SEARCH_ABOVE + 0.15) * eye.h + 3.0
         grow_x = 0.12
@@ -192,14 +210,18 @@ class PhotoEyelid(Eyelid):
         half = 0.5 * box.h * np.sqrt(np.clip(1.0 - ((xs - box.cx) / (0.5 * box.w + 1.0)) ** 2, 0.0, 1.0))
         found, spans = traced.found, traced.spans
         lash_top, edge, ceiling_seen = traced.lash_top, traced.edge, traced.ceiling
-        if not _smooth_lash_line(lash_top, found & (np.abs(xs - box.cx) <= 0.5 * box.w), box.h):
+        if not traced_lash:
+            found = np.zeros_like(found)
+            spans = np.abs(xs - box.cx) <= 0.5 * box.w
+            ceiling_seen = np.full_like(ceiling_seen, np.nan)
+        elif not _smooth_lash_line(lash_top, found & (np.abs(xs - box.cx) <= 0.5 * box.w), box.h):
             return None
         if not np.any(found):
             found = spans
             lash_top = (box.cy - half - float(np.clip(0.15 * box.h, 1.0, 4.0))).astype(np.float32)
             edge = (box.cy - half).astype(np.float32)
         measured = found  # the columns whose lash line's height is known
-        if np.any(traced.found):
+        if traced_lash and np.any(traced.found):
             # A column whose lash line strays from the curve through its neighbours takes the curve's,
             # and its neighbours' lash height: a catchlight read as skin puts the lash line low in the
             # iris, and the iris above it would be stretched down the lid as a dark streak.
@@ -212,7 +234,7 @@ class PhotoEyelid(Eyelid):
         edge = lash_top + lash
         # The rim: where the eye was seen to end, below the box's ellipse but not far (a shadowed corner
         # is as dark as an eye), and nowhere above the lid's edge.
-        rim = np.where(spans & ~np.isnan(traced.rim), traced.rim, box.cy + half)
+        rim = np.where(spans & ~np.isnan(traced.rim) & traced_lash, traced.rim, box.cy + half)
         rim = np.clip(rim, box.cy + half, box.cy + half + 0.15 * box.h + 1.0).astype(np.float32)
         rim = np.maximum(_column_curve(rim, spans, 1.0), edge)
 
@@ -298,6 +320,17 @@ class PhotoEyelid(Eyelid):
         self.region.view(canvas)[:rows_h] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
 
 
+def _skin_share(view: RGBFrame, box: Box, skin: npt.NDArray[np.float32]) -> float:
+    """The share of `view`'s pixels outside the eye's `box` (view coordinates) within DRAWN_SKIN_DISTANCE
+    of the `skin` colour."""
+    around = np.ones(view.shape[:2], dtype=bool)
+    around[max(int(box.y), 0) : int(np.ceil(box.y + box.h)), max(int(box.x), 0) : int(np.ceil(box.x + box.w))] = False
+    if not around.any():
+        return 0.0
+    distance = np.linalg.norm(view[around].astype(np.float32) - skin, axis=-1)
+    return float(np.mean(distance <= DRAWN_SKIN_DISTANCE))
+
+
 @dataclass(frozen=True)
 class DrawnEyelid(Eyelid):
     """A drawing's upper lid: its own lash line, come down over the eye. Per column of `region` (region
@@ -338,7 +371,7 @@ class DrawnEyelid(Eyelid):
             return None
         box = Box(eye.x + offset[0] - search.x0, eye.y + offset[1] - search.y0, eye.w, eye.h)
         traced = _trace_drawn_eye(search.view(canvas), box)
-        if traced is None:
+        if traced is None or _skin_share(search.view(canvas), box, traced.skin) < DRAWN_FLAT_SKIN:
             return None
         columns = search.x1 - search.x0
         xs = np.arange(columns, dtype=np.float32)
