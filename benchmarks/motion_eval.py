@@ -613,6 +613,8 @@ def run_check(
             raise ValueError(f"{name} needs the observed clip and its regions")
         if name == "region_still":
             return rm.judge_still(observed, expect.region)
+        if name == "region_motion" and expect.region == "hand_area":
+            return rm.judge_hand(observed, idle_control, [])
         judge = rm.judge_flow if name == "region_motion" else rm.judge_change
         return judge(observed, idle_control, expect.region, [expect.region] if expect.region != "frame" else [])
     if name in ("near_zero", "idle_life", "camera_static", "brightness_flicker", "overlay_particles"):

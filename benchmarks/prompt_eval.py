@@ -64,6 +64,7 @@ from region_metrics import (
     camera_still,
     judge_change,
     judge_flow,
+    judge_hand,
     named_mask,
     observe,
 )
@@ -191,6 +192,8 @@ def judge(concept: str, observed: Observed, control: Observed | None, named: Seq
         return fm.Check(not moving.passed, moving.score, f"NOT ({moving.detail})")
     # A concept over the whole frame (fog) has no outside to be compared with: only the idle control's ratio.
     own = [*named, "frame"] if spec.region == "frame" else named
+    if spec.region == "hand_area" and spec.measure == "flow":
+        return judge_hand(observed, control, own)
     if spec.measure == "change":
         return judge_change(observed, control, spec.region, own)
     return judge_flow(observed, control, spec.region, own)

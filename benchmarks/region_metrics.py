@@ -173,6 +173,32 @@ def judge_flow(observed: Observed, control: Observed | None, region: str, named:
     return fm.Check(per_second >= MIN_SPEED and ratios_ok, per_second, detail)
 
 
+# hand_area's parts: beside the face on either side and under the chin (scenes.py).
+HAND_PARTS: Final = ("left", "right", "chin")
+
+
+def judge_hand(observed: Observed, control: Observed | None, named: Iterable[str]) -> fm.Check:
+    """A raised hand (`hand_area`): drawn when one of hand_area's parts passes `judge_flow`, outside it
+    meaning away from all of hand_area and from the path of the arm that raises a hand into that part.
+
+    A hand is raised by an arm that comes up with it from below: the forearm under a hand held at the chin
+    moves as fast as the hand does while it rises, and it is part of what the prompt asks for, not motion
+    elsewhere. The hand is in one part of three (two of them empty): each part is judged on its own, as
+    a head turn is judged to either side. Without the parts' masks (`hand_area_left`, `arm_left`, ...):
+    hand_area as a whole."""
+    if not all(f"hand_area_{part}" in observed.masks for part in HAND_PARTS):
+        return judge_flow(observed, control, "hand_area", named)
+    named = [*named, "hand_area"]
+    details = []
+    for part in HAND_PARTS:
+        check = judge_flow(observed, control, f"hand_area_{part}", [*named, f"arm_{part}"])
+        if check.passed:
+            return check
+        details.append(check)
+    best = max(details, key=lambda check: check.score)
+    return fm.Check(False, best.score, " | ".join(check.detail for check in details))
+
+
 def judge_still(observed: Observed, region: str) -> fm.Check:
     """Stillness: `region` moves at < MIN_SPEED short sides/s (camera-compensated, as `judge_flow`)."""
     per_second = region_speed(observed, observed.small(region)) * observed.clip.fps / observed.clip.short_side

@@ -11,7 +11,9 @@ Region names shared by all scenes (a scene has those that make sense for it):
   a drawing's background): the scorer fits the camera's motion there.
 * characters: `face`, `eyes`, `mouth`, `hair`, `body`, `cheeks` (under the eyes, where tears run and
   blushes show), `hand_area` (beside the head and shoulders and under the chin: where a raised hand,
-  a wave or a hand on the chin would be drawn; the portraits show no hands), `background`;
+  a wave or a hand on the chin would be drawn; the portraits show no hands), its three parts
+  `hand_area_left`, `hand_area_right` and `hand_area_chin`, and below each the path of the arm that
+  raises a hand there (`arm_left`, ...), `background`;
 * nature: `sky` (with its clouds), `clouds`, `water` (river, lake, sea, a wet street), `waterfall`,
   `trees`, `grass`, `flowers`, `boat`, `flag`, `mountains`;
 * objects and light: `cup`, `steam` (above the rim), `bottle`, `candles`, `flames`, `smoke` (above the
@@ -788,9 +790,21 @@ def _character_masks(
     for ex, ey, ew, eh in eyes:
         eye_mask |= box(ex - 0.1 * ew, ey - 0.1 * eh, 1.2 * ew, 1.2 * eh)
         cheeks |= box(ex, ey + 1.1 * eh, ew, 1.3 * eh)
-    sides = box(fx - 1.3 * fw, fy, 1.1 * fw, 1.9 * fh) | box(fx + 1.2 * fw, fy, 1.1 * fw, 1.9 * fh)
-    under_chin = box(fx + 0.1 * fw, fy + fh, 0.8 * fw, 0.5 * fh)
+    hand_boxes = {
+        "left": (fx - 1.3 * fw, fy, 1.1 * fw, 1.9 * fh),
+        "right": (fx + 1.2 * fw, fy, 1.1 * fw, 1.9 * fh),
+        "chin": (fx + 0.1 * fw, fy + fh, 0.8 * fw, 0.5 * fh),
+    }
+    sides = box(*hand_boxes["left"]) | box(*hand_boxes["right"])
+    under_chin = box(*hand_boxes["chin"])
     face_mask = box(*face) & ~hair
+    # Where each of hand_area's three parts lies, and the arm that would raise a hand there: from below the
+    # part down out of the picture, as wide as the part and a third of the face's width more on each side
+    # (a forearm comes up at a slant).
+    hands: dict[str, BoolMask] = {}
+    for where, (hx, hy, hw, hh) in hand_boxes.items():
+        hands[f"hand_area_{where}"] = box(hx, hy, hw, hh) & ~box(*face) & ~hair
+        hands[f"arm_{where}"] = box(hx - fw / 3, hy + hh, hw + 2 * fw / 3, height)
     return {
         "face": face_mask | eye_mask | mouth_mask,
         "eyes": eye_mask,
@@ -801,6 +815,7 @@ def _character_masks(
         "body": body,
         # Hair is left out: long locks lie beside the face and blow in the wind.
         "hand_area": (sides | under_chin) & ~box(*face) & ~hair,
+        **hands,
         "background": background,
         "still": background,
     }

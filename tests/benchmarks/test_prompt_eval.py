@@ -30,6 +30,10 @@ def texture(seed: int) -> Frame:
 
 def clip(*, moving: npt.NDArray[np.bool_] | None) -> pe.Observed:
     """FRAMES frames of a still texture; inside `moving` a second texture flows down 1.5 px a frame."""
+    return pe.observe(flowing_frames(moving), fps=FPS, masks=MASKS)
+
+
+def flowing_frames(moving: npt.NDArray[np.bool_] | None) -> list[Frame]:
     still, flowing = texture(1), texture(2)
     frames = []
     for t in range(FRAMES):
@@ -38,7 +42,7 @@ def clip(*, moving: npt.NDArray[np.bool_] | None) -> pe.Observed:
             shift = round(1.5 * t)
             frame[moving] = flowing[40 - shift : 40 - shift + HEIGHT, :WIDTH][moving]
         frames.append(frame)
-    return pe.observe(frames, fps=FPS, masks=MASKS)
+    return frames
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +118,48 @@ def test_a_colour_change_inside_the_region_is_drawn_as_a_colour_effect(still_cli
 
 def test_a_still_camera_request_is_drawn_on_a_still_clip(still_clip: pe.Observed) -> None:
     assert pe.judge("camera_static", still_clip, None, []).passed
+
+
+def _box(x0: int, y0: int, x1: int, y1: int) -> npt.NDArray[np.bool_]:
+    mask = np.zeros((HEIGHT, WIDTH), dtype=bool)
+    mask[y0:y1, x0:x1] = True
+    return mask
+
+
+# A portrait's hand_area in three parts (beside the face either side, under the chin) and, below each, the
+# path of the arm that raises a hand there (scenes._character_masks).
+HAND_PARTS = {
+    "hand_area_left": _box(0, 20, 60, 100),
+    "hand_area_right": _box(180, 20, 240, 100),
+    "hand_area_chin": _box(95, 100, 145, 125),
+    "arm_left": _box(0, 100, 80, 180),
+    "arm_right": _box(160, 100, 240, 180),
+    "arm_chin": _box(75, 125, 165, 180),
+}
+
+
+def hand_clip(moving: npt.NDArray[np.bool_] | None, *, parts: bool = True) -> pe.Observed:
+    hand_area = HAND_PARTS["hand_area_left"] | HAND_PARTS["hand_area_right"] | HAND_PARTS["hand_area_chin"]
+    masks = {"hand_area": hand_area, "still": ~hand_area}
+    if parts:
+        masks |= HAND_PARTS
+    return pe.observe(flowing_frames(moving), fps=FPS, masks=masks)
+
+
+def test_a_hand_raised_on_its_arm_beside_the_face_is_drawn() -> None:
+    still = hand_clip(None)
+    raised = HAND_PARTS["hand_area_left"] | _box(15, 100, 45, HEIGHT)  # the hand, and the forearm under it
+    check = pe.judge("raise_hand", hand_clip(raised), still, ["hand_area"])
+    assert check.passed, check.detail
+    assert "hand_area_left" in check.detail
+    # Judged as one region, with the arm counted as motion elsewhere, the same clip was not drawn.
+    whole = pe.judge("raise_hand", hand_clip(raised, parts=False), hand_clip(None, parts=False), ["hand_area"])
+    assert not whole.passed, whole.detail
+
+
+def test_a_hand_moving_with_everything_else_is_not_drawn() -> None:
+    still = hand_clip(None)
+    everywhere = np.ones((HEIGHT, WIDTH), dtype=bool)
+    check = pe.judge("raise_hand", hand_clip(everywhere), still, ["hand_area"])
+    assert not check.passed, check.detail
+    assert "outside" in check.detail
