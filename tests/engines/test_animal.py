@@ -168,3 +168,15 @@ def test_an_animals_eye_closes_under_its_fur_not_a_flat_patch(name: str) -> None
             rgb = closed[y0:y1, x0:x1].astype(int)
             green = (rgb[..., 1] > rgb[..., 0] + 30) & (rgb[..., 1] > rgb[..., 2] + 30)
             assert green.mean() <= 0.05, green.mean()
+
+
+@pytest.mark.parametrize("name", ["cat", "dog"])
+def test_an_animals_fur_body_is_its_body_not_hanging_hair(name: str) -> None:
+    # A drawing's hair is what is not skin-coloured around the face, and long locks of its colour beside the
+    # body. Fur is all of one colour and none of the face's: the body below the head must stay the body (a
+    # head turn took it along as hair, with a seam at the neck).
+    scene = getattr(scenes, name)()
+    parts = find_parts(scene.image)
+    body = scene.masks["body"] & ~scene.masks["face"]
+    assert float(parts.hair[body].mean()) <= 0.1, (name, float(parts.hair[body].mean()))
+    assert float(parts.body[body].mean()) >= 0.6, (name, float(parts.body[body].mean()))
