@@ -385,7 +385,38 @@ def test_sequenced_motions_follow_each_other(prompt: str, order: list[tuple[str,
     plan = plan_for(prompt)
     tracks = [only(plan, part, action) for part, action in order]
     for before, after in itertools.pairwise(tracks):
+        if (before.part, before.action) == ("head", "look"):
+            # Where she last looked is where she stays (`test_the_last_look_is_held_...`): the look comes first.
+            assert before.start_s + 0.6 <= after.start_s and before.end_s == plan.duration_s, (before, after)
+            continue
         assert before.end_s <= after.start_s, f"{before} should end before {after} starts"
+
+
+@pytest.mark.parametrize(
+    ("prompt", "part"),
+    [
+        ("her eyes drift down, and a tear slides down her cheek", "eyes"),
+        ("she looks down, then smiles", "head"),
+        ("她低下头，然后笑了", "head"),  # noqa: RUF001  (a Chinese comma)
+        ("she looks to the left, then looks to the right, then smiles", "head"),
+    ],
+)
+def test_the_last_look_is_held_while_what_follows_happens(prompt: str, part: str) -> None:
+    plan = plan_for(prompt, duration_s=6.0)
+    gazes = [t for t in plan.tracks if t.part == part and t.action in ("look", "turn")]
+    last = max(gazes, key=lambda t: t.start_s)
+    assert last.end_s == 6.0, plan.tracks
+    # ... and an earlier look ends where the later one takes over.
+    for earlier in gazes:
+        if earlier is not last:
+            assert earlier.end_s <= last.start_s, plan.tracks
+
+
+def test_a_glance_comes_back() -> None:
+    plan = plan_for("she glances to the side, then smiles", duration_s=6.0)
+    (glance,) = [t for t in plan.tracks if t.action == "look"]
+    smile = only(plan, "mouth", "smile")
+    assert glance.end_s <= smile.start_s < 6.0, plan.tracks
 
 
 SIMULTANEOUS: list[tuple[str, tuple[str, str], tuple[str, str]]] = [

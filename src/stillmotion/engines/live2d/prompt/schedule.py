@@ -10,6 +10,7 @@ hair movement), `_idle_tracks` gentle idle life for a prompt with no motion in i
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field, replace
 from typing import Final, cast
 
@@ -192,6 +193,7 @@ def _schedule(reading: _Reading, duration_s: float) -> tuple[list[Track], list[s
             timed.append(_merge_same(kept))
 
     tracks: list[Track] = []
+    phrases: dict[int, str] = {}  # id of a track -> the words it was read from
     naturals = [max(_natural_s(m) for m in step) for step in timed]
     stretchable = [any(not _is_fixed(m) for m in step) for step in timed]
     for together, (start, end, scale) in zip(timed, _allocate(naturals, stretchable, duration_s), strict=True):
@@ -203,6 +205,8 @@ def _schedule(reading: _Reading, duration_s: float) -> tuple[list[Track], list[s
             lead_in = min((end - start - length) / 2, _LEAD_IN_S)
             first, last = _span(start + lead_in, start + lead_in + length, duration_s)
             tracks.append(_track(motion, first, last, _repeats(motion, last - first, notes)))
+            phrases[id(tracks[-1])] = motion.phrase
+    tracks = _gaze_held(tracks, phrases, duration_s)
     for motion in pooled.values():
         first, last = _span(0.0, duration_s, duration_s)
         tracks.append(_track(motion, first, last, _repeats(motion, last - first, notes)))
@@ -214,6 +218,29 @@ def _schedule(reading: _Reading, duration_s: float) -> tuple[list[Track], list[s
             tracks = [t for t in tracks if t not in moves]
     tracks.extend(_clothes_in_wind(tracks, reading))
     return _plants_together(tracks), notes
+
+
+# Where the head or the eyes look (a look, a turn): the last place they were sent to is where they stay.
+_GAZE: Final = frozenset({("head", "look"), ("eyes", "look"), ("head", "turn"), ("head", "face")})
+# ... unless the words say the look is brief: a glance or a peek comes back.
+_BRIEF_LOOK: Final = re.compile(r"glanc|peek|peep|瞥|偷看")
+
+
+def _gaze_held(tracks: list[Track], phrases: dict[int, str], duration_s: float) -> list[Track]:
+    """`tracks` with the last gaze (a look or a turn, `_GAZE`) held to the clip's end: "her eyes drift down, and
+    a tear slides down her cheek" keeps her eyes down while the tear runs (as a person reads it), where the
+    eyes came back up as the tear began. A glance comes back; a later look or turn takes over from an earlier
+    one, which ends as scheduled; a look repeated ("looks left and right") ends where it is scheduled to."""
+    gazes = [t for t in tracks if (t.part, t.action) in _GAZE]
+    if not gazes:
+        return tracks
+    last = max(gazes, key=lambda t: t.start_s)
+    if last.repeats != 1 or last.end_s >= duration_s or _BRIEF_LOOK.search(phrases.get(id(last), "")):
+        return tracks
+    if any(t is not last and t.start_s >= last.start_s for t in gazes):  # two at once: as scheduled
+        return tracks
+    held = replace(last, end_s=float(duration_s))
+    return [held if t is last else t for t in tracks]
 
 
 def _plants_together(tracks: list[Track]) -> list[Track]:
