@@ -798,13 +798,16 @@ def _character_masks(
     sides = box(*hand_boxes["left"]) | box(*hand_boxes["right"])
     under_chin = box(*hand_boxes["chin"])
     face_mask = box(*face) & ~hair
-    # Where each of hand_area's three parts lies, and the arm that would raise a hand there: from below the
-    # part down out of the picture, as wide as the part and a third of the face's width more on each side
-    # (a forearm comes up at a slant).
+    # Where each of hand_area's three parts lies, and the arm that would raise a hand there: it comes up from
+    # below the picture, swinging in from the side, so all of the picture below the part on its side of the
+    # face's middle (under the chin: on either side).
+    middle = fx + fw / 2
+    arm_columns = {"left": (0.0, middle), "right": (middle, float(width)), "chin": (0.0, float(width))}
     hands: dict[str, BoolMask] = {}
     for where, (hx, hy, hw, hh) in hand_boxes.items():
         hands[f"hand_area_{where}"] = box(hx, hy, hw, hh) & ~box(*face) & ~hair
-        hands[f"arm_{where}"] = box(hx - fw / 3, hy + hh, hw + 2 * fw / 3, height)
+        left, right = arm_columns[where]
+        hands[f"arm_{where}"] = box(left, hy + hh, right - left, height)
     return {
         "face": face_mask | eye_mask | mouth_mask,
         "eyes": eye_mask,
