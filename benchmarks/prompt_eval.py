@@ -533,8 +533,10 @@ def render_section(results: dict[str, Any]) -> str:
         f"*idle control* (the picture rendered with {CONTROL_PROMPT!r}); colour effects (blush, neon, lightning, "
         f"a glint, fog, sparkling eyes) by a colour change motion does not explain, >= {MIN_CHANGE:g} levels with "
         "the same ratios; on a character the motion evaluation's signatures (blink, mouth, nod, shake, tilt, "
-        "turn, breathe, sway, wind); camera moves, overlays (rain, snow, sparkles, petals) and a still camera "
-        "by `flow_metrics`' checks. The plan is not looked at. A concept not drawn is **only noted** when a "
+        "turn, breathe, sway, wind); a raised hand in one of the hand area's parts (beside the face either "
+        "side, under the chin), the arm that raises it there kept out of 'outside' (`region_metrics.judge_hand`, "
+        "from 2026-12-06; before, the forearm under the hand counted as motion elsewhere); camera moves, overlays "
+        "(rain, snow, sparkles, petals) and a still camera by `flow_metrics`' checks. The plan is not looked at. A concept not drawn is **only noted** when a "
         "note of the plan quotes words of the prompt that ask for it (or says the language is not read), "
         "**silently dropped** otherwise. Details of every bar: `benchmarks/prompt_eval.py`.",
         "",
