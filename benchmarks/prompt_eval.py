@@ -536,8 +536,9 @@ def render_section(results: dict[str, Any]) -> str:
         "turn, breathe, sway, wind); a raised hand in one of the hand area's parts (beside the face either "
         "side, under the chin), the arm that raises it there kept out of 'outside' (`region_metrics.judge_hand`, "
         "from 2026-12-06; before, the forearm under the hand counted as motion elsewhere); camera moves, overlays "
-        "(rain, snow, sparkles, petals) and a still camera by `flow_metrics`' checks. The plan is not looked at. A concept not drawn is **only noted** when a "
-        "note of the plan quotes words of the prompt that ask for it (or says the language is not read), "
+        "(rain, snow, sparkles, petals) and a still camera by `flow_metrics`' checks. The plan is not looked "
+        "at. A concept not drawn is **only noted** when a note of the plan quotes words of the prompt that ask "
+        "for it (or says the language is not read), "
         "**silently dropped** otherwise. Details of every bar: `benchmarks/prompt_eval.py`.",
         "",
     ]

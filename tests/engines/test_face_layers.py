@@ -1149,3 +1149,37 @@ def test_eyes_that_close_together_close_together_or_not_at_all() -> None:
     assert FaceLayers(noisy, offset=(0, 0), eyes=eyes, mouth=None, drawn=False).eyelids == {}
     wink = FaceLayers(noisy, offset=(0, 0), eyes={"left": geometry.left_eye}, mouth=None, drawn=False)
     assert set(wink.eyelids) == {"left"}
+
+
+@pytest.mark.parametrize(
+    ("prompt", "note"),
+    [
+        ("she blinks", "not drawn: eyes blink (no eyelid found in the picture to close), for 'blinks'"),
+        ("she winks", "not drawn: eyes wink right (no eyelid found in the picture to close), for 'winks'"),
+        ("she laughs", "not drawn: eyes close (no eyelid found in the picture to close)"),  # her eyes shut, laughing
+    ],
+)
+def test_eyes_asked_to_close_where_no_lid_is_found_are_noted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prompt: str, note: str
+) -> None:
+    # A photo's lash line lost in shadow finds no lid: the blink (or a laugh's closed eyes) asked for is named in
+    # the notes, not dropped without a word; the optimizer's own blinks owe no note.
+    from stillmotion.engines.base import RenderRequest
+    from stillmotion.engines.live2d import Live2DEngine
+    from stillmotion.engines.live2d.rig import face_layers
+
+    image, _ = draw_character(240, 320, seed=1, background="plain")
+    png = cv2.imencode(".png", image[..., ::-1])[1].tobytes()
+    request = RenderRequest(image=png, prompt=prompt, duration_s=1.0, fps=8, seed=1, prompt_optimizer=True)
+
+    def plan_of() -> dict[str, object]:
+        plan = Live2DEngine().render(request, tmp_path / "out.mp4", on_progress=lambda _: None).extra["motion_plan"]
+        assert isinstance(plan, dict)
+        return plan
+
+    assert plan_of()["notes"] == []
+    monkeypatch.setattr(face_layers.Eyelid, "build", staticmethod(lambda *_args, **_kwargs: None))
+    plan = plan_of()
+    assert note in plan["notes"], plan["notes"]
+    drawn = {(t["part"], t["action"]) for t in plan["tracks"]}  # type: ignore[attr-defined]
+    assert not drawn & {("eyes", "blink"), ("eyes", "wink"), ("eyes", "close")}, drawn

@@ -82,6 +82,9 @@ SNAP_PX: Final = 0.2
 
 # How far the background behind a character moves with the camera, as a share of the character's motion.
 PARALLAX: Final = 0.8
+# The eyes' tracks that close the lids (all the tracks that do): not drawn where no lid was found, and why.
+_LIDS_ONLY: Final = frozenset({"blink", "wink", "close"})
+NO_LID: Final = "no eyelid found in the picture to close"
 
 
 @dataclass(frozen=True)
@@ -215,6 +218,12 @@ class ClipRenderer:
                     tears_under={side: geometry.eye(side) for side in tears},
                     sparkle_in={side: geometry.eye(side) for side in ("left", "right")} if sparkles else None,
                 )
+        # Eyes that should close where no lid was found to close them (a photo's lash line lost in shadow or
+        # behind glasses): a blink, a wink or closed eyes asked for are not drawn, and the notes say so.
+        lidless = bool(eyes_close) and (self.layers is None or not self.layers.eyelids)
+        self.not_drawn: dict[str, str] = {}
+        if lidless:
+            self.not_drawn["eyes"] = NO_LID
         # The second thread that composites half of each frame (`_composite`).
         self._halves = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stillmotion-half")
         # Scene effects move the background plate (the picture itself without a character) or draw over it all.
@@ -229,7 +238,6 @@ class ClipRenderer:
         self.notes.extend(self.scene.notes)
         # A drawn character's hand, raised into the picture over it all; why not, per part, where it cannot be.
         self.hand: RaisedHand | None = None
-        self.not_drawn: dict[str, str] = {}
         if hand_tracks:
             seen = self.camera.always_seen_x(width)
             self.hand, why = _raised_hand(first_frame, parts, [track for _, track in hand_tracks], self.clock, seen)
@@ -254,6 +262,8 @@ class ClipRenderer:
         # The tracks this clip really draws: camera and ambient tracks always are; scene tracks where the picture
         # shows what they move (with their region), or what is drawn instead.
         drawn_indices = set(self.local.drawn) | {i for i, track in indexed if track.part in ("camera", "ambient")}
+        if lidless:
+            drawn_indices -= {i for i, track in indexed if track.part == "eyes" and track.action in _LIDS_ONLY}
         placed = {**self.scene.drawn, **dict(substitutes)}
         if self.hand is not None and self.hand.box is not None:
             x0, y0, x1, y1 = self.hand.box
