@@ -10,7 +10,7 @@ from fastapi.routing import APIRoute
 from starlette.middleware.errors import ServerErrorMiddleware
 
 from stillmotion import __version__
-from stillmotion.api import aimlapi, health, media, metrics, minimax, openai_videos, page
+from stillmotion.api import aimlapi, health, media, metrics, minimax, openai_models, openai_videos, page
 from stillmotion.api.auth import Authenticator
 from stillmotion.api.bodies import check_request_text
 from stillmotion.api.connections import ShedOverCapacity
@@ -119,6 +119,10 @@ def create_app(settings: Settings, *, services: Services | None = None, hot_poll
         for prefix in dialect.PREFIXES:
             shapes.register(prefix, dialect.render_error)
         app.include_router(dialect.router)
+    # OpenAI's Models API answers in OpenAI's error shape, as its Videos API does.
+    for prefix in openai_models.PREFIXES:
+        shapes.register(prefix, openai_videos.render_error)
+    app.include_router(openai_models.router)
     install_error_handlers(app, shapes)
     app.add_middleware(HeadAsGet)  # inside the request log (which records the HEAD)
     app.add_middleware(ShedOverCapacity, shapes=shapes)  # `serve`'s connections past the cap: 503, counted
