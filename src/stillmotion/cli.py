@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 from rich.console import Console
@@ -28,6 +28,7 @@ from stillmotion import __version__
 from stillmotion.config import Settings
 from stillmotion.domain import InvalidInput, ModelRegistry, ModelsFileError, ModelSpec
 from stillmotion.domain.models import KNOWN_ENGINES, weights_are_local
+from stillmotion.domain.options import check_render_options
 from stillmotion.jobs import JobStore
 from stillmotion.logs import configure_logging, flush_repeats
 
@@ -217,9 +218,7 @@ def freeze_startup_objects() -> None:
 @_data_dir_option
 @click.option("--workers", type=int, default=None, help="In-process workers (default 1; 0 for API only).")
 @click.option("--print-dev-key", is_flag=True, help="Create (once) and print a key for local use.")
-def serve(
-    host: str | None, port: int | None, data_dir: Path | None, workers: int | None, print_dev_key: bool
-) -> None:
+def serve(host: str | None, port: int | None, data_dir: Path | None, workers: int | None, print_dev_key: bool) -> None:
     """Run the API and N workers: SQLite and videos under --data-dir, nothing else to start."""
     import uvicorn
 
@@ -233,6 +232,9 @@ def serve(
 
     settings = _settings(host=host, port=port, data_dir=data_dir, workers=workers)
     configure_logging(settings)
+    # A port another program holds is said before anything is set up or printed (a banner and a new dev key,
+    # then "address already in use", read as a server that started).
+    _check_port_free(settings.host, settings.port)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     services = _build_services(settings)
     app = create_app(settings, services=services)
@@ -250,11 +252,17 @@ def serve(
             __version__,
             base,
             settings.data_dir.resolve(),
-            extra={"url": base, "docs": f"{base}/docs", **({"dev_key_file": str(key_file)} if key else {})},
+            extra={
+                "url": base,
+                "web_page": f"{base}/",
+                "docs": f"{base}/docs",
+                **({"dev_key_file": str(key_file)} if key else {}),
+            },
         )
     else:
         console.print(f"[bold]stillmotion {__version__}[/] on {base}  (data: {settings.data_dir.resolve()})")
-        console.print(f"  seed API: {base}/v2/generate/video/minimax/generation   docs: {base}/docs")
+        console.print(f"  web page: {base}/   docs: {base}/docs")
+        console.print(f"  seed API: {base}/v2/generate/video/minimax/generation")
         if key is not None:
             console.print(f"  dev key:  [bold green]{key}[/]   (kept in {key_file})")
     open_files = raise_open_file_limit()
@@ -288,6 +296,30 @@ def serve(
             thread.join(timeout=30)
         services.store.close()
         flush_repeats()
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """A `ClickException` (exit 1) when `host:port` cannot be bound: in use, or not an address of this machine.
+    Bound as the server will bind it (address reuse on, so a port in TIME_WAIT is free), then let go."""
+    import errno
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise click.ClickException(
+                    f"port {port} on {host} is in use by another program: stop it, or pass --port (or set "
+                    "STILLMOTION_PORT)"
+                ) from None
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 @main.command()
@@ -386,6 +418,11 @@ def generate(
 ) -> None:
     """Render IMAGE into a video: locally with the server's engine (no server needed), or with --server URL
     on a running server through the Python SDK."""
+    # The bounds a server enforces, here too: a local render of what a server would refuse is refused the same.
+    try:
+        check_render_options(prompt=prompt, duration_s=duration_s, fps=fps, seed=seed, names=_OPTION_NAMES)
+    except InvalidInput as exc:
+        raise click.BadParameter(exc.rule, param_hint=f"'{exc.field}'") from None
     if server is not None:
         if not api_key:
             raise click.UsageError("--server needs an API key: pass --api-key or set STILLMOTION_API_KEY")
@@ -416,6 +453,10 @@ def generate(
     )
 
 
+# The command line's name for each render option `check_render_options` names.
+_OPTION_NAMES: Final = {"prompt": "--prompt", "duration": "--duration", "fps": "--fps", "seed": "--seed"}
+
+
 def _generate_local(
     image: str | Path,
     prompt: str,
@@ -435,8 +476,6 @@ def _generate_local(
     try:
         spec = _registry(_settings()).spec(model, field="--model")
         frame = check_image(Path(image).read_bytes())
-        if not prompt.strip():
-            raise InvalidInput("--prompt", "must not be blank")
     except InvalidInput as exc:
         raise click.BadParameter(exc.rule, param_hint=exc.field if exc.field.startswith("--") else "IMAGE") from None
     try:
@@ -466,9 +505,7 @@ def _generate_local(
             result = engine.render(request, output, on_progress=lambda f: bar.update(task, completed=f))
         except EngineError as exc:
             raise click.ClickException(f"{exc.code}: {exc}") from None
-    console.print(
-        f"wrote {output} ({result.width}x{result.height}, {result.frame_count} frames at {result.fps} fps)"
-    )
+    console.print(f"wrote {output} ({result.width}x{result.height}, {result.frame_count} frames at {result.fps} fps)")
     from stillmotion.client.models import motion_plan_from_dict
 
     _print_plan(motion_plan_from_dict(result.extra.get("motion_plan")))
@@ -504,15 +541,18 @@ def _generate_remote(
 
     generation_id: str | None = None
     try:
-        with Client(server, api_key) as client, Progress(
-            TextColumn("[bold]{task.description:<10}"),
-            BarColumn(),
-            TaskProgressColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,  # on failure, the one error line is all that stays on screen
-            disable=not console.is_terminal,
-        ) as bar:
+        with (
+            Client(server, api_key) as client,
+            Progress(
+                TextColumn("[bold]{task.description:<10}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,  # on failure, the one error line is all that stays on screen
+                disable=not console.is_terminal,
+            ) as bar,
+        ):
             task = bar.add_task("uploading", total=None)
             created = client.create(
                 image,

@@ -19,8 +19,8 @@ from support import job_spec, make_image
 
 
 @pytest.mark.parametrize(
-    "args", [[], ["serve"], ["worker"], ["generate"], ["keys"], ["keys", "create"], ["keys", "list"],
-             ["keys", "revoke"]]
+    "args",
+    [[], ["serve"], ["worker"], ["generate"], ["keys"], ["keys", "create"], ["keys", "list"], ["keys", "revoke"]],
 )
 def test_help_everywhere(args: list[str]) -> None:
     result = CliRunner().invoke(main, [*args, "--help"])
@@ -56,8 +56,15 @@ def test_generate_renders_locally(tmp_path: Path) -> None:
     output = tmp_path / "out" / "clip.mp4"
     result = subprocess.run(
         [
-            sys.executable, "-m", "stillmotion", "generate", str(image), "--prompt", "she breathes and juggles",
-            "-o", str(output),
+            sys.executable,
+            "-m",
+            "stillmotion",
+            "generate",
+            str(image),
+            "--prompt",
+            "she breathes and juggles",
+            "-o",
+            str(output),
         ],
         capture_output=True,
         text=True,
@@ -140,3 +147,52 @@ def test_a_setting_that_breaks_its_rule_is_one_error_line(tmp_path: Path) -> Non
     assert result.stderr.strip().splitlines() == [
         "Error: STILLMOTION_MIN_FREE_MB: Input should be greater than or equal to 0 (got '-1')"
     ]
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--fps", "99"], "Invalid value for '--fps': must be from 12 to 30 (got 99)"),
+        (["--fps", "5"], "Invalid value for '--fps': must be from 12 to 30 (got 5)"),
+        (["--duration", "0"], "Invalid value for '--duration': must be from 1 to 12 seconds (got 0)"),
+        (["--duration", "20"], "Invalid value for '--duration': must be from 1 to 12 seconds (got 20)"),
+        (["--seed", "-1"], "Invalid value for '--seed': must be from 0 to 4294967295 (got -1)"),
+        (["--prompt", "x" * 2001], "Invalid value for '--prompt': must be at most 2000 characters (got 2001)"),
+        (["--prompt", "  "], "Invalid value for '--prompt': must not be blank"),
+    ],
+)
+@pytest.mark.parametrize("remote", [False, True])
+def test_generate_refuses_what_a_server_refuses_in_one_line(
+    tmp_path: Path, option: list[str], message: str, remote: bool
+) -> None:
+    # The same bounds as the server's (`domain.options.check_render_options`), checked before any render or
+    # request: a usage error, exit 2, one line naming the option; no traceback, no file.
+    image = tmp_path / "in.png"
+    image.write_bytes(make_image(64, 64))
+    output = tmp_path / "o.mp4"
+    args = ["generate", str(image), "--prompt", "she smiles", "-o", str(output), *option]
+    if remote:
+        args += ["--server", "http://127.0.0.1:9", "--api-key", "k"]  # nothing listens there: it is never asked
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output and not output.exists()
+
+
+def test_serve_on_a_busy_port_says_so_before_anything_else(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        data_dir = tmp_path / "data"
+        result = CliRunner().invoke(
+            main, ["serve", "--port", str(port), "--data-dir", str(data_dir), "--print-dev-key", "--workers", "0"]
+        )
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == (
+        f"Error: port {port} on 127.0.0.1 is in use by another program: stop it, or pass --port (or set "
+        "STILLMOTION_PORT)"
+    )
+    assert not data_dir.exists()  # no database, no dev key made

@@ -22,6 +22,7 @@ from stillmotion.api.admission import Admission
 from stillmotion.api.limits import unfinished_jobs_exceeded
 from stillmotion.config import Settings
 from stillmotion.domain import InvalidInput, Job, JobSpec, JobStatus, ModelRegistry, UnfinishedCapReached
+from stillmotion.domain.options import check_render_options
 from stillmotion.jobs import JobStore
 from stillmotion.logs import current_request_id
 from stillmotion.media import intake
@@ -98,6 +99,12 @@ class Services:
         count_stored = functools.partial(run_in_threadpool, self.store.count_unfinished, tenant)
         async with self.admission.unfinished.reserve(tenant, cap=cap, count_stored=count_stored):
             engine = self.models.engine(request.model)  # before any fetch: an unknown model costs no download
+            # The dialects parse their own fields; the bounds are the same for all (and the command line's).
+            check_render_options(
+                duration_s=request.options.get("duration"),
+                fps=request.options.get("fps"),
+                seed=request.options.get("seed"),
+            )
             if request.callback_url is not None and len(request.callback_url) > MAX_CALLBACK_URL:
                 raise InvalidInput("callback_url", f"must be at most {MAX_CALLBACK_URL} characters long")
             try:
