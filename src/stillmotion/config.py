@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,11 +19,14 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None, description="Base URL put in video links, e.g. `https://video.example.com`; default: the bind address."
     )
-    api_keys: str = Field("", description="Comma-separated API keys accepted besides those made with `keys create`.")
-    signing_secret: str | None = Field(
+    # Secrets are `SecretStr`: a settings object printed or logged shows '**********' for them.
+    api_keys: SecretStr = Field(
+        SecretStr(""), description="Comma-separated API keys accepted besides those made with `keys create`."
+    )
+    signing_secret: SecretStr | None = Field(
         None, description="HMAC secret for media links; default: generated once into `<data-dir>/signing.key`."
     )
-    webhook_secret: str | None = Field(
+    webhook_secret: SecretStr | None = Field(
         None, description="HMAC key that signs webhook events; default: generated once into `<data-dir>/webhook.key`."
     )
     webhook_max_attempts: int = Field(8, ge=1, description="Deliveries tried per status event before giving up.")
@@ -45,17 +48,23 @@ class Settings(BaseSettings):
     )
     fetch_timeout_s: float = Field(15.0, gt=0, description="Deadline for fetching a `first_frame_image` URL.")
     fetch_slots: int = Field(
-        16, ge=1, description="Image downloads and callback checks of creates at once, per API process, on threads "
-        "of their own (never the pool that serves polls and `/healthz`)."
+        16,
+        ge=1,
+        description="Image downloads and callback checks of creates at once, per API process, on threads "
+        "of their own (never the pool that serves polls and `/healthz`).",
     )
     fetch_slots_per_key: int = Field(
-        8, ge=1, description="How many of those one API key may hold (running or waiting); past it a create is "
-        "refused with 429."
+        8,
+        ge=1,
+        description="How many of those one API key may hold (running or waiting); past it a create is "
+        "refused with 429.",
     )
     decode_slots: int = Field(2, ge=1, description="Images decoded at once, per API process.")
     decode_budget_megapixels: float = Field(
-        80.0, gt=0, description="Decoded pixels the images being decoded may hold between them, per API process; "
-        "a decode that does not fit waits (one larger than the whole budget runs alone)."
+        80.0,
+        gt=0,
+        description="Decoded pixels the images being decoded may hold between them, per API process; "
+        "a decode that does not fit waits (one larger than the whole budget runs alone).",
     )
     max_request_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, description="Largest request body accepted (a 20 MB image in base64 fits)."
@@ -66,7 +75,9 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = Field(None, description="S3 endpoint, e.g. `http://127.0.0.1:9000`; default: AWS.")
     s3_region: str = Field("us-east-1", description="S3 region (signs requests and presigned links).")
     s3_access_key_id: str | None = Field(None, description="S3 access key; default: the AWS credential chain.")
-    s3_secret_access_key: str | None = Field(None, description="S3 secret key; default: the AWS credential chain.")
+    s3_secret_access_key: SecretStr | None = Field(
+        None, description="S3 secret key; default: the AWS credential chain."
+    )
     retention_s: int = Field(
         0, ge=0, description="Finished jobs older than this lose their video and read as expired; 0 keeps them."
     )
@@ -155,7 +166,7 @@ class Settings(BaseSettings):
         return f"http://{host}:{self.port}"
 
     def env_api_keys(self) -> list[str]:
-        return [key.strip() for key in self.api_keys.split(",") if key.strip()]
+        return [key.strip() for key in self.api_keys.get_secret_value().split(",") if key.strip()]
 
 
 def _name_set(names: str) -> frozenset[str] | None:

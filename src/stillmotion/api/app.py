@@ -43,7 +43,7 @@ def build_services(settings: Settings, *, store: JobStore | None = None) -> Serv
         )
         store.create_schema()
     secret = (
-        settings.signing_secret.encode()
+        settings.signing_secret.get_secret_value().encode()
         if settings.signing_secret
         else load_or_create_secret(settings.data_dir / "signing.key")
     )
@@ -61,7 +61,7 @@ def build_services(settings: Settings, *, store: JobStore | None = None) -> Serv
 def build_dispatcher(settings: Settings, services: Services) -> WebhookDispatcher:
     """The webhook dispatcher for these services: every dialect renders the events of the jobs it created."""
     secret = (
-        settings.webhook_secret.encode()
+        settings.webhook_secret.get_secret_value().encode()
         if settings.webhook_secret
         else load_or_create_secret(settings.data_dir / "webhook.key")
     )

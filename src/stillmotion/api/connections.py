@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import resource
 from typing import Any, Final
 
 import h11
@@ -52,7 +51,12 @@ _TIMED_OUT: Final = (
 
 
 def raise_open_file_limit() -> int:
-    """Raise this process's soft limit on open files to its hard limit; the soft limit now in force."""
+    """Raise this process's soft limit on open files to its hard limit; the soft limit now in force (where the
+    platform has no such limits, Windows, a generous one is assumed)."""
+    try:
+        import resource  # POSIX only
+    except ImportError:
+        return 65536
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     # Without a hard limit, a generous finite one: the kernel's own ceiling (nr_open) may be lower than infinity.
     wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
@@ -248,9 +252,7 @@ class ShedOverCapacity:
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
-        error = ApiError(
-            503, "the server has too many connections open; try again shortly", {"Retry-After": "1"}
-        )
+        error = ApiError(503, "the server has too many connections open; try again shortly", {"Retry-After": "1"})
         response = self.shapes.render(request, error)
         response.headers["Connection"] = "close"
         await response(scope, receive, send)

@@ -23,7 +23,9 @@ def open_storage(settings: Settings, signer: LinkSigner) -> Storage:
         endpoint_url=settings.s3_endpoint_url,
         region=settings.s3_region,
         access_key_id=settings.s3_access_key_id,
-        secret_access_key=settings.s3_secret_access_key,
+        secret_access_key=(
+            settings.s3_secret_access_key.get_secret_value() if settings.s3_secret_access_key is not None else None
+        ),
     )
 
 
