@@ -48,8 +48,14 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
         "--window-size=1280,1000",
         f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
     ):
@@ -81,14 +87,22 @@ def open_page(driver: WebDriver, base: str, *, key: str | None) -> None:
         field.clear()
         field.send_keys(key)
         driver.find_element(By.ID, "save-key").click()
-        wait_for(driver, lambda d: d.execute_script("return localStorage.getItem('stillmotion.apiKey')") == key,
-                 timeout_s=5, what="the key was not saved in localStorage")
+        wait_for(
+            driver,
+            lambda d: d.execute_script("return localStorage.getItem('stillmotion.apiKey')") == key,
+            timeout_s=5,
+            what="the key was not saved in localStorage",
+        )
 
 
 def fill_form(driver: WebDriver, image: Path, prompt: str, *, duration: str = "1") -> None:
     driver.find_element(By.ID, "image-file").send_keys(str(image))
-    wait_for(driver, lambda d: d.find_element(By.ID, "preview").get_attribute("naturalWidth") not in (None, "0"),
-             timeout_s=10, what="the image preview never appeared")
+    wait_for(
+        driver,
+        lambda d: d.find_element(By.ID, "preview").get_attribute("naturalWidth") not in (None, "0"),
+        timeout_s=10,
+        what="the image preview never appeared",
+    )
     prompt_field = driver.find_element(By.ID, "prompt")
     prompt_field.clear()
     prompt_field.send_keys(prompt)
@@ -118,13 +132,21 @@ def test_a_generation_from_the_page_plays_inline_and_is_listed(
     assert browser.find_element(By.ID, "prompt-optimizer").is_selected()  # on by default
     browser.find_element(By.ID, "generate").click()
 
-    wait_for(browser, lambda d: d.execute_script(VIDEO_STATE)["visible"] or d.find_element(By.ID, "result-error")
-             .is_displayed(), timeout_s=90, what="no video and no error within 90 s")
-    assert not browser.find_element(By.ID, "result-error").is_displayed(), (
-        browser.find_element(By.ID, "result-error").text
+    wait_for(
+        browser,
+        lambda d: d.execute_script(VIDEO_STATE)["visible"] or d.find_element(By.ID, "result-error").is_displayed(),
+        timeout_s=90,
+        what="no video and no error within 90 s",
     )
-    first = wait_for(browser, lambda d: (s := d.execute_script(VIDEO_STATE))["readyState"] >= 2 and s,
-                     timeout_s=20, what="the video never had a frame to show")
+    assert not browser.find_element(By.ID, "result-error").is_displayed(), browser.find_element(
+        By.ID, "result-error"
+    ).text
+    first = wait_for(
+        browser,
+        lambda d: (s := d.execute_script(VIDEO_STATE))["readyState"] >= 2 and s,
+        timeout_s=20,
+        what="the video never had a frame to show",
+    )
     assert first["error"] is None
     time.sleep(0.6)
     later = browser.execute_script(VIDEO_STATE)
@@ -140,8 +162,12 @@ def test_a_generation_from_the_page_plays_inline_and_is_listed(
     assert download.get_attribute("href") == src
     assert download.get_attribute("download")
     job_id = Path(str(download.get_attribute("download"))).stem.removeprefix("stillmotion-")
-    polled = httpx.get(server.base + GENERATION_PATH, params={"generation_id": job_id},
-                       headers={"Authorization": f"Bearer {TEST_KEY}"}, timeout=5).json()
+    polled = httpx.get(
+        server.base + GENERATION_PATH,
+        params={"generation_id": job_id},
+        headers={"Authorization": f"Bearer {TEST_KEY}"},
+        timeout=5,
+    ).json()
     assert polled["status"] == "completed"
     # Under the video, what the engine drew and what it could not, in words.
     assert browser.find_element(By.ID, "plan").is_displayed()
@@ -151,15 +177,23 @@ def test_a_generation_from_the_page_plays_inline_and_is_listed(
     assert "juggles" in notes, notes
 
     # History: the job is listed, newest first, with its prompt; clicking it shows its video again.
-    item = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'button[data-job-id="{job_id}"]'),
-                    timeout_s=10, what="the generation is not in the history list")[0]
+    item = wait_for(
+        browser,
+        lambda d: d.find_elements(By.CSS_SELECTOR, f'button[data-job-id="{job_id}"]'),
+        timeout_s=10,
+        what="the generation is not in the history list",
+    )[0]
     assert prompt in item.text
     first_item = browser.find_element(By.CSS_SELECTOR, "#history-list button")
     assert first_item.get_attribute("data-job-id") == job_id
     browser.execute_script("document.getElementById('video').removeAttribute('src')")
     item.click()
-    wait_for(browser, lambda d: "/media/" in d.execute_script(VIDEO_STATE)["src"], timeout_s=10,
-             what="clicking the history item did not show its video")
+    wait_for(
+        browser,
+        lambda d: "/media/" in d.execute_script(VIDEO_STATE)["src"],
+        timeout_s=10,
+        what="clicking the history item did not show its video",
+    )
 
     browser.set_window_size(1280, 1560)
     browser.execute_script("window.scrollTo(0, 0)")
@@ -172,8 +206,9 @@ def test_a_generation_from_the_page_plays_inline_and_is_listed(
 
 def test_a_bad_key_shows_the_servers_message(server: Server, browser: WebDriver) -> None:
     bad_key = "not-a-key-anyone-has"
-    answer = httpx.post(server.base + GENERATION_PATH, json={}, headers={"Authorization": f"Bearer {bad_key}"},
-                        timeout=5)
+    answer = httpx.post(
+        server.base + GENERATION_PATH, json={}, headers={"Authorization": f"Bearer {bad_key}"}, timeout=5
+    )
     assert answer.status_code == 401
     expected = answer.json()["message"]
     open_page(browser, server.base, key=bad_key)
@@ -227,8 +262,12 @@ def test_cancel_stops_a_running_generation(server: Server, browser: WebDriver) -
     fill_form(browser, FIXTURES / "coffee.png", "steam rises, the camera pans left", duration="10")
     browser.find_element(By.ID, "generate").click()
     cancel = browser.find_element(By.ID, "cancel")
-    wait_for(browser, lambda d: cancel.is_displayed() and cancel.is_enabled(), timeout_s=10,
-             what="no cancel button while the generation runs")
+    wait_for(
+        browser,
+        lambda d: cancel.is_displayed() and cancel.is_enabled(),
+        timeout_s=10,
+        what="no cancel button while the generation runs",
+    )
     cancel.click()
     outcome = browser.find_element(By.ID, "result-error")
     wait_for(browser, lambda d: outcome.is_displayed(), timeout_s=30, what="the cancel had no visible outcome")
@@ -304,24 +343,57 @@ def test_history_lists_newest_first_and_loads_more(server: Server, browser: WebD
     created: list[str] = []
     with httpx.Client(base_url=server.base, headers=auth, timeout=10) as api:
         for number in range(21):
-            answer = api.post(GENERATION_PATH, json={
-                "model": "video-01-live2d", "prompt": f"history entry {number}", "first_frame_image": image,
-            })
+            answer = api.post(
+                GENERATION_PATH,
+                json={
+                    "model": "video-01-live2d",
+                    "prompt": f"history entry {number}",
+                    "first_frame_image": image,
+                },
+            )
             assert answer.status_code == 200, answer.text
             created.append(answer.json()["generation_id"])
             # Cancelled at once: listing needs the jobs, not their videos.
             api.delete(GENERATION_PATH, params={"generation_id": created[-1]})
     open_page(browser, server.base, key=TEST_KEY)
     rows = "#history-list button[data-job-id]"
-    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, rows)) == 20, timeout_s=10,
-             what="the first history page does not hold 20 entries")
+    wait_for(
+        browser,
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, rows)) == 20,
+        timeout_s=10,
+        what="the first history page does not hold 20 entries",
+    )
     shown = [item.get_attribute("data-job-id") for item in browser.find_elements(By.CSS_SELECTOR, rows)]
     assert shown == created[::-1][:20]  # newest first
     load_more = browser.find_element(By.ID, "load-more")
     assert load_more.is_displayed()
     load_more.click()
-    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, rows)) > 20, timeout_s=10,
-             what="'load more' added nothing")
+    wait_for(
+        browser,
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, rows)) > 20,
+        timeout_s=10,
+        what="'load more' added nothing",
+    )
     shown = [item.get_attribute("data-job-id") for item in browser.find_elements(By.CSS_SELECTOR, rows)]
     assert shown[20] == created[0]
     assert len(shown) == len(set(shown)), "an entry was listed twice"
+
+
+@pytest.mark.parametrize(
+    ("path", "title"),
+    [("/docs", (By.CSS_SELECTOR, ".swagger-ui .info .title")), ("/redoc", (By.CSS_SELECTOR, "h1"))],
+)
+def test_the_api_docs_render_from_this_server_alone(
+    server: Server, browser: WebDriver, path: str, title: tuple[str, str]
+) -> None:
+    # Swagger UI and ReDoc from the package's own files, under a policy that allows scripts from this server only:
+    # the page renders the schema's title and operations, and the browser reports no refused script or request.
+    console_errors(browser)
+    browser.get(server.base + path)
+    heading = wait_for(browser, lambda d: d.find_elements(*title), timeout_s=20, what=f"{path} did not render")
+    wait_for(browser, lambda d: "stillmotion" in heading[0].text, timeout_s=10, what=f"{path}: no title")
+    assert "/v1/videos" in browser.page_source
+    # ReDoc's sidebar credit shows Redocly's logo from their CDN: the policy blocks it, as it should (the credit's
+    # text stays, the image hides itself); nothing else may be refused or fail to load.
+    errors = [message for message in console_errors(browser) if "cdn.redoc.ly/redoc/logo-mini.svg" not in message]
+    assert not [message for message in errors if "Content Security Policy" in message or "net::" in message], errors

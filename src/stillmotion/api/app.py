@@ -10,7 +10,7 @@ from fastapi.routing import APIRoute
 from starlette.middleware.errors import ServerErrorMiddleware
 
 from stillmotion import __version__
-from stillmotion.api import aimlapi, health, media, metrics, minimax, openai_models, openai_videos, page
+from stillmotion.api import aimlapi, docs, health, media, metrics, minimax, openai_models, openai_videos, page
 from stillmotion.api.auth import Authenticator
 from stillmotion.api.bodies import check_request_text
 from stillmotion.api.connections import ShedOverCapacity
@@ -108,6 +108,9 @@ def create_app(settings: Settings, *, services: Services | None = None, hot_poll
         title="stillmotion",
         version=__version__,
         description="Turns one still image and a prompt into a short video, behind the hosted APIs' wire formats.",
+        # /docs and /redoc are `api.docs`'s, from files in the package (FastAPI's load their scripts from a CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = svc
     app.state.health_checks = HealthChecks(svc)
@@ -142,4 +145,5 @@ def create_app(settings: Settings, *, services: Services | None = None, hot_poll
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(page.router)
+    app.include_router(docs.router)
     return app
