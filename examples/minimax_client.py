@@ -2,7 +2,7 @@
 
 Only the base URL and the key differ from code written for api.minimax.io. Usage:
 
-    STILLMOTION_KEY=sm-... python examples/minimax_client.py portrait.jpg "she smiles, then the camera zooms in"
+    STILLMOTION_API_KEY=sm-... python examples/minimax_client.py portrait.jpg "she smiles, then the camera zooms in"
 """
 
 import base64
@@ -13,7 +13,7 @@ import time
 import requests
 
 base_url = os.environ.get("STILLMOTION_BASE_URL", "http://127.0.0.1:8000")  # was https://api.minimax.io
-api_key = os.environ["STILLMOTION_KEY"]
+api_key = os.environ["STILLMOTION_API_KEY"]
 headers = {"Authorization": f"Bearer {api_key}"}
 
 with open(sys.argv[1], "rb") as image:

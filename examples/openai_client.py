@@ -2,7 +2,7 @@
 
 Only `base_url` and `api_key` differ from code written for api.openai.com. Usage:
 
-    STILLMOTION_KEY=sm-... python examples/openai_client.py portrait.jpg "she smiles and the camera slowly zooms in"
+    STILLMOTION_API_KEY=sm-... python examples/openai_client.py portrait.jpg "she smiles and the camera slowly zooms in"
 """
 
 import os
@@ -13,7 +13,7 @@ from openai import OpenAI
 
 client = OpenAI(
     base_url=os.environ.get("STILLMOTION_BASE_URL", "http://127.0.0.1:8000") + "/v1",
-    api_key=os.environ["STILLMOTION_KEY"],
+    api_key=os.environ["STILLMOTION_API_KEY"],
 )
 
 with open(sys.argv[1], "rb") as image:

@@ -3,7 +3,7 @@
 Only three things differ from code written for the hosted API: the base URL, the key, and the first frame,
 sent as base64 from a local file. Usage:
 
-    STILLMOTION_KEY=sm-... python examples/seed_client.py portrait.jpg "she smiles, the camera slowly zooms in"
+    STILLMOTION_API_KEY=sm-... python examples/seed_client.py portrait.jpg "she smiles, the camera slowly zooms in"
 """
 
 import base64
@@ -13,8 +13,8 @@ import time
 
 import requests
 
-api_key = os.environ.get("STILLMOTION_KEY", "<YOUR_STILLMOTION_KEY>")
-base_url = os.environ.get("STILLMOTION_BASE_URL", "http://127.0.0.1:8000/v2")
+api_key = os.environ.get("STILLMOTION_API_KEY", "<YOUR_STILLMOTION_API_KEY>")
+base_url = os.environ.get("STILLMOTION_BASE_URL", "http://127.0.0.1:8000") + "/v2"  # was https://api.aimlapi.com/v2
 route = f"{base_url}/generate/video/minimax/generation"
 headers = {"Authorization": f"Bearer {api_key}"}
 

@@ -397,8 +397,10 @@ def _image_argument(image: str, *, remote: bool) -> str | Path:
 @click.option(
     "--server",
     metavar="URL",
+    envvar="STILLMOTION_BASE_URL",
     default=None,
-    help="Render on this server (stillmotion or the hosted AI/ML API) instead of locally.",
+    help="Render on this server (stillmotion or the hosted AI/ML API) instead of locally "
+    "(default: $STILLMOTION_BASE_URL).",
 )
 @click.option(
     "--api-key", envvar="STILLMOTION_API_KEY", default=None, help="Key for --server (default: $STILLMOTION_API_KEY)."
@@ -424,6 +426,10 @@ def generate(
     except InvalidInput as exc:
         raise click.BadParameter(exc.rule, param_hint=f"'{exc.field}'") from None
     if server is not None:
+        if not api_key:
+            from stillmotion.client._core import key_from_env
+
+            api_key = key_from_env()  # the key's earlier name, $STILLMOTION_KEY, with a warning
         if not api_key:
             raise click.UsageError("--server needs an API key: pass --api-key or set STILLMOTION_API_KEY")
         _generate_remote(

@@ -76,7 +76,11 @@ def test_create_sends_extensions_only_when_given() -> None:
         client.create(jpeg, "a nod", seed=9, model="I2V-01-live")
     first, second = script.json_of(0), script.json_of(1)
     assert {k: first[k] for k in ("duration", "fps", "seed", "loop", "prompt_optimizer")} == {
-        "duration": 1.5, "fps": 12, "seed": 0, "loop": False, "prompt_optimizer": False
+        "duration": 1.5,
+        "fps": 12,
+        "seed": 0,
+        "loop": False,
+        "prompt_optimizer": False,
     }
     assert first["first_frame_image"].startswith("data:image/jpeg;base64,")
     assert set(second) == {"model", "prompt", "prompt_optimizer", "first_frame_image", "seed"}
@@ -108,7 +112,9 @@ def test_base_url_forms_all_reach_the_same_route(base: str) -> None:
     assert str(script.requests[0].url) == f"http://sm.test{PATH}?generation_id=42"
 
 
-def test_client_needs_a_key_and_an_http_base_url() -> None:
+def test_client_needs_a_key_and_an_http_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("STILLMOTION_API_KEY", "STILLMOTION_KEY", "STILLMOTION_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
     with pytest.raises(ValueError, match="api_key"):
         Client("http://sm.test", "")
     with pytest.raises(ValueError, match="base_url"):
@@ -137,8 +143,16 @@ def test_poll_bodies_become_typed_generations() -> None:
 
 @pytest.mark.parametrize(
     ("status", "kind"),
-    [(400, BadRequestError), (413, BadRequestError), (422, BadRequestError), (401, AuthenticationError),
-     (404, NotFoundError), (429, RateLimitError), (500, ApiError), (403, ApiError)],
+    [
+        (400, BadRequestError),
+        (413, BadRequestError),
+        (422, BadRequestError),
+        (401, AuthenticationError),
+        (404, NotFoundError),
+        (429, RateLimitError),
+        (500, ApiError),
+        (403, ApiError),
+    ],
 )
 def test_error_statuses_raise_typed_errors_with_the_servers_message(status: int, kind: type[ApiError]) -> None:
     script = Script(aiml_error(status, f"`prompt` broke rule {status}"))
@@ -256,8 +270,11 @@ def test_a_server_slower_than_timeout_s_raises_a_timeout_error(slow_server: str)
 
 
 def test_wait_polls_until_completed_reporting_every_poll() -> None:
-    script = Script(poll("queued", progress=0), poll("generating", progress=40), poll("completed", progress=100,
-                                                                                      url="http://sm.test/v.mp4"))
+    script = Script(
+        poll("queued", progress=0),
+        poll("generating", progress=40),
+        poll("completed", progress=100, url="http://sm.test/v.mp4"),
+    )
     seen: list[Generation] = []
     with scripted_client(script) as client:
         done = client.wait("42", on_progress=seen.append, poll_interval_s=0.001)
@@ -274,8 +291,10 @@ def test_wait_raises_generation_failed_with_the_generation() -> None:
 
 
 def test_wait_times_out_with_the_last_state_and_rides_out_rate_limits() -> None:
-    script = Script(aiml_error(429, "slow down", headers={"Retry-After": "0"}),
-                    *[poll("generating", progress=5) for _ in range(500)])
+    script = Script(
+        aiml_error(429, "slow down", headers={"Retry-After": "0"}),
+        *[poll("generating", progress=5) for _ in range(500)],
+    )
     with scripted_client(script) as client, pytest.raises(WaitTimeout) as caught:
         client.wait("42", poll_interval_s=0.01, timeout_s=0.1)
     assert isinstance(caught.value, TimeoutError)
@@ -349,8 +368,15 @@ def test_generate_end_to_end_with_rising_progress(server: Server, png: Path, tmp
     seen: list[Generation] = []
     with Client(server.base, TEST_KEY) as client:
         done = client.generate(
-            png, "she nods twice", tmp_path / "clip.mp4", duration_s=1, fps=25, seed=3,
-            on_progress=seen.append, poll_interval_s=0.05, timeout_s=120,
+            png,
+            "she nods twice",
+            tmp_path / "clip.mp4",
+            duration_s=1,
+            fps=25,
+            seed=3,
+            on_progress=seen.append,
+            poll_interval_s=0.05,
+            timeout_s=120,
         )
     assert done.status == "completed" and done.video_url is not None and done.error is None
     info = probe_video(tmp_path / "clip.mp4")
@@ -409,3 +435,28 @@ def test_import_stillmotion_stays_light() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "[]"
     assert stillmotion.Client is Client
+
+
+def test_client_reads_its_base_url_and_key_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The names the command line and the examples read too; what is passed wins over them.
+    monkeypatch.setenv("STILLMOTION_BASE_URL", "http://sm.test/v2")
+    monkeypatch.setenv("STILLMOTION_API_KEY", "from-env")
+    script = Script(poll("queued"))
+    with Client(transport=script.transport()) as client:
+        assert client.base_url == "http://sm.test"
+        client.get("42")
+    assert script.requests[0].headers["authorization"] == "Bearer from-env"
+    with Client("http://other.test", "given", transport=Script(poll("queued")).transport()) as client:
+        assert client.base_url == "http://other.test"
+
+
+def test_the_keys_earlier_name_still_works_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STILLMOTION_API_KEY", raising=False)
+    monkeypatch.setenv("STILLMOTION_KEY", "old-name")
+    script = Script(poll("queued"))
+    with (
+        pytest.warns(FutureWarning, match="STILLMOTION_API_KEY"),
+        Client("http://sm.test", transport=script.transport()) as client,
+    ):
+        client.get("42")
+    assert script.requests[0].headers["authorization"] == "Bearer old-name"

@@ -30,7 +30,7 @@ def _run(example: str, server: Server, tmp_path: Path) -> subprocess.CompletedPr
     image.write_bytes(make_image(480, 640, fmt="JPEG"))
     return subprocess.run(
         [sys.executable, str(EXAMPLES / example), str(image), "she smiles, then the camera slowly zooms in"],
-        env={**os.environ, "STILLMOTION_KEY": TEST_KEY, "STILLMOTION_BASE_URL": server.base},
+        env={**os.environ, "STILLMOTION_API_KEY": TEST_KEY, "STILLMOTION_BASE_URL": server.base},
         cwd=tmp_path,
         capture_output=True,
         text=True,

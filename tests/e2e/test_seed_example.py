@@ -28,7 +28,7 @@ def test_the_seed_client_example_completes_against_serve(tmp_path: Path) -> None
         image.write_bytes(make_image(720, 1072, fmt="JPEG"))
         result = subprocess.run(
             [sys.executable, str(EXAMPLE), str(image), "she smiles, the camera slowly zooms in"],
-            env={**os.environ, "STILLMOTION_KEY": TEST_KEY, "STILLMOTION_BASE_URL": server.base + "/v2"},
+            env={**os.environ, "STILLMOTION_API_KEY": TEST_KEY, "STILLMOTION_BASE_URL": server.base},
             cwd=tmp_path,
             capture_output=True,
             text=True,

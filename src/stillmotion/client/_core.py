@@ -12,6 +12,7 @@ import os
 import random
 import re
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -45,6 +46,39 @@ NOT_SUPPORTED_STATUS: Final = frozenset({404, 405, 501})
 _URI: Final = re.compile(r"^(https?|data):", re.IGNORECASE)
 _PNG_MAGIC: Final = b"\x89PNG\r\n\x1a\n"
 _JPEG_MAGIC: Final = b"\xff\xd8\xff"
+
+
+# The environment variables the SDK, the command line and the examples read: one name each.
+API_KEY_ENV: Final = "STILLMOTION_API_KEY"
+BASE_URL_ENV: Final = "STILLMOTION_BASE_URL"
+# The key's earlier name (the examples read it): still read for one release, with a warning.
+OLD_API_KEY_ENV: Final = "STILLMOTION_KEY"
+
+
+def key_from_env() -> str | None:
+    """`$STILLMOTION_API_KEY`, else (with a FutureWarning) the earlier `$STILLMOTION_KEY`; None when neither is set."""
+    key = os.environ.get(API_KEY_ENV, "").strip()
+    if key:
+        return key
+    old = os.environ.get(OLD_API_KEY_ENV, "").strip()
+    if old:
+        warnings.warn(
+            f"${OLD_API_KEY_ENV} is read for one more release: rename it to ${API_KEY_ENV}", FutureWarning, stacklevel=3
+        )
+        return old
+    return None
+
+
+def resolve(base_url: str | None, api_key: str | None) -> tuple[str, str]:
+    """The base URL and key a client uses: as given, else from `$STILLMOTION_BASE_URL` (default: the hosted AI/ML
+    API) and `$STILLMOTION_API_KEY`; a `ValueError` when there is no key."""
+    key = api_key or key_from_env()
+    if not key:
+        raise ValueError(
+            f"api_key is required (the key your server or the AI/ML API gave you): pass it, or set ${API_KEY_ENV}"
+        )
+    base = base_url or os.environ.get(BASE_URL_ENV, "").strip() or DEFAULT_BASE_URL
+    return normalize_base_url(base), key
 
 
 def normalize_base_url(base_url: str) -> str:

@@ -14,7 +14,7 @@ import anyio
 import httpx
 
 from stillmotion.client import _core
-from stillmotion.client._core import DEFAULT_BASE_URL, DEFAULT_MODEL, ImageInput, RetryPolicy
+from stillmotion.client._core import DEFAULT_MODEL, ImageInput, RetryPolicy
 from stillmotion.client.errors import (
     ApiError,
     GenerationFailed,
@@ -37,7 +37,7 @@ class AsyncClient:
 
     def __init__(
         self,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         api_key: str | None = None,
         *,
         timeout_s: float = 30.0,
@@ -45,9 +45,7 @@ class AsyncClient:
         retry_backoff_s: float = 0.5,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        if not api_key:
-            raise ValueError("api_key is required (the key your server or the AI/ML API gave you)")
-        self.base_url = _core.normalize_base_url(base_url)
+        self.base_url, api_key = _core.resolve(base_url, api_key)
         self._url = _core.generation_url(self.base_url)
         self._retry = RetryPolicy(max_retries=max_retries, backoff_s=retry_backoff_s)
         self._auth = _core.request_headers(api_key)

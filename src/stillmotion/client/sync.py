@@ -13,7 +13,7 @@ from typing import Any, Self
 import httpx
 
 from stillmotion.client import _core
-from stillmotion.client._core import DEFAULT_BASE_URL, DEFAULT_MODEL, ImageInput, RetryPolicy
+from stillmotion.client._core import DEFAULT_MODEL, ImageInput, RetryPolicy
 from stillmotion.client.errors import (
     ApiError,
     GenerationFailed,
@@ -31,12 +31,13 @@ class Client:
     """Create, poll, wait for, download and cancel image-to-video generations.
 
     Works against a stillmotion server (`Client("http://127.0.0.1:8000", key)`) and against the hosted
-    AI/ML API (`Client(api_key=key)`). Use it as a context manager, or call `close()`.
+    AI/ML API (`Client(api_key=key)`); with neither given, from `$STILLMOTION_BASE_URL` and
+    `$STILLMOTION_API_KEY`. Use it as a context manager, or call `close()`.
     """
 
     def __init__(
         self,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         api_key: str | None = None,
         *,
         timeout_s: float = 30.0,
@@ -44,9 +45,7 @@ class Client:
         retry_backoff_s: float = 0.5,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        if not api_key:
-            raise ValueError("api_key is required (the key your server or the AI/ML API gave you)")
-        self.base_url = _core.normalize_base_url(base_url)
+        self.base_url, api_key = _core.resolve(base_url, api_key)
         self._url = _core.generation_url(self.base_url)
         self._retry = RetryPolicy(max_retries=max_retries, backoff_s=retry_backoff_s)
         self._auth = _core.request_headers(api_key)
