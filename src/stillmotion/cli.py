@@ -491,7 +491,7 @@ def _generate_local(
     except ImportError as exc:
         raise click.ClickException(
             f"the {spec.engine} engine cannot be loaded ({exc}); is its extra installed? "
-            "pip install 'stillmotion[diffusion]'"
+            "from the clone: .venv/bin/pip install -e '.[diffusion]'"
         ) from None
     request = RenderRequest(
         image=frame.data,
@@ -730,7 +730,7 @@ def models_pull(model_id: str, data_dir: Path | None) -> None:
         from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
     except ImportError:
         raise click.ClickException(
-            "pulling weights needs huggingface_hub: pip install 'stillmotion[diffusion]'"
+            "pulling weights needs huggingface_hub: from the clone, .venv/bin/pip install -e '.[diffusion]'"
         ) from None
     console.print(f"{spec.id}: downloading {spec.weights}" + (f" @ {spec.revision}" if spec.revision else ""))
     try:

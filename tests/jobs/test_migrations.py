@@ -117,11 +117,26 @@ def test_a_database_from_the_first_releases_is_adopted_with_its_jobs(database_ur
     legacy.create_all(engine)
     with engine.begin() as conn:
         conn.execute(
-            legacy.tables["jobs"].insert().values(
-                id="100000000000000001", tenant="t_a", model="video-01-live2d", engine="live2d", prompt="old",
-                prompt_optimizer=True, options={"duration": 6}, image_format="png", image_width=400,
-                image_height=600, status="succeeded", progress=1.0, attempt=1, created_at=1.0e9,
-                updated_at=1.0e9, media_key="videos/100000000000000001/1.mp4", result={"fps": 25},
+            legacy.tables["jobs"]
+            .insert()
+            .values(
+                id="100000000000000001",
+                tenant="t_a",
+                model="video-01-live2d",
+                engine="live2d",
+                prompt="old",
+                prompt_optimizer=True,
+                options={"duration": 6},
+                image_format="png",
+                image_width=400,
+                image_height=600,
+                status="succeeded",
+                progress=1.0,
+                attempt=1,
+                created_at=1.0e9,
+                updated_at=1.0e9,
+                media_key="videos/100000000000000001/1.mp4",
+                result={"fps": 25},
             )
         )
     engine.dispose()
@@ -135,7 +150,11 @@ def test_a_database_from_the_first_releases_is_adopted_with_its_jobs(database_ur
     assert revision == head_revision()
     old = store.get("100000000000000001")
     assert (old.status, old.prompt, old.dialect, old.result, old.callback_url) == (
-        JobStatus.SUCCEEDED, "old", "aimlapi", {"fps": 25}, None,
+        JobStatus.SUCCEEDED,
+        "old",
+        "aimlapi",
+        {"fps": 25},
+        None,
     )
     store.create(_spec())
     assert store.counts_by_status()[JobStatus.QUEUED] == 1
@@ -209,10 +228,25 @@ def _at_revision_0001(url: str) -> sa.Engine:
 
 def _old_job(job_id: str, status: str, **columns: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
-        "id": job_id, "tenant": "t_a", "model": "video-01-live2d", "engine": "live2d", "prompt": status,
-        "prompt_optimizer": True, "options": {}, "image_format": "png", "image_width": 400, "image_height": 600,
-        "status": status, "progress": 0.0, "attempt": 0, "created_at": 1.0e9, "updated_at": 1.0e9 + 1,
-        "result": {}, "dialect": "aimlapi", "callback_url": "https://hooks.example.com/x", "webhook_attempts": 0,
+        "id": job_id,
+        "tenant": "t_a",
+        "model": "video-01-live2d",
+        "engine": "live2d",
+        "prompt": status,
+        "prompt_optimizer": True,
+        "options": {},
+        "image_format": "png",
+        "image_width": 400,
+        "image_height": 600,
+        "status": status,
+        "progress": 0.0,
+        "attempt": 0,
+        "created_at": 1.0e9,
+        "updated_at": 1.0e9 + 1,
+        "result": {},
+        "dialect": "aimlapi",
+        "callback_url": "https://hooks.example.com/x",
+        "webhook_attempts": 0,
     }
     row.update(columns)
     return row
@@ -227,8 +261,16 @@ def test_a_database_of_the_previous_release_upgrades_with_jobs_in_every_status(d
         _old_job("2", "queued", attempt=2),  # handed back twice by workers shutting down
         _old_job("3", "running", attempt=2, lease_expires_at=1.0e9, webhook_sent="running"),
         _old_job("4", "running", attempt=1, lease_expires_at=4.0e9),  # its `running` event still owed
-        _old_job("5", "succeeded", attempt=1, webhook_sent="running", webhook_attempts=2, webhook_next_at=5.0,
-                 media_key="videos/5/1.mp4", finished_at=1.0e9 + 1),
+        _old_job(
+            "5",
+            "succeeded",
+            attempt=1,
+            webhook_sent="running",
+            webhook_attempts=2,
+            webhook_next_at=5.0,
+            media_key="videos/5/1.mp4",
+            finished_at=1.0e9 + 1,
+        ),
         _old_job("6", "failed", attempt=3, webhook_sent="failed", error_code="worker_lost"),
         _old_job("7", "cancelled", callback_url=None),
         _old_job("8", "expired", attempt=1, webhook_sent="expired"),
@@ -246,7 +288,14 @@ def test_a_database_of_the_previous_release_upgrades_with_jobs_in_every_status(d
     assert [found[job_id].status.value for job_id in "12345678"] == [row["status"] for row in rows]
     # Drains no longer count: only the runs before a running job's current one were lost.
     assert {job_id: job.lost_runs for job_id, job in found.items()} == {
-        "1": 0, "2": 0, "3": 1, "4": 0, "5": 0, "6": 0, "7": 0, "8": 0
+        "1": 0,
+        "2": 0,
+        "3": 1,
+        "4": 0,
+        "5": 0,
+        "6": 0,
+        "7": 0,
+        "8": 0,
     }
     # Owed statuses became pending events, with their failed attempts so far; sent ones owe nothing.
     assert store.webhooks.events("4") == [(JobStatus.RUNNING, "pending", 0)]
@@ -256,7 +305,9 @@ def test_a_database_of_the_previous_release_upgrades_with_jobs_in_every_status(d
     # which is now its second lost run of three.
     claims = [store.claim(worker_id="w", lease_s=30) for _ in range(3)]
     assert [(claim.job.id, claim.attempt, claim.job.lost_runs) for claim in claims if claim] == [
-        ("1", 1, 0), ("2", 3, 0), ("3", 3, 2)
+        ("1", 1, 0),
+        ("2", 3, 0),
+        ("3", 3, 2),
     ]
     store.close()
 
@@ -287,3 +338,14 @@ def test_revision_0002_downgrades_to_0001_and_back(database_url: str) -> None:
 def _spec_with_callback() -> JobSpec:
     spec = _spec()
     return JobSpec(**{**spec.__dict__, "callback_url": "https://hooks.example.com/x"})
+
+
+def test_the_migration_log_says_the_ddl_is_transactional(database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    # As it is on both databases (the whole upgrade runs in one transaction); Alembic's own guess for SQLite logged
+    # "Will assume non-transactional DDL", against what the README says.
+    with caplog.at_level("INFO", logger="alembic.runtime.migration"):
+        store = JobStore(database_url)
+        store.create_schema()
+        store.close()
+    said = [record.getMessage() for record in caplog.records if "DDL" in record.getMessage()]
+    assert said and set(said) == {"Will assume transactional DDL."}, said

@@ -75,7 +75,8 @@ class S3Storage:
             from botocore.config import Config  # type: ignore[import-untyped]
         except ImportError:
             raise RuntimeError(
-                "S3 storage (STILLMOTION_STORAGE_URL=s3://...) needs boto3: pip install 'stillmotion[s3]'"
+                "S3 storage (STILLMOTION_STORAGE_URL=s3://...) needs boto3: from the clone, "
+                ".venv/bin/pip install -e '.[s3]'"
             ) from None
 
         if upload_attempts < 1:

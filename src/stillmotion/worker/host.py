@@ -161,7 +161,7 @@ def _outcome(render: RenderId, spec: ModelSpec, exc: Exception) -> Failed:
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return Failed(render, NO_SPACE, f"no space left on the device: {exc}")
     if isinstance(exc, ImportError):  # an engine whose optional dependencies are not installed
-        hint = " (pip install 'stillmotion[diffusion]')" if spec.engine == "diffusion" else ""
+        hint = " (from the clone: .venv/bin/pip install -e '.[diffusion]')" if spec.engine == "diffusion" else ""
         return Failed(render, "engine_unavailable", f"the {spec.engine} engine cannot be loaded: {exc}{hint}")
     if isinstance(exc, ValueError):
         return Failed(render, "invalid_input", str(exc))

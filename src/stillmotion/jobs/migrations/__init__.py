@@ -30,6 +30,8 @@ MIGRATION_LOCK_KEY = 0x7374696C6C6D6F
 
 # The revision that describes the schema `metadata.create_all` produced before migrations existed.
 _BASELINE = "0001"
+# SQLite's DDL is transactional, as PostgreSQL's is; Alembic assumes it is not (see env.py).
+_OPTS = {"transactional_ddl": True}
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -57,7 +59,7 @@ def upgrade_to_head(engine: Engine) -> None:
             # Released by the COMMIT (or ROLLBACK) below; concurrent starters queue here.
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         try:
-            current = MigrationContext.configure(conn).get_current_revision()
+            current = MigrationContext.configure(conn, opts=_OPTS).get_current_revision()
             if current != head_revision():
                 adopted = _adopt_legacy(conn) if current is None else None
                 if adopted is not None:
@@ -109,7 +111,7 @@ def _adopt_legacy(conn: Connection) -> str | None:
         raise RuntimeError(
             f"cannot adopt this database: it has the tables {sorted(present)} but not all of {list(_BASELINE_TABLES)}"
         )
-    ops = Operations(MigrationContext.configure(conn))
+    ops = Operations(MigrationContext.configure(conn, opts=_OPTS))
     columns = {column["name"] for column in inspector.get_columns("jobs")}
     for column in _baseline_columns():
         if column.name not in columns:
