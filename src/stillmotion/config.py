@@ -27,7 +27,9 @@ class Settings(BaseSettings):
         None, description="HMAC secret for media links; default: generated once into `<data-dir>/signing.key`."
     )
     webhook_secret: SecretStr | None = Field(
-        None, description="HMAC key that signs webhook events; default: generated once into `<data-dir>/webhook.key`."
+        None,
+        description="Key that signs webhook events (Standard Webhooks), `whsec_<base64>`; default: generated once "
+        "into `<data-dir>/webhook.key`.",
     )
     webhook_max_attempts: int = Field(8, ge=1, description="Deliveries tried per status event before giving up.")
     link_ttl_s: int = Field(6 * 3600, ge=60, description="How long a video link stays valid, in seconds.")

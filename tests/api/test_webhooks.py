@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -10,13 +11,25 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
+import standardwebhooks
 from fastapi.testclient import TestClient
 
 from stillmotion.api import aimlapi
 from stillmotion.api.app import build_services, create_app
 from stillmotion.api.services import Services
-from stillmotion.api.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER, WebhookDispatcher, sign, verify
+from stillmotion.api.webhooks import (
+    EVENT_ID_HEADER,
+    SIGNATURE_HEADER,
+    WebhookDispatcher,
+    key_from_secret,
+    load_or_create_webhook_key,
+    secret_text,
+    sign,
+    verify,
+    verify_standard,
+)
 from stillmotion.config import Settings
 from stillmotion.domain import JobStatus
 from stillmotion.media.fetch import UrlFetcher
@@ -119,6 +132,15 @@ def test_a_finished_job_sends_one_signed_event_with_the_poll_body(
     assert verify(SECRET, body, headers[SIGNATURE_HEADER.lower()])
     assert not verify(SECRET, body + b" ", headers[SIGNATURE_HEADER.lower()])
     assert not verify(b"another-secret-0123456789", body, headers[SIGNATURE_HEADER.lower()])
+    # Standard Webhooks: what its own package and the OpenAI SDK verify, with the secret in whsec_ form.
+    assert headers["webhook-id"] == f"{generation_id}:succeeded"
+    secret = secret_text(SECRET)
+    assert verify_standard(secret, body, headers)
+    assert not verify_standard(secret, body + b" ", headers)
+    assert standardwebhooks.Webhook(secret).verify(body, headers)["type"] == "generation.completed"
+    openai.OpenAI(api_key="unused").webhooks.verify_signature(body, headers, secret=secret)
+    with pytest.raises(standardwebhooks.WebhookVerificationError):
+        standardwebhooks.Webhook(secret_text(b"another-secret-0123456789")).verify(body, headers)
     event = json.loads(body)
     assert event["type"] == "generation.completed"
     polled = client.get(SEED, params={"generation_id": generation_id}, headers=AUTH).json()
@@ -228,13 +250,12 @@ def test_every_status_change_is_delivered_in_order(
         pass
     assert _statuses(receiver) == ["generating", "completed"]
     assert [status for status, _state, _tries in services.store.webhooks.events(generation_id)] == [
-        JobStatus.RUNNING, JobStatus.SUCCEEDED
+        JobStatus.RUNNING,
+        JobStatus.SUCCEEDED,
     ]
 
 
-def test_each_status_event_has_its_own_retry_budget(
-    client: TestClient, services: Services, receiver: Receiver
-) -> None:
+def test_each_status_event_has_its_own_retry_budget(client: TestClient, services: Services, receiver: Receiver) -> None:
     # The receiver is down while the job runs and when it finishes; the final event still gets all its tries and
     # reaches the receiver once it is back.
     receiver.status = 503
@@ -274,6 +295,34 @@ def test_jobs_without_a_callback_owe_nothing(client: TestClient, services: Servi
     assert client.post(SEED, json=body, headers=AUTH).status_code == 200
     Worker(services.store, services.storage, work_dir=settings.work_dir).run_burst()
     assert services.store.webhooks.due() == []
+
+
+def test_a_webhook_secret_in_whsec_form_is_its_base64_key_and_the_earlier_form_still_works(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert key_from_secret(secret_text(SECRET)) == SECRET
+    with pytest.raises(ValueError, match="base64"):
+        key_from_secret("whsec_not base64!")
+    with caplog.at_level(logging.WARNING, logger="stillmotion.webhooks"):
+        assert key_from_secret("my-old-plain-secret-text") == b"my-old-plain-secret-text"
+    assert "whsec_" in caplog.text
+
+
+def test_the_generated_webhook_key_is_kept_in_whsec_form_and_an_earlier_one_is_converted(tmp_path: Path) -> None:
+    fresh = tmp_path / "webhook.key"
+    key = load_or_create_webhook_key(fresh)
+    assert fresh.read_text() == secret_text(key) and len(key) == 32
+    assert fresh.stat().st_mode & 0o777 == 0o600
+    assert load_or_create_webhook_key(fresh) == key
+    # A key file from an earlier release (hex text, used as its own bytes): the same key, now in whsec_ form, so
+    # that the earlier signature header does not change for receivers that keep the earlier secret.
+    earlier = tmp_path / "old" / "webhook.key"
+    earlier.parent.mkdir()
+    earlier.write_text("ab" * 32 + "\n")
+    assert load_or_create_webhook_key(earlier) == b"ab" * 32
+    assert earlier.read_text() == secret_text(b"ab" * 32)
+    assert earlier.stat().st_mode & 0o777 == 0o600
+    assert load_or_create_webhook_key(earlier) == b"ab" * 32
 
 
 def test_signature_format_and_tolerance() -> None:
@@ -316,8 +365,11 @@ def test_an_openai_callback_url_the_guard_refuses_is_a_400(tmp_path: Path) -> No
     http = TestClient(create_app(strict, services=svc))
     response = http.post(
         "/v1/videos",
-        json={"prompt": "p", "callback_url": "http://127.0.0.1:9/x",
-              "input_reference": {"image_url": "data:image/png;base64," + b64(make_image(400, 320))}},
+        json={
+            "prompt": "p",
+            "callback_url": "http://127.0.0.1:9/x",
+            "input_reference": {"image_url": "data:image/png;base64," + b64(make_image(400, 320))},
+        },
         headers=AUTH,
     )
     assert response.status_code == 400

@@ -21,7 +21,7 @@ from stillmotion.api.hot import FastAPIWithHotRoutes, HotHandler, HotRoute, HotR
 from stillmotion.api.limits import RateLimiter
 from stillmotion.api.metrics import HttpMetrics, ObserveRequests
 from stillmotion.api.services import Services
-from stillmotion.api.webhooks import WebhookDispatcher
+from stillmotion.api.webhooks import WebhookDispatcher, key_from_secret, load_or_create_webhook_key
 from stillmotion.config import Settings
 from stillmotion.domain import ModelRegistry
 from stillmotion.jobs import JobStore
@@ -61,9 +61,9 @@ def build_services(settings: Settings, *, store: JobStore | None = None) -> Serv
 def build_dispatcher(settings: Settings, services: Services) -> WebhookDispatcher:
     """The webhook dispatcher for these services: every dialect renders the events of the jobs it created."""
     secret = (
-        settings.webhook_secret.get_secret_value().encode()
+        key_from_secret(settings.webhook_secret.get_secret_value())
         if settings.webhook_secret
-        else load_or_create_secret(settings.data_dir / "webhook.key")
+        else load_or_create_webhook_key(settings.data_dir / "webhook.key")
     )
     return WebhookDispatcher(
         services,

@@ -8,22 +8,32 @@ records the outcome: delivered, or retried later with exponential backoff, up to
 job's events go out in order, each status once; a body describes the job at that status. Delivery is at least
 once; receivers deduplicate on the `Stillmotion-Event-Id` header.
 
-Each event is signed: `Stillmotion-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, keyed by
-the webhook secret (`STILLMOTION_WEBHOOK_SECRET`, else generated once into `<data-dir>/webhook.key`).
+Each event is signed per Standard Webhooks (the convention OpenAI's webhooks follow), so that receivers verify it
+with the `standardwebhooks` package or the OpenAI SDK's `client.webhooks.unwrap()`: `webhook-id` (the event's id,
+the same on every retry), `webhook-timestamp` (unix seconds) and `webhook-signature: v1,<base64 HMAC-SHA256 of
+"<id>.<timestamp>.<body>">`, keyed by the webhook secret: `STILLMOTION_WEBHOOK_SECRET` in `whsec_<base64 key>` form,
+else the one generated once into `<data-dir>/webhook.key` (in that form too). For one release the earlier headers
+go along: `Stillmotion-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` with the same key, and
+`Stillmotion-Event-Id`.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
 import logging
+import os
 import random
+import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from stillmotion.api.services import Services
@@ -33,6 +43,12 @@ from stillmotion.logs import log_context
 
 log = logging.getLogger("stillmotion.webhooks")
 
+# Standard Webhooks' headers.
+ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+STANDARD_SIGNATURE_HEADER = "webhook-signature"
+SECRET_PREFIX = "whsec_"
+# The earlier headers, sent beside them for one release.
 SIGNATURE_HEADER = "Stillmotion-Signature"
 EVENT_ID_HEADER = "Stillmotion-Event-Id"
 
@@ -57,6 +73,86 @@ def verify(secret: bytes, body: bytes, header: str, *, tolerance_s: float = 300.
         return False
     expected = sign(secret, body, timestamp=timestamp).split(",v1=", 1)[1]
     return hmac.compare_digest(expected, fields.get("v1", ""))
+
+
+def standard_signature(key: bytes, body: bytes, *, message_id: str, timestamp: int) -> str:
+    """Standard Webhooks' `webhook-signature` value: `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+def verify_standard(
+    secret: str, body: bytes, headers: Mapping[str, str], *, tolerance_s: float = 300.0, now: float | None = None
+) -> bool:
+    """True if `headers` (any case) carry a valid Standard Webhooks signature of `body` made within `tolerance_s`,
+    by `secret` (`whsec_...`): a receiver's check, as the `standardwebhooks` package makes it."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    try:
+        message_id, timestamp = lowered[ID_HEADER], int(lowered[TIMESTAMP_HEADER])
+        key = key_from_secret(secret)
+    except (KeyError, ValueError):
+        return False
+    current = time.time() if now is None else now
+    if abs(current - timestamp) > tolerance_s:
+        return False
+    expected = standard_signature(key, body, message_id=message_id, timestamp=timestamp)
+    return any(hmac.compare_digest(expected, given) for given in lowered.get(STANDARD_SIGNATURE_HEADER, "").split())
+
+
+def key_from_secret(secret: str) -> bytes:
+    """The HMAC key of a webhook secret: `whsec_<base64>` decoded. A secret in the earlier form (any other text)
+    is its own bytes, as it was, with a warning: it keeps working for one release."""
+    text = secret.strip()
+    if text.startswith(SECRET_PREFIX):
+        try:
+            key = base64.b64decode(text.removeprefix(SECRET_PREFIX), validate=True)
+        except binascii.Error:
+            raise ValueError("STILLMOTION_WEBHOOK_SECRET: `whsec_` must be followed by base64") from None
+        if len(key) < 16:
+            raise ValueError("STILLMOTION_WEBHOOK_SECRET: the key must be at least 16 bytes")
+        return key
+    log.warning(
+        "STILLMOTION_WEBHOOK_SECRET is not in whsec_ form; it is used as it is for one more release: set it to %s"
+        "<base64 of the key> (the key is the same: whsec_ plus the base64 of the text you have now)",
+        SECRET_PREFIX,
+    )
+    return text.encode()
+
+
+def load_or_create_webhook_key(path: Path) -> bytes:
+    """The webhook key kept at `path` in `whsec_` form, created (mode 0600) on first use; a key file written by
+    an earlier release (hex text, used as its own bytes) is rewritten in `whsec_` form with the same key, so that
+    signatures do not change."""
+    if not path.is_file():
+        key = secrets.token_bytes(32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:  # O_EXCL: of two processes starting at once, one writes the key and the other reads it
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return load_or_create_webhook_key(path)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secret_text(key))
+            handle.flush()
+            os.fsync(handle.fileno())
+        return key
+    text = path.read_text().strip()
+    if text.startswith(SECRET_PREFIX):
+        return key_from_secret(text)
+    key = text.encode()
+    converted = path.with_name(path.name + ".new")
+    fd = os.open(converted, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret_text(key))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(converted, path)
+    log.info("converted %s to whsec_ form (the key is unchanged)", path)
+    return key
+
+
+def secret_text(key: bytes) -> str:
+    """`key` as a Standard Webhooks secret: `whsec_<base64>`."""
+    return SECRET_PREFIX + base64.b64encode(key).decode()
 
 
 class WebhookDispatcher:
@@ -122,10 +218,16 @@ class WebhookDispatcher:
             return
         assert job.callback_url is not None
         timestamp = int(time.time())
+        message_id = f"{job.id}:{status.value}"  # the same on every retry: receivers deduplicate on it
         headers = {
             "Content-Type": "application/json",
+            ID_HEADER: message_id,
+            TIMESTAMP_HEADER: str(timestamp),
+            STANDARD_SIGNATURE_HEADER: standard_signature(
+                self.secret, body, message_id=message_id, timestamp=timestamp
+            ),
             SIGNATURE_HEADER: sign(self.secret, body, timestamp=timestamp),
-            EVENT_ID_HEADER: f"{job.id}:{status.value}",
+            EVENT_ID_HEADER: message_id,
         }
         try:
             answer, _ = self.services.fetcher.post(
@@ -141,13 +243,18 @@ class WebhookDispatcher:
         attempts = item.attempts + 1
         if attempts >= self.max_attempts:
             outbox.failed(item.event_id, error=error, retry_at=None)
-            log.warning("webhook for job %s (%s): gave up after %d attempts: %s", job.id, status.value,
-                        attempts, error)
+            log.warning("webhook for job %s (%s): gave up after %d attempts: %s", job.id, status.value, attempts, error)
             return
         delay = min(self.max_retry_s, self.first_retry_s * 2 ** (attempts - 1)) * random.uniform(0.8, 1.2)
         outbox.failed(item.event_id, error=error, retry_at=time.time() + delay)
-        log.info("webhook for job %s (%s): attempt %d failed (%s); next in %.1f s", job.id, status.value,
-                 attempts, error, delay)
+        log.info(
+            "webhook for job %s (%s): attempt %d failed (%s); next in %.1f s",
+            job.id,
+            status.value,
+            attempts,
+            error,
+            delay,
+        )
 
     def _body(self, job: Job) -> bytes:
         renderer = self.renderers[job.dialect]
@@ -159,6 +266,4 @@ def _as_of(job: Job, status: JobStatus) -> Job:
     has finished) describes that status, without the outcome that came later."""
     if job.status is status or (job.status is JobStatus.EXPIRED and status is JobStatus.SUCCEEDED):
         return job
-    return replace(
-        job, status=status, media_key=None, error_code=None, error_message=None, result={}, finished_at=None
-    )
+    return replace(job, status=status, media_key=None, error_code=None, error_message=None, result={}, finished_at=None)
