@@ -531,7 +531,7 @@ def run(config: Config, console: Console) -> Outcome:
     base_env = {
         **os.environ,
         "STILLMOTION_SIGNING_SECRET": secrets.token_hex(16),  # the same for every process of a setup
-        "STILLMOTION_WEBHOOK_SECRET": secrets.token_hex(16),
+        "STILLMOTION_WEBHOOK_SECRET": "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
         "STILLMOTION_POLL_INTERVAL_S": "0.1",
     }
     for name in ("STILLMOTION_DATABASE_URL", "STILLMOTION_API_KEYS", "STILLMOTION_DATA_DIR"):
