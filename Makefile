@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# What running needs (the service and the README's example clients), then the development tools, then the GPU
+# engine's stack: `make run` installs only the first.
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 DIFFUSION_STAMP := $(VENV)/.installed-diffusion
 # torch is installed on its own first: a plain `torch` requirement would pull a multi-GB CUDA build.
 TORCH_SPEC ?= torch==2.13.0
@@ -10,20 +13,26 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA_DIR ?= data
 
-.PHONY: install install-diffusion run test lint typecheck bench clean
+.PHONY: install install-dev install-diffusion run test lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[examples]'
 	touch $(STAMP)
 
-$(DIFFUSION_STAMP): $(STAMP)
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(DEV_STAMP)
+
+$(DIFFUSION_STAMP): $(DEV_STAMP)
 	$(BIN)/pip install --quiet '$(TORCH_SPEC)'
 	$(BIN)/pip install --quiet -e '.[dev,diffusion]'
 	touch $(DIFFUSION_STAMP)
 
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 install-diffusion: $(DIFFUSION_STAMP)
 
@@ -35,7 +44,7 @@ test: $(DIFFUSION_STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/generation.py
 	$(BIN)/python benchmarks/motion_eval.py
 
