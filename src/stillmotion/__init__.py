@@ -1,26 +1,62 @@
 """stillmotion: turn one still image and a prompt into a short video, behind the hosted APIs' wire formats."""
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-# The SDK is the public face of `import stillmotion`; it needs httpx only (no numpy, cv2 or fastapi).
-from stillmotion.client import (
-    ApiConnectionError,
-    ApiError,
-    ApiTimeoutError,
-    AsyncClient,
-    AuthenticationError,
-    BadRequestError,
-    Client,
-    ClientError,
-    Generation,
-    GenerationError,
-    GenerationFailed,
-    NotFoundError,
-    NotSupported,
-    RateLimitError,
-    UnexpectedResponse,
-    WaitTimeout,
+from typing import TYPE_CHECKING, Any
+
+from stillmotion._version import __version__
+
+# The SDK is the public face of `import stillmotion` (`from stillmotion import Client`); it is imported when one of
+# its names is first used, so that the server, the worker and the command line do not load it with the package.
+_SDK_NAMES = frozenset(
+    {
+        "ApiConnectionError",
+        "ApiError",
+        "ApiTimeoutError",
+        "AsyncClient",
+        "AuthenticationError",
+        "BadRequestError",
+        "Client",
+        "ClientError",
+        "Generation",
+        "GenerationError",
+        "GenerationFailed",
+        "NotFoundError",
+        "NotSupported",
+        "RateLimitError",
+        "UnexpectedResponse",
+        "WaitTimeout",
+    }
 )
+
+if TYPE_CHECKING:
+    from stillmotion.client import (
+        ApiConnectionError,
+        ApiError,
+        ApiTimeoutError,
+        AsyncClient,
+        AuthenticationError,
+        BadRequestError,
+        Client,
+        ClientError,
+        Generation,
+        GenerationError,
+        GenerationFailed,
+        NotFoundError,
+        NotSupported,
+        RateLimitError,
+        UnexpectedResponse,
+        WaitTimeout,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SDK_NAMES:
+        from stillmotion import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'stillmotion' has no attribute {name!r}")
+
 
 __all__ = [
     "ApiConnectionError",

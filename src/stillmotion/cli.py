@@ -24,7 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from stillmotion import __version__
+from stillmotion._version import __version__
 from stillmotion.config import Settings
 from stillmotion.domain import InvalidInput, ModelRegistry, ModelsFileError, ModelSpec
 from stillmotion.domain.models import KNOWN_ENGINES, weights_are_local

@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from starlette.middleware.errors import ServerErrorMiddleware
 
-from stillmotion import __version__
+from stillmotion._version import __version__
 from stillmotion.api import aimlapi, docs, health, media, metrics, minimax, openai_models, openai_videos, page
 from stillmotion.api.auth import Authenticator
 from stillmotion.api.bodies import check_request_text

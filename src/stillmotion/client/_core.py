@@ -156,7 +156,7 @@ def create_body(
 
 
 def request_headers(api_key: str) -> dict[str, str]:
-    from stillmotion import __version__
+    from stillmotion._version import __version__
 
     return {
         "Authorization": f"Bearer {api_key}",

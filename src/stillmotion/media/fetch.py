@@ -35,7 +35,7 @@ from typing import Any, Final
 import httpcore
 import httpx
 
-from stillmotion import __version__
+from stillmotion._version import __version__
 from stillmotion.domain.errors import InvalidInput
 from stillmotion.media.intake import FIELD, MAX_IMAGE_BYTES, describe_size
 
