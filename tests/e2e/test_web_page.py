@@ -397,3 +397,48 @@ def test_the_api_docs_render_from_this_server_alone(
     # text stays, the image hides itself); nothing else may be refused or fail to load.
     errors = [message for message in console_errors(browser) if "cdn.redoc.ly/redoc/logo-mini.svg" not in message]
     assert not [message for message in errors if "Content Security Policy" in message or "net::" in message], errors
+
+
+def test_history_shows_finished_videos_thumbnails_and_deletes_after_asking(server: Server, browser: WebDriver) -> None:
+    auth = {"Authorization": f"Bearer {TEST_KEY}"}
+    image = "data:image/png;base64," + b64(make_image(320, 320))
+    with httpx.Client(base_url=server.base, headers=auth, timeout=10) as api:
+        answer = api.post(
+            GENERATION_PATH,
+            json={
+                "model": "video-01-live2d",
+                "prompt": "a thumbnail to delete",
+                "first_frame_image": image,
+                "duration": 1,
+            },
+        )
+        assert answer.status_code == 200, answer.text
+        job_id = answer.json()["generation_id"]
+        deadline = time.monotonic() + 60
+        while api.get(GENERATION_PATH, params={"generation_id": job_id}).json()["status"] != "completed":
+            assert time.monotonic() < deadline, "the generation did not finish"
+            time.sleep(0.2)
+    open_page(browser, server.base, key=TEST_KEY)
+    entry = f"//li[button[@data-job-id='{job_id}']]"
+    thumb = wait_for(
+        browser,
+        lambda d: d.find_elements(By.XPATH, entry + "//img[@class='history-thumb']"),
+        timeout_s=10,
+        what="no thumbnail element for the finished video",
+    )[0]
+    wait_for(
+        browser,
+        lambda d: thumb.is_displayed() and int(thumb.get_attribute("naturalWidth") or 0) > 0,
+        timeout_s=10,
+        what="the thumbnail did not load",
+    )
+    delete = browser.find_element(By.XPATH, entry + "//button[contains(@class, 'history-delete')]")
+    delete.click()
+    browser.switch_to.alert.dismiss()  # asked, and kept
+    assert browser.find_elements(By.XPATH, entry)
+    delete.click()
+    browser.switch_to.alert.accept()
+    wait_for(browser, lambda d: not d.find_elements(By.XPATH, entry), timeout_s=10, what="the entry stayed")
+    gone = httpx.get(f"{server.base}/v1/videos/video_{job_id}", headers=auth, timeout=10)
+    assert gone.status_code == 404
+    assert not [message for message in console_errors(browser) if "404" not in message]

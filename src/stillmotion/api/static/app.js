@@ -459,9 +459,44 @@
     }
   }
 
+  // A finished video's first frame, fetched with the key (an <img src> cannot send it), as a blob: URL.
+  async function thumbnailUrl(videoId) {
+    let response;
+    try {
+      response = await fetch(`${HISTORY_PATH}/${encodeURIComponent(videoId)}/content?variant=thumbnail`, {
+        headers: { Authorization: `Bearer ${currentKey()}` },
+      });
+    } catch (_) {
+      return null;
+    }
+    return response.ok ? URL.createObjectURL(await response.blob()) : null;
+  }
+
+  // Deletes a video and its input for good, after asking; the history and, if it is shown, the result forget it.
+  async function deleteVideo(video, item) {
+    const id = jobIdOf(video.id);
+    const name = video.prompt ? `"${video.prompt}"` : `generation ${id}`;
+    if (!window.confirm(`Delete ${name}? Its video and input image are removed for good.`)) return;
+    const deleted = await api("DELETE", `${HISTORY_PATH}/${encodeURIComponent(video.id)}`);
+    if (!deleted.ok) {
+      el.historyState.textContent = `Not deleted: ${deleted.message}`;
+      return;
+    }
+    if (watchedId === id) {
+      stopWatching();
+      resetResult(null, "");
+      el.resultEmpty.hidden = false;
+    }
+    const thumb = item.querySelector("img");
+    if (thumb && thumb.src.startsWith("blob:")) URL.revokeObjectURL(thumb.src);
+    item.remove();
+    el.historyState.textContent = el.historyList.children.length ? "" : "No generations yet.";
+  }
+
   function historyItem(video) {
     const id = jobIdOf(video.id);
     const item = document.createElement("li");
+    item.className = "history-entry";
     const button = document.createElement("button");
     button.type = "button";
     button.className = "history-item";
@@ -479,9 +514,27 @@
     const when = document.createElement("time");
     when.textContent = formatTime(video.created_at);
     meta.append(badge, when);
+    if (video.status === "completed") {
+      const thumb = document.createElement("img");
+      thumb.className = "history-thumb";
+      thumb.alt = "";
+      thumb.hidden = true;
+      button.append(thumb);
+      thumbnailUrl(video.id).then((url) => {
+        if (!url) return;
+        thumb.src = url;
+        thumb.hidden = false;
+      });
+    }
     button.append(prompt, meta);
     button.addEventListener("click", () => openJob(id, video.prompt));
-    item.append(button);
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "secondary small history-delete";
+    remove.textContent = "Delete";
+    remove.setAttribute("aria-label", `Delete ${video.prompt || `generation ${id}`}`);
+    remove.addEventListener("click", () => deleteVideo(video, item));
+    item.append(button, remove);
     return item;
   }
 
