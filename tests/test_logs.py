@@ -261,4 +261,4 @@ def test_an_unhandled_error_is_logged_with_its_request_id(tmp_path: Path, json_l
     assert "RuntimeError: a bug" in error["exception"]
     access = next(line for line in lines if line["logger"] == "stillmotion.access" and line["path"] == "/boom")
     assert (access["status"], access["request_id"]) == (500, "bug-1")
-    assert 'stillmotion_http_requests_total{method="GET",route="/boom",code="500"} 1' in scraped
+    assert 'stillmotion_http_requests_total{code="500",method="GET",route="/boom"} 1.0' in scraped

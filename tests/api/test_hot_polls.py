@@ -129,8 +129,8 @@ def test_other_dialects_status_reads_answer_the_same_both_ways(unlimited: tuple[
     assert [status for status, _headers, _body in answers[True][6:]] == [200, 200, 404, 404, 401]
     assert answers[True][6][2]["status"] == "completed"
     for text in metrics.values():
-        assert 'method="GET",route="/v1/videos/{video_id}",code="200"' in text
-        assert 'method="GET",route="/v1/query/video_generation",code="200"' in text
+        assert 'code="200",method="GET",route="/v1/videos/{video_id}"' in text
+        assert 'code="200",method="GET",route="/v1/query/video_generation"' in text
 
 
 def test_hot_and_routed_polls_answer_the_same(shared: tuple[Settings, Services, str]) -> None:
@@ -138,8 +138,8 @@ def test_hot_and_routed_polls_answer_the_same(shared: tuple[Settings, Services, 
     queued_id = services.store.create(_spec()).id
     answers, metrics = _both_ways(settings, services, _cases(job_id, queued_id))
     for text in metrics.values():  # metrics label the polls by their route either way
-        assert f'method="GET",route="{GENERATION_PATH}",code="200"' in text
-        assert f'method="GET",route="{GENERATION_PATH}",code="404"' in text
+        assert f'code="200",method="GET",route="{GENERATION_PATH}"' in text
+        assert f'code="404",method="GET",route="{GENERATION_PATH}"' in text
     assert answers[True] == answers[False]
     statuses = [status for status, _headers, _body in answers[True]]
     assert statuses == [200, 200, 404, 404, 400, 404, 401, 401, 401, 429]
@@ -184,7 +184,8 @@ def test_an_unexpected_error_in_a_hot_poll_is_the_dialects_500_both_ways(
             assert answer.status_code == 500, hot
             assert answer.json()["statusCode"] == 500  # the AI/ML error shape, not a bare "Internal Server Error"
             assert _hot_answers(client.app) == (1 if hot else None)
-            assert 'route="/v2/generate/video/minimax/generation",code="500"' in client.get("/metrics").text
+            scraped = client.get("/metrics").text
+            assert 'code="500",method="GET",route="/v2/generate/video/minimax/generation"' in scraped
 
 
 def test_a_hot_poll_on_a_connection_past_the_cap_is_shed(shared: tuple[Settings, Services, str]) -> None:

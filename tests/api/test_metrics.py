@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from stillmotion.api.app import build_services, create_app
-from stillmotion.api.metrics import GENERATION_BOUNDS_S, Exposition
+from stillmotion.api.metrics import GENERATION_BOUNDS_S, HttpMetrics
 from stillmotion.api.services import Services
 from stillmotion.config import Settings
 from stillmotion.domain import JobSpec
@@ -118,18 +118,28 @@ def _check_histogram(family: Family) -> None:
 # ---- the parser and writer agree on the awkward cases ----
 
 
-def test_exposition_escapes_label_values_and_parses_back() -> None:
-    out = Exposition()
-    out.family("demo_total", "counter", "A demo with a \\ backslash.")
-    out.sample("demo_total", 3, {"route": 'a"b\\c\nd', "code": "200"})
-    out.family("demo_seconds", "histogram", "Demo.")
-    out.histogram("demo_seconds", (0.5, 1.0), [1, 2], 3, 7.25, {"route": "/x"})
-    families = parse(out.text())
-    assert families["demo_total"].value(route='a"b\\c\nd', code="200") == 3
-    seconds = families["demo_seconds"]
-    assert seconds.value("demo_seconds_bucket", route="/x", le="0.5") == 1
-    assert seconds.value("demo_seconds_bucket", route="/x", le="+Inf") == 3
-    assert seconds.value("demo_seconds_sum", route="/x") == 7.25
+def test_http_figures_escape_label_values_and_parse_back() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.registry import Collector
+
+    http = HttpMetrics()
+    http.observe("GET", 'a"b\\c\nd', 200, 0.3)
+    http.observe("GET", 'a"b\\c\nd', 200, 0.7)
+    http.observe("GET", 'a"b\\c\nd', 200, 20.0)
+
+    class Figures(Collector):
+        def collect(self):  # type: ignore[no-untyped-def]
+            yield from http.families()
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Figures())
+    families = parse(generate_latest(registry).decode())
+    assert families["stillmotion_http_requests_total"].value(method="GET", route='a"b\\c\nd', code="200") == 3
+    seconds = families["stillmotion_http_request_duration_seconds"]
+    route = 'a"b\\c\nd'
+    assert seconds.value("stillmotion_http_request_duration_seconds_bucket", method="GET", route=route, le="0.5") == 1
+    assert seconds.value("stillmotion_http_request_duration_seconds_bucket", method="GET", route=route, le="+Inf") == 3
+    assert seconds.value("stillmotion_http_request_duration_seconds_sum", method="GET", route=route) == 21.0
 
 
 def test_parser_rejects_broken_text() -> None:
@@ -295,3 +305,11 @@ def test_store_aggregates_on_both_back_ends(database_url: str) -> None:
         assert store.generation_seconds(()) == ([], 3, pytest.approx(48.5))
     finally:
         store.close()
+
+
+def test_a_scrape_has_the_usual_process_and_python_figures(metrics_client: tuple[TestClient, Services]) -> None:
+    client, _ = metrics_client
+    families = _scrape(client)
+    assert families["process_cpu_seconds_total"].value() >= 0
+    assert families["process_resident_memory_bytes"].value() > 0
+    assert "python_gc_collections_total" in families and "python_info" in families

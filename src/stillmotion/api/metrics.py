@@ -1,22 +1,28 @@
-"""`/metrics` in the Prometheus text format, and the middleware that observes every HTTP request.
+"""`/metrics` in the Prometheus text format (prometheus-client), and the middleware that observes every request.
 
 Job figures (queue depth, jobs by status, generation seconds, failures by reason) are read from the store at
-scrape time, so every API process reports the same, correct numbers however many workers there are. HTTP
-figures (latency per route, responses per status code) are this process's own: sum them across processes.
-The route is unauthenticated; operators should keep it off the public internet.
+scrape time by a custom collector, so every API process reports the same, correct numbers however many workers
+there are. HTTP figures (latency per route, responses per status code) are this process's own, counted on the
+request path without prometheus-client's locks per sample: sum them across processes. prometheus-client adds the
+usual process and Python figures (CPU, memory, open files, garbage collections). The route is unauthenticated;
+operators should keep it off the public internet.
 """
 
 from __future__ import annotations
 
 import bisect
 import logging
-import math
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
+from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stillmotion.api.limits import RateLimiter
@@ -32,61 +38,6 @@ LATENCY_BOUNDS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 GENERATION_BOUNDS_S = (1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED_ROUTE = "<unmatched>"  # one label for every path no route matched, so scanners cannot add series
-
-
-# ---- the text format ----
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _number(value: float) -> str:
-    if isinstance(value, int):
-        return str(value)
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if math.isnan(value):
-        return "NaN"
-    return repr(float(value))
-
-
-class Exposition:
-    """Collects metric families and writes them as Prometheus text (format 0.0.4)."""
-
-    def __init__(self) -> None:
-        self._lines: list[str] = []
-
-    def family(self, name: str, kind: str, help_text: str) -> None:
-        self._lines.append(f"# HELP {name} {help_text.replace(chr(92), chr(92) * 2).replace(chr(10), ' ')}")
-        self._lines.append(f"# TYPE {name} {kind}")
-
-    def sample(self, name: str, value: float, labels: dict[str, str] | None = None) -> None:
-        if labels:
-            rendered = ",".join(f'{key}="{_escape(val)}"' for key, val in labels.items())
-            self._lines.append(f"{name}{{{rendered}}} {_number(value)}")
-        else:
-            self._lines.append(f"{name} {_number(value)}")
-
-    def histogram(
-        self,
-        name: str,
-        bounds: tuple[float, ...],
-        cumulative: list[int],
-        count: int,
-        total: float,
-        labels: dict[str, str] | None = None,
-    ) -> None:
-        """`cumulative[i]` observations were at most `bounds[i]`; `count` in all, summing to `total`."""
-        base = labels or {}
-        for bound, seen in zip(bounds, cumulative, strict=True):
-            self.sample(f"{name}_bucket", seen, {**base, "le": _number(bound)})
-        self.sample(f"{name}_bucket", count, {**base, "le": "+Inf"})
-        self.sample(f"{name}_sum", total, base)
-        self.sample(f"{name}_count", count, base)
-
-    def text(self) -> str:
-        return "\n".join(self._lines) + "\n"
 
 
 # ---- HTTP figures, in process ----
@@ -120,19 +71,42 @@ class HttpMetrics:
             key = (method, route, str(status))
             self._responses[key] = self._responses.get(key, 0) + 1
 
-    def render(self, out: Exposition) -> None:
+    def families(self) -> list[Metric]:
+        """The latency histogram and the response counter, as of now."""
         with self._lock:
             latency = {key: (list(v.buckets), v.count, v.total_s) for key, v in self._latency.items()}
             responses = dict(self._responses)
-        name = "stillmotion_http_request_duration_seconds"
-        out.family(name, "histogram", "Time from request to the end of the response, per route template and method.")
+        seconds = HistogramMetricFamily(
+            "stillmotion_http_request_duration_seconds",
+            "Time from request to the end of the response, per route template and method.",
+            labels=["method", "route"],
+        )
         for (method, route), (buckets, count, total_s) in sorted(latency.items()):
-            cumulative = [sum(buckets[: i + 1]) for i in range(len(buckets))]
-            out.histogram(name, LATENCY_BOUNDS_S, cumulative, count, total_s, {"method": method, "route": route})
-        name = "stillmotion_http_requests_total"
-        out.family(name, "counter", "HTTP responses by route template, method and status code.")
+            seconds.add_metric([method, route], _buckets(LATENCY_BOUNDS_S, _cumulative(buckets), count), total_s)
+        counted = CounterMetricFamily(
+            "stillmotion_http_requests",
+            "HTTP responses by route template, method and status code.",
+            labels=["method", "route", "code"],
+        )
         for (method, route, code), count in sorted(responses.items()):
-            out.sample(name, count, {"method": method, "route": route, "code": code})
+            counted.add_metric([method, route, code], count)
+        return [seconds, counted]
+
+
+def _cumulative(counts: list[int]) -> list[int]:
+    running, out = 0, []
+    for count in counts:
+        running += count
+        out.append(running)
+    return out
+
+
+def _buckets(bounds: tuple[float, ...], cumulative: list[int], count: int) -> list[tuple[str, float]]:
+    """prometheus-client's buckets: `cumulative[i]` observations were at most `bounds[i]`, `count` in all."""
+    return [
+        *((repr(float(bound)), float(seen)) for bound, seen in zip(bounds, cumulative, strict=True)),
+        ("+Inf", float(count)),
+    ]
 
 
 class ObserveRequests:
@@ -198,42 +172,65 @@ class ObserveRequests:
 router = APIRouter(tags=["operations"])
 
 
+class ScrapeCollector(Collector):
+    """The service's own figures, read when Prometheus scrapes: the job store's (three cheap aggregate queries; if
+    the store is unreachable they are left out and `stillmotion_store_up` says 0), the rate limiter's refusals,
+    and this process's HTTP figures."""
+
+    def __init__(self, svc: Services, http: HttpMetrics, limiter: RateLimiter | None = None) -> None:
+        self.svc, self.http, self.limiter = svc, http, limiter
+
+    def collect(self) -> Iterator[Metric]:
+        store = self.svc.store
+        try:
+            counts = store.counts_by_status()
+            failures = store.failures_by_code()
+            cumulative, finished, total_s = store.generation_seconds(GENERATION_BOUNDS_S)
+            store_up = True
+        except Exception as exc:
+            log.warning("metrics: the store cannot be read: %s", exc)
+            store_up = False
+        yield GaugeMetricFamily(
+            "stillmotion_store_up", "1 if the job store answered this scrape, else 0.", value=1 if store_up else 0
+        )
+        if store_up:
+            yield GaugeMetricFamily(
+                "stillmotion_queue_depth", "Jobs waiting for a worker (status queued).", value=counts[JobStatus.QUEUED]
+            )
+            jobs = GaugeMetricFamily("stillmotion_jobs", "Jobs held in the store, by status.", labels=["status"])
+            for status in JobStatus:
+                jobs.add_metric([status.value], counts[status])
+            yield jobs
+            generation = HistogramMetricFamily(
+                "stillmotion_generation_seconds",
+                "Render time (finished minus started) of the succeeded jobs held in the store.",
+            )
+            generation.add_metric([], _buckets(GENERATION_BOUNDS_S, list(cumulative), finished), total_s)
+            yield generation
+            failed = GaugeMetricFamily(
+                "stillmotion_failed_jobs", "Failed jobs held in the store, by error code.", labels=["reason"]
+            )
+            for reason, count in sorted(failures.items()):
+                failed.add_metric([reason], count)
+            yield failed
+        if self.limiter is not None:
+            yield CounterMetricFamily(
+                "stillmotion_rate_limited",
+                "Requests this process refused under the per-key rate limit.",
+                value=self.limiter.refused,
+            )
+        yield from self.http.families()
+
+
 def render_metrics(svc: Services, http: HttpMetrics, limiter: RateLimiter | None = None) -> str:
-    """Every metric, as Prometheus text. Three cheap aggregate queries; if the store is unreachable the
-    job figures are left out and `stillmotion_store_up` says 0."""
-    out = Exposition()
-    try:
-        counts = svc.store.counts_by_status()
-        failures = svc.store.failures_by_code()
-        cumulative, finished, total_s = svc.store.generation_seconds(GENERATION_BOUNDS_S)
-        store_up = True
-    except Exception as exc:
-        log.warning("metrics: the store cannot be read: %s", exc)
-        store_up = False
-    out.family("stillmotion_store_up", "gauge", "1 if the job store answered this scrape, else 0.")
-    out.sample("stillmotion_store_up", 1 if store_up else 0)
-    if store_up:
-        out.family("stillmotion_queue_depth", "gauge", "Jobs waiting for a worker (status queued).")
-        out.sample("stillmotion_queue_depth", counts[JobStatus.QUEUED])
-        out.family("stillmotion_jobs", "gauge", "Jobs held in the store, by status.")
-        for status in JobStatus:
-            out.sample("stillmotion_jobs", counts[status], {"status": status.value})
-        out.family(
-            "stillmotion_generation_seconds",
-            "histogram",
-            "Render time (finished minus started) of the succeeded jobs held in the store.",
-        )
-        out.histogram("stillmotion_generation_seconds", GENERATION_BOUNDS_S, cumulative, finished, total_s)
-        out.family("stillmotion_failed_jobs", "gauge", "Failed jobs held in the store, by error code.")
-        for reason, count in sorted(failures.items()):
-            out.sample("stillmotion_failed_jobs", count, {"reason": reason})
-    if limiter is not None:
-        out.family(
-            "stillmotion_rate_limited_total", "counter", "Requests this process refused under the per-key rate limit."
-        )
-        out.sample("stillmotion_rate_limited_total", limiter.refused)
-    http.render(out)
-    return out.text()
+    """Every metric, as Prometheus text: the service's (`ScrapeCollector`) and prometheus-client's process, Python
+    platform and garbage-collection figures."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ScrapeCollector(svc, http, limiter))
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    return generate_latest(registry).decode()
 
 
 @router.get("/metrics", include_in_schema=False)
