@@ -8,8 +8,6 @@ security policy that allows scripts from this server only: no inline script, not
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
 from functools import cache
 from html import escape
 from pathlib import Path
@@ -17,6 +15,8 @@ from typing import Final
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
+
+from stillmotion.api.page import StaticFile, read_static, respond_file
 
 DOCS_DIR: Final = Path(__file__).parent / "static" / "docs"
 ASSETS_PATH: Final = "/static/docs"
@@ -40,16 +40,9 @@ ASSET_CACHE: Final = "public, max-age=86400"
 router = APIRouter(include_in_schema=False)
 
 
-@dataclass(frozen=True)
-class _File:
-    body: bytes
-    etag: str
-
-
 @cache
-def _file(name: str) -> _File:
-    body = (DOCS_DIR / name).read_bytes()
-    return _File(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+def _file(name: str) -> StaticFile:
+    return read_static(DOCS_DIR / name, FILES[name])
 
 
 def _page(title: str, head: str, body: str) -> HTMLResponse:
@@ -92,8 +85,4 @@ def redoc(request: Request) -> HTMLResponse:
 def asset(request: Request, name: str) -> Response:
     if name not in FILES:
         raise HTTPException(404, f"no documentation file named {name!r}")
-    file = _file(name)
-    headers = {"ETag": file.etag, "Cache-Control": ASSET_CACHE}
-    if file.etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
-        return Response(status_code=304, headers=headers)
-    return Response(file.body, media_type=FILES[name], headers=headers)
+    return respond_file(request, _file(name), {"Cache-Control": ASSET_CACHE})

@@ -60,10 +60,15 @@ def _digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()[:16]
 
 
+def read_static(path: Path, media_type: str) -> StaticFile:
+    """The file at `path`, served as `media_type`, with its digest."""
+    body = path.read_bytes()
+    return StaticFile(body=body, media_type=media_type, digest=_digest(body))
+
+
 @cache
 def asset(name: str) -> StaticFile:
-    body = (STATIC_DIR / name).read_bytes()
-    return StaticFile(body=body, media_type=ASSET_TYPES[name], digest=_digest(body))
+    return read_static(STATIC_DIR / name, ASSET_TYPES[name])
 
 
 # The page's own model: the seed API's name for the built-in engine. The built-in aliases of other dialects
@@ -129,18 +134,23 @@ def content_security_policy(public_url: str) -> str:
     return "; ".join(f"{name} {value}" for name, value in directives.items())
 
 
+def respond_file(request: Request, file: StaticFile, headers: dict[str, str]) -> Response:
+    """`file` with `headers` and its ETag; a 304 without the body when the browser already holds this version."""
+    headers = {**headers, "ETag": file.etag}
+    if file.etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(file.body, media_type=file.media_type, headers=headers)
+
+
 def _respond(request: Request, file: StaticFile, *, cache_control: str) -> Response:
     svc: Services = request.app.state.services
     headers = {
         "Cache-Control": cache_control,
-        "ETag": file.etag,
         "Content-Security-Policy": content_security_policy(svc.settings.resolved_public_url),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
     }
-    if file.etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
-        return Response(status_code=304, headers=headers)
-    return Response(file.body, media_type=file.media_type, headers=headers)
+    return respond_file(request, file, headers)
 
 
 @router.get("/")
