@@ -25,7 +25,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import random
 import secrets
 import threading
@@ -40,6 +39,7 @@ from stillmotion.api.services import Services
 from stillmotion.domain import InvalidInput, Job, JobStatus
 from stillmotion.jobs import WebhookDue
 from stillmotion.logs import log_context
+from stillmotion.storage.signing import write_private
 
 log = logging.getLogger("stillmotion.webhooks")
 
@@ -126,26 +126,14 @@ def load_or_create_webhook_key(path: Path) -> bytes:
     if not path.is_file():
         key = secrets.token_bytes(32)
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:  # O_EXCL: of two processes starting at once, one writes the key and the other reads it
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return load_or_create_webhook_key(path)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secret_text(key))
-            handle.flush()
-            os.fsync(handle.fileno())
-        return key
+        if write_private(path, secret_text(key).encode()):
+            return key
+        # another process wrote it first: its key is the one
     text = path.read_text().strip()
     if text.startswith(SECRET_PREFIX):
         return key_from_secret(text)
     key = text.encode()
-    converted = path.with_name(path.name + ".new")
-    fd = os.open(converted, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secret_text(key))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(converted, path)
+    write_private(path, secret_text(key).encode(), replace=True)
     log.info("converted %s to whsec_ form (the key is unchanged)", path)
     return key
 

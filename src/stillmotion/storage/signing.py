@@ -18,22 +18,33 @@ from stillmotion.domain import Forbidden
 _EXPIRY_STEP_S = 60
 
 
+def write_private(path: Path, data: bytes, *, replace: bool = False) -> bool:
+    """Write `data` to `path` (mode 0600) and sync it. Without `replace` only where there is no file yet
+    (O_EXCL: of two processes starting at once, one writes it): False when one was there. With `replace`,
+    through a temporary file renamed over `path`, so that a reader never sees half of it."""
+    target = path.with_name(path.name + ".new") if replace else path
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if replace else os.O_EXCL)
+    try:
+        fd = os.open(target, flags, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    if replace:
+        os.replace(target, path)
+    return True
+
+
 def load_or_create_secret(path: Path) -> bytes:
     """The signing secret kept at `path`, created (mode 0600) on first use."""
     if path.is_file():
         return path.read_bytes().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     secret = secrets.token_hex(32).encode()
-    # O_EXCL: if two processes start at once, one creates the file and the other reads the winner's secret.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes().strip()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(secret)
-        handle.flush()
-        os.fsync(handle.fileno())
-    return secret
+    # If another process made the file first, its secret is the one.
+    return secret if write_private(path, secret) else path.read_bytes().strip()
 
 
 class LinkSigner:
