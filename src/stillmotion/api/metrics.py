@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
@@ -82,7 +83,7 @@ class HttpMetrics:
             labels=["method", "route"],
         )
         for (method, route), (buckets, count, total_s) in sorted(latency.items()):
-            seconds.add_metric([method, route], _buckets(LATENCY_BOUNDS_S, _cumulative(buckets), count), total_s)
+            seconds.add_metric([method, route], _buckets(LATENCY_BOUNDS_S, list(accumulate(buckets)), count), total_s)
         counted = CounterMetricFamily(
             "stillmotion_http_requests",
             "HTTP responses by route template, method and status code.",
@@ -91,14 +92,6 @@ class HttpMetrics:
         for (method, route, code), count in sorted(responses.items()):
             counted.add_metric([method, route, code], count)
         return [seconds, counted]
-
-
-def _cumulative(counts: list[int]) -> list[int]:
-    running, out = 0, []
-    for count in counts:
-        running += count
-        out.append(running)
-    return out
 
 
 def _buckets(bounds: tuple[float, ...], cumulative: list[int], count: int) -> list[tuple[str, float]]:

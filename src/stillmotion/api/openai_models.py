@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from stillmotion.api.auth import CurrentTenant
 from stillmotion.api.openai_videos import SERVICES, ErrorBody
 from stillmotion.domain import MODEL_ENGINES, JobNotFound, ModelSpec
+from stillmotion.domain.models import weights_are_local
 
 PREFIXES = ("/v1/models",)
 MODELS_PATH = "/v1/models"
@@ -48,7 +49,7 @@ def to_wire(spec: ModelSpec) -> Model:
     its weights come from (`Wan-AI` for `Wan-AI/Wan2.2-TI2V-5B-Diffusers`), or `local` for a local directory."""
     if spec.id in MODEL_ENGINES:
         owner = OWNER
-    elif spec.weights and "/" in spec.weights and not spec.weights.startswith(("/", ".", "~")):
+    elif spec.weights is not None and not weights_are_local(spec):  # a Hub repo id, `owner/name`
         owner = spec.weights.split("/", 1)[0]
     else:
         owner = LOCAL_OWNER
