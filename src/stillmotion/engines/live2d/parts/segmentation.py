@@ -281,10 +281,21 @@ def _hanging_hair(seg: RGBFrame, subject: _F32, hair: npt.NDArray[np.floating[An
     return np.asarray(joined[labels] * subject, dtype=np.float32)
 
 
-# A drawn face whose skin is flat paint has this share or more of its core within FUR_SKIN_DISTANCE (RGB) of
-# its skin colour (about three quarters on the test drawings); drawn fur (a cat's, a dog's), under a fifth.
+# Drawn skin is flat paint: this share or more of the pixels of a drawn face (its core; the ring around an eye)
+# lie within FLAT_SKIN_DISTANCE (RGB) of its skin colour (two thirds to three quarters on the test drawings).
+# Drawn fur (a cat's, a dog's) is textured: a tenth to a fifth near any one colour.
 FLAT_SKIN_SHARE: Final = 0.35
-FUR_SKIN_DISTANCE: Final = 20.0
+FLAT_SKIN_DISTANCE: Final = 20.0
+
+
+def flat_skin(pixels: npt.NDArray[np.uint8], skin: npt.ArrayLike) -> bool:
+    """Whether `(N, 3)` RGB `pixels` of a drawn face are flat paint around the `skin` colour, not fur."""
+    if pixels.size == 0:
+        return False
+    distance = np.linalg.norm(pixels.astype(np.float32) - np.asarray(skin, np.float32), axis=-1)
+    return float(np.mean(distance <= FLAT_SKIN_DISTANCE)) >= FLAT_SKIN_SHARE
+
+
 # Fur's strokes are averaged out over this share of the face's width before skin is told from hair.
 FUR_BLUR: Final = 0.12
 
@@ -296,8 +307,7 @@ def _skin_or_fur(seg: RGBFrame, core: _Bool, detection: _Detection) -> tuple[_F3
     hair layers', as a person's hair is), where the strokes made it a patchwork of hair and skin."""
     if detection.face.kind != "drawn" or detection.skin_rgb is None or not core.any():
         return _skin_probability(seg, detection.skin_rgb), False
-    distance = np.linalg.norm(seg[core].astype(np.float32) - np.asarray(detection.skin_rgb, np.float32), axis=-1)
-    if float(np.mean(distance <= FUR_SKIN_DISTANCE)) >= FLAT_SKIN_SHARE:
+    if flat_skin(seg[core], detection.skin_rgb):
         return _skin_probability(seg, detection.skin_rgb), False
     size = max(3, round(FUR_BLUR * detection.face.box.w))
     return _skin_probability(np.asarray(cv2.blur(seg, (size, size)), dtype=np.uint8), detection.skin_rgb), True

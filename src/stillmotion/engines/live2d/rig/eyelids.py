@@ -32,12 +32,8 @@ import numpy as np
 import numpy.typing as npt
 
 from stillmotion.engines.live2d.parts import Box
-from stillmotion.engines.live2d.rig.eye_tracing import (
-    DRAWN_SKIN_DISTANCE,
-    LASH_SEARCH_ABOVE,
-    _trace_drawn_eye,
-    _trace_eye,
-)
+from stillmotion.engines.live2d.parts.segmentation import flat_skin
+from stillmotion.engines.live2d.rig.eye_tracing import LASH_SEARCH_ABOVE, _trace_drawn_eye, _trace_eye
 from stillmotion.engines.live2d.rig.tracing import Region, _column_curve, _smoothstep
 
 RGBFrame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
@@ -79,11 +75,6 @@ DRAWN_CLOSED_RUN: Final = 2.5
 DRAWN_SEARCH_BESIDE: Final = 0.35
 DRAWN_SEARCH_ABOVE: Final = 0.6
 DRAWN_SEARCH_BELOW: Final = 0.4
-# A drawing's lid is the skin's flat colour: around a drawn eye at least this share of the pixels is within
-# DRAWN_SKIN_DISTANCE of it (about two thirds on the test drawings). Drawn fur (a cat's, a dog's) is
-# textured, a tenth to a sixth near any one colour: a flat patch there reads as a hole, so its lid is a
-# photo's, the fur itself come down.
-DRAWN_FLAT_SKIN: Final = 0.35
 
 
 def _robust_columns(values: Columns, known: Flags, tolerance: float) -> tuple[Columns, Flags]:
@@ -320,15 +311,13 @@ class PhotoEyelid(Eyelid):
         self.region.view(canvas)[:rows_h] = np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
 
 
-def _skin_share(view: RGBFrame, box: Box, skin: npt.NDArray[np.float32]) -> float:
-    """The share of `view`'s pixels outside the eye's `box` (view coordinates) within DRAWN_SKIN_DISTANCE
-    of the `skin` colour."""
+def _around_eye_is_flat_skin(view: RGBFrame, box: Box, skin: npt.NDArray[np.float32]) -> bool:
+    """Whether `view`'s pixels outside the eye's `box` (view coordinates) are a drawing's flat skin
+    (`parts.segmentation.flat_skin`). A drawing's lid is that flat colour; over drawn fur a flat patch reads as a
+    hole, so a furred eye's lid is a photo's, the fur itself come down."""
     around = np.ones(view.shape[:2], dtype=bool)
     around[max(int(box.y), 0) : int(np.ceil(box.y + box.h)), max(int(box.x), 0) : int(np.ceil(box.x + box.w))] = False
-    if not around.any():
-        return 0.0
-    distance = np.linalg.norm(view[around].astype(np.float32) - skin, axis=-1)
-    return float(np.mean(distance <= DRAWN_SKIN_DISTANCE))
+    return flat_skin(view[around], skin)
 
 
 @dataclass(frozen=True)
@@ -371,7 +360,7 @@ class DrawnEyelid(Eyelid):
             return None
         box = Box(eye.x + offset[0] - search.x0, eye.y + offset[1] - search.y0, eye.w, eye.h)
         traced = _trace_drawn_eye(search.view(canvas), box)
-        if traced is None or _skin_share(search.view(canvas), box, traced.skin) < DRAWN_FLAT_SKIN:
+        if traced is None or not _around_eye_is_flat_skin(search.view(canvas), box, traced.skin):
             return None
         columns = search.x1 - search.x0
         xs = np.arange(columns, dtype=np.float32)
