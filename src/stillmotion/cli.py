@@ -52,7 +52,11 @@ def _settings(**overrides: Any) -> Settings:
         name = str(error["loc"][0]) if error["loc"] else "settings"
         given = overrides.get(name) is not None  # on the command line, else from the environment
         shown = f"--{name.replace('_', '-')}" if given else f"STILLMOTION_{name.upper()}"
-        raise click.ClickException(f"{shown}: {error['msg']} (got {error.get('input')!r})") from None
+        # A secret's value is not echoed to the terminal or the log.
+        field = Settings.model_fields.get(name)
+        secret = field is not None and "SecretStr" in str(field.annotation)
+        got = "a secret, not shown" if secret else repr(error.get("input"))
+        raise click.ClickException(f"{shown}: {error['msg']} (got {got})") from None
 
 
 def _data_dir_option(func: Any) -> Any:

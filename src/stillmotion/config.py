@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+WEBHOOK_SECRET_PREFIX = "whsec_"
+
+
+def webhook_key(secret: str) -> bytes:
+    """The HMAC key of a webhook secret: `whsec_<base64>` decoded, a `ValueError` naming the rule when it is not
+    base64 or shorter than 16 bytes; a secret in the earlier plain form (any other text) is its own bytes."""
+    text = secret.strip()
+    if not text.startswith(WEBHOOK_SECRET_PREFIX):
+        return text.encode()
+    try:
+        key = base64.b64decode(text.removeprefix(WEBHOOK_SECRET_PREFIX), validate=True)
+    except binascii.Error:
+        raise ValueError("`whsec_` must be followed by base64") from None
+    if len(key) < 16:
+        raise ValueError("the key after `whsec_` must be at least 16 bytes")
+    return key
 
 
 class Settings(BaseSettings):
@@ -166,6 +185,14 @@ class Settings(BaseSettings):
         if host in ("0.0.0.0", "[::]"):
             host = "127.0.0.1"
         return f"http://{host}:{self.port}"
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret_in_whsec_form(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked with the other settings at start-up: one error line, not a traceback once the service is up.
+        if value is not None:
+            webhook_key(value.get_secret_value())
+        return value
 
     def env_api_keys(self) -> list[str]:
         return [key.strip() for key in self.api_keys.get_secret_value().split(",") if key.strip()]

@@ -149,6 +149,16 @@ def test_a_setting_that_breaks_its_rule_is_one_error_line(tmp_path: Path) -> Non
     ]
 
 
+def test_a_malformed_webhook_secret_is_one_error_line_that_does_not_show_it(tmp_path: Path) -> None:
+    env = {**os.environ, "STILLMOTION_WEBHOOK_SECRET": "whsec_not base64!"}
+    args = [sys.executable, "-m", "stillmotion", "worker", "--burst", "--data-dir", str(tmp_path / "data")]
+    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "Error: STILLMOTION_WEBHOOK_SECRET: Value error, `whsec_` must be followed by base64 (got a secret, not shown)"
+    ]
+
+
 @pytest.mark.parametrize(
     ("option", "message"),
     [

@@ -20,7 +20,6 @@ go along: `Stillmotion-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from stillmotion.api.services import Services
+from stillmotion.config import WEBHOOK_SECRET_PREFIX, webhook_key
 from stillmotion.domain import InvalidInput, Job, JobStatus
 from stillmotion.jobs import WebhookDue
 from stillmotion.logs import log_context
@@ -47,7 +47,7 @@ log = logging.getLogger("stillmotion.webhooks")
 ID_HEADER = "webhook-id"
 TIMESTAMP_HEADER = "webhook-timestamp"
 STANDARD_SIGNATURE_HEADER = "webhook-signature"
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = WEBHOOK_SECRET_PREFIX
 # The earlier headers, sent beside them for one release.
 SIGNATURE_HEADER = "Stillmotion-Signature"
 EVENT_ID_HEADER = "Stillmotion-Event-Id"
@@ -100,23 +100,15 @@ def verify_standard(
 
 
 def key_from_secret(secret: str) -> bytes:
-    """The HMAC key of a webhook secret: `whsec_<base64>` decoded. A secret in the earlier form (any other text)
-    is its own bytes, as it was, with a warning: it keeps working for one release."""
-    text = secret.strip()
-    if text.startswith(SECRET_PREFIX):
-        try:
-            key = base64.b64decode(text.removeprefix(SECRET_PREFIX), validate=True)
-        except binascii.Error:
-            raise ValueError("STILLMOTION_WEBHOOK_SECRET: `whsec_` must be followed by base64") from None
-        if len(key) < 16:
-            raise ValueError("STILLMOTION_WEBHOOK_SECRET: the key must be at least 16 bytes")
-        return key
-    log.warning(
-        "STILLMOTION_WEBHOOK_SECRET is not in whsec_ form; it is used as it is for one more release: set it to %s"
-        "<base64 of the key> (the key is the same: whsec_ plus the base64 of the text you have now)",
-        SECRET_PREFIX,
-    )
-    return text.encode()
+    """The HMAC key of a webhook secret (`config.webhook_key`). A secret in the earlier form (any other text than
+    `whsec_...`) is its own bytes, as it was, with a warning: it keeps working for one release."""
+    if not secret.strip().startswith(SECRET_PREFIX):
+        log.warning(
+            "STILLMOTION_WEBHOOK_SECRET is not in whsec_ form; it is used as it is for one more release: set it to "
+            "%s<base64 of the key> (the key is the same: whsec_ plus the base64 of the text you have now)",
+            SECRET_PREFIX,
+        )
+    return webhook_key(secret)
 
 
 def load_or_create_webhook_key(path: Path) -> bytes:
