@@ -13,7 +13,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA_DIR ?= data
 
-.PHONY: install install-dev install-diffusion run test lint typecheck bench clean
+.PHONY: install install-dev install-diffusion run test test-container lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +25,9 @@ $(DEV_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(DEV_STAMP)
 
-$(DIFFUSION_STAMP): $(DEV_STAMP)
-	$(BIN)/pip install --quiet '$(TORCH_SPEC)'
-	$(BIN)/pip install --quiet -e '.[dev,diffusion]'
+$(DIFFUSION_STAMP): $(DEV_STAMP) constraints/diffusion.txt
+	$(BIN)/pip install --quiet -c constraints/diffusion.txt '$(TORCH_SPEC)'
+	$(BIN)/pip install --quiet -c constraints/diffusion.txt -e '.[dev,diffusion]'
 	touch $(DIFFUSION_STAMP)
 
 install: $(STAMP)
@@ -43,6 +43,11 @@ test: $(DIFFUSION_STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# Builds the Dockerfile's image with podman and runs it: serve alone, then API and worker containers on PostgreSQL
+# and an S3-protocol server (needs root, podman, runc and debootstrap; `.ci/run` installs them).
+test-container: $(DEV_STAMP)
+	$(BIN)/pytest -m container tests/container --timeout=1800 -s
 
 bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/generation.py

@@ -94,6 +94,11 @@ class Settings(BaseSettings):
         None, description="Where videos are kept: `s3://bucket/prefix` (S3-compatible); default: `<data-dir>/media`."
     )
     s3_endpoint_url: str | None = Field(None, description="S3 endpoint, e.g. `http://127.0.0.1:9000`; default: AWS.")
+    s3_public_endpoint_url: str | None = Field(
+        None,
+        description="The S3 endpoint put in video links, where clients reach the bucket by another address than "
+        "the service does (e.g. `http://localhost:9000` outside a container network); default: the S3 endpoint.",
+    )
     s3_region: str = Field("us-east-1", description="S3 region (signs requests and presigned links).")
     s3_access_key_id: str | None = Field(None, description="S3 access key; default: the AWS credential chain.")
     s3_secret_access_key: SecretStr | None = Field(

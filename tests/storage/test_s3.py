@@ -137,6 +137,29 @@ def test_upload_read_link_and_delete(tmp_path: Path, moto: MotoS3) -> None:
     assert httpx.get(url).status_code == 404
 
 
+def test_links_name_the_public_endpoint_when_one_is_set(tmp_path: Path, moto: MotoS3) -> None:
+    """The service reaches the bucket at one address and its clients at another (inside and outside a container
+    network): links carry the public one and are signed for it, so a client downloads through it."""
+    bucket = moto.new_bucket()
+    public = moto.endpoint.replace("127.0.0.1", "localhost")
+    assert public != moto.endpoint
+    settings = Settings(
+        data_dir=tmp_path,
+        storage_url=f"s3://{bucket}/clips",
+        s3_endpoint_url=moto.endpoint,
+        s3_public_endpoint_url=public,
+        s3_access_key_id=ACCESS_KEY,
+        s3_secret_access_key=SECRET_KEY,
+    )
+    storage = open_storage(settings, LinkSigner(b"0123456789abcdef0123456789abcdef", base_url="http://x.test"))
+    storage.put_file("videos/7/1.mp4", _source(tmp_path))
+    url = storage.url("videos/7/1.mp4", ttl_s=600)
+    assert url.startswith(f"{public}/{bucket}/clips/videos/7/1.mp4?")
+    downloaded = httpx.get(url)
+    assert downloaded.status_code == 200
+    assert downloaded.content == PAYLOAD
+
+
 def test_a_link_never_outlives_not_after(moto: MotoS3) -> None:
     storage = _storage(moto, moto.new_bucket())
     url = storage.url("videos/1/1.mp4", ttl_s=3600, not_after=time.time() + 90.5)

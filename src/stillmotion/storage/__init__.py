@@ -21,6 +21,7 @@ def open_storage(settings: Settings, signer: LinkSigner) -> Storage:
     return S3Storage(
         parse_s3_url(settings.storage_url),
         endpoint_url=settings.s3_endpoint_url,
+        public_endpoint_url=settings.s3_public_endpoint_url,
         region=settings.s3_region,
         access_key_id=settings.s3_access_key_id,
         secret_access_key=(

@@ -61,6 +61,7 @@ class S3Storage:
         location: S3Location,
         *,
         endpoint_url: str | None = None,
+        public_endpoint_url: str | None = None,
         region: str = "us-east-1",
         access_key_id: str | None = None,
         secret_access_key: str | None = None,
@@ -103,6 +104,13 @@ class S3Storage:
         quick = config.merge(Config(retries={"mode": "standard", "total_max_attempts": 1},
                                     connect_timeout=2.0, read_timeout=2.0))
         self._health_client: Any = session.client("s3", endpoint_url=endpoint_url, config=quick)
+        # Links are signed for the address clients download from, which may differ from the one this process uses
+        # (a bucket server known as `minio:9000` inside a container network and as `localhost:9000` outside it).
+        # Signing makes no request, so this client never has to reach that address.
+        self._link_client: Any = (
+            self.client if public_endpoint_url is None
+            else session.client("s3", endpoint_url=public_endpoint_url, config=config)
+        )
 
     def _object_key(self, key: str) -> str:
         check_key(key)
@@ -168,7 +176,7 @@ class S3Storage:
             ttl_s = min(ttl_s, math.floor(not_after - time.time()))
         # SigV4 links last at least 1 second and at most 7 days.
         expires_in = max(1, min(ttl_s, 7 * 24 * 3600))
-        url: str = self.client.generate_presigned_url(
+        url: str = self._link_client.generate_presigned_url(
             "get_object",
             Params={"Bucket": self.location.bucket, "Key": self._object_key(key)},
             ExpiresIn=expires_in,
