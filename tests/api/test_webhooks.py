@@ -19,7 +19,10 @@ from fastapi.testclient import TestClient
 from stillmotion.api import aimlapi
 from stillmotion.api.app import build_services, create_app
 from stillmotion.api.services import Services
-from stillmotion.api.webhooks import (
+from stillmotion.config import Settings
+from stillmotion.domain import JobStatus
+from stillmotion.media.fetch import UrlFetcher
+from stillmotion.webhooks import (
     EVENT_ID_HEADER,
     SIGNATURE_HEADER,
     WebhookDispatcher,
@@ -30,9 +33,6 @@ from stillmotion.api.webhooks import (
     verify,
     verify_standard,
 )
-from stillmotion.config import Settings
-from stillmotion.domain import JobStatus
-from stillmotion.media.fetch import UrlFetcher
 from stillmotion.worker import Worker
 from support import TEST_KEY, b64, make_image
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from stillmotion.api.webhooks import SIGNATURE_HEADER, verify
+from stillmotion.webhooks import SIGNATURE_HEADER, verify
 from support import TEST_KEY, Server, b64, make_image
 
 SECRET = "e2e-webhook-secret-0123456789"

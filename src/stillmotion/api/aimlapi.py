@@ -20,6 +20,7 @@ from stillmotion.api.services import (
     parse_body,
     services,
 )
+from stillmotion.core import Core
 from stillmotion.domain import InvalidInput, Job, JobStatus
 from stillmotion.domain.options import (
     DEFAULT_DURATION_S,
@@ -152,7 +153,7 @@ def render_error(request: Request, error: ApiError) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=error.status_code, headers=error.headers)
 
 
-def to_wire(job: Job, svc: Services) -> Generation:
+def to_wire(job: Job, svc: Core) -> Generation:
     status = _STATUS_WORDS[job.status]
     video = None
     error = None
@@ -177,7 +178,7 @@ def to_wire(job: Job, svc: Services) -> Generation:
     return Generation(id=job.id, status=status, video=video, error=error, **extensions)
 
 
-def render_event(job: Job, svc: Services) -> dict[str, Any]:
+def render_event(job: Job, svc: Core) -> dict[str, Any]:
     """A webhook body: the event type and the same generation object a poll returns."""
     generation = to_wire(job, svc)
     return {

@@ -21,12 +21,10 @@ from stillmotion.api.hot import FastAPIWithHotRoutes, HotHandler, HotRoute, HotR
 from stillmotion.api.limits import RateLimiter
 from stillmotion.api.metrics import HttpMetrics, ObserveRequests
 from stillmotion.api.services import Services
-from stillmotion.api.webhooks import WebhookDispatcher, key_from_secret, load_or_create_webhook_key
 from stillmotion.config import Settings
+from stillmotion.core import build_core
 from stillmotion.domain import ModelRegistry
 from stillmotion.jobs import JobStore
-from stillmotion.media.fetch import UrlFetcher
-from stillmotion.storage import LinkSigner, load_or_create_secret, open_storage
 
 # Each wire format is one module with the same parts: `DIALECT` (its name on stored jobs), `PREFIXES` (the
 # paths whose errors it shapes), `router`, `render_error` and `render_event` (a webhook body for a job).
@@ -34,43 +32,9 @@ DIALECTS = (aimlapi, minimax, openai_videos)
 
 
 def build_services(settings: Settings, *, store: JobStore | None = None) -> Services:
-    """Everything the routes and workers share. A bad models file raises `ModelsFileError` before anything
-    is opened."""
-    models = ModelRegistry.from_settings(settings)
-    if store is None:
-        store = JobStore(
-            settings.resolved_database_url, max_attempts=settings.max_attempts, timeout_s=settings.db_timeout_s
-        )
-        store.create_schema()
-    secret = (
-        settings.signing_secret.get_secret_value().encode()
-        if settings.signing_secret
-        else load_or_create_secret(settings.data_dir / "signing.key")
-    )
-    signer = LinkSigner(secret, base_url=settings.resolved_public_url)
-    return Services(
-        settings=settings,
-        store=store,
-        storage=open_storage(settings, signer),
-        signer=signer,
-        fetcher=UrlFetcher(allow_private=settings.allow_private_urls, timeout_s=settings.fetch_timeout_s),
-        models=models,
-    )
-
-
-def build_dispatcher(settings: Settings, services: Services) -> WebhookDispatcher:
-    """The webhook dispatcher for these services: every dialect renders the events of the jobs it created."""
-    secret = (
-        key_from_secret(settings.webhook_secret.get_secret_value())
-        if settings.webhook_secret
-        else load_or_create_webhook_key(settings.data_dir / "webhook.key")
-    )
-    return WebhookDispatcher(
-        services,
-        {dialect.DIALECT: dialect.render_event for dialect in DIALECTS},
-        secret=secret,
-        max_attempts=settings.webhook_max_attempts,
-    )
+    """Everything the routes and workers share (`core.build_core`), with the API's create pipeline. A bad models
+    file raises `ModelsFileError` before anything is opened."""
+    return Services.of(build_core(settings, store=store))
 
 
 def _document_models(app: FastAPI, models: ModelRegistry) -> None:

@@ -33,6 +33,7 @@ from stillmotion.api.services import (
     parse_body,
     services,
 )
+from stillmotion.core import Core
 from stillmotion.domain import InvalidInput, Job, JobNotFound, JobStatus
 
 DIALECT = "minimax"
@@ -204,7 +205,7 @@ def to_task(job: Job) -> VideoGenerationTask:
     )
 
 
-def render_event(job: Job, svc: Services) -> dict[str, Any]:
+def render_event(job: Job, svc: Core) -> dict[str, Any]:
     """The body POSTed to a task's `callback_url`: the query response's fields with MiniMax's callback words."""
     body = to_task(job).model_dump(exclude_none=True)
     body["status"] = _callback_status(job)

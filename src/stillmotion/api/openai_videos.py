@@ -29,6 +29,7 @@ from stillmotion.api.auth import CurrentTenant, current_tenant
 from stillmotion.api.errors import ApiError
 from stillmotion.api.head import is_head
 from stillmotion.api.services import CreateRequest, Services, idempotency_key, motion_plan, services
+from stillmotion.core import Core
 from stillmotion.domain import MODEL_ENGINES, InvalidInput, Job, JobNotFound, JobStatus, ModelRegistry
 from stillmotion.media.intake import CropTo
 from stillmotion.media.thumbnail import spritesheet_jpeg, thumbnail_webp
@@ -303,7 +304,7 @@ _EVENT_TYPES: dict[JobStatus, str] = {
 }
 
 
-def render_event(job: Job, svc: Services) -> dict[str, Any]:
+def render_event(job: Job, svc: Core) -> dict[str, Any]:
     """The webhook body for `job`'s current status, shaped like OpenAI's events (`video.completed`,
     `video.failed`; `video.queued` / `video.in_progress` for the intermediate states OpenAI does not send).
     The event id is stable per job and status, so a receiver can drop a redelivered event."""

@@ -6,10 +6,8 @@ import functools
 import hashlib
 import json
 import logging
-import math
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -20,58 +18,38 @@ from starlette.datastructures import FormData
 from stillmotion.api import bodies
 from stillmotion.api.admission import Admission
 from stillmotion.api.limits import unfinished_jobs_exceeded
-from stillmotion.config import Settings
-from stillmotion.domain import InvalidInput, Job, JobSpec, JobStatus, ModelRegistry, UnfinishedCapReached
+from stillmotion.core import Core
+from stillmotion.domain import InvalidInput, Job, JobSpec, UnfinishedCapReached
 from stillmotion.domain.options import check_render_options
-from stillmotion.jobs import JobStore
 from stillmotion.logs import current_request_id
 from stillmotion.media import intake
-from stillmotion.media.fetch import UrlFetcher
 from stillmotion.media.intake import CropTo, FirstFrame
-from stillmotion.storage import LinkSigner, Storage
 
 M = TypeVar("M", bound=BaseModel)
 _log = logging.getLogger("stillmotion.api")
 
 
 @dataclass
-class Services:
-    settings: Settings
-    store: JobStore
-    storage: Storage
-    signer: LinkSigner  # checks `/media` links; the storage itself makes them
-    fetcher: UrlFetcher
-    # The model ids jobs may name: built in plus the models file's (pure data; no engine is imported).
-    models: ModelRegistry = field(default_factory=ModelRegistry)
-    # What creates in progress may hold at once in this process: cap places, network slots, the decode budget.
+class Services(Core):
+    """The `Core` with what the API adds: the one create pipeline of every dialect, and what creates in progress
+    may hold at once in this process (cap places, network slots, the decode budget)."""
+
     admission: Admission = field(init=False)
 
     def __post_init__(self) -> None:
         self.admission = Admission.from_settings(self.settings)
 
-    def as_seen(self, job: Job, *, now: float | None = None) -> Job:
-        """The job as clients see it: past its retention deadline a succeeded job reads as expired (without its
-        video) at once, not only after the next cleanup pass has marked it so."""
-        retention_s = self.settings.retention_s
-        if job.status is not JobStatus.SUCCEEDED or retention_s <= 0 or job.finished_at is None:
-            return job
-        if job.finished_at.timestamp() + retention_s > (time.time() if now is None else now):
-            return job
-        return replace(job, status=JobStatus.EXPIRED, media_key=None)
-
-    def video_url(self, job: Job, *, now: float | None = None) -> str | None:
-        """A download link for a succeeded job's video. With retention on, the link dies no later than the job
-        does (its retention deadline), so a link never outlives its video; None once that deadline has come."""
-        if job.media_key is None or job.status is not JobStatus.SUCCEEDED:
-            return None
-        retention_s = self.settings.retention_s
-        if retention_s <= 0 or job.finished_at is None:
-            return self.storage.url(job.media_key, ttl_s=self.settings.link_ttl_s)
-        deadline = job.finished_at.timestamp() + retention_s
-        left_s = math.floor(deadline - (time.time() if now is None else now))
-        if left_s < 1:
-            return None  # the next cleanup pass expires it
-        return self.storage.url(job.media_key, ttl_s=min(self.settings.link_ttl_s, left_s), not_after=deadline)
+    @classmethod
+    def of(cls, core: Core) -> Services:
+        """The API's services over the parts `core` holds (the same store, storage and fetcher, not copies)."""
+        return cls(
+            settings=core.settings,
+            store=core.store,
+            storage=core.storage,
+            signer=core.signer,
+            fetcher=core.fetcher,
+            models=core.models,
+        )
 
     async def create_job(self, request: CreateRequest, *, before_insert: Callable[[], None] | None = None) -> Job:
         """The one create pipeline of every dialect (each only parses its wire format and renders the answer):

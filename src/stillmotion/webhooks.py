@@ -34,8 +34,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from stillmotion.api.services import Services
 from stillmotion.config import WEBHOOK_SECRET_PREFIX, webhook_key
+from stillmotion.core import Core
 from stillmotion.domain import InvalidInput, Job, JobStatus
 from stillmotion.jobs import WebhookDue
 from stillmotion.logs import log_context
@@ -52,7 +52,8 @@ SECRET_PREFIX = WEBHOOK_SECRET_PREFIX
 SIGNATURE_HEADER = "Stillmotion-Signature"
 EVENT_ID_HEADER = "Stillmotion-Event-Id"
 
-EventRenderer = Callable[[Job, Services], dict[str, Any]]
+# A dialect's webhook body for a job (its poll answer, as that dialect words it).
+EventRenderer = Callable[[Job, Core], dict[str, Any]]
 
 
 def sign(secret: bytes, body: bytes, *, timestamp: int) -> str:
@@ -138,7 +139,7 @@ def secret_text(key: bytes) -> str:
 class WebhookDispatcher:
     def __init__(
         self,
-        services: Services,
+        core: Core,
         renderers: Mapping[str, EventRenderer],
         *,
         secret: bytes,
@@ -149,7 +150,7 @@ class WebhookDispatcher:
         poll_interval_s: float = 0.5,
         concurrency: int = 4,
     ) -> None:
-        self.services = services
+        self.core = core
         self.renderers = dict(renderers)
         self.secret = secret
         self.max_attempts = max_attempts
@@ -175,12 +176,12 @@ class WebhookDispatcher:
 
     def run_once(self) -> int:
         """Attempt every event owed right now, in parallel; return how many attempts were made."""
-        due = [item for item in self.services.store.webhooks.due(limit=50) if self._claim(item)]
+        due = [item for item in self.core.store.webhooks.due(limit=50) if self._claim(item)]
         list(self._pool.map(self._deliver, due))
         return len(due)
 
     def _claim(self, item: WebhookDue) -> bool:
-        return self.services.store.webhooks.claim(item.event_id, hold_s=self.timeout_s + 5.0)
+        return self.core.store.webhooks.claim(item.event_id, hold_s=self.timeout_s + 5.0)
 
     def _deliver(self, item: WebhookDue) -> None:
         # Log lines about this delivery carry the job's id and the id of the request that created it.
@@ -189,7 +190,7 @@ class WebhookDispatcher:
 
     def _deliver_in_context(self, item: WebhookDue) -> None:
         job, status = item.job, item.status
-        outbox = self.services.store.webhooks
+        outbox = self.core.store.webhooks
         try:
             body = self._body(_as_of(job, status))
         except Exception as exc:  # a bug in a renderer must not stop other deliveries
@@ -210,7 +211,7 @@ class WebhookDispatcher:
             EVENT_ID_HEADER: message_id,
         }
         try:
-            answer, _ = self.services.fetcher.post(
+            answer, _ = self.core.fetcher.post(
                 job.callback_url, body, headers=headers, field="callback_url", timeout_s=self.timeout_s
             )
             error = None if 200 <= answer < 300 else f"HTTP {answer}"
@@ -238,7 +239,7 @@ class WebhookDispatcher:
 
     def _body(self, job: Job) -> bytes:
         renderer = self.renderers[job.dialect]
-        return json.dumps(renderer(job, self.services), separators=(",", ":")).encode()
+        return json.dumps(renderer(job, self.core), separators=(",", ":")).encode()
 
 
 def _as_of(job: Job, status: JobStatus) -> Job:
