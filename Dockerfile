@@ -19,15 +19,14 @@ COPY pyproject.toml README.md LICENSE /src/
 COPY constraints /src/constraints
 COPY src /src/src
 RUN set -eu; \
-    pip() { /opt/stillmotion/bin/pip install --no-cache-dir --no-compile ${PIP_CERT_FILE:+--cert "$PIP_CERT_FILE"} "$@"; }; \
+    pip() { /opt/stillmotion/bin/pip install --no-cache-dir ${PIP_CERT_FILE:+--cert "$PIP_CERT_FILE"} "$@"; }; \
     pip --upgrade pip; \
     case "$VARIANT" in \
         cpu) pip "/src[postgres,s3]" ;; \
         cuda) pip -c /src/constraints/diffusion.txt torch \
               && pip -c /src/constraints/diffusion.txt "/src[postgres,s3,diffusion]" ;; \
         *) echo "VARIANT must be cpu or cuda (got $VARIANT)" >&2; exit 2 ;; \
-    esac; \
-    /opt/stillmotion/bin/python -m compileall -q /opt/stillmotion/lib
+    esac
 
 FROM ${BASE_IMAGE}
 RUN apt-get update \

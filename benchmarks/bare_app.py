@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    # The same Config as `stillmotion serve` (src/stillmotion/cli.py).
+    # The same Config as `stillmotion serve` (src/stillmotion/cli/serve.py).
     server = uvicorn.Server(
         uvicorn.Config(create_bare_app(), host=args.host, port=args.port, log_level="info", access_log=False)
     )
