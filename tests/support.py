@@ -37,6 +37,12 @@ def make_image(width: int, height: int, *, fmt: str = "PNG", seed: int = 0) -> b
     return buffer.getvalue()
 
 
+def psnr(actual: np.ndarray, expected: np.ndarray) -> float:
+    """Peak signal-to-noise ratio of two uint8 frames in dB: infinite when equal, over ~35 when they look alike."""
+    mse = float(np.mean((actual.astype(np.float64) - expected.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10.0 * float(np.log10(255.0**2 / mse))
+
+
 def job_spec(tenant: str, **changes: Any) -> JobSpec:
     """A live2d job of `tenant` as a store test needs one (fake image bytes unless `image` is given)."""
     fields: dict[str, Any] = {

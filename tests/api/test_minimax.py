@@ -129,7 +129,9 @@ def test_create_query_retrieve_and_download(live: Deployment, tmp_path: Path) ->
     assert seen[-1] == "Success", seen
     # Every status seen is MiniMax's, and they only move forward.
     assert [order.index(status) for status in seen] == sorted({order.index(status) for status in seen})
-    assert set(polled) == {"task_id", "status", "file_id", "video_width", "video_height", "base_resp", "motion_plan"}
+    assert set(polled) == {
+        "task_id", "status", "file_id", "video_width", "video_height", "base_resp", "motion_plan", "seed"
+    }
     assert polled["task_id"] == task_id
     # The extension: what the engine drew, and notes for what it did not.
     drawn = {(track["part"], track["action"]) for track in polled["motion_plan"]["tracks"]}

@@ -31,7 +31,7 @@ from support_network import serving
 
 VIDEO_KEYS = {
     "id", "object", "model", "status", "progress", "created_at", "completed_at", "expires_at", "prompt",
-    "seconds", "size", "remixed_from_video_id", "error", "motion_plan",
+    "seconds", "size", "remixed_from_video_id", "error", "motion_plan", "seed",
 }
 PROMPT = "she smiles and the camera slowly zooms in"
 
@@ -111,7 +111,7 @@ def test_multipart_create_renders_to_a_completed_video_with_its_content(
     assert (video["object"], video["model"], video["status"], video["progress"]) == ("video", "sora-2-pro", "queued", 0)
     assert (video["seconds"], video["size"], video["prompt"]) == ("4", "1280x720", PROMPT)
     assert video["completed_at"] is None and video["error"] is None and video["remixed_from_video_id"] is None
-    assert video["motion_plan"] is None  # the engine has not run yet
+    assert video["motion_plan"] is None and video["seed"] is None  # the engine has not run yet
     assert abs(video["created_at"] - time.time()) < 60
 
     early = http.get(f"/v1/videos/{video['id']}/content")

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from stillmotion.api import page
 from stillmotion.api.app import create_app
 from stillmotion.config import Settings
-from stillmotion.domain.options import MAX_DURATION_S, MAX_SEED, MIN_DURATION_S
+from stillmotion.domain.options import DEFAULT_FPS, MAX_DURATION_S, MAX_FPS, MAX_SEED, MIN_DURATION_S, MIN_FPS
 
 STATIC = Path(page.__file__).with_name("static")
 
@@ -93,10 +93,13 @@ def test_the_forms_limits_are_the_servers(client: TestClient) -> None:
     assert float(inputs["duration"]["min"] or "nan") == MIN_DURATION_S
     assert float(inputs["duration"]["max"] or "nan") == MAX_DURATION_S
     assert int(inputs["seed"]["max"] or "-1") == MAX_SEED
+    assert (inputs["fps"]["min"], inputs["fps"]["max"], inputs["fps"]["step"]) == (str(MIN_FPS), str(MAX_FPS), "1")
+    assert inputs["fps"]["placeholder"] == str(DEFAULT_FPS)  # left empty, the server's default applies
     assert inputs["prompt-optimizer"]["type"] == "checkbox" and "checked" in inputs["prompt-optimizer"]
+    assert inputs["loop"]["type"] == "checkbox" and "checked" not in inputs["loop"]  # off, as the server's default
     # Every control has a label.
     labels = {attrs.get("for") for tag, attrs in _parse(client.get("/").text).tags if tag == "label"}
-    assert {"api-key", "image-file", "prompt", "prompt-optimizer", "duration", "seed"} <= labels
+    assert {"api-key", "image-file", "prompt", "prompt-optimizer", "loop", "duration", "fps", "seed"} <= labels
 
 
 def test_assets_are_served_versioned_and_cacheable(client: TestClient) -> None:

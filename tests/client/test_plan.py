@@ -1,4 +1,4 @@
-"""The SDK's typed view of the `motion_plan` extension."""
+"""The SDK's typed views of the `motion_plan` and `seed` extensions."""
 
 from __future__ import annotations
 
@@ -39,3 +39,11 @@ def test_a_poll_with_a_plan_exposes_tracks_and_notes() -> None:
 def test_a_poll_without_a_plan_has_none() -> None:
     assert generation_from_poll({"id": "1", "status": "queued"}).plan is None
     assert generation_from_poll({"id": "1", "status": "queued", "motion_plan": "garbage"}).plan is None
+
+
+def test_a_finished_poll_carries_the_seed_used_and_others_have_none() -> None:
+    assert generation_from_poll({"id": "1", "status": "completed", "seed": 2831838579}).seed == 2831838579
+    assert generation_from_poll({"id": "1", "status": "completed", "seed": 0}).seed == 0
+    assert generation_from_poll({"id": "1", "status": "queued"}).seed is None
+    for garbage in (None, True, "42", 4.2, -1):
+        assert generation_from_poll({"id": "1", "status": "completed", "seed": garbage}).seed is None

@@ -3,6 +3,7 @@ a video that actually plays, history, cancel, and the server's own error message
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +18,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from support import TEST_KEY, Server, b64, make_image
+from stillmotion.media.video import probe_video, read_frames
+from support import TEST_KEY, Server, b64, make_image, psnr
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -111,6 +113,38 @@ def fill_form(driver: WebDriver, image: Path, prompt: str, *, duration: str = "1
     duration_field.send_keys(duration)
 
 
+def set_field(driver: WebDriver, field_id: str, value: str) -> None:
+    field = driver.find_element(By.ID, field_id)
+    field.clear()
+    field.send_keys(value)
+
+
+def wait_for_the_video(driver: WebDriver, *, timeout_s: float = 90) -> str:
+    """Wait until the result shows a video (failing on an error shown instead); the generation's id."""
+    error = driver.find_element(By.ID, "result-error")
+    wait_for(
+        driver,
+        lambda d: d.find_element(By.ID, "player").is_displayed() or error.is_displayed(),
+        timeout_s=timeout_s,
+        what=f"no video and no error within {timeout_s:g} s",
+    )
+    assert not error.is_displayed(), error.text
+    download_name = driver.find_element(By.ID, "download").get_attribute("download")
+    return Path(str(download_name)).stem.removeprefix("stillmotion-")
+
+
+def poll_generation(server: Server, generation_id: str) -> dict[str, Any]:
+    answer = httpx.get(
+        server.base + GENERATION_PATH,
+        params={"generation_id": generation_id},
+        headers={"Authorization": f"Bearer {TEST_KEY}"},
+        timeout=5,
+    )
+    assert answer.status_code == 200, answer.text
+    polled: dict[str, Any] = answer.json()
+    return polled
+
+
 VIDEO_STATE = """
 const v = document.getElementById('video');
 return {src: v.currentSrc, readyState: v.readyState, time: v.currentTime, paused: v.paused,
@@ -132,15 +166,7 @@ def test_a_generation_from_the_page_plays_inline_and_is_listed(
     assert browser.find_element(By.ID, "prompt-optimizer").is_selected()  # on by default
     browser.find_element(By.ID, "generate").click()
 
-    wait_for(
-        browser,
-        lambda d: d.execute_script(VIDEO_STATE)["visible"] or d.find_element(By.ID, "result-error").is_displayed(),
-        timeout_s=90,
-        what="no video and no error within 90 s",
-    )
-    assert not browser.find_element(By.ID, "result-error").is_displayed(), browser.find_element(
-        By.ID, "result-error"
-    ).text
+    job_id = wait_for_the_video(browser)
     first = wait_for(
         browser,
         lambda d: (s := d.execute_script(VIDEO_STATE))["readyState"] >= 2 and s,
@@ -160,15 +186,8 @@ def test_a_generation_from_the_page_plays_inline_and_is_listed(
     assert "/media/" in src and "Signature=" in src
     download = browser.find_element(By.ID, "download")
     assert download.get_attribute("href") == src
-    assert download.get_attribute("download")
-    job_id = Path(str(download.get_attribute("download"))).stem.removeprefix("stillmotion-")
-    polled = httpx.get(
-        server.base + GENERATION_PATH,
-        params={"generation_id": job_id},
-        headers={"Authorization": f"Bearer {TEST_KEY}"},
-        timeout=5,
-    ).json()
-    assert polled["status"] == "completed"
+    assert download.get_attribute("download") == f"stillmotion-{job_id}.mp4"
+    assert poll_generation(server, job_id)["status"] == "completed"
     # Under the video, what the engine drew and what it could not, in words.
     assert browser.find_element(By.ID, "plan").is_displayed()
     drawn = browser.find_element(By.ID, "plan-drawn").text.splitlines()
@@ -202,6 +221,94 @@ def test_a_generation_from_the_page_plays_inline_and_is_listed(
     browser.save_screenshot(str(screenshot))
     shutil.copyfile(screenshot, SCREENSHOT_COPY)
     assert console_errors(browser) == []
+
+
+def test_the_frame_rate_and_loop_chosen_on_the_page_shape_the_video(
+    server: Server, browser: WebDriver, tmp_path: Path
+) -> None:
+    open_page(browser, server.base, key=TEST_KEY)
+    fill_form(browser, FIXTURES / "grace_hopper.jpg", "she smiles, the camera slowly zooms in", duration="1")
+    set_field(browser, "fps", "12")
+    loop = browser.find_element(By.ID, "loop")
+    assert not loop.is_selected()  # off by default, as on the server
+    loop.click()
+    browser.find_element(By.ID, "generate").click()
+
+    generation_id = wait_for_the_video(browser)
+    video = tmp_path / "looped.mp4"
+    video.write_bytes(httpx.get(poll_generation(server, generation_id)["video"]["url"], timeout=30).content)
+    info = probe_video(video)
+    assert (info.fps, info.frame_count) == (12.0, 12)  # 1 s at 12 frames per second, not the default 25
+    frames = list(read_frames(video))
+    # Looped: the zoom comes back, the last frame is the first again (without loop it ends zoomed in, ~12 dB).
+    assert psnr(frames[-1], frames[0]) >= 35.0
+    assert psnr(frames[len(frames) // 2], frames[0]) < 35.0  # and it moved in between
+
+
+def test_the_seed_used_is_shown_and_can_be_put_back_in_the_form(server: Server, browser: WebDriver) -> None:
+    open_page(browser, server.base, key=TEST_KEY)
+    fill_form(browser, FIXTURES / "coffee.png", "steam rises from the cup")
+    seed_field = browser.find_element(By.ID, "seed")
+    assert seed_field.get_attribute("value") == ""  # none given: the engine draws one from the image
+    browser.find_element(By.ID, "generate").click()
+    generation_id = wait_for_the_video(browser)
+
+    reported = poll_generation(server, generation_id)["seed"]
+    assert isinstance(reported, int)
+    assert browser.find_element(By.ID, "seed-used").text == f"Seed {reported}"
+    use_seed = browser.find_element(By.ID, "use-seed")
+    assert use_seed.text == "Use this seed"
+    use_seed.click()
+    assert seed_field.get_attribute("value") == str(reported)
+    assert browser.switch_to.active_element == seed_field  # ready to change the prompt and generate again
+
+
+def _seconds(text: str, label: str) -> int:
+    match = re.fullmatch(label + r" (\d+):([0-5]\d)", text)
+    assert match, f"{text!r} is not '{label} m:ss'"
+    return int(match.group(1)) * 60 + int(match.group(2))
+
+
+def test_the_time_elapsed_shows_while_running_and_how_long_it_took_after(server: Server, browser: WebDriver) -> None:
+    open_page(browser, server.base, key=TEST_KEY)
+    # A 6 s clip at 25 fps takes a few seconds to render: long enough to watch the clock move.
+    fill_form(browser, FIXTURES / "grace_hopper.jpg", "she nods, the camera pans left", duration="6")
+    browser.find_element(By.ID, "generate").click()
+    elapsed = browser.find_element(By.ID, "elapsed")
+    wait_for(browser, lambda d: elapsed.is_displayed(), timeout_s=10, what="no elapsed time while it runs")
+    first = _seconds(elapsed.text, "Elapsed")
+    assert first <= 1
+    ticked = wait_for(
+        browser,
+        lambda d: (seen := _seconds(elapsed.text, "Elapsed")) > first and seen,
+        timeout_s=5,
+        what="the elapsed time did not move within 5 s",
+    )
+
+    wait_for_the_video(browser)
+    assert not elapsed.is_displayed()
+    took = browser.find_element(By.ID, "took")
+    assert took.is_displayed()
+    assert _seconds(took.text, "Took") >= ticked
+
+
+@pytest.mark.parametrize("fps", ["11", "31", "12.5", "1e"])
+def test_a_frame_rate_out_of_bounds_is_refused_naming_the_field(server: Server, browser: WebDriver, fps: str) -> None:
+    with httpx.Client(base_url=server.base, headers={"Authorization": f"Bearer {TEST_KEY}"}, timeout=10) as api:
+
+        def newest() -> Any:
+            return api.get("/v1/videos", params={"limit": 1}).json()["first_id"]
+
+        before = newest()
+        open_page(browser, server.base, key=TEST_KEY)
+        fill_form(browser, FIXTURES / "coffee.png", "steam rises from the cup")
+        set_field(browser, "fps", fps)
+        browser.find_element(By.ID, "generate").click()
+        error = browser.find_element(By.ID, "form-error")
+        wait_for(browser, lambda d: error.is_displayed(), timeout_s=5, what=f"no error shown for fps {fps!r}")
+        assert error.text == "Frame rate (fps) must be a whole number of frames per second from 12 to 30."
+        assert browser.switch_to.active_element == browser.find_element(By.ID, "fps")
+        assert newest() == before  # refused by the page: no request was sent
 
 
 def test_a_bad_key_shows_the_servers_message(server: Server, browser: WebDriver) -> None:
@@ -324,14 +431,42 @@ def test_the_key_is_remembered_and_can_be_forgotten(server: Server, browser: Web
     assert not forget.is_displayed()
 
 
+def finished_generation(server: Server, prompt: str) -> str:
+    """A 1 s generation made through the API and waited for; its id."""
+    image = "data:image/png;base64," + b64(make_image(320, 320))
+    body = {"model": "video-01-live2d", "prompt": prompt, "first_frame_image": image, "duration": 1}
+    with httpx.Client(base_url=server.base, headers={"Authorization": f"Bearer {TEST_KEY}"}, timeout=10) as api:
+        answer = api.post(GENERATION_PATH, json=body)
+        assert answer.status_code == 200, answer.text
+        job_id: str = answer.json()["generation_id"]
+        deadline = time.monotonic() + 60
+        while api.get(GENERATION_PATH, params={"generation_id": job_id}).json()["status"] != "completed":
+            assert time.monotonic() < deadline, "the generation did not finish"
+            time.sleep(0.2)
+    return job_id
+
+
 def test_the_page_fits_a_phone_screen(server: Server, browser: WebDriver, tmp_path: Path) -> None:
+    job_id = finished_generation(server, "the camera slowly zooms in")
     open_page(browser, server.base, key=TEST_KEY)
     browser.set_window_size(390, 900)
     try:
+        # With a finished generation shown: the video, how long it took, its seed and its plan.
+        item = wait_for(
+            browser,
+            lambda d: d.find_elements(By.CSS_SELECTOR, f'button[data-job-id="{job_id}"]'),
+            timeout_s=10,
+            what="the generation is not in the history list",
+        )[0]
+        item.click()
+        wait_for_the_video(browser, timeout_s=10)
+        use_seed = browser.find_element(By.ID, "use-seed")
+        assert use_seed.is_displayed() and browser.find_element(By.ID, "took").is_displayed()
         sizes = browser.execute_script(
             "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
         )
         assert sizes[0] <= sizes[1], f"the page scrolls sideways at phone width: {sizes}"
+        assert use_seed.rect["x"] + use_seed.rect["width"] <= sizes[1]
         browser.save_screenshot(str(tmp_path / "web-page-phone.png"))
     finally:
         browser.set_window_size(1280, 1000)
@@ -401,23 +536,7 @@ def test_the_api_docs_render_from_this_server_alone(
 
 def test_history_shows_finished_videos_thumbnails_and_deletes_after_asking(server: Server, browser: WebDriver) -> None:
     auth = {"Authorization": f"Bearer {TEST_KEY}"}
-    image = "data:image/png;base64," + b64(make_image(320, 320))
-    with httpx.Client(base_url=server.base, headers=auth, timeout=10) as api:
-        answer = api.post(
-            GENERATION_PATH,
-            json={
-                "model": "video-01-live2d",
-                "prompt": "a thumbnail to delete",
-                "first_frame_image": image,
-                "duration": 1,
-            },
-        )
-        assert answer.status_code == 200, answer.text
-        job_id = answer.json()["generation_id"]
-        deadline = time.monotonic() + 60
-        while api.get(GENERATION_PATH, params={"generation_id": job_id}).json()["status"] != "completed":
-            assert time.monotonic() < deadline, "the generation did not finish"
-            time.sleep(0.2)
+    job_id = finished_generation(server, "a thumbnail to delete")
     open_page(browser, server.base, key=TEST_KEY)
     entry = f"//li[button[@data-job-id='{job_id}']]"
     thumb = wait_for(

@@ -14,10 +14,12 @@ from starlette.concurrency import run_in_threadpool
 from stillmotion.api.auth import CurrentTenant, current_tenant
 from stillmotion.api.errors import ApiError
 from stillmotion.api.services import (
+    SEED_USED_DOC,
     CreateRequest,
     Services,
     idempotency_key,
     parse_body,
+    seed_used,
     services,
 )
 from stillmotion.core import Core
@@ -127,11 +129,12 @@ class Generation(BaseModel):
     status: AimlStatus
     video: VideoRef | None
     error: GenerationError | None
-    # Extensions beyond the hosted API (clients ignore fields they do not know): how far it got and what the
-    # engine drew.
+    # Extensions beyond the hosted API (clients ignore fields they do not know): how far it got, what the
+    # engine drew and with which seed.
     progress: int | None = Field(None, ge=0, le=100, description="Percent done, 0 to 100 (not for errors).")
     motion_plan: dict[str, Any] | None = Field(None, description="The motion plan the engine followed.")
     optimized_prompt: str | None = Field(None, description="The full plan, described in words.")
+    seed: int | None = Field(None, ge=0, le=MAX_SEED, description=SEED_USED_DOC)
 
 
 class AimlError(BaseModel):
@@ -173,6 +176,9 @@ def to_wire(job: Job, svc: Core) -> Generation:
     extensions: dict[str, Any] = {
         key: extra[key] for key in ("motion_plan", "optimized_prompt") if extra.get(key) is not None
     }
+    seed = seed_used(job)
+    if seed is not None:
+        extensions["seed"] = seed
     if status != "error":
         extensions["progress"] = 100 if status == "completed" else min(99, int(job.progress * 100))
     return Generation(id=job.id, status=status, video=video, error=error, **extensions)

@@ -26,15 +26,18 @@ from stillmotion.api.bodies import parse_json_object
 from stillmotion.api.errors import ApiError
 from stillmotion.api.services import (
     MAX_CALLBACK_URL,
+    SEED_USED_DOC,
     CreateRequest,
     Services,
     idempotency_key,
     motion_plan,
     parse_body,
+    seed_used,
     services,
 )
 from stillmotion.core import Core
 from stillmotion.domain import InvalidInput, Job, JobNotFound, JobStatus
+from stillmotion.domain.options import MAX_SEED
 
 DIALECT = "minimax"
 PREFIXES = ("/v1/video_generation", "/v1/query/video_generation", "/v1/files/")
@@ -131,10 +134,11 @@ class VideoGenerationTask(BaseModel):
     video_width: int | None = Field(None, description="Set when `status` is `Success`.")
     video_height: int | None = Field(None, description="Set when `status` is `Success`.")
     base_resp: BaseResp
-    # An extension beyond MiniMax's fields (clients ignore fields they do not know).
+    # Extensions beyond MiniMax's fields (clients ignore fields they do not know).
     motion_plan: dict[str, Any] | None = Field(
         None, description="What the engine drew (`tracks`) and what it did not (`notes`); set once it has run."
     )
+    seed: int | None = Field(None, ge=0, le=MAX_SEED, description=SEED_USED_DOC)
 
 
 class FileObject(BaseModel):
@@ -196,12 +200,14 @@ def to_task(job: Job) -> VideoGenerationTask:
             video_height=job.result.get("height"),
             base_resp=OK,
             motion_plan=motion_plan(job),
+            seed=seed_used(job),
         )
     return VideoGenerationTask(
         task_id=job.id,
         status=status,
         base_resp=_failure_resp(job) if status == "Fail" else OK,
         motion_plan=motion_plan(job),
+        seed=seed_used(job),
     )
 
 

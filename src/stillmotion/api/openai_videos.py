@@ -28,9 +28,18 @@ from starlette.datastructures import FormData, UploadFile
 from stillmotion.api.auth import CurrentTenant, current_tenant
 from stillmotion.api.errors import ApiError
 from stillmotion.api.head import is_head
-from stillmotion.api.services import CreateRequest, Services, idempotency_key, motion_plan, services
+from stillmotion.api.services import (
+    SEED_USED_DOC,
+    CreateRequest,
+    Services,
+    idempotency_key,
+    motion_plan,
+    seed_used,
+    services,
+)
 from stillmotion.core import Core
 from stillmotion.domain import MODEL_ENGINES, InvalidInput, Job, JobNotFound, JobStatus, ModelRegistry
+from stillmotion.domain.options import MAX_SEED
 from stillmotion.media.intake import CropTo
 from stillmotion.media.thumbnail import spritesheet_jpeg, thumbnail_webp
 
@@ -123,10 +132,11 @@ class Video(BaseModel):
     size: str | None = Field(description="`WIDTHxHEIGHT`; null only for a job of another API not yet rendered.")
     remixed_from_video_id: str | None = None
     error: VideoError | None
-    # An extension beyond OpenAI's fields (clients ignore fields they do not know).
+    # Extensions beyond OpenAI's fields (clients ignore fields they do not know).
     motion_plan: dict[str, Any] | None = Field(
         None, description="What the engine drew (`tracks`) and what it did not (`notes`); set once it has run."
     )
+    seed: int | None = Field(None, ge=0, le=MAX_SEED, description=SEED_USED_DOC)
 
 
 class VideoList(BaseModel):
@@ -291,6 +301,7 @@ def to_wire(job: Job) -> Video:
         size=_size_text(job),
         error=_video_error(job),
         motion_plan=motion_plan(job),
+        seed=seed_used(job),
     )
 
 

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 
 from stillmotion.api.services import Services
 from stillmotion.domain import MODEL_ENGINES, ModelRegistry
-from stillmotion.domain.options import MAX_DURATION_S, MAX_SEED, MIN_DURATION_S
+from stillmotion.domain.options import DEFAULT_FPS, MAX_DURATION_S, MAX_FPS, MAX_SEED, MIN_DURATION_S, MIN_FPS
 
 STATIC_DIR = Path(__file__).with_name("static")
 
@@ -88,6 +88,9 @@ def _fill(match: re.Match[str], model_ids: tuple[str, ...]) -> str:
     values = {
         "min_duration": f"{MIN_DURATION_S:g}",
         "max_duration": f"{MAX_DURATION_S:g}",
+        "min_fps": str(MIN_FPS),
+        "max_fps": str(MAX_FPS),
+        "default_fps": str(DEFAULT_FPS),
         "max_seed": str(MAX_SEED),
         # With one model there is nothing to choose: the picker stays hidden.
         "model_picker_hidden": "hidden" if len(model_ids) == 1 else "",

@@ -100,6 +100,8 @@ class Generation:
     `status_word` is the status as sent; `status` is it mapped onto the four documented words (a word
     this SDK does not know counts as `generating`, so waiting goes on until the server says it is done).
     `plan` is what the engine drew and what it could not (stillmotion's `motion_plan` extension), once it has run.
+    `seed` is the seed it rendered with (the `seed` extension), once it has run: pass it to `create` to render the
+    same video again.
     `raw` is the whole decoded body, extension fields included.
     """
 
@@ -110,6 +112,7 @@ class Generation:
     progress: int | None = None
     status_word: str = ""
     plan: MotionPlan | None = None
+    seed: int | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -127,6 +130,10 @@ def _progress(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
     return min(max(round(value), 0), 100)
+
+
+def _seed(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _video_url(video: Any) -> str | None:
@@ -147,7 +154,8 @@ def _error(value: Any, status: Status) -> GenerationError | None:
 
 
 def generation_from_poll(body: Any) -> Generation:
-    """`{id, status, video: {url} | null, error: {name, message} | null, progress?}` -> `Generation`."""
+    """`{id, status, video: {url} | null, error: {name, message} | null, progress?, motion_plan?, seed?}` ->
+    `Generation`."""
     if not isinstance(body, Mapping) or "status" not in body:
         raise UnexpectedResponse(f"expected a generation object with `id` and `status`, got {body!r:.200}")
     status = _status(body["status"])
@@ -159,6 +167,7 @@ def generation_from_poll(body: Any) -> Generation:
         progress=_progress(body.get("progress")),
         status_word=str(body["status"]),
         plan=motion_plan_from_dict(body.get("motion_plan")),
+        seed=_seed(body.get("seed")),
         raw=dict(body),
     )
 

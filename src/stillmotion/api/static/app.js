@@ -15,11 +15,13 @@
     keyForm: $("key-form"), keyInput: $("api-key"), forgetKey: $("forget-key"), keyState: $("key-state"),
     createForm: $("create-form"), dropZone: $("drop-zone"), fileInput: $("image-file"), preview: $("preview"),
     imageName: $("image-name"), imageError: $("image-error"), model: $("model"), prompt: $("prompt"),
-    optimizer: $("prompt-optimizer"), duration: $("duration"), seed: $("seed"), generate: $("generate"),
-    formError: $("form-error"),
+    optimizer: $("prompt-optimizer"), loop: $("loop"), duration: $("duration"), fps: $("fps"), seed: $("seed"),
+    generate: $("generate"), formError: $("form-error"),
     resultEmpty: $("result-empty"), progressBox: $("progress-box"), progress: $("progress"),
-    progressText: $("progress-text"), cancel: $("cancel"), resultError: $("result-error"), player: $("player"),
-    video: $("video"), caption: $("video-caption"), download: $("download"),
+    progressText: $("progress-text"), elapsed: $("elapsed"), cancel: $("cancel"), resultError: $("result-error"),
+    player: $("player"), video: $("video"), caption: $("video-caption"), download: $("download"),
+    runFacts: $("run-facts"), took: $("took"), seedBox: $("seed-box"), seedUsed: $("seed-used"),
+    useSeed: $("use-seed"),
     plan: $("plan"), planDrawn: $("plan-drawn"), planMissed: $("plan-missed"), planNotes: $("plan-notes"),
     historyList: $("history-list"), historyState: $("history-state"), loadMore: $("load-more"),
     refreshHistory: $("refresh-history"),
@@ -237,25 +239,35 @@
 
   // ---- create --------------------------------------------------------------------------------------------
 
+  // The optional number fields: the body's key, the input (its min and max are the server's bounds), whether it
+  // takes whole numbers only, and the rule a bad value breaks, naming the field.
+  const NUMBER_FIELDS = [
+    { key: "duration", input: el.duration, whole: false,
+      rule: (min, max) => `Duration must be a number of seconds from ${min} to ${max}.` },
+    { key: "fps", input: el.fps, whole: true,
+      rule: (min, max) => `Frame rate (fps) must be a whole number of frames per second from ${min} to ${max}.` },
+    { key: "seed", input: el.seed, whole: true, rule: (min, max) => `Seed must be a whole number from ${min} to ${max}.` },
+  ];
+
+  // One number field: `value` (undefined when left empty: the server's default applies) or `problem`.
+  function readNumber({ input, whole, rule }) {
+    const min = Number(input.min);
+    const max = Number(input.max);
+    const refused = { problem: rule(min, max), field: input };
+    if (input.validity.badInput) return refused; // typed, but not a number: the browser reports the value as ""
+    const text = input.value.trim();
+    if (text === "") return { value: undefined };
+    const value = Number(text);
+    const fits = (whole ? Number.isInteger(value) : Number.isFinite(value)) && value >= min && value <= max;
+    return fits ? { value } : refused;
+  }
+
   function readOptions() {
-    const options = {};
-    const duration = el.duration.value.trim();
-    if (duration !== "") {
-      const seconds = Number(duration);
-      const min = Number(el.duration.min);
-      const max = Number(el.duration.max);
-      if (!Number.isFinite(seconds) || seconds < min || seconds > max) {
-        return { problem: `Duration must be a number of seconds from ${min} to ${max}.`, field: el.duration };
-      }
-      options.duration = seconds;
-    }
-    const seed = el.seed.value.trim();
-    if (seed !== "") {
-      const value = Number(seed);
-      if (!Number.isInteger(value) || value < 0 || value > Number(el.seed.max)) {
-        return { problem: `Seed must be a whole number from 0 to ${el.seed.max}.`, field: el.seed };
-      }
-      options.seed = value;
+    const options = { loop: el.loop.checked };
+    for (const field of NUMBER_FIELDS) {
+      const read = readNumber(field);
+      if (read.problem) return read;
+      if (read.value !== undefined) options[field.key] = read.value;
     }
     return { options };
   }
@@ -302,21 +314,53 @@
   let watchedId = null;
   let watchedPrompt = "";
 
+  // The shown generation's run: when it started and ended (ms since the epoch: the server's times where a history
+  // entry gave them, else this page's clock from when it started watching), and the timer showing the time elapsed.
+  const run = { startedMs: null, finishedMs: null, timer: null };
+
+  // m:ss of a span in milliseconds (past an hour the minutes go on counting).
+  function formatSpan(ms) {
+    const seconds = Math.max(0, Math.floor(ms / 1000));
+    return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+  }
+
+  function startClock(startedMs) {
+    stopClock();
+    run.startedMs = startedMs;
+    run.finishedMs = null;
+    const tick = () => show(el.elapsed, `Elapsed ${formatSpan(Date.now() - run.startedMs)}`);
+    tick();
+    run.timer = setInterval(tick, 1000);
+  }
+
+  // Stops the elapsed time; a clock that was running notes the end (when this page saw the generation finish).
+  function stopClock() {
+    if (!run.timer) return;
+    clearInterval(run.timer);
+    run.timer = null;
+    run.finishedMs = Date.now();
+  }
+
   function stopWatching() {
     watchToken += 1;
     if (watchTimer) clearTimeout(watchTimer);
     watchTimer = null;
+    stopClock();
   }
 
-  function resetResult(id, prompt) {
+  function resetResult(id, prompt, times) {
     watchedId = id;
     watchedPrompt = prompt || "";
+    run.startedMs = times ? times.startedMs : null;
+    run.finishedMs = times ? times.finishedMs : null;
     el.resultEmpty.hidden = true;
     show(el.resultError, "");
     el.player.hidden = true;
     el.video.removeAttribute("src");
     el.video.load();
     el.progressBox.hidden = true;
+    show(el.elapsed, "");
+    el.runFacts.hidden = true;
     el.plan.hidden = true;
     markCurrentHistoryItem();
   }
@@ -349,6 +393,23 @@
     el.plan.hidden = false;
   }
 
+  // How long it took (when both ends are known) and the seed it was rendered with (the `seed` extension), with a
+  // button that puts that seed in the form, so that a liked clip can be made again.
+  function renderRunFacts(seed) {
+    const timed = run.startedMs !== null && run.finishedMs !== null;
+    show(el.took, timed ? `Took ${formatSpan(run.finishedMs - run.startedMs)}` : "");
+    const known = Number.isInteger(seed);
+    el.seedUsed.textContent = known ? `Seed ${seed}` : "";
+    el.useSeed.dataset.seed = known ? String(seed) : "";
+    el.seedBox.hidden = !known;
+    el.runFacts.hidden = !timed && !known;
+  }
+
+  el.useSeed.addEventListener("click", () => {
+    el.seed.value = el.useSeed.dataset.seed;
+    el.seed.focus();
+  });
+
   function renderProgress(generation) {
     el.progressBox.hidden = false;
     el.cancel.disabled = false;
@@ -377,6 +438,8 @@
   // Show one generation's state; returns true when it is final.
   function renderGeneration(id, generation) {
     if (generation.status === "completed") {
+      stopClock();
+      renderRunFacts(generation.seed);
       renderPlan(generation.motion_plan);
       if (generation.video && generation.video.url) {
         showVideo(id, generation.video.url);
@@ -387,6 +450,7 @@
       return true;
     }
     if (generation.status === "error") {
+      stopClock();
       el.progressBox.hidden = true;
       const error = generation.error || {};
       const reason = error.message || error.name || "the generation failed";
@@ -397,10 +461,12 @@
     return false;
   }
 
-  function watch(id, prompt) {
+  // Polls a generation until it is final; `startedMs` is when it started (default: now, as this page sees it).
+  function watch(id, prompt, startedMs) {
     stopWatching();
     resetResult(id, prompt);
     const token = watchToken;
+    startClock(startedMs ?? Date.now());
     renderProgress({ status: "queued" });
 
     const poll = async () => {
@@ -412,6 +478,7 @@
           watchTimer = setTimeout(poll, RETRY_MS);
           return;
         }
+        stopClock();
         el.progressBox.hidden = true;
         show(el.resultError, polled.message);
         return;
@@ -450,6 +517,12 @@
     if (value === undefined || value === null) return "";
     const date = typeof value === "number" ? new Date(value * 1000) : new Date(value);
     return Number.isNaN(date.getTime()) ? "" : date.toLocaleString();
+  }
+
+  // A history entry's times as the server recorded them (Unix seconds), in ms; null where not (yet) known.
+  function serverTimes(video) {
+    const ms = (seconds) => (Number.isFinite(seconds) ? seconds * 1000 : null);
+    return { startedMs: ms(video.created_at), finishedMs: ms(video.completed_at) };
   }
 
   function markCurrentHistoryItem() {
@@ -527,7 +600,7 @@
       });
     }
     button.append(prompt, meta);
-    button.addEventListener("click", () => openJob(id, video.prompt));
+    button.addEventListener("click", () => openJob(id, video.prompt, serverTimes(video)));
     const remove = document.createElement("button");
     remove.type = "button";
     remove.className = "secondary small history-delete";
@@ -559,9 +632,10 @@
     markCurrentHistoryItem();
   }
 
-  async function openJob(id, prompt) {
+  // Shows a history entry's generation; `times` are the server's (`serverTimes`).
+  async function openJob(id, prompt, times) {
     stopWatching();
-    resetResult(id, prompt);
+    resetResult(id, prompt, times);
     const token = watchToken;
     el.progressBox.hidden = false;
     el.progress.removeAttribute("value");
@@ -573,7 +647,7 @@
       show(el.resultError, polled.message);
       return;
     }
-    if (!renderGeneration(id, polled.body)) watch(id, prompt);
+    if (!renderGeneration(id, polled.body)) watch(id, prompt, times.startedMs);
   }
 
   el.loadMore.addEventListener("click", () => loadHistory(false));
