@@ -21,6 +21,7 @@ from starlette.requests import Request
 from stillmotion.api import minimax
 from stillmotion.api.errors import ApiError
 from stillmotion.api.services import Services
+from stillmotion.dialects import minimax as minimax_words
 from stillmotion.domain import Job, JobStatus
 from stillmotion.jobs import JobStore
 from stillmotion.media.video import probe_video
@@ -538,7 +539,7 @@ def _job(status: JobStatus, **fields: Any) -> Job:
 
 def test_callback_bodies_use_minimax_callback_words(services: Services) -> None:
     done = _job(JobStatus.SUCCEEDED, progress=1.0, media_key="videos/x.mp4", result={"width": 944, "height": 720})
-    assert minimax.render_event(done, services) == {
+    assert minimax_words.render_event(done, services) == {
         "task_id": "123456789012345678",
         "status": "success",
         "file_id": "123456789012345678",
@@ -547,12 +548,12 @@ def test_callback_bodies_use_minimax_callback_words(services: Services) -> None:
         "base_resp": {"status_code": 0, "status_msg": "success"},
     }
     for running in (_job(JobStatus.QUEUED), _job(JobStatus.RUNNING, progress=0.5)):
-        assert minimax.render_event(running, services) == {
+        assert minimax_words.render_event(running, services) == {
             "task_id": "123456789012345678",
             "status": "processing",
             "base_resp": {"status_code": 0, "status_msg": "success"},
         }
-    failed = minimax.render_event(
+    failed = minimax_words.render_event(
         _job(JobStatus.FAILED, error_code="render_failed", error_message="out of memory"), services
     )
     assert failed["status"] == "failed"

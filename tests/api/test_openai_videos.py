@@ -20,10 +20,10 @@ import openai
 import pytest
 from PIL import Image
 
-from stillmotion.api import openai_videos
 from stillmotion.api.app import build_services, create_app
 from stillmotion.api.services import Services
 from stillmotion.config import Settings
+from stillmotion.dialects import openai_videos
 from stillmotion.media.video import probe_video
 from stillmotion.worker import Worker
 from support import OTHER_KEY, TEST_KEY, b64, make_image

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from stillmotion.api import aimlapi
-from stillmotion.api.services import SEED_USED_DOC, Services
+from stillmotion.api.services import Services
 from stillmotion.config import Settings
+from stillmotion.dialects import aimlapi
+from stillmotion.dialects.extensions import SEED_USED_DOC
 from stillmotion.domain.options import MAX_SEED
 from stillmotion.engines.live2d.motion import seed_from_image
 from stillmotion.worker import Worker

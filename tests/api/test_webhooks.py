@@ -16,10 +16,10 @@ import pytest
 import standardwebhooks
 from fastapi.testclient import TestClient
 
-from stillmotion.api import aimlapi
 from stillmotion.api.app import build_services, create_app
 from stillmotion.api.services import Services
 from stillmotion.config import Settings
+from stillmotion.dialects import aimlapi
 from stillmotion.domain import JobStatus
 from stillmotion.media.fetch import UrlFetcher
 from stillmotion.webhooks import (
@@ -336,7 +336,7 @@ def test_signature_format_and_tolerance() -> None:
 def test_an_openai_create_with_a_callback_gets_openai_events(
     client: TestClient, services: Services, settings: Settings, receiver: Receiver
 ) -> None:
-    from stillmotion.api import openai_videos
+    from stillmotion.dialects import openai_videos
 
     response = client.post(
         "/v1/videos",

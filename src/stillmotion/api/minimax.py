@@ -26,32 +26,32 @@ from stillmotion.api.bodies import parse_json_object
 from stillmotion.api.errors import ApiError
 from stillmotion.api.services import (
     MAX_CALLBACK_URL,
-    SEED_USED_DOC,
     CreateRequest,
     Services,
     idempotency_key,
-    motion_plan,
     parse_body,
-    seed_used,
     services,
 )
-from stillmotion.core import Core
-from stillmotion.domain import InvalidInput, Job, JobNotFound, JobStatus
-from stillmotion.domain.options import MAX_SEED
+from stillmotion.dialects.minimax import (
+    DIALECT,
+    INVALID_PARAMS,
+    NOT_AUTHORIZED,
+    OK,
+    RATE_LIMIT,
+    UNKNOWN_ERROR,
+    BaseResp,
+    VideoGenerationCreated,
+    VideoGenerationTask,
+    to_task,
+)
+from stillmotion.domain import InvalidInput, JobNotFound, JobStatus
 
-DIALECT = "minimax"
 PREFIXES = ("/v1/video_generation", "/v1/query/video_generation", "/v1/files/")
 
 CREATE_PATH = "/v1/video_generation"
 QUERY_PATH = "/v1/query/video_generation"
 RETRIEVE_PATH = "/v1/files/retrieve"
 
-# MiniMax's documented `base_resp.status_code` values that we produce.
-SUCCESS = 0
-UNKNOWN_ERROR = 1000
-RATE_LIMIT = 1002
-NOT_AUTHORIZED = 1004
-INVALID_PARAMS = 2013
 
 # The documented durations (seconds) and resolutions of `/v1/video_generation`.
 DURATIONS_S = (6, 10)
@@ -65,17 +65,6 @@ MODELS = ("I2V-01-live", "video-01-live2d")
 
 # The callback handshake: MiniMax POSTs `{"challenge": ...}` and the receiver must echo it within 3 s.
 HANDSHAKE_TIMEOUT_S = 3.0
-
-MiniMaxStatus = Literal["Queueing", "Preparing", "Processing", "Success", "Fail"]
-CallbackStatus = Literal["processing", "success", "failed"]
-
-
-class BaseResp(BaseModel):
-    status_code: int = Field(description="0 on success; otherwise one of MiniMax's error codes.")
-    status_msg: str
-
-
-OK = BaseResp(status_code=SUCCESS, status_msg="success")
 
 
 class CreateVideoGeneration(BaseModel):
@@ -122,25 +111,6 @@ class CreateVideoGeneration(BaseModel):
     aigc_watermark: StrictBool = Field(False, description="Accepted; no watermark is drawn.")
 
 
-class VideoGenerationCreated(BaseModel):
-    task_id: str = Field(description="Empty when `base_resp.status_code` is not 0.")
-    base_resp: BaseResp
-
-
-class VideoGenerationTask(BaseModel):
-    task_id: str
-    status: MiniMaxStatus
-    file_id: str | None = Field(None, description="Set when `status` is `Success`: pass it to `/v1/files/retrieve`.")
-    video_width: int | None = Field(None, description="Set when `status` is `Success`.")
-    video_height: int | None = Field(None, description="Set when `status` is `Success`.")
-    base_resp: BaseResp
-    # Extensions beyond MiniMax's fields (clients ignore fields they do not know).
-    motion_plan: dict[str, Any] | None = Field(
-        None, description="What the engine drew (`tracks`) and what it did not (`notes`); set once it has run."
-    )
-    seed: int | None = Field(None, ge=0, le=MAX_SEED, description=SEED_USED_DOC)
-
-
 class FileObject(BaseModel):
     file_id: int
     bytes: int = Field(description="Size of the mp4 in bytes.")
@@ -156,66 +126,6 @@ class RetrievedFile(BaseModel):
 
 
 # --- statuses ---------------------------------------------------------------------------------------
-
-
-def wire_status(job: Job) -> MiniMaxStatus:
-    if job.status is JobStatus.QUEUED:
-        return "Queueing"
-    if job.status is JobStatus.RUNNING:
-        return "Preparing" if job.progress <= 0 else "Processing"
-    if job.status is JobStatus.SUCCEEDED:
-        return "Success"
-    return "Fail"
-
-
-def _callback_status(job: Job) -> CallbackStatus:
-    # MiniMax documents three words for callbacks, lower case, unlike the query route's.
-    if job.status is JobStatus.SUCCEEDED:
-        return "success"
-    if job.status.is_terminal():
-        return "failed"
-    return "processing"
-
-
-def _failure_resp(job: Job) -> BaseResp:
-    """A failed task reports why in `base_resp`, as MiniMax does for tasks that end in `Fail`."""
-    if job.status is JobStatus.CANCELLED:
-        reason = "the task was cancelled"
-    elif job.status is JobStatus.EXPIRED:
-        reason = "the video was removed after its retention period"
-    else:
-        detail = job.error_message or "the video could not be generated"
-        reason = f"{job.error_code}: {detail}" if job.error_code else detail
-    return BaseResp(status_code=UNKNOWN_ERROR, status_msg=f"unknown error, {reason}")
-
-
-def to_task(job: Job) -> VideoGenerationTask:
-    status = wire_status(job)
-    if status == "Success":
-        return VideoGenerationTask(
-            task_id=job.id,
-            status=status,
-            file_id=job.id,
-            video_width=job.result.get("width"),
-            video_height=job.result.get("height"),
-            base_resp=OK,
-            motion_plan=motion_plan(job),
-            seed=seed_used(job),
-        )
-    return VideoGenerationTask(
-        task_id=job.id,
-        status=status,
-        base_resp=_failure_resp(job) if status == "Fail" else OK,
-        motion_plan=motion_plan(job),
-        seed=seed_used(job),
-    )
-
-
-def render_event(job: Job, svc: Core) -> dict[str, Any]:
-    """The body POSTed to a task's `callback_url`: the query response's fields with MiniMax's callback words."""
-    body = to_task(job).model_dump(exclude_none=True)
-    body["status"] = _callback_status(job)
-    return body
 
 
 # --- errors -----------------------------------------------------------------------------------------

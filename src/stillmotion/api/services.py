@@ -20,7 +20,7 @@ from stillmotion.api.admission import Admission
 from stillmotion.api.limits import unfinished_jobs_exceeded
 from stillmotion.core import Core
 from stillmotion.domain import InvalidInput, Job, JobSpec, UnfinishedCapReached
-from stillmotion.domain.options import MAX_SEED, check_render_options
+from stillmotion.domain.options import check_render_options
 from stillmotion.logs import current_request_id
 from stillmotion.media import intake
 from stillmotion.media.intake import CropTo, FirstFrame
@@ -177,31 +177,6 @@ class Services(Core):
         if job.media_key is not None:
             await run_in_threadpool(self.storage.delete, job.media_key)
         return job
-
-
-def motion_plan(job: Job) -> dict[str, Any] | None:
-    """What the engine drew and what it left out (`notes`), as the engine reported it; None before it has run or
-    for an engine that reports no plan. Every dialect's answer carries it as the `motion_plan` extension."""
-    extra = job.result.get("extra") or {}
-    plan = extra.get("motion_plan")
-    return dict(plan) if isinstance(plan, dict) else None
-
-
-SEED_USED_DOC = (
-    "The seed the engine rendered with: the one asked for, or the one it drew when none was given (live2d "
-    "derives it from the image). Unset (null or left out) until the job has run. The same image, prompt and "
-    "options with this seed (the AI/ML routes' `seed` field, the command line's `--seed`) render the same video."
-)
-
-
-def seed_used(job: Job) -> int | None:
-    """The seed the engine reported rendering with; None before it has run, or for an engine that reports none
-    (or one outside the range a create accepts, which could not be sent back). Every dialect's answer carries it
-    as the `seed` extension, described by `SEED_USED_DOC`."""
-    seed = (job.result.get("extra") or {}).get("seed")
-    if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= MAX_SEED:
-        return seed
-    return None
 
 
 MAX_IDEMPOTENCY_KEY = 255

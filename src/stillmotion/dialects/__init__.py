@@ -1,9 +1,10 @@
-"""Each API dialect's wire words for a job, as its webhook events carry them (`EVENT_RENDERERS`: the dialect's
-name on stored jobs -> its event renderer)."""
+"""Each API dialect's words for a job, without the web framework: the answer shapes and the webhook events that
+both the API's routes (`api/`) and worker processes (their webhook dispatcher) write. `EVENT_RENDERERS` maps a
+dialect's name on stored jobs to its event renderer."""
 
 from __future__ import annotations
 
-from stillmotion.api import aimlapi, minimax, openai_videos
+from stillmotion.dialects import aimlapi, minimax, openai_videos
 from stillmotion.webhooks import EventRenderer
 
 EVENT_RENDERERS: dict[str, EventRenderer] = {
