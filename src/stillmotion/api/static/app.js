@@ -246,7 +246,8 @@
       rule: (min, max) => `Duration must be a number of seconds from ${min} to ${max}.` },
     { key: "fps", input: el.fps, whole: true,
       rule: (min, max) => `Frame rate (fps) must be a whole number of frames per second from ${min} to ${max}.` },
-    { key: "seed", input: el.seed, whole: true, rule: (min, max) => `Seed must be a whole number from ${min} to ${max}.` },
+    { key: "seed", input: el.seed, whole: true,
+      rule: (min, max) => `Seed must be a whole number from ${min} to ${max}.` },
   ];
 
   // One number field: `value` (undefined when left empty: the server's default applies) or `problem`.
