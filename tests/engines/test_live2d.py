@@ -28,15 +28,11 @@ from stillmotion.engines.live2d.render.camera import CameraPath
 from stillmotion.engines.live2d.render.compositor import ClipRenderer, RenderSettings
 from stillmotion.media.still import decode_image
 from stillmotion.media.video import probe_video, read_frames
+from support import psnr
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 Frame = npt.NDArray[np.uint8]  # (H, W, 3) uint8 RGB
-
-
-def psnr(actual: Frame, expected: Frame) -> float:
-    mse = float(np.mean((actual.astype(np.float64) - expected.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
 
 
 def resized_input(data: bytes, size: tuple[int, int]) -> Frame:

@@ -21,6 +21,7 @@ from stillmotion.media.video import (
     read_frames,
     rgb_to_i420,
 )
+from support import psnr
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SAMPLES = ("astronaut.png", "grace_hopper.jpg", "coffee.png")
@@ -35,11 +36,6 @@ def load_rgb(name: str, *, width: int | None = None, height: int | None = None) 
     if width is not None and height is not None:
         rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(rgb, dtype=np.uint8)
-
-
-def psnr(actual: Frame, expected: Frame) -> float:
-    mse = float(np.mean((actual.astype(np.float64) - expected.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
 
 
 def shifted_frames(image: Frame, count: int) -> list[Frame]:
