@@ -56,7 +56,8 @@ def libpq_arguments(url: str | URL, *, timeout_s: float, statements: bool = True
     """Connection parameters that bound every wait on a PostgreSQL connection made from `url` (libpq drivers
     only; others get none): the connect timeout, TCP keepalives and a TCP user timeout (a peer that vanished:
     a partition, a host that died), and with `statements`, the server-side statement and lock timeouts (as
-    `options`, appended to any `options` the URL carries, whose other settings still apply)."""
+    `options`, appended to any `options` the URL carries, whose other settings still apply). Text is exchanged
+    in UTF-8 whatever the database's encoding."""
     parsed = make_url(url)
     if parsed.get_driver_name() not in _LIBPQ_DRIVERS:
         return {}
@@ -69,6 +70,9 @@ def libpq_arguments(url: str | URL, *, timeout_s: float, statements: bool = True
         "keepalives_count": 3,
         # Data sent and not acknowledged for this long: the peer is gone (Linux; ignored elsewhere).
         "tcp_user_timeout": bound_ms,
+        # Text in UTF-8 whatever the database's encoding. On a SQL_ASCII database (what `initdb` makes where no
+        # locale is set) psycopg would otherwise hand back bytes, and SQLAlchemy's first query failed on them.
+        "client_encoding": "utf8",
     }
     if statements:
         own = parsed.query.get("options", "")
