@@ -1,8 +1,8 @@
 """compose.yaml and the Dockerfile agree with the service: every setting they name exists, every command parses,
 and the addresses, bucket and credentials line up across services.
 
-compose.yaml's PostgreSQL and MinIO images cannot be pulled on these machines, so the stack is not started here;
-tests/container runs the same image's API and worker containers against PostgreSQL and an S3-protocol server.
+These checks need no containers; tests/container/test_compose_stack.py brings the stack up with podman-compose (with
+stand-ins for the PostgreSQL, MinIO and mc images, which cannot be pulled on these machines).
 """
 
 from __future__ import annotations
