@@ -28,13 +28,14 @@ pytestmark = pytest.mark.container
 
 
 class Container:
-    """One detached container on the host's network, removed (with its anonymous /data volume) by `remove()`."""
+    """One detached container, on the host's network unless `options` say otherwise, removed (with its anonymous
+    /data volume) by `remove()`."""
 
     def __init__(self, env: dict[str, str], image: str, *args: str, options: tuple[str, ...] = ()) -> None:
         self.env = env
         self.name = f"stillmotion-test-{uuid.uuid4().hex[:10]}"
-        podman(env, "run", "--detach", "--runtime", "runc", "--network", "host", "--name", self.name,
-                *options, image, *args)
+        network = () if any(option.startswith("--network") for option in options) else ("--network", "host")
+        podman(env, "run", "--detach", "--runtime", "runc", *network, "--name", self.name, *options, image, *args)
 
     def state(self) -> dict[str, object]:
         out = podman(self.env, "inspect", "--format", "{{json .State}}", self.name).stdout
@@ -87,31 +88,34 @@ def test_the_image_is_a_non_root_serve_with_a_data_volume_and_a_healthcheck(
     assert whoami.startswith("uid=10001(stillmotion)")
 
 
-def test_serve_in_the_image_completes_the_seed_request(
-    podman_env: dict[str, str], image: str, tmp_path: Path
-) -> None:
+def test_the_readme_quickstart_serves_the_seed_request(podman_env: dict[str, str], image: str, tmp_path: Path) -> None:
+    """The README's `docker run`: the image's own command, on a container network with the port published on
+    127.0.0.1 and a named volume for /data; here on another host port, with the public URL the README says to set."""
     started = time.monotonic()
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    server = Container(
-        podman_env, image, "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", "/data",
-        options=("--env", f"STILLMOTION_HEALTHCHECK_URL={base}/healthz"),
-    )
+    volume = f"stillmotion-test-{uuid.uuid4().hex[:10]}"
+    server = Container(podman_env, image, options=(
+        "--network", "bridge", "--publish", f"127.0.0.1:{port}:8000", "--volume", f"{volume}:/data",
+        "--env", f"STILLMOTION_PUBLIC_URL={base}",
+    ))
     try:
         server.wait_healthy(base)
         # The image's own HEALTHCHECK, run once by hand (podman schedules it through systemd, absent here).
         assert podman(podman_env, "healthcheck", "run", server.name, check=False).returncode == 0
-        # A key made as the README says, inside the running container.
+        # A key made as the README says, inside the running container (the non-root user owns the volume).
         made = podman(podman_env, "exec", server.name, "stillmotion", "keys", "create", "--name", "ci").stdout
         key = next(word for word in made.split() if word.startswith("sm-"))
         video = run_seed_client(tmp_path, base, key)
         info = probe_video(video)
         assert (info.width, info.height, info.codec) == (720, 1072, "h264")
         assert info.frame_count > 1
+        assert f"'url': '{base}/media/" in (tmp_path / "client.log").read_text()
         assert server.stop() == 0, server.logs()[-3000:]
     finally:
         server.remove()
-    TIMINGS["serve container: start, key, seed request, stop"] = time.monotonic() - started
+        podman(podman_env, "volume", "rm", "--force", volume, check=False)
+    TIMINGS["README quickstart container: start, key, seed request, stop"] = time.monotonic() - started
 
 
 def test_an_api_container_and_a_worker_container_share_postgresql_and_s3(
