@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
 from support import make_image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,3 +58,11 @@ def run_seed_client(tmp_path: Path, base: str, key: str) -> Path:
     assert "Status: completed" in result.stdout
     (tmp_path / "client.log").write_text(result.stdout)
     return tmp_path / "output.mp4"
+
+
+def healthy(base: str) -> bool:
+    """Whether `base`'s `/healthz` answers 200 now (False while nothing listens there yet)."""
+    try:
+        return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False

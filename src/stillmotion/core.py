@@ -51,15 +51,21 @@ class Core:
         return self.storage.url(job.media_key, ttl_s=min(self.settings.link_ttl_s, left_s), not_after=deadline)
 
 
+def open_store(settings: Settings) -> JobStore:
+    """The job store these settings name, migrated to the newest schema."""
+    store = JobStore(
+        settings.resolved_database_url, max_attempts=settings.max_attempts, timeout_s=settings.db_timeout_s
+    )
+    store.create_schema()
+    return store
+
+
 def build_core(settings: Settings, *, store: JobStore | None = None) -> Core:
     """The shared parts for these settings. A bad models file raises `ModelsFileError` before anything is opened;
     a database that cannot be reached raises SQLAlchemy's `OperationalError`."""
     models = ModelRegistry.from_settings(settings)
     if store is None:
-        store = JobStore(
-            settings.resolved_database_url, max_attempts=settings.max_attempts, timeout_s=settings.db_timeout_s
-        )
-        store.create_schema()
+        store = open_store(settings)
     secret = (
         settings.signing_secret.get_secret_value().encode()
         if settings.signing_secret

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from stillmotion.config import Settings
@@ -38,7 +37,7 @@ class SettingsMisuse(StartupError):
     """A name in the settings or options that this server does not know (the command line exits 2)."""
 
 
-def connect(settings: Settings, *, sleep: Callable[[float], None] = time.sleep) -> Core:
+def connect(settings: Settings) -> Core:
     """The shared parts, or `StartupError` for a models file that cannot be used.
 
     A database that cannot be reached yet (PostgreSQL still starting beside the service, a network blip) is
@@ -64,7 +63,7 @@ def connect(settings: Settings, *, sleep: Callable[[float], None] = time.sleep) 
                     f"the database cannot be reached after {tries} tries in {waited:.0f} s ({reason})"
                 ) from None
             log.warning("the database cannot be reached (%s); trying again in %.1f s (try %d)", reason, delay, tries)
-            sleep(delay)
+            time.sleep(delay)
             delay = min(delay * 2.0, DB_RETRY_MAX_S)
 
 

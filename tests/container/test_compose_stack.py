@@ -20,11 +20,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from stillmotion.media.video import probe_video
-from support_container import REPO, TIMINGS, build, podman, run_seed_client
+from support_container import REPO, TIMINGS, build, healthy, podman, run_seed_client
 
 pytestmark = pytest.mark.container
 
@@ -101,13 +100,6 @@ def stack(podman_env: dict[str, str], image: str) -> Iterator[Stack]:
         stack.down()
 
 
-def _healthy(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 def test_the_compose_stack_serves_the_seed_request_with_links_to_the_bucket(stack: Stack, tmp_path: Path) -> None:
     started = time.monotonic()
     stack.run("up", "--detach", "postgres", "minio", "minio-bucket")
@@ -118,7 +110,7 @@ def test_the_compose_stack_serves_the_seed_request_with_links_to_the_bucket(stac
 
     stack.run("up", "--detach", "--no-deps", "api", "worker")
     base = f"http://127.0.0.1:{API_PORT}"
-    stack.wait("the API's /healthz", lambda: _healthy(base), "api")
+    stack.wait("the API's /healthz", lambda: healthy(base), "api")
     made = stack.run("exec", "api", "stillmotion", "keys", "create", "--name", "me")
     key = next(word for word in made.split() if word.startswith("sm-"))
 

@@ -14,13 +14,12 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 
 from stillmotion.media.video import probe_video
 from storage.moto_s3 import MotoS3
 from support import TEST_KEY, _free_port
-from support_container import TIMINGS, podman, run_seed_client
+from support_container import TIMINGS, healthy, podman, run_seed_client
 
 SIZE_LIMIT_MB = 900
 
@@ -51,11 +50,8 @@ class Container:
         while time.monotonic() < deadline:
             if not self.state().get("Running"):
                 raise AssertionError(f"{self.name} exited during start-up:\n{self.logs()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
+            if healthy(base):
+                return
             time.sleep(0.3)
         raise AssertionError(f"{base}/healthz did not answer 200 within {timeout_s} s:\n{self.logs()[-3000:]}")
 

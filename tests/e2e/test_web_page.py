@@ -16,6 +16,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from stillmotion.media.video import probe_video, read_frames
@@ -133,6 +134,17 @@ def wait_for_the_video(driver: WebDriver, *, timeout_s: float = 90) -> str:
     return Path(str(download_name)).stem.removeprefix("stillmotion-")
 
 
+def history_item(driver: WebDriver, job_id: str) -> WebElement:
+    """The history list's entry for `job_id`, once the list shows it."""
+    found: list[WebElement] = wait_for(
+        driver,
+        lambda d: d.find_elements(By.CSS_SELECTOR, f'button[data-job-id="{job_id}"]'),
+        timeout_s=10,
+        what="the generation is not in the history list",
+    )
+    return found[0]
+
+
 def poll_generation(server: Server, generation_id: str) -> dict[str, Any]:
     answer = httpx.get(
         server.base + GENERATION_PATH,
@@ -196,12 +208,7 @@ def test_a_generation_from_the_page_plays_inline_and_is_listed(
     assert "juggles" in notes, notes
 
     # History: the job is listed, newest first, with its prompt; clicking it shows its video again.
-    item = wait_for(
-        browser,
-        lambda d: d.find_elements(By.CSS_SELECTOR, f'button[data-job-id="{job_id}"]'),
-        timeout_s=10,
-        what="the generation is not in the history list",
-    )[0]
+    item = history_item(browser, job_id)
     assert prompt in item.text
     first_item = browser.find_element(By.CSS_SELECTOR, "#history-list button")
     assert first_item.get_attribute("data-job-id") == job_id
@@ -452,12 +459,7 @@ def test_the_page_fits_a_phone_screen(server: Server, browser: WebDriver, tmp_pa
     browser.set_window_size(390, 900)
     try:
         # With a finished generation shown: the video, how long it took, its seed and its plan.
-        item = wait_for(
-            browser,
-            lambda d: d.find_elements(By.CSS_SELECTOR, f'button[data-job-id="{job_id}"]'),
-            timeout_s=10,
-            what="the generation is not in the history list",
-        )[0]
+        item = history_item(browser, job_id)
         item.click()
         wait_for_the_video(browser, timeout_s=10)
         use_seed = browser.find_element(By.ID, "use-seed")

@@ -7,7 +7,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -42,14 +42,7 @@ class Services(Core):
     @classmethod
     def of(cls, core: Core) -> Services:
         """The API's services over the parts `core` holds (the same store, storage and fetcher, not copies)."""
-        return cls(
-            settings=core.settings,
-            store=core.store,
-            storage=core.storage,
-            signer=core.signer,
-            fetcher=core.fetcher,
-            models=core.models,
-        )
+        return cls(**{part.name: getattr(core, part.name) for part in fields(Core)})
 
     async def create_job(self, request: CreateRequest, *, before_insert: Callable[[], None] | None = None) -> Job:
         """The one create pipeline of every dialect (each only parses its wire format and renders the answer):

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stillmotion.cli._common import _data_dir_option, _settings, console, main
+from stillmotion.core import open_store
 from stillmotion.jobs import JobStore
 
 
@@ -19,12 +20,7 @@ def keys() -> None:
 
 
 def _store(data_dir: Path | None) -> JobStore:
-    settings = _settings(data_dir=data_dir)
-    store = JobStore(
-        settings.resolved_database_url, max_attempts=settings.max_attempts, timeout_s=settings.db_timeout_s
-    )
-    store.create_schema()
-    return store
+    return open_store(_settings(data_dir=data_dir))
 
 
 @keys.command("create")

@@ -22,9 +22,7 @@ from stillmotion.domain.options import (
 
 DIALECT = "aimlapi"
 
-
 AimlStatus = Literal["queued", "generating", "completed", "error"]
-
 
 STATUS_WORDS: dict[JobStatus, AimlStatus] = {
     JobStatus.QUEUED: "queued",

@@ -14,26 +14,14 @@ from stillmotion.domain.options import MAX_SEED
 
 DIALECT = "minimax"
 
-
 # MiniMax's documented `base_resp.status_code` values that we produce.
 SUCCESS = 0
-
-
 UNKNOWN_ERROR = 1000
-
-
 RATE_LIMIT = 1002
-
-
 NOT_AUTHORIZED = 1004
-
-
 INVALID_PARAMS = 2013
 
-
 MiniMaxStatus = Literal["Queueing", "Preparing", "Processing", "Success", "Fail"]
-
-
 CallbackStatus = Literal["processing", "success", "failed"]
 
 

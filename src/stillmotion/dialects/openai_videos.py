@@ -13,13 +13,9 @@ from stillmotion.domain import Job, JobStatus
 from stillmotion.domain.options import MAX_SEED
 
 DIALECT = "openai"
-
-
 ID_PREFIX: Final = "video_"
 
-
 VideoStatus = Literal["queued", "in_progress", "completed", "failed"]
-
 
 STATUS_WORDS: dict[JobStatus, VideoStatus] = {
     JobStatus.QUEUED: "queued",
