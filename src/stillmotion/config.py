@@ -6,6 +6,7 @@ import base64
 import binascii
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -190,6 +191,25 @@ class Settings(BaseSettings):
         if host in ("0.0.0.0", "[::]"):
             host = "127.0.0.1"
         return f"http://{host}:{self.port}"
+
+    @field_validator("storage_url")
+    @classmethod
+    def _storage_url_names_a_bucket(cls, value: str | None) -> str | None:
+        # Checked with the other settings: one error line at start-up, not a traceback while storage is opened.
+        if value is not None:
+            from stillmotion.storage.s3 import parse_s3_url  # the storage package imports this module
+
+            parse_s3_url(value)
+        return value
+
+    @field_validator("s3_endpoint_url", "s3_public_endpoint_url")
+    @classmethod
+    def _endpoint_is_an_http_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            split = urlsplit(value)
+            if split.scheme not in ("http", "https") or not split.hostname:
+                raise ValueError("must be an http(s) URL with a host, such as http://127.0.0.1:9000")
+        return value
 
     @field_validator("webhook_secret")
     @classmethod

@@ -160,6 +160,27 @@ def test_a_malformed_webhook_secret_is_one_error_line_that_does_not_show_it(tmp_
 
 
 @pytest.mark.parametrize(
+    ("variable", "value", "line"),
+    [
+        ("STILLMOTION_STORAGE_URL", "s3://b", "Value error, its bucket 'b' must be 3 to 63 lower-case letters, digits, "
+         "'.' or '-' (got 's3://b')"),
+        ("STILLMOTION_STORAGE_URL", "https://bucket", "Value error, must start with s3:// (got 'https://bucket')"),
+        ("STILLMOTION_S3_ENDPOINT_URL", "minio:9000", "Value error, must be an http(s) URL with a host, such as "
+         "http://127.0.0.1:9000 (got 'minio:9000')"),
+        ("STILLMOTION_S3_PUBLIC_ENDPOINT_URL", "localhost", "Value error, must be an http(s) URL with a host, such "
+         "as http://127.0.0.1:9000 (got 'localhost')"),
+    ],
+)
+def test_a_malformed_storage_setting_is_one_error_line(tmp_path: Path, variable: str, value: str, line: str) -> None:
+    """Checked with the other settings before storage is opened (it was a traceback from boto or the URL parser)."""
+    env = {**os.environ, "STILLMOTION_STORAGE_URL": "s3://bucket", variable: value}
+    args = [sys.executable, "-m", "stillmotion", "worker", "--burst", "--data-dir", str(tmp_path / "data")]
+    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines() == [f"Error: {variable}: {line}"]
+
+
+@pytest.mark.parametrize(
     ("option", "message"),
     [
         (["--fps", "99"], "Invalid value for '--fps': must be from 12 to 30 (got 99)"),

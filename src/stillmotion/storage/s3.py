@@ -37,18 +37,16 @@ class S3Location:
 
 
 def parse_s3_url(url: str) -> S3Location:
-    """`s3://bucket/optional/prefix` -> its parts; `ValueError` naming the rule otherwise."""
+    """`s3://bucket/optional/prefix` -> its parts; `ValueError` naming the rule otherwise (the settings check
+    `STILLMOTION_STORAGE_URL` with it at start-up, and say which variable and value)."""
     split = urlsplit(url)
     if split.scheme != "s3":
-        raise ValueError(f"STILLMOTION_STORAGE_URL must start with s3:// (got {url!r})")
+        raise ValueError("must start with s3://")
     bucket = split.netloc
     if not 3 <= len(bucket) <= 63 or not all(ch.islower() or ch.isdigit() or ch in ".-" for ch in bucket):
-        raise ValueError(
-            f"STILLMOTION_STORAGE_URL must name a bucket of 3 to 63 lower-case letters, digits, '.' or '-' "
-            f"(got {bucket!r})"
-        )
+        raise ValueError(f"its bucket {bucket!r} must be 3 to 63 lower-case letters, digits, '.' or '-'")
     if split.query or split.fragment:
-        raise ValueError(f"STILLMOTION_STORAGE_URL must not have a query or fragment (got {url!r})")
+        raise ValueError("must not have a query or fragment")
     prefix = split.path.strip("/")
     if prefix:
         check_key(prefix)
